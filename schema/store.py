@@ -1,0 +1,252 @@
+"""Opening a database: the county's local SQLite store, or the city server's SQLite / PostgreSQL database.
+
+Opening migrates to the newest schema (Alembic), taking a backup with SQLite's backup API first; a store
+written by a newer stvs-tui is refused, and a damaged file gives ``StoreCorrupt`` rather than a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from schema.errors import StoreCorrupt, StoreError, StoreTooNew
+from schema.models import Setting, new_id
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+STORE_FILENAME = "stvs.sqlite"
+BACKUP_DIRNAME = "backups"
+DAILY_BACKUPS_KEPT = 7
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _alembic_config(connection: Connection, role: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    config.attributes["role"] = role
+    return config
+
+
+def _script_directory() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    head = _script_directory().get_current_head()
+    assert head is not None, "the migrations folder has no head revision"
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _check_known(revision: str | None) -> None:
+    if revision is None:
+        return
+    known = {script.revision for script in _script_directory().walk_revisions()}
+    if revision not in known:
+        raise StoreTooNew(
+            f"数据库由更新版本的 stvs-tui 写入（结构版本 {revision}），请先升级 stvs-tui。"
+            f" (written by a newer stvs-tui, schema revision {revision}; upgrade stvs-tui to open it)"
+        )
+
+
+def migrate(engine: Engine, role: str, before_upgrade: object = None) -> bool:
+    """Bring the database to the head revision in one transaction; return True if anything ran.
+
+    ``before_upgrade`` (a callable) runs first when an existing database is about to change: the backup.
+    """
+    with engine.connect() as connection:
+        revision = current_revision(connection)
+    _check_known(revision)
+    if revision == head_revision():
+        return False
+    if revision is not None and callable(before_upgrade):
+        before_upgrade()
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection, role), "head")
+    return True
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def sqlite_engine(path: Path) -> Engine:
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 10})
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the store readable by its owner only (0600) in a 0700 folder, before SQLite touches it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+
+
+def _restrict_sidecars(path: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        sidecar = path.with_name(path.name + suffix)
+        if sidecar.exists():
+            os.chmod(sidecar, 0o600)
+
+
+def _check_header(path: Path) -> None:
+    with path.open("rb") as handle:
+        header = handle.read(len(_SQLITE_HEADER))
+    if header and header != _SQLITE_HEADER:
+        raise StoreCorrupt(f"{path} 不是 stvs-tui 数据库或已损坏 (not an SQLite database, or damaged)")
+
+
+def backup_sqlite(source: Path, target: Path) -> Path:
+    """Copy a live SQLite database consistently with the backup API (safe while others write)."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+    os.chmod(target, 0o600)
+    return target
+
+
+@dataclass
+class Store:
+    """An open database and the device-local settings kept in it."""
+
+    engine: Engine
+    path: Path | None = None
+
+    @property
+    def backup_dir(self) -> Path:
+        if self.path is None:
+            raise StoreError("only a SQLite store has a backup folder")
+        return self.path.parent / BACKUP_DIRNAME
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def setting(self, key: str, default: str = "") -> str:
+        with self.session() as session:
+            row = session.get(Setting, key)
+            return row.value if row else default
+
+    def set_settings(self, **values: str) -> None:
+        with self.session() as session:
+            for key, value in values.items():
+                row = session.get(Setting, key) or Setting(key=key)
+                row.value = value
+                session.add(row)
+            session.commit()
+
+    @property
+    def county_code(self) -> str:
+        return self.setting("county_code")
+
+    @property
+    def node_id(self) -> str:
+        """This device's identity as a sync node, made once when the store is first opened."""
+        node = self.setting("node_id")
+        if not node:
+            node = new_id()
+            self.set_settings(node_id=node)
+        return node
+
+    @contextmanager
+    def applying_remote_changes(self) -> Iterator[Connection]:
+        """A transaction whose writes are not captured for upload (rows that came from the server).
+
+        Foreign keys are checked at commit, so a batch may hold children before their parents.
+        """
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            connection.exec_driver_sql("UPDATE sync_guard SET active = 1 WHERE id = 1")
+            try:
+                yield connection
+            finally:
+                connection.exec_driver_sql("UPDATE sync_guard SET active = 0 WHERE id = 1")
+
+    def pending_change_count(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT COUNT(DISTINCT tbl || row_id) FROM change_log").scalar_one()
+
+    def backup(self, reason: str) -> Path:
+        assert self.path is not None
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return backup_sqlite(self.path, self.backup_dir / f"stvs-{stamp}-{reason}.sqlite")
+
+    def rotate_daily_backup(self, today: date | None = None) -> Path | None:
+        """Keep one backup a day, the newest ``DAILY_BACKUPS_KEPT`` of them; None if today's exists."""
+        day = (today or date.today()).strftime("%Y%m%d")
+        target = self.backup_dir / f"stvs-daily-{day}.sqlite"
+        if target.exists():
+            return None
+        backup_sqlite(self.path, target)  # type: ignore[arg-type]
+        for old in sorted(self.backup_dir.glob("stvs-daily-*.sqlite"))[:-DAILY_BACKUPS_KEPT]:
+            old.unlink()
+        return target
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(path: Path, *, daily_backup: bool = True) -> Store:
+    """Open (creating if needed) a county store at ``path``: private file, WAL, migrated to head."""
+    path = Path(path)
+    _create_private_file(path)
+    _check_header(path)
+    store = Store(engine=sqlite_engine(path), path=path)
+    try:
+        migrate(store.engine, "county", before_upgrade=lambda: store.backup("pre-migration"))
+        if daily_backup:
+            store.rotate_daily_backup()
+    except sa.exc.DatabaseError as exc:
+        store.close()
+        raise StoreCorrupt(f"{path} 无法读取，文件可能已损坏 (cannot be read, the file may be damaged): "
+                           f"{exc.orig}") from None
+    except StoreError:
+        store.close()
+        raise
+    _restrict_sidecars(path)
+    return store
+
+
+def open_database(url: str, role: str = "server") -> Store:
+    """Open a server database by SQLAlchemy URL (SQLite file or PostgreSQL), migrated to head."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        _create_private_file(path)
+        _check_header(path)
+        engine = sqlite_engine(path)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+        path = None
+    store = Store(engine=engine, path=path)
+    try:
+        migrate(engine, role, before_upgrade=(lambda: store.backup("pre-migration")) if path else None)
+    except sa.exc.DatabaseError as exc:
+        store.close()
+        raise StoreCorrupt(f"{url}: 无法打开数据库 (cannot open the database): {exc.orig}") from None
+    return store

@@ -1,0 +1,300 @@
+"""Record-level validation: the one check every write path runs (UI forms, Excel import, the server).
+
+``clean_record`` takes raw field values (text from a form or a cell, or JSON from the wire), returns them
+normalised and typed, and raises ``InvalidRecord`` listing every field at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from schema.enums import (
+    ActivityStatus,
+    CommendationLevel,
+    DemandStatus,
+    HostUnitKind,
+    IdType,
+    LabeledEnum,
+    MemberRole,
+    RegistrationStatus,
+    ReportStatus,
+    ServiceKind,
+    TalentTag,
+    TeamStatus,
+    TeamTier,
+    VenueKind,
+    VolunteerStatus,
+)
+from schema.errors import FieldError, InvalidRecord, InvalidValue
+from schema.validators import (
+    normalize_id_number,
+    normalize_mobile,
+    normalize_name,
+    normalize_period,
+    normalize_phone,
+    normalize_region_code,
+    parse_resident_id,
+)
+
+Cleaner = Callable[[Any, str], Any]
+
+
+def enum_of(kind: type[LabeledEnum]) -> Cleaner:
+    def clean(value: Any, field: str) -> str:
+        member = kind.from_label(str(value)) if value is not None else None
+        if member is None:
+            allowed = "、".join(m.zh for m in kind)
+            raise InvalidValue(field, f"“{value}”不是有效选项，可选：{allowed}")
+        return member.value
+
+    return clean
+
+
+def enum_list_of(kind: type[LabeledEnum]) -> Cleaner:
+    """A comma/、/；-separated list of members, stored as comma-separated codes."""
+
+    def clean(value: Any, field: str) -> str:
+        text = str(value or "")
+        for sep in "、，；;/ ":
+            text = text.replace(sep, ",")
+        parts = [p for p in text.split(",") if p]
+        return ",".join(enum_of(kind)(p, field) for p in dict.fromkeys(parts))
+
+    return clean
+
+
+def text(max_length: int, required: bool = False) -> Cleaner:
+    def clean(value: Any, field: str) -> str:
+        result = "" if value is None else str(value).strip()
+        if required and not result:
+            raise InvalidValue(field, "不能为空 (required)")
+        if len(result) > max_length:
+            raise InvalidValue(field, f"不能超过{max_length}个字 (at most {max_length} characters)")
+        return result
+
+    return clean
+
+
+def name(max_length: int = 50) -> Cleaner:
+    return lambda value, field: normalize_name(str(value or ""), field, max_length)
+
+
+def optional_date(value: Any, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    return required_date(value, field)
+
+
+def required_date(value: Any, field: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raw = str(value or "").strip()
+    for candidate in (raw, raw.replace("/", "-").replace(".", "-")):
+        try:
+            return date.fromisoformat(candidate)
+        except ValueError:
+            continue
+    if raw.endswith("日") and "年" in raw and "月" in raw:
+        y, rest = raw[:-1].split("年", 1)
+        m, d = rest.split("月", 1)
+        try:
+            return date(int(y), int(m), int(d))
+        except ValueError:
+            pass
+    raise InvalidValue(field, f"“{value}”不是有效日期，应为YYYY-MM-DD (expected a date YYYY-MM-DD)")
+
+
+def required_datetime(value: Any, field: str) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidValue(field, f"“{value}”不是有效时间，应为YYYY-MM-DD HH:MM (expected date and time)") from None
+
+
+def optional_datetime(value: Any, field: str) -> datetime | None:
+    return None if value in (None, "") else required_datetime(value, field)
+
+
+def non_negative_int(value: Any, field: str) -> int:
+    try:
+        number = int(str(value).strip() or 0) if not isinstance(value, int) else value
+    except ValueError:
+        raise InvalidValue(field, f"“{value}”不是整数 (not a whole number)") from None
+    if number < 0:
+        raise InvalidValue(field, "不能为负数 (must not be negative)")
+    return number
+
+
+def hours(value: Any, field: str) -> float:
+    try:
+        number = float(value or 0)
+    except (TypeError, ValueError):
+        raise InvalidValue(field, f"“{value}”不是数字 (not a number)") from None
+    if not 0 <= number <= 24 * 31:
+        raise InvalidValue(field, "服务时长应在0到744小时之间 (must be between 0 and 744 hours)")
+    return round(number, 2)
+
+
+def boolean(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raw = str(value or "").strip().lower()
+    if raw in ("1", "true", "yes", "y", "是", "同意", "已注册", "√", "✓"):
+        return True
+    if raw in ("", "0", "false", "no", "n", "否", "不同意", "未注册", "×"):
+        return False
+    raise InvalidValue(field, f"“{value}”应为“是”或“否” (expected yes or no)")
+
+
+def optional_boolean(value: Any, field: str) -> bool | None:
+    return None if value in (None, "") else boolean(value, field)
+
+
+def optional_ref(value: Any, field: str) -> str | None:
+    return None if value in (None, "") else text(36, required=True)(value, field)
+
+
+def json_counts(value: Any, field: str) -> str:
+    import json
+
+    data = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(data, dict) or not all(isinstance(v, int) and v >= 0 for v in data.values()):
+        raise InvalidValue(field, "应为{类别: 次数}的JSON (expected a JSON object of counts)")
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+RULES: dict[str, dict[str, Cleaner]] = {
+    "team": {
+        "name": text(100, required=True), "tier": enum_of(TeamTier), "host_kind": enum_of(HostUnitKind),
+        "host_unit": text(100), "parent_id": optional_ref, "leader_name": text(50),
+        "contact_phone": lambda v, f: normalize_phone(str(v or ""), f), "founded_on": optional_date,
+        "service_kinds": enum_list_of(ServiceKind), "stvs_status": enum_of(RegistrationStatus),
+        "stvs_registered_on": optional_date, "stvs_org_no": text(40), "filed_on": optional_date,
+        "status": enum_of(TeamStatus), "dissolved_on": optional_date, "notes": text(500),
+    },
+    "volunteer": {
+        "name": name(50), "id_type": enum_of(IdType), "id_number": text(30, required=True),
+        "sex": text(8), "birth_date": optional_date,
+        "mobile": lambda v, f: normalize_mobile(str(v or ""), f),
+        "phone2": lambda v, f: normalize_phone(str(v or ""), f), "work_unit": text(100), "title": text(50),
+        "expertise": text(200), "talent_tags": enum_list_of(TalentTag), "availability": text(100),
+        "publicity_consent": boolean, "stvs_status": enum_of(RegistrationStatus),
+        "stvs_registered_on": optional_date, "status": enum_of(VolunteerStatus), "joined_on": optional_date,
+        "notes": text(500),
+    },
+    "membership": {
+        "team_id": text(36, required=True), "volunteer_id": text(36, required=True), "role": enum_of(MemberRole),
+        "joined_on": optional_date, "left_on": optional_date,
+    },
+    "activity": {
+        "title": text(200, required=True), "team_id": text(36, required=True),
+        "service_kind": enum_of(ServiceKind), "venue_kind": enum_of(VenueKind), "partner_unit": text(100),
+        "starts_at": required_datetime, "ends_at": required_datetime, "place": text(200), "content": text(2000),
+        "recruit_quota": non_negative_int, "status": enum_of(ActivityStatus), "person_in_charge": text(50),
+        "recorder": text(50), "beneficiaries": non_negative_int, "summary": text(4000),
+        "publicity_url": text(500),
+    },
+    "participation": {
+        "activity_id": text(36, required=True), "volunteer_id": text(36, required=True),
+        "signed_up_at": optional_datetime, "attended": optional_boolean, "hours": hours,
+        "hours_confirmed": boolean, "confirmed_by": text(50), "evaluation": text(500),
+    },
+    "demand": {
+        "requesting_unit": text(100, required=True), "unit_kind": enum_of(HostUnitKind), "contact": text(100),
+        "need": text(2000, required=True), "wanted_service_kind": enum_of(ServiceKind),
+        "wanted_on": optional_date, "status": enum_of(DemandStatus), "activity_id": optional_ref,
+    },
+    "commendation": {
+        "volunteer_id": optional_ref, "team_id": optional_ref, "title": text(200, required=True),
+        "level": enum_of(CommendationLevel), "issuer": text(100), "awarded_on": required_date,
+        "note": text(2000),
+    },
+    "monthly_report": {
+        "period": lambda v, f: normalize_period(str(v or ""), f), "is_nil": boolean,
+        "activities": non_negative_int, "by_kind": json_counts, "by_venue": json_counts,
+        "person_times": non_negative_int, "volunteers": non_negative_int, "hours": lambda v, f: float(v or 0),
+        "beneficiaries": non_negative_int, "new_volunteers": non_negative_int, "new_teams": non_negative_int,
+        "highlights": text(4000), "status": enum_of(ReportStatus), "submitted_at": optional_datetime,
+        "submitted_by": text(50),
+    },
+    "reporting_deadline": {
+        "name": text(200, required=True), "kind": text(32), "period": text(7), "due_on": required_date,
+        "note": text(500),
+    },
+}
+
+COMMON_RULES: dict[str, Cleaner] = {
+    "county_code": lambda v, f: normalize_region_code(str(v or ""), field=f),
+    "deleted": boolean,
+}
+
+
+def clean_record(table: str, fields: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate and normalise ``fields`` of a ``table`` record.
+
+    With ``partial`` only the given fields are checked (an edit of some fields); otherwise fields the
+    table requires must be present. Unknown fields are an error: they would be silently lost.
+    """
+    if table not in RULES:
+        raise InvalidRecord(table, [FieldError("table", f"unknown table {table!r}")])
+    rules = RULES[table]
+    cleaned: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for field, value in fields.items():
+        rule = rules.get(field) or COMMON_RULES.get(field)
+        if rule is None:
+            errors.append(FieldError(field, "未知字段 (unknown field)"))
+            continue
+        try:
+            cleaned[field] = rule(value, field)
+        except InvalidValue as exc:
+            errors.append(exc.error)
+    if not partial:
+        errors.extend(_missing_required(table, fields))
+    errors.extend(_cross_field_errors(table, cleaned))
+    if errors:
+        raise InvalidRecord(table, errors)
+    return cleaned
+
+
+def _missing_required(table: str, fields: Mapping[str, Any]) -> list[FieldError]:
+    from schema.models import TABLE_MODELS
+
+    model = TABLE_MODELS[table]
+    missing = [
+        name for name, info in model.model_fields.items()
+        if info.is_required() and name in RULES[table] and name not in fields
+    ]
+    return [FieldError(name, "不能为空 (required)") for name in missing]
+
+
+def _cross_field_errors(table: str, cleaned: dict[str, Any]) -> list[FieldError]:
+    """Rules that involve more than one field; derived values (sex, birth date) are filled in here."""
+    errors: list[FieldError] = []
+    if table == "volunteer" and "id_number" in cleaned:
+        id_type = cleaned.get("id_type", IdType.RESIDENT.value)
+        try:
+            if id_type == IdType.RESIDENT.value:
+                parsed = parse_resident_id(cleaned["id_number"])
+                cleaned.update(id_number=parsed.number, sex=parsed.sex.value, birth_date=parsed.birth_date)
+            else:
+                cleaned["id_number"] = normalize_id_number(id_type, cleaned["id_number"])
+        except InvalidValue as exc:
+            errors.append(exc.error)
+    if table == "activity" and {"starts_at", "ends_at"} <= cleaned.keys() and cleaned["ends_at"] < cleaned["starts_at"]:
+        errors.append(FieldError("ends_at", "结束时间早于开始时间 (ends before it starts)"))
+    if table == "membership" and cleaned.get("left_on") and cleaned.get("joined_on") \
+            and cleaned["left_on"] < cleaned["joined_on"]:
+        errors.append(FieldError("left_on", "退出日期早于加入日期 (left before joining)"))
+    if table == "commendation" and "volunteer_id" in cleaned and "team_id" in cleaned \
+            and not (cleaned["volunteer_id"] or cleaned["team_id"]):
+        errors.append(FieldError("volunteer_id", "须指定受表彰的志愿者或队伍 (name a volunteer or a team)"))
+    return errors

@@ -1,0 +1,138 @@
+"""Plain validators shared by the UI, the importer and the server.
+
+Each takes raw text and returns the normalised value, or raises ``InvalidValue`` naming the field and why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from schema.enums import IdType, Sex
+from schema.errors import InvalidValue
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK_CHARS = "10X98765432"
+_ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
+_MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE_NOISE = re.compile(r"[\s\-()（）]")
+_LANDLINE_PATTERN = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+_REGION_PATTERN = re.compile(r"^\d{6}$")
+_NAME_PATTERN = re.compile(r"^[\w·•．.\- ]+$")
+
+
+@dataclass(frozen=True)
+class ResidentId:
+    """A checked GB 11643 number with the facts it encodes."""
+
+    number: str
+    birth_date: date
+    sex: Sex
+
+
+def id_check_char(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK_CHARS[total % 11]
+
+
+def parse_resident_id(raw: str, field: str = "id_number", today: date | None = None) -> ResidentId:
+    """Validate an 18-character resident ID number and derive birth date and sex from it."""
+    number = (raw or "").strip().upper()
+    if len(number) != 18:
+        raise InvalidValue(field, f"居民身份证号码应为18位，实际为{len(number)}位 (must be 18 characters, got {len(number)})")
+    if not _ID_PATTERN.match(number):
+        raise InvalidValue(field, "居民身份证号码前17位须为数字，末位为数字或X (17 digits then a digit or X)")
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise InvalidValue(field, f"出生日期{number[6:14]}不存在 (birth date {number[6:14]} does not exist)") from None
+    if born > (today or date.today()):
+        raise InvalidValue(field, f"出生日期{born.isoformat()}在未来 (birth date is in the future)")
+    expected = id_check_char(number[:17])
+    if number[17] != expected:
+        raise InvalidValue(field, f"校验码错误：末位应为{expected}，实际为{number[17]} (check character should be {expected})")
+    sex = Sex.MALE if int(number[16]) % 2 == 1 else Sex.FEMALE
+    return ResidentId(number=number, birth_date=born, sex=sex)
+
+
+def normalize_id_number(id_type: str, raw: str, field: str = "id_number") -> str:
+    """Check an ID number of the given type; resident IDs get the full GB 11643 check."""
+    if id_type == IdType.RESIDENT:
+        return parse_resident_id(raw, field).number
+    number = (raw or "").strip().upper()
+    if not number:
+        raise InvalidValue(field, "证件号码不能为空 (required)")
+    if not re.fullmatch(r"[0-9A-Z\-()]{5,30}", number):
+        raise InvalidValue(field, "证件号码只能包含字母、数字和-，长度5至30 (letters, digits and '-', 5–30 chars)")
+    return number
+
+
+def normalize_mobile(raw: str, field: str = "mobile") -> str:
+    """Strip spaces, dashes and a +86/86 prefix; require a mainland mobile number ``1[3-9]xxxxxxxxx``."""
+    digits = _MOBILE_NOISE.sub("", raw or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not digits:
+        raise InvalidValue(field, "手机号码不能为空 (required)")
+    if _LANDLINE_PATTERN.match((raw or "").strip()):
+        raise InvalidValue(field, "这是座机号码，请填入“其他电话” (a landline: put it in the second phone)")
+    if not _MOBILE_PATTERN.match(digits):
+        raise InvalidValue(field, f"“{raw}”不是有效的手机号码，应为1开头的11位数字 (not a mainland mobile number)")
+    return digits
+
+
+def normalize_phone(raw: str, field: str = "phone") -> str:
+    """A second contact: a mobile or a landline such as 0372-2555663."""
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    compact = _MOBILE_NOISE.sub("", text)
+    if _LANDLINE_PATTERN.match(text) or re.fullmatch(r"0\d{9,11}", compact):
+        return text
+    return normalize_mobile(text, field)
+
+
+def normalize_name(raw: str, field: str = "name", max_length: int = 50) -> str:
+    """A person's or unit's name: CJK, letters and the middle dot are all normal; never ASCII-only."""
+    name = " ".join((raw or "").split())
+    if not name:
+        raise InvalidValue(field, "不能为空 (required)")
+    if len(name) > max_length:
+        raise InvalidValue(field, f"不能超过{max_length}个字 (at most {max_length} characters)")
+    if not _NAME_PATTERN.match(name):
+        raise InvalidValue(field, "含有不允许的字符 (contains characters not allowed in a name)")
+    return name
+
+
+def normalize_region_code(raw: str, known: set[str] | None = None, field: str = "county_code") -> str:
+    """A six-digit GB/T 2260 code, optionally checked against the loaded region list."""
+    code = (raw or "").strip()
+    if not _REGION_PATTERN.match(code):
+        raise InvalidValue(field, f"“{raw}”不是6位行政区划代码 (not a 6-digit region code)")
+    if known is not None and code not in known:
+        raise InvalidValue(field, f"行政区划代码{code}不在地区列表中 (not in the region list)")
+    return code
+
+
+def normalize_period(raw: str, field: str = "period") -> str:
+    """A reporting month written ``YYYY-MM``."""
+    text = (raw or "").strip()
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise InvalidValue(field, f"“{raw}”不是有效的月份，应为YYYY-MM (expected YYYY-MM)")
+    return f"{match.group(1)}-{int(match.group(2)):02d}"
+
+
+def mask_id_number(number: str) -> str:
+    """Mask the middle of an ID number for lists and exports: ``410522********1234``."""
+    if not number:
+        return ""
+    if len(number) <= 8:
+        return number[0] + "*" * (len(number) - 2) + number[-1] if len(number) > 2 else "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]

@@ -1,0 +1,179 @@
+"""The ``stvs-tui`` command line. Exit codes: 0 done, 1 failed (one-line reason on stderr), 2 usage error."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import click
+
+from schema.errors import StoreError
+from schema.models import CITY_CODE, Region
+from schema.regions import install_regions, read_regions
+from schema.store import Store, open_store
+from stvs_tui import __version__
+from stvs_tui.paths import AppPaths
+
+DEMO_COUNTY = "410522"
+
+
+@dataclass
+class AppContext:
+    paths: AppPaths
+    lang: str
+
+    def open_store(self) -> Store:
+        try:
+            store = open_store(self.paths.store)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+        ensure_regions(store)
+        return store
+
+    def open_initialised_store(self) -> Store:
+        store = self.open_store()
+        if not store.county_code:
+            store.close()
+            raise click.ClickException("本地数据库尚未初始化，请先运行 stvs-tui init --county CODE "
+                                       "(the store has no county yet: run `stvs-tui init --county CODE`)")
+        return store
+
+
+def ensure_regions(store: Store) -> None:
+    """Load the shipped region list into a store that has none yet."""
+    with store.session() as session:
+        if session.get(Region, CITY_CODE) is None and not session.query(Region).first():
+            install_regions(session, read_regions())
+
+
+def region_names(store: Store) -> dict[str, str]:
+    with store.session() as session:
+        return {r.code: r.name for r in session.query(Region).order_by(Region.code)}
+
+
+def initialise(store: Store, county: str, clerk: str) -> str:
+    """Set the store's county (and clerk); return the county's name. Refuses to switch county."""
+    names = region_names(store)
+    if county not in names:
+        valid = ", ".join(f"{code} {name}" for code, name in names.items())
+        raise click.ClickException(f"未知的县区代码 {county}；可用代码：{valid} (unknown county code; valid: {valid})")
+    current = store.county_code
+    if current and current != county:
+        raise click.ClickException(
+            f"本地数据库已属于 {current} {names.get(current, '')}，不能改为 {county} "
+            f"(this store already belongs to county {current}; use another --data-dir)")
+    store.set_settings(county_code=county, **({"clerk": clerk} if clerk else {}))
+    return names[county]
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STVS_DATA_DIR",
+              help="Folder of the local store (default: the platform's user data dir; env STVS_DATA_DIR).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, envvar="STVS_LANG",
+              help="Language of the interface.")
+@click.option("--demo", is_flag=True, help=f"Open with demo data (a new store is set up as {DEMO_COUNTY}).")
+@click.version_option(__version__, prog_name="stvs-tui")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, lang: str, demo: bool) -> None:
+    """Science & technology volunteer service teams (科技志愿服务) for county and city associations.
+
+    Run without a command to open the county TUI on the local store.
+
+    \b
+    Examples:
+      stvs-tui                          open the TUI (first run asks for the county)
+      stvs-tui --demo --lang en         open with demo data, in English
+      stvs-tui init --county 410522 --clerk 王芳
+      stvs-tui demo --volunteers 500 --seed 7
+    """
+    ctx.obj = AppContext(paths=AppPaths.resolve(data_dir), lang=lang)
+    if ctx.invoked_subcommand is not None:
+        return
+    if demo:
+        store = ctx.obj.open_store()
+        try:
+            if not store.county_code:
+                initialise(store, DEMO_COUNTY, "")
+            if store.pending_change_count() == 0:
+                _fill_demo(store, volunteers=300, seed=1)
+        finally:
+            store.close()
+    from stvs_tui.app import run_county_app
+
+    run_county_app(ctx.obj.paths, lang)
+
+
+@main.command()
+@click.option("--county", required=True, help="Six-digit region code of this county, e.g. 410522 (安阳县).")
+@click.option("--clerk", default="", help="Name of the clerk who keeps this store.")
+@click.pass_obj
+def init(app: AppContext, county: str, clerk: str) -> None:
+    """Create the local store for a county without opening the TUI.
+
+    \b
+    Example:
+      stvs-tui init --county 410522 --clerk 王芳
+    """
+    store = app.open_store()
+    try:
+        name = initialise(store, county.strip(), clerk.strip())
+        click.echo(f"已初始化 {county} {name}: {app.paths.store}")
+    finally:
+        store.close()
+
+
+def _fill_demo(store: Store, volunteers: int, seed: int) -> dict[str, int]:
+    from stvs_tui.demo import generate, store_demo
+
+    county = store.county_code
+    data = generate(county, region_names(store)[county], volunteers, seed, date.today())
+    return store_demo(store, data)
+
+
+@main.command()
+@click.option("--volunteers", default=300, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="How many volunteers to create.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same data.")
+@click.pass_obj
+def demo(app: AppContext, volunteers: int, seed: int) -> None:
+    """Fill the store with realistic demo data for its county.
+
+    Teams of every tier (some short of the minimum size), volunteers with valid ID numbers and mobiles,
+    and a year of activities with participation and hours.
+
+    \b
+    Example:
+      stvs-tui demo --volunteers 500 --seed 7
+    """
+    store = app.open_initialised_store()
+    try:
+        counts = _fill_demo(store, volunteers, seed)
+    finally:
+        store.close()
+    click.echo(" ".join(f"{table}={count}" for table, count in counts.items()))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the paths as JSON.")
+@click.pass_obj
+def where(app: AppContext, as_json: bool) -> None:
+    """Print where the data, settings, backups and logs are.
+
+    \b
+    Example:
+      stvs-tui where --json
+    """
+    paths = {
+        "data": str(app.paths.data_dir),
+        "store": str(app.paths.store),
+        "config": f"{app.paths.store} (table setting)",
+        "backups": str(app.paths.backups),
+        "logs": str(app.paths.logs),
+    }
+    if as_json:
+        click.echo(json.dumps(paths, ensure_ascii=False, indent=2))
+    else:
+        for key, value in paths.items():
+            click.echo(f"{key:8} {value}")

@@ -1,0 +1,287 @@
+"""Realistic demo data for a county store: Chinese names, valid ID numbers and mobiles, teams of every tier
+(some meeting the minimum size, some short of it), and a year of activities with participation and hours.
+
+Everything, record ids included, comes from one ``random.Random(seed)`` and a reference day, so the same
+seed on the same day gives the same data.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from schema.enums import (
+    ActivityStatus,
+    HostUnitKind,
+    MemberRole,
+    RegistrationStatus,
+    ServiceKind,
+    SyncState,
+    TalentTag,
+    TeamTier,
+    VenueKind,
+)
+from schema.models import CITY_CODE, Activity, Membership, Participation, Team, Volunteer
+from schema.store import Store
+from schema.validators import id_check_char
+
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田"
+    "任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+)
+GIVEN_CHARS = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅海燕文辉鹏飞俊峰晓东小红宏伟春梅新民"
+    "振华国庆学军卫东淑珍玉兰永刚德明立新瑞雪佳怡子涵浩然欣怡宇航思远雨萱晨阳"
+)
+TOWNSHIPS = ("城关镇", "柏庄镇", "水冶镇", "白璧镇", "吕村镇", "瓦店乡", "崔家桥镇", "辛村镇", "韩陵镇", "永和镇",
+             "北郭乡", "洪河屯乡", "许家沟乡", "安丰乡", "都里镇", "伦掌镇")
+VILLAGE_SUFFIX = ("村", "庄", "屯", "营")
+EXPERTISE = ("小麦栽培", "果树修剪", "设施蔬菜", "畜禽养殖", "植保", "慢性病防治", "中医保健", "急救培训", "青少年编程",
+             "天文科普", "机器人", "消防安全", "防震减灾", "食品安全", "网络安全", "家庭教育", "电子商务", "农机维修")
+SERVICE_TITLES = {
+    ServiceKind.TECH_PROMOTION: ("小麦春季田间管理技术培训", "果树冬季修剪现场指导", "设施蔬菜病虫害防治讲座"),
+    ServiceKind.YOUTH_GUIDANCE: ("青少年科技创新大赛辅导", "科学实验进课堂", "机器人编程体验课"),
+    ServiceKind.HEALTH: ("义诊及健康知识讲座", "慢性病防治宣传", "老年人健康体检"),
+    ServiceKind.EMERGENCY: ("应急救护技能培训", "防溺水安全教育", "消防安全演练"),
+    ServiceKind.ANTI_RUMOUR: ("科学辟谣进社区", "反邪教反封建迷信宣传", "网络谣言识别讲座"),
+}
+
+
+@dataclass
+class DemoData:
+    teams: list[dict[str, Any]] = field(default_factory=list)
+    volunteers: list[dict[str, Any]] = field(default_factory=list)
+    memberships: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    participations: list[dict[str, Any]] = field(default_factory=list)
+
+    def tables(self) -> Iterable[tuple[sa.Table, list[dict[str, Any]]]]:
+        yield Team.__table__, self.teams
+        yield Volunteer.__table__, self.volunteers
+        yield Membership.__table__, self.memberships
+        yield Activity.__table__, self.activities
+        yield Participation.__table__, self.participations
+
+
+class DemoGenerator:
+    def __init__(self, county_code: str, county_name: str, seed: int, today: date) -> None:
+        self.county_code = county_code
+        self.county_name = county_name
+        self.rng = random.Random(seed)
+        self.today = today
+        self._clock_ms = int(datetime.combine(today, time()).timestamp() * 1000) - 400 * 86_400_000
+        self._id_serials: set[str] = set()
+
+    def record_id(self) -> str:
+        """A UUIDv7-shaped id from the seeded generator (time-ordered, reproducible)."""
+        self._clock_ms += 1
+        rand = self.rng.getrandbits(74)
+        value = (self._clock_ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+        return str(uuid.UUID(int=value))
+
+    def base(self, created: datetime) -> dict[str, Any]:
+        return {"county_code": self.county_code, "version": 0, "updated_hlc": "", "updated_by": "demo",
+                "deleted": False, "sync_state": SyncState.LOCAL.value, "created_at": created}
+
+    def person_name(self) -> str:
+        given = self.rng.choice(GIVEN_CHARS) + (self.rng.choice(GIVEN_CHARS) if self.rng.random() < 0.7 else "")
+        return self.rng.choice(SURNAMES) + given
+
+    def resident_id(self, born: date, male: bool) -> str:
+        prefix = self.county_code if self.county_code != CITY_CODE else "410502"
+        while True:
+            serial = self.rng.randrange(0, 500) * 2 + (1 if male else 0)
+            body = f"{prefix}{born:%Y%m%d}{serial:03d}"
+            if body not in self._id_serials:
+                self._id_serials.add(body)
+                return body + id_check_char(body)
+
+    def mobile(self) -> str:
+        return self.rng.choice(("13", "15", "18", "17", "19")) + str(self.rng.randrange(0, 10)) + \
+            f"{self.rng.randrange(0, 10**8):08d}"
+
+    def unit_for(self, tag: TalentTag) -> tuple[str, str]:
+        town = self.rng.choice(TOWNSHIPS)
+        short = self.county_name
+        return {
+            TalentTag.HOSPITAL_DIRECTOR: (f"{town}卫生院", "院长"),
+            TalentTag.SCHOOL_PRINCIPAL: (f"{town}第{self.rng.choice('一二三')}初级中学", "校长"),
+            TalentTag.AGRI_STATION_HEAD: (f"{town}农业技术推广站", "站长"),
+            TalentTag.EXPERT: (f"{short}人民医院" if self.rng.random() < 0.4 else f"{short}农业农村局", "高级工程师"),
+            TalentTag.RURAL_TALENT: (f"{town}{self.rng.choice(SURNAMES)}家{self.rng.choice(VILLAGE_SUFFIX)}种植合作社",
+                                     "技术员"),
+            TalentTag.SCI_WORKER: (f"{short}{self.rng.choice(('第一高级中学', '疾控中心', '气象局', '林业站'))}", "工程师"),
+            TalentTag.ENTHUSIAST: (f"{town}{self.rng.choice(('社区', '村委会', '文化站'))}", ""),
+        }[tag]
+
+    def volunteer(self) -> dict[str, Any]:
+        rng = self.rng
+        tag = rng.choices(list(TalentTag), weights=(3, 4, 3, 12, 15, 35, 28))[0]
+        tags = [tag.value] + ([TalentTag.SCI_WORKER.value] if tag.is_san_zhang and rng.random() < 0.5 else [])
+        male = rng.random() < 0.55
+        born = date(rng.randint(1958, 2002), rng.randint(1, 12), rng.randint(1, 28))
+        unit, title = self.unit_for(tag)
+        registered = rng.random() < 0.7
+        joined = self.today - timedelta(days=rng.randint(0, 900))
+        created = datetime.combine(joined, time(9)) + timedelta(minutes=rng.randint(0, 480))
+        return self.base(created) | {
+            "id": self.record_id(), "name": self.person_name(), "id_type": "resident",
+            "id_number": self.resident_id(born, male), "sex": "male" if male else "female", "birth_date": born,
+            "mobile": self.mobile(), "phone2": "", "work_unit": unit, "title": title,
+            "expertise": "、".join(rng.sample(EXPERTISE, rng.randint(1, 2))), "talent_tags": ",".join(tags),
+            "availability": rng.choice(("周末", "工作日晚上", "随时", "农闲时节")),
+            "publicity_consent": rng.random() < 0.8,
+            "stvs_status": RegistrationStatus.REGISTERED.value if registered else RegistrationStatus.UNREGISTERED.value,
+            "stvs_registered_on": joined + timedelta(days=rng.randint(0, 30)) if registered else None,
+            "status": "active", "joined_on": joined, "notes": "",
+        }
+
+    def team(self, name: str, tier: TeamTier, host_kind: HostUnitKind, host_unit: str,
+             parent_id: str | None) -> dict[str, Any]:
+        rng = self.rng
+        founded = date(2020, 5, 1) + timedelta(days=rng.randint(0, 800))
+        registered = rng.random() < 0.75
+        kinds = rng.sample([k.value for k in ServiceKind if k is not ServiceKind.OTHER], rng.randint(1, 3))
+        return self.base(datetime.combine(founded, time(10))) | {
+            "id": self.record_id(), "name": name, "tier": tier.value, "host_kind": host_kind.value,
+            "host_unit": host_unit, "parent_id": parent_id, "leader_name": "", "contact_phone": self.mobile(),
+            "founded_on": founded, "service_kinds": ",".join(kinds),
+            "stvs_status": RegistrationStatus.REGISTERED.value if registered else RegistrationStatus.UNREGISTERED.value,
+            "stvs_registered_on": founded + timedelta(days=rng.randint(1, 40)) if registered else None,
+            "stvs_org_no": f"{rng.randrange(10**9, 10**10)}" if registered else "",
+            "filed_on": founded + timedelta(days=rng.randint(5, 60)) if rng.random() < 0.8 else None,
+            "status": "active", "dissolved_on": None, "notes": "",
+        }
+
+    def membership(self, team: dict[str, Any], volunteer: dict[str, Any], role: MemberRole) -> dict[str, Any]:
+        joined = max(team["founded_on"], volunteer["joined_on"])
+        return self.base(datetime.combine(joined, time(11))) | {
+            "id": self.record_id(), "team_id": team["id"], "volunteer_id": volunteer["id"], "role": role.value,
+            "joined_on": joined, "left_on": None,
+        }
+
+    def roster(self, n_volunteers: int) -> DemoData:
+        """Teams of every tier and ``n_volunteers`` volunteers with their memberships."""
+        data = DemoData(volunteers=[self.volunteer() for _ in range(n_volunteers)])
+        top_tier = TeamTier.CITY if self.county_code == CITY_CODE else TeamTier.COUNTY
+        top_name = "安阳市科技志愿服务支队" if top_tier is TeamTier.CITY else f"{self.county_name}科技志愿服务大队"
+        top = self.team(top_name, top_tier, HostUnitKind.ASSOCIATION, f"{self.county_name}科学技术协会", None)
+        data.teams.append(top)
+        pool = list(data.volunteers)
+        self.rng.shuffle(pool)
+        brigade_size = min(len(pool), max(32, n_volunteers // 6))
+        self._fill(data, top, pool[:brigade_size])
+        rest = pool[brigade_size:]
+        hosts = [(HostUnitKind.TOWNSHIP, t) for t in TOWNSHIPS] + [
+            (HostUnitKind.SCHOOL, f"{self.county_name}第一高级中学"), (HostUnitKind.HOSPITAL, f"{self.county_name}人民医院"),
+            (HostUnitKind.RURAL_TECH_ASSOC, f"{self.county_name}果蔬种植农技协"),
+            (HostUnitKind.ENTERPRISE, f"{self.county_name}现代农业科技有限公司")]
+        index = 0
+        while rest:
+            kind, unit = hosts[index % len(hosts)]
+            round_no = index // len(hosts)
+            # Most teams meet the minimum of 10; about one in five is still short of it.
+            size = self.rng.randint(4, 9) if self.rng.random() < 0.2 else self.rng.randint(10, 40)
+            suffix = "" if round_no == 0 else f"第{round_no + 1}分队"
+            team = self.team(f"{unit}科技志愿服务队{suffix}", TeamTier.GRASSROOTS, kind, unit, top["id"])
+            data.teams.append(team)
+            self._fill(data, team, rest[:size])
+            rest = rest[size:]
+            index += 1
+        # One volunteer in twenty also serves in a second team.
+        taken = {(m["team_id"], m["volunteer_id"]) for m in data.memberships}
+        for volunteer in self.rng.sample(data.volunteers, len(data.volunteers) // 20):
+            team = self.rng.choice(data.teams[1:] or data.teams)
+            if (team["id"], volunteer["id"]) not in taken:
+                taken.add((team["id"], volunteer["id"]))
+                data.memberships.append(self.membership(team, volunteer, MemberRole.MEMBER))
+        return data
+
+    def _fill(self, data: DemoData, team: dict[str, Any], members: list[dict[str, Any]]) -> None:
+        for position, volunteer in enumerate(members):
+            role = MemberRole.LEADER if position == 0 else MemberRole.DEPUTY if position == 1 else MemberRole.MEMBER
+            data.memberships.append(self.membership(team, volunteer, role))
+        if members:
+            team["leader_name"] = members[0]["name"]
+
+    def activities(self, data: DemoData, months: int = 12) -> None:
+        """About one activity per team per month over the past year; some teams miss some months."""
+        members_of: dict[str, list[str]] = {}
+        for m in data.memberships:
+            members_of.setdefault(m["team_id"], []).append(m["volunteer_id"])
+        first = date(self.today.year, self.today.month, 1)
+        for team in data.teams:
+            lazy = self.rng.random() < 0.25
+            for back in range(months - 1, -1, -1):
+                month_start = _add_months(first, -back)
+                if lazy and self.rng.random() < 0.4 or not lazy and self.rng.random() < 0.08:
+                    continue
+                self._activity(data, team, members_of.get(team["id"], []), month_start)
+
+    def _activity(self, data: DemoData, team: dict[str, Any], members: list[str], month_start: date) -> None:
+        rng = self.rng
+        kind = rng.choice(list(SERVICE_TITLES))
+        venue = rng.choice([v for v in VenueKind if v is not VenueKind.OTHER])
+        day = month_start + timedelta(days=rng.randint(0, 27))
+        starts = datetime.combine(day, time(rng.choice((8, 9, 14, 15)), rng.choice((0, 30))))
+        duration = rng.choice((2, 2.5, 3, 4))
+        ends = starts + timedelta(hours=duration)
+        now = datetime.combine(self.today, time(12))
+        status = ActivityStatus.FINISHED if ends < now else rng.choice((ActivityStatus.PUBLISHED, ActivityStatus.DRAFT))
+        town = rng.choice(TOWNSHIPS)
+        place = {VenueKind.COMMUNITY: f"{town}社区党群服务中心", VenueKind.ENTERPRISE: f"{self.county_name}产业园",
+                 VenueKind.CAMPUS: f"{town}中心小学", VenueKind.VILLAGE: f"{town}新时代文明实践站"}[venue]
+        activity = self.base(starts - timedelta(days=7)) | {
+            "id": self.record_id(), "title": rng.choice(SERVICE_TITLES[kind]), "team_id": team["id"],
+            "service_kind": kind.value, "venue_kind": venue.value, "partner_unit": place.split("中心")[0],
+            "starts_at": starts, "ends_at": ends, "place": place, "content": "",
+            "recruit_quota": rng.choice((5, 8, 10, 15, 20)), "status": status.value,
+            "person_in_charge": team["leader_name"], "recorder": team["leader_name"],
+            "beneficiaries": rng.randint(20, 300) if status is ActivityStatus.FINISHED else 0,
+            "summary": f"{team['name']}在{place}开展活动，群众反响良好。" if status is ActivityStatus.FINISHED else "",
+            "publicity_url": "",
+        }
+        data.activities.append(activity)
+        if status is ActivityStatus.DRAFT or not members:
+            return
+        for volunteer_id in rng.sample(members, min(len(members), rng.randint(3, 12))):
+            finished = status is ActivityStatus.FINISHED
+            attended = finished and rng.random() < 0.92
+            data.participations.append(self.base(starts - timedelta(days=3)) | {
+                "id": self.record_id(), "activity_id": activity["id"], "volunteer_id": volunteer_id,
+                "signed_up_at": starts - timedelta(days=rng.randint(1, 6)),
+                "attended": attended if finished else None, "hours": duration if attended else 0.0,
+                "hours_confirmed": attended, "confirmed_by": team["leader_name"] if attended else "",
+                "evaluation": rng.choice(("优秀", "良好", "")) if attended else "",
+            })
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def generate(county_code: str, county_name: str, n_volunteers: int, seed: int, today: date,
+             with_activities: bool = True) -> DemoData:
+    generator = DemoGenerator(county_code, county_name, seed, today)
+    data = generator.roster(n_volunteers)
+    if with_activities:
+        generator.activities(data)
+    return data
+
+
+def store_demo(store: Store, data: DemoData) -> dict[str, int]:
+    """Insert the demo rows in one transaction (change capture included); return rows per table."""
+    counts: dict[str, int] = {}
+    with store.engine.begin() as connection:
+        for table, rows in data.tables():
+            if rows:
+                connection.execute(table.insert(), rows)
+            counts[table.name] = len(rows)
+    return counts

@@ -1,0 +1,54 @@
+"""Shared fixtures: real SQLite stores in temporary folders, and a real PostgreSQL database per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from schema.regions import install_regions, read_regions
+from schema.store import Store, open_store
+
+PG_URL_ENV = "STVS_TEST_DATABASE_URL"
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "stvs.sqlite"
+
+
+@pytest.fixture
+def store(store_path: Path) -> Iterator[Store]:
+    """A county store for 安阳县 (410522) with the region list loaded."""
+    opened = open_store(store_path)
+    with opened.session() as session:
+        install_regions(session, read_regions())
+    opened.set_settings(county_code="410522", clerk="王芳")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards; skips where no server is configured."""
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        pytest.skip(f"{PG_URL_ENV} is not set: no PostgreSQL server to test against "
+                    "(CI sets it to postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    name = f"stvs_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at {base} is not reachable: {exc.orig}")
+    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
