@@ -5,10 +5,10 @@ Codes (the enum values) are what the database and the wire hold; labels are for 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class LabeledEnum(str, Enum):
+class LabeledEnum(StrEnum):
     """A string enum whose members are declared as ``CODE = ("code", "中文", "English")``."""
 
     zh: str

@@ -1,0 +1,213 @@
+"""Domain rules both sides need: team minimums, talent coverage, service hours and stars, monthly figures.
+
+Queries are plain SQLAlchemy and run on SQLite (county) and PostgreSQL (city) alike.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from schema.enums import ActivityStatus, TalentTag, TeamStatus, TeamTier
+from schema.models import Activity, Membership, Participation, Team, Volunteer
+from schema.validators import normalize_period
+
+# Display-only star scale (not an official credential): hours needed for 1★ … 5★. Configurable.
+DEFAULT_STAR_SCALE: tuple[int, ...] = (100, 300, 600, 1000, 1500)
+# The national platform lets a volunteer belong to at most this many organisations.
+MAX_ACTIVE_MEMBERSHIPS = 5
+# Activities that count for a month: held ones for the report, scheduled ones for the dashboard check.
+HELD_STATUSES = (ActivityStatus.IN_PROGRESS.value, ActivityStatus.FINISHED.value)
+SCHEDULED_STATUSES = (ActivityStatus.PUBLISHED.value, *HELD_STATUSES)
+
+
+def star_level(hours: float, scale: tuple[int, ...] = DEFAULT_STAR_SCALE) -> int:
+    """Stars earned by ``hours`` of confirmed service (0 below the first threshold)."""
+    return sum(1 for threshold in scale if hours >= threshold)
+
+
+def month_bounds(period: str) -> tuple[datetime, datetime]:
+    """Start (inclusive) and end (exclusive) of a ``YYYY-MM`` month."""
+    year, month = map(int, normalize_period(period).split("-"))
+    start = datetime(year, month, 1)
+    end = datetime(year + month // 12, month % 12 + 1, 1)
+    return start, end
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _has_tag(tag: TalentTag) -> sa.ColumnElement[bool]:
+    return (sa.literal(",") + Volunteer.talent_tags + sa.literal(",")).like(f"%,{tag.value},%")
+
+
+def _active_membership() -> sa.ColumnElement[bool]:
+    return sa.and_(Membership.deleted.is_(False), Membership.left_on.is_(None))
+
+
+def volunteer_hours(session: Session, volunteer_id: str) -> float:
+    """Confirmed service hours of a volunteer over all held activities."""
+    total = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(Participation.hours), 0.0))
+        .join(Activity, Activity.id == Participation.activity_id)
+        .where(Participation.volunteer_id == volunteer_id, Participation.deleted.is_(False),
+               Participation.attended.is_(True), Participation.hours_confirmed.is_(True),
+               Activity.deleted.is_(False), Activity.status.in_(HELD_STATUSES))
+    ).scalar_one()
+    return float(total)
+
+
+def active_memberships(session: Session, volunteer_id: str) -> int:
+    """Teams a volunteer currently belongs to (warn beyond ``MAX_ACTIVE_MEMBERSHIPS``)."""
+    return session.execute(
+        sa.select(sa.func.count()).select_from(Membership)
+        .where(Membership.volunteer_id == volunteer_id, _active_membership())
+    ).scalar_one()
+
+
+@dataclass(frozen=True)
+class TeamCompliance:
+    """One team against the notice's rules: minimum size and at least one activity a month."""
+
+    team_id: str
+    name: str
+    tier: str
+    parent_id: str | None
+    members: int
+    san_zhang: int
+    experts: int
+    rural_talents: int
+    activities_in_month: int
+
+    @property
+    def minimum(self) -> int:
+        return TeamTier(self.tier).minimum_members
+
+    @property
+    def meets_minimum(self) -> bool:
+        return self.members >= self.minimum
+
+    @property
+    def meets_monthly_activity(self) -> bool:
+        return self.activities_in_month >= 1
+
+
+def team_compliance(session: Session, county_code: str, period: str) -> list[TeamCompliance]:
+    """Every active team of a county with its member counts and its activities in ``period``."""
+    start, end = month_bounds(period)
+    member_counts = (
+        sa.select(
+            Membership.team_id.label("team_id"),
+            sa.func.count(sa.distinct(Membership.volunteer_id)).label("members"),
+            sa.func.count(sa.distinct(sa.case(
+                (sa.or_(*(_has_tag(t) for t in TalentTag if t.is_san_zhang)), Membership.volunteer_id)))
+            ).label("san_zhang"),
+            sa.func.count(sa.distinct(sa.case((_has_tag(TalentTag.EXPERT), Membership.volunteer_id)))).label("experts"),
+            sa.func.count(sa.distinct(sa.case((_has_tag(TalentTag.RURAL_TALENT), Membership.volunteer_id))))
+            .label("rural_talents"),
+        )
+        .join(Volunteer, Volunteer.id == Membership.volunteer_id)
+        .where(_active_membership(), Volunteer.deleted.is_(False), Membership.county_code == county_code)
+        .group_by(Membership.team_id)
+        .subquery()
+    )
+    activity_counts = (
+        sa.select(Activity.team_id.label("team_id"), sa.func.count().label("activities"))
+        .where(Activity.deleted.is_(False), Activity.status.in_(SCHEDULED_STATUSES),
+               Activity.starts_at >= start, Activity.starts_at < end, Activity.county_code == county_code)
+        .group_by(Activity.team_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(Team.id, Team.name, Team.tier, Team.parent_id,
+                  *(sa.func.coalesce(member_counts.c[c], 0) for c in ("members", "san_zhang", "experts",
+                                                                       "rural_talents")),
+                  sa.func.coalesce(activity_counts.c.activities, 0))
+        .outerjoin(member_counts, member_counts.c.team_id == Team.id)
+        .outerjoin(activity_counts, activity_counts.c.team_id == Team.id)
+        .where(Team.county_code == county_code, Team.deleted.is_(False), Team.status == TeamStatus.ACTIVE.value)
+        .order_by(Team.tier, Team.name)
+    ).all()
+    return [TeamCompliance(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class TalentCoverage:
+    volunteers: int
+    san_zhang: int
+    experts: int
+    rural_talents: int
+
+
+def talent_coverage(session: Session, county_code: str) -> TalentCoverage:
+    """How many active volunteers of the county are 三长, experts and rural talents."""
+    row = session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count(sa.case((sa.or_(*(_has_tag(t) for t in TalentTag if t.is_san_zhang)), 1))),
+            sa.func.count(sa.case((_has_tag(TalentTag.EXPERT), 1))),
+            sa.func.count(sa.case((_has_tag(TalentTag.RURAL_TALENT), 1))),
+        ).where(Volunteer.county_code == county_code, Volunteer.deleted.is_(False), Volunteer.status == "active")
+    ).one()
+    return TalentCoverage(*row)
+
+
+@dataclass
+class MonthlyFigures:
+    """What the monthly report to the city says, computed from the records."""
+
+    period: str
+    activities: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_venue: dict[str, int] = field(default_factory=dict)
+    person_times: int = 0
+    volunteers: int = 0
+    hours: float = 0.0
+    beneficiaries: int = 0
+    new_volunteers: int = 0
+    new_teams: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        """No activity held: the clerk may file a nil report (本月无活动)."""
+        return self.activities == 0
+
+
+def monthly_figures(session: Session, county_code: str, period: str) -> MonthlyFigures:
+    start, end = month_bounds(period)
+    held = sa.and_(Activity.county_code == county_code, Activity.deleted.is_(False),
+                   Activity.status.in_(HELD_STATUSES), Activity.starts_at >= start, Activity.starts_at < end)
+    activities = session.execute(sa.select(Activity.service_kind, Activity.venue_kind, Activity.beneficiaries)
+                                 .where(held)).all()
+    attended = session.execute(
+        sa.select(sa.func.count(), sa.func.count(sa.distinct(Participation.volunteer_id)),
+                  sa.func.coalesce(sa.func.sum(Participation.hours), 0.0))
+        .join(Activity, Activity.id == Participation.activity_id)
+        .where(held, Participation.deleted.is_(False), Participation.attended.is_(True))
+    ).one()
+    joined = sa.func.coalesce(Volunteer.joined_on, sa.cast(Volunteer.created_at, sa.Date))
+    new_volunteers = session.execute(
+        sa.select(sa.func.count()).where(Volunteer.county_code == county_code, Volunteer.deleted.is_(False),
+                                         joined >= start.date(), joined < end.date())
+    ).scalar_one()
+    new_teams = session.execute(
+        sa.select(sa.func.count()).where(Team.county_code == county_code, Team.deleted.is_(False),
+                                         Team.founded_on >= start.date(), Team.founded_on < end.date())
+    ).scalar_one()
+    return MonthlyFigures(
+        period=normalize_period(period),
+        activities=len(activities),
+        by_kind=dict(Counter(kind for kind, _, _ in activities)),
+        by_venue=dict(Counter(venue for _, venue, _ in activities)),
+        person_times=attended[0],
+        volunteers=attended[1],
+        hours=round(float(attended[2]), 2),
+        beneficiaries=sum(b for _, _, b in activities),
+        new_volunteers=new_volunteers,
+        new_teams=new_teams,
+    )
