@@ -85,6 +85,9 @@ def migrate(engine: Engine, role: str, before_upgrade: object = None) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    # The driver would otherwise open transactions only before DML, leaving DDL (migrations) outside
+    # them; SQLAlchemy emits BEGIN itself instead (see _begin), so every transaction is a real one.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -93,9 +96,14 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.close()
 
 
+def _begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
 def sqlite_engine(path: Path) -> Engine:
     engine = sa.create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 10})
     sa.event.listen(engine, "connect", _sqlite_pragmas)
+    sa.event.listen(engine, "begin", _begin)
     return engine
 
 

@@ -8,9 +8,10 @@ from datetime import date
 from pathlib import Path
 
 import click
+from sqlmodel import select
 
 from schema.errors import StoreError
-from schema.models import CITY_CODE, Region
+from schema.models import Region
 from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
 from stvs_tui import __version__
@@ -44,13 +45,13 @@ class AppContext:
 def ensure_regions(store: Store) -> None:
     """Load the shipped region list into a store that has none yet."""
     with store.session() as session:
-        if session.get(Region, CITY_CODE) is None and not session.query(Region).first():
+        if session.exec(select(Region.code).limit(1)).first() is None:
             install_regions(session, read_regions())
 
 
 def region_names(store: Store) -> dict[str, str]:
     with store.session() as session:
-        return {r.code: r.name for r in session.query(Region).order_by(Region.code)}
+        return {r.code: r.name for r in session.exec(select(Region).order_by(Region.code))}
 
 
 def initialise(store: Store, county: str, clerk: str) -> str:

@@ -1,0 +1,3 @@
+from stvs_tui.cli import main
+
+main()

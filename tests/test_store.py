@@ -1,0 +1,208 @@
+"""The local store: private file, WAL, migrations with a backup first, refusal of newer or damaged
+stores, and change capture by triggers for every write path."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from schema import store as store_module
+from schema.errors import StoreCorrupt, StoreTooNew
+from schema.models import Volunteer
+from schema.store import _alembic_config, head_revision, open_database, open_store, sqlite_engine
+
+VOLUNTEER_COLUMNS = [c.name for c in Volunteer.__table__.columns]
+
+
+def raw_insert_volunteer(path: Path, row_id: str = "v1", sync_state: str = "local") -> None:
+    values = {c: "" for c in VOLUNTEER_COLUMNS} | {
+        "id": row_id, "county_code": "410522", "version": 0, "deleted": 0, "sync_state": sync_state,
+        "created_at": "2026-01-01 00:00:00", "name": "王芳", "id_type": "resident",
+        "id_number": "11010519491231002X", "mobile": "13800138000", "publicity_consent": 0,
+        "birth_date": None, "stvs_registered_on": None, "joined_on": None,
+    }
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"INSERT INTO volunteer ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                           list(values.values()))
+
+
+def change_log(path: Path) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT tbl, row_id, op FROM change_log ORDER BY seq").fetchall()
+
+
+def revision_of(path: Path) -> str:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+
+def test_empty_store_is_migrated_to_head(store_path: Path) -> None:
+    opened = open_store(store_path)
+    opened.close()
+    assert revision_of(store_path) == head_revision()
+
+
+def test_store_file_is_private_and_in_wal_mode(store_path: Path) -> None:
+    opened = open_store(store_path)
+    with opened.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    opened.close()
+    assert stat.S_IMODE(store_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store_path.parent.stat().st_mode) == 0o700
+
+
+def test_reopening_keeps_data_and_runs_no_migration(store_path: Path) -> None:
+    open_store(store_path).close()
+    raw_insert_volunteer(store_path)
+    reopened = open_store(store_path)
+    with reopened.session() as session:
+        assert session.get(Volunteer, "v1").name == "王芳"
+    reopened.close()
+    assert not list((store_path.parent / "backups").glob("*pre-migration*"))
+
+
+def _store_at_revision(path: Path, revision: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sqlite_engine(path)
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection, "county"), revision)
+    engine.dispose()
+
+
+def test_backup_is_taken_before_a_migration(store_path: Path) -> None:
+    _store_at_revision(store_path, "0001")
+    open_store(store_path).close()
+    backups = list((store_path.parent / "backups").glob("*pre-migration*"))
+    assert len(backups) == 1
+    assert revision_of(backups[0]) == "0001"
+    assert revision_of(store_path) == head_revision()
+
+
+def test_a_failing_migration_leaves_the_store_as_it_was(store_path: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    open_store(store_path).close()
+    migrations = tmp_path / "migrations"
+    shutil.copytree(store_module.MIGRATIONS_DIR, migrations)
+    (migrations / "versions" / "9000_broken.py").write_text(
+        "from alembic import op\nimport sqlalchemy as sa\n"
+        f"revision = '9000'\ndown_revision = {head_revision()!r}\nbranch_labels = None\ndepends_on = None\n"
+        "def upgrade(role='county'):\n"
+        "    op.create_table('half_done', sa.Column('id', sa.Integer, primary_key=True))\n"
+        "    op.execute('UPDATE volunteer SET name = 1/0')\n"
+        "    raise RuntimeError('migration failed half-way')\n"
+        "def downgrade(role='county'):\n    pass\n", encoding="utf-8")
+    monkeypatch.setattr(store_module, "MIGRATIONS_DIR", migrations)
+    with pytest.raises(RuntimeError, match="half-way"):
+        open_store(store_path)
+    with sqlite3.connect(store_path) as connection:
+        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "half_done" not in tables
+    monkeypatch.undo()
+    assert revision_of(store_path) == head_revision()
+
+
+def test_store_written_by_a_newer_version_is_refused(store_path: Path) -> None:
+    open_store(store_path).close()
+    with sqlite3.connect(store_path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'fffffuture'")
+    with pytest.raises(StoreTooNew, match="fffffuture"):
+        open_store(store_path)
+
+
+def test_a_file_that_is_not_sqlite_is_refused_clearly(store_path: Path) -> None:
+    store_path.parent.mkdir(parents=True)
+    store_path.write_bytes(b"PK\x03\x04 this is a zip, not a store" * 50)
+    with pytest.raises(StoreCorrupt, match="not an SQLite database"):
+        open_store(store_path)
+
+
+def test_a_damaged_sqlite_file_is_refused_clearly(store_path: Path) -> None:
+    open_store(store_path).close()
+    data = bytearray(store_path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    store_path.write_bytes(bytes(data))
+    with pytest.raises(StoreCorrupt, match="damaged"):
+        open_store(store_path)
+
+
+def test_triggers_capture_raw_sql_insert_update_and_delete(store_path: Path) -> None:
+    open_store(store_path).close()
+    raw_insert_volunteer(store_path)
+    with sqlite3.connect(store_path) as connection:
+        connection.execute("UPDATE volunteer SET mobile = '13900139000' WHERE id = 'v1'")
+        connection.execute("DELETE FROM volunteer WHERE id = 'v1'")
+    assert change_log(store_path) == [("volunteer", "v1", "I"), ("volunteer", "v1", "U"), ("volunteer", "v1", "D")]
+
+
+def test_writes_through_the_orm_are_captured_in_the_same_transaction(store) -> None:
+    with store.session() as session:
+        session.add(Volunteer(id="v2", county_code="410522", name="李强", id_number="440524188001010014",
+                              mobile="13800138000"))
+        session.rollback()
+    assert change_log(store.path) == []
+    with store.session() as session:
+        session.add(Volunteer(id="v2", county_code="410522", name="李强", id_number="440524188001010014",
+                              mobile="13800138000"))
+        session.commit()
+    assert change_log(store.path) == [("volunteer", "v2", "I")]
+
+
+def test_editing_a_synced_row_queues_it_again(store_path: Path) -> None:
+    open_store(store_path).close()
+    raw_insert_volunteer(store_path, sync_state="synced")
+    with sqlite3.connect(store_path) as connection:
+        connection.execute("UPDATE volunteer SET name = '王芳芳' WHERE id = 'v1'")
+        state = connection.execute("SELECT sync_state FROM volunteer WHERE id = 'v1'").fetchone()[0]
+    assert state == "queued"
+
+
+def test_rows_written_by_sync_are_not_queued(store) -> None:
+    with store.applying_remote_changes() as connection:
+        connection.execute(sa.insert(Volunteer.__table__).values(
+            id="v3", county_code="410522", version=4, updated_hlc="", updated_by="server", deleted=False,
+            sync_state="synced", created_at=sa.func.current_timestamp(), name="赵敏", id_type="resident",
+            id_number="11010519491231002X", sex="female", mobile="13800138000", phone2="", work_unit="",
+            title="", expertise="", talent_tags="", availability="", publicity_consent=False,
+            stvs_status="unregistered", status="active", notes=""))
+    assert change_log(store.path) == []
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT active FROM sync_guard").scalar() == 0
+
+
+def test_daily_backup_is_rotated(store) -> None:
+    from datetime import date, timedelta
+
+    for offset in range(10):
+        store.rotate_daily_backup(date(2026, 1, 1) + timedelta(days=offset))
+    assert len(list(store.backup_dir.glob("stvs-daily-2026*.sqlite"))) == store_module.DAILY_BACKUPS_KEPT
+
+
+@pytest.mark.postgres
+def test_migrations_run_on_postgresql_and_reopen(pg_url: str) -> None:
+    server = open_database(pg_url, role="server")
+    with server.engine.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names())
+        revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    server.close()
+    assert {"volunteer", "team", "activity", "participation", "monthly_report"} <= tables
+    assert "change_log" not in tables
+    assert revision == head_revision()
+    reopened = open_database(pg_url, role="server")
+    reopened.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_database_of_a_newer_version_is_refused(pg_url: str) -> None:
+    open_database(pg_url, role="server").close()
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'fffffuture'")
+    engine.dispose()
+    with pytest.raises(StoreTooNew):
+        open_database(pg_url, role="server")
