@@ -1,0 +1,364 @@
+"""City-wide reporting rules: which monthly reports are expected, received and on time, when a period locks.
+
+As in DHIS2: **completeness** = reports received ÷ reports expected, **timeliness** = reports received
+within N days after month end ÷ reports expected. A nil report (本月无活动) is a report. A county's
+report for a month is expected once the month has ended.
+
+The reporting calendar is data, in ``reporting_deadline`` rows that travel to every county as city-wide
+reference data, so the county sees the same deadlines the city grades by:
+
+- ``reporting_policy``: N (days to report on time) and M (days until the period locks), effective from
+  ``due_on`` (a changed policy never re-grades earlier months); JSON in ``note``.
+- ``monthly_report``: an explicit due date for one period (e.g. moved for the Spring Festival).
+- ``period_lock``: the last day one period may be edited; with ``county_code`` 410500 for every county,
+  or one county's code: how the city reopens (or locks) a period for that county only.
+
+Without rows the defaults apply: N = 5, M = 15. Only the city writes these rows (the server refuses a
+county's change to them); this module computes and builds rows, it does not write.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from schema.enums import ReportStatus, TeamTier
+from schema.errors import InvalidValue
+from schema.models import CITY_CODE, Activity, MonthlyReport, Region, ReportingDeadline
+from schema.regions import county_regions
+from schema.rules import HELD_STATUSES, month_bounds, team_compliance
+from schema.validators import normalize_period
+
+DEFAULT_TIMELY_DAYS = 5
+DEFAULT_LOCK_DAYS = 15
+# A policy row effective from this day applies to every period (the defaults' own effective date).
+EPOCH = date(2000, 1, 1)
+RECEIVED_STATUSES = (ReportStatus.SUBMITTED.value, ReportStatus.ACCEPTED.value)
+
+
+class DeadlineKind(StrEnum):
+    POLICY = "reporting_policy"
+    DUE = "monthly_report"
+    LOCK = "period_lock"
+
+
+class CellState(StrEnum):
+    """One county's report for one month, as the city sees it."""
+
+    NOT_DUE = "not_due"  # the month has not ended: nothing is expected yet
+    PENDING = "pending"  # expected, not received, still within the N days
+    MISSING = "missing"  # expected, not received, past the due date
+    LATE = "late"  # received after the due date
+    ON_TIME = "on_time"  # received by the due date
+
+
+def last_day(period: str) -> date:
+    return month_bounds(period)[1].date() - timedelta(days=1)
+
+
+def shift_period(period: str, months: int) -> str:
+    year, month = map(int, normalize_period(period).split("-"))
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def periods_between(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` inclusive (YYYY-MM)."""
+    first, last = normalize_period(first), normalize_period(last)
+    if first > last:
+        raise InvalidValue("period", f"{first} 晚于 {last} (the first month is after the last)")
+    periods = [first]
+    while periods[-1] < last:
+        periods.append(shift_period(periods[-1], 1))
+    return periods
+
+
+@dataclass(frozen=True)
+class ReportingPolicy:
+    """N days after month end to report on time; M days after month end until the period locks."""
+
+    timely_days: int = DEFAULT_TIMELY_DAYS
+    lock_days: int = DEFAULT_LOCK_DAYS
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.timely_days <= self.lock_days <= 366:
+            raise InvalidValue("lock_days", f"需满足 0 ≤ 及时天数({self.timely_days}) ≤ 锁定天数({self.lock_days}) ≤ 366 "
+                                            "(need 0 ≤ timely days ≤ lock days ≤ 366)")
+
+    def to_note(self) -> str:
+        return json.dumps({"timely_days": self.timely_days, "lock_days": self.lock_days})
+
+    @classmethod
+    def from_note(cls, note: str) -> ReportingPolicy:
+        try:
+            values = json.loads(note or "{}")
+            return cls(int(values.get("timely_days", DEFAULT_TIMELY_DAYS)),
+                       int(values.get("lock_days", DEFAULT_LOCK_DAYS)))
+        except (ValueError, TypeError, AttributeError):
+            raise InvalidValue("note", f"报送规则无法读取：{note!r} (unreadable reporting policy)") from None
+
+
+@dataclass(frozen=True)
+class PeriodDates:
+    """A period's deadlines for one county: report by ``due_on``; editable through ``open_until``."""
+
+    period: str
+    due_on: date
+    open_until: date
+
+    def is_locked(self, today: date) -> bool:
+        return today > self.open_until
+
+
+@dataclass
+class ReportingCalendar:
+    """The reporting calendar read from ``reporting_deadline`` rows (see the module docstring)."""
+
+    policies: list[tuple[date, ReportingPolicy]] = field(default_factory=list)
+    due: dict[str, date] = field(default_factory=dict)
+    locks: dict[tuple[str, str], date] = field(default_factory=dict)
+
+    def policy_for(self, period: str) -> ReportingPolicy:
+        """The newest policy in effect on the period's last day."""
+        end = last_day(period)
+        chosen = ReportingPolicy()
+        for effective, policy in sorted(self.policies, key=lambda item: item[0]):
+            if effective <= end:
+                chosen = policy
+        return chosen
+
+    def dates(self, period: str, county_code: str) -> PeriodDates:
+        period = normalize_period(period)
+        policy, end = self.policy_for(period), last_day(period)
+        due_on = self.due.get(period, end + timedelta(days=policy.timely_days))
+        open_until = self.locks.get((county_code, period)) or self.locks.get((CITY_CODE, period))
+        return PeriodDates(period, due_on, open_until or end + timedelta(days=policy.lock_days))
+
+
+def calendar_from_rows(rows: Iterable[ReportingDeadline]) -> ReportingCalendar:
+    calendar = ReportingCalendar()
+    for row in rows:
+        if row.deleted:
+            continue
+        if row.kind == DeadlineKind.POLICY:
+            calendar.policies.append((row.due_on, ReportingPolicy.from_note(row.note)))
+        elif row.kind == DeadlineKind.DUE and row.period:
+            calendar.due[row.period] = row.due_on
+        elif row.kind == DeadlineKind.LOCK and row.period:
+            calendar.locks[(row.county_code, row.period)] = row.due_on
+    return calendar
+
+
+def load_calendar(session: Session) -> ReportingCalendar:
+    rows = session.execute(sa.select(ReportingDeadline).where(ReportingDeadline.deleted.is_(False))).scalars()
+    return calendar_from_rows(rows)
+
+
+def is_period_locked(session: Session, county_code: str, period: str, today: date) -> bool:
+    """Whether a county's report (and its figures) for ``period`` may no longer be edited."""
+    return load_calendar(session).dates(period, county_code).is_locked(today)
+
+
+def find_deadline(session: Session, kind: DeadlineKind, county_code: str, period: str) -> ReportingDeadline | None:
+    return session.execute(
+        sa.select(ReportingDeadline).where(ReportingDeadline.kind == kind.value,
+                                           ReportingDeadline.county_code == county_code,
+                                           ReportingDeadline.period == period,
+                                           ReportingDeadline.deleted.is_(False))
+    ).scalars().first()
+
+
+def policy_row(policy: ReportingPolicy, effective_from: date) -> ReportingDeadline:
+    """A new policy row; the caller writes it as the city (it then reaches every county)."""
+    return ReportingDeadline(county_code=CITY_CODE, kind=DeadlineKind.POLICY.value, name="月报报送规则",
+                             period="", due_on=effective_from, note=policy.to_note())
+
+
+def lock_row(county_code: str, period: str, open_until: date, reason: str) -> ReportingDeadline:
+    """A row that reopens (later date) or locks (earlier date) ``period`` for one county or all (410500)."""
+    return ReportingDeadline(county_code=county_code, kind=DeadlineKind.LOCK.value, name="月报锁定",
+                             period=normalize_period(period), due_on=open_until, note=reason[:500])
+
+
+# ---- the counties × months grid ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportCell:
+    county_code: str
+    period: str
+    state: CellState
+    due_on: date
+    open_until: date
+    submitted_on: date | None = None
+    is_nil: bool = False
+    locked: bool = False
+
+    @property
+    def expected(self) -> bool:
+        return self.state != CellState.NOT_DUE
+
+    @property
+    def received(self) -> bool:
+        return self.state in (CellState.LATE, CellState.ON_TIME)
+
+    @property
+    def on_time(self) -> bool:
+        return self.state == CellState.ON_TIME
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A share like 9 of 10; ``ratio`` is None where nothing was expected (shown as "-", not 0)."""
+
+    count: int
+    expected: int
+
+    @property
+    def ratio(self) -> float | None:
+        return self.count / self.expected if self.expected else None
+
+    def percent(self) -> str:
+        return "-" if self.ratio is None else f"{self.ratio * 100:.1f}%"
+
+
+@dataclass(frozen=True)
+class ReportingGrid:
+    periods: list[str]
+    counties: list[tuple[str, str]]
+    cells: dict[tuple[str, str], ReportCell]
+
+    def cell(self, county_code: str, period: str) -> ReportCell:
+        return self.cells[(county_code, period)]
+
+    def _select(self, county_code: str | None, period: str | None) -> list[ReportCell]:
+        return [c for (county, p), c in self.cells.items()
+                if county_code in (None, county) and period in (None, p)]
+
+    def completeness(self, county_code: str | None = None, period: str | None = None) -> Rate:
+        cells = [c for c in self._select(county_code, period) if c.expected]
+        return Rate(sum(c.received for c in cells), len(cells))
+
+    def timeliness(self, county_code: str | None = None, period: str | None = None) -> Rate:
+        cells = [c for c in self._select(county_code, period) if c.expected]
+        return Rate(sum(c.on_time for c in cells), len(cells))
+
+
+def expected_counties(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of every unit that reports to the city: the region list below the city."""
+    regions = session.execute(sa.select(Region).order_by(Region.code)).scalars().all()
+    return [(r.code, r.name) for r in county_regions(list(regions))]
+
+
+def _received_reports(session: Session, periods: Sequence[str]) -> dict[tuple[str, str], MonthlyReport]:
+    rows = session.execute(
+        sa.select(MonthlyReport).where(MonthlyReport.period.in_(list(periods)), MonthlyReport.deleted.is_(False),
+                                       MonthlyReport.status.in_(RECEIVED_STATUSES))
+    ).scalars()
+    return {(r.county_code, r.period): r for r in rows}
+
+
+def grade_cell(dates: PeriodDates, county_code: str, report: MonthlyReport | None, today: date) -> ReportCell:
+    """The state of one county's report for one month on ``today``."""
+    locked = dates.is_locked(today)
+    if report is None:
+        if today <= last_day(dates.period):
+            state = CellState.NOT_DUE
+        else:
+            state = CellState.PENDING if today <= dates.due_on else CellState.MISSING
+        return ReportCell(county_code, dates.period, state, dates.due_on, dates.open_until, locked=locked)
+    # The clerk's submission time decides; a report without one (older clients) counts from its creation.
+    submitted = (report.submitted_at or report.created_at).date()
+    state = CellState.ON_TIME if submitted <= dates.due_on else CellState.LATE
+    return ReportCell(county_code, dates.period, state, dates.due_on, dates.open_until, submitted, report.is_nil,
+                      locked)
+
+
+def reporting_grid(session: Session, periods: Sequence[str], today: date,
+                   counties: Sequence[tuple[str, str]] | None = None) -> ReportingGrid:
+    """Counties × months: each county's monthly report expected / received / on time on ``today``."""
+    periods = [normalize_period(p) for p in periods]
+    counties = list(counties) if counties is not None else expected_counties(session)
+    calendar = load_calendar(session)
+    reports = _received_reports(session, periods)
+    cells = {(code, period): grade_cell(calendar.dates(period, code), code, reports.get((code, period)), today)
+             for code, _ in counties for period in periods}
+    return ReportingGrid(periods, counties, cells)
+
+
+# ---- team minimums and activities per county ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountyTeams:
+    """A county's teams against the notice: a 大队 of ≥ 30, grassroots teams of ≥ 10, ≥ 1 activity a month."""
+
+    county_code: str
+    teams: int
+    brigades: int
+    brigade_members: int
+    grassroots: int
+    below_minimum: int
+    without_activity: int
+
+    @property
+    def has_brigade(self) -> bool:
+        return self.brigades > 0
+
+    @property
+    def brigade_meets_minimum(self) -> bool:
+        return self.brigade_members >= TeamTier.COUNTY.minimum_members
+
+
+def county_team_minimums(session: Session, counties: Sequence[str], period: str) -> list[CountyTeams]:
+    result = []
+    for code in counties:
+        teams = team_compliance(session, code, period)
+        brigades = [t for t in teams if t.tier == TeamTier.COUNTY.value]
+        result.append(CountyTeams(
+            county_code=code,
+            teams=len(teams),
+            brigades=len(brigades),
+            brigade_members=max((t.members for t in brigades), default=0),
+            grassroots=sum(t.tier == TeamTier.GRASSROOTS.value for t in teams),
+            below_minimum=sum(not t.meets_minimum for t in teams),
+            without_activity=sum(not t.meets_monthly_activity for t in teams),
+        ))
+    return result
+
+
+@dataclass
+class ActivityBreakdown:
+    """Held activities of one county over some months, by service kind and by venue."""
+
+    county_code: str
+    total: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+    by_venue: Counter[str] = field(default_factory=Counter)
+
+
+def activities_by_kind_and_venue(session: Session, first: str, last: str) -> dict[str, ActivityBreakdown]:
+    """Held (in progress or finished) activities per county from ``first`` to ``last`` (months, inclusive)."""
+    start, end = month_bounds(first)[0], month_bounds(last)[1]
+    rows = session.execute(
+        sa.select(Activity.county_code, Activity.service_kind, Activity.venue_kind, sa.func.count())
+        .where(Activity.deleted.is_(False), Activity.status.in_(HELD_STATUSES),
+               Activity.starts_at >= start, Activity.starts_at < end)
+        .group_by(Activity.county_code, Activity.service_kind, Activity.venue_kind)
+    ).all()
+    breakdown: dict[str, ActivityBreakdown] = defaultdict(lambda: ActivityBreakdown(""))
+    for county, kind, venue, count in rows:
+        item = breakdown[county]
+        item.county_code = county
+        item.total += count
+        item.by_kind[kind] += count
+        item.by_venue[venue] += count
+    return dict(breakdown)
+
