@@ -22,14 +22,15 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from schema.enums import ReportStatus, TeamTier
+from schema.enums import LabeledEnum, ReportStatus, TeamTier
 from schema.errors import InvalidValue
 from schema.models import CITY_CODE, Activity, MonthlyReport, Region, ReportingDeadline
 from schema.regions import county_regions
@@ -49,14 +50,14 @@ class DeadlineKind(StrEnum):
     LOCK = "period_lock"
 
 
-class CellState(StrEnum):
+class CellState(LabeledEnum):
     """One county's report for one month, as the city sees it."""
 
-    NOT_DUE = "not_due"  # the month has not ended: nothing is expected yet
-    PENDING = "pending"  # expected, not received, still within the N days
-    MISSING = "missing"  # expected, not received, past the due date
-    LATE = "late"  # received after the due date
-    ON_TIME = "on_time"  # received by the due date
+    NOT_DUE = ("not_due", "未到期", "not due")  # the month has not ended: nothing is expected yet
+    PENDING = ("pending", "待报", "pending")  # expected, not received, still within the N days
+    MISSING = ("missing", "未报", "missing")  # expected, not received, past the due date
+    LATE = ("late", "逾期报送", "late")  # received after the due date
+    ON_TIME = ("on_time", "按时报送", "on time")  # received by the due date
 
 
 def last_day(period: str) -> date:
@@ -362,3 +363,62 @@ def activities_by_kind_and_venue(session: Session, first: str, last: str) -> dic
         item.by_venue[venue] += count
     return dict(breakdown)
 
+
+
+# ---- everything the city's report screen and export show, and its JSON form for the admin API ---------------
+
+
+@dataclass(frozen=True)
+class CityReports:
+    """The city's reports for months ``first``..``last`` on ``today``; team minimums as of ``last``."""
+
+    first: str
+    last: str
+    today: date
+    grid: ReportingGrid
+    teams: list[CountyTeams]
+    activities: dict[str, ActivityBreakdown]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "first": self.first, "last": self.last, "today": self.today.isoformat(),
+            "counties": [list(c) for c in self.grid.counties],
+            "cells": [_cell_to_dict(c) for c in self.grid.cells.values()],
+            "teams": [asdict(t) for t in self.teams],
+            "activities": [{"county_code": a.county_code, "total": a.total, "by_kind": dict(a.by_kind),
+                            "by_venue": dict(a.by_venue)} for a in self.activities.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CityReports:
+        periods = periods_between(data["first"], data["last"])
+        cells = [_cell_from_dict(c) for c in data["cells"]]
+        grid = ReportingGrid(periods, [(code, name) for code, name in data["counties"]],
+                             {(c.county_code, c.period): c for c in cells})
+        activities = {a["county_code"]: ActivityBreakdown(a["county_code"], a["total"], Counter(a["by_kind"]),
+                                                          Counter(a["by_venue"])) for a in data["activities"]}
+        return cls(data["first"], data["last"], date.fromisoformat(data["today"]), grid,
+                   [CountyTeams(**t) for t in data["teams"]], activities)
+
+
+def _cell_to_dict(cell: ReportCell) -> dict[str, Any]:
+    values = asdict(cell)
+    for name in ("due_on", "open_until", "submitted_on"):
+        values[name] = values[name].isoformat() if values[name] else None
+    values["state"] = cell.state.value
+    return values
+
+
+def _cell_from_dict(values: dict[str, Any]) -> ReportCell:
+    dates = {name: date.fromisoformat(values[name]) if values.get(name) else None
+             for name in ("due_on", "open_until", "submitted_on")}
+    return ReportCell(values["county_code"], values["period"], CellState(values["state"]), dates["due_on"],
+                      dates["open_until"], dates["submitted_on"], values["is_nil"], values["locked"])
+
+
+def city_reports(session: Session, first: str, last: str, today: date) -> CityReports:
+    periods = periods_between(first, last)
+    grid = reporting_grid(session, periods, today)
+    teams = county_team_minimums(session, [code for code, _ in grid.counties], periods[-1])
+    return CityReports(periods[0], periods[-1], today, grid, teams,
+                       activities_by_kind_and_venue(session, periods[0], periods[-1]))
