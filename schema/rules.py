@@ -211,3 +211,26 @@ def monthly_figures(session: Session, county_code: str, period: str) -> MonthlyF
         new_volunteers=new_volunteers,
         new_teams=new_teams,
     )
+
+
+def counted_service() -> sa.ColumnElement[bool]:
+    """Participation that counts as service hours: attended, confirmed by the team, in a held activity."""
+    return sa.and_(Participation.deleted.is_(False), Participation.attended.is_(True),
+                   Participation.hours_confirmed.is_(True), Activity.deleted.is_(False),
+                   Activity.status.in_(HELD_STATUSES))
+
+
+def hours_by_volunteer(session: Session, county_code: str, start: datetime | None = None,
+                       end: datetime | None = None) -> dict[str, tuple[int, float]]:
+    """Per volunteer of a county: (activities served, confirmed hours), for activities starting in [start, end)."""
+    query = (
+        sa.select(Participation.volunteer_id, sa.func.count(), sa.func.coalesce(sa.func.sum(Participation.hours), 0.0))
+        .join(Activity, Activity.id == Participation.activity_id)
+        .where(counted_service(), Participation.county_code == county_code)
+        .group_by(Participation.volunteer_id)
+    )
+    if start is not None:
+        query = query.where(Activity.starts_at >= start)
+    if end is not None:
+        query = query.where(Activity.starts_at < end)
+    return {volunteer: (count, round(float(total), 2)) for volunteer, count, total in session.execute(query)}

@@ -178,3 +178,8 @@ def where(app: AppContext, as_json: bool) -> None:
     else:
         for key, value in paths.items():
             click.echo(f"{key:8} {value}")
+
+
+from stvs_tui.cli_excel import register as register_excel_commands  # noqa: E402  (import / export commands)
+
+register_excel_commands(main)

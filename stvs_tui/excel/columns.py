@@ -1,0 +1,188 @@
+"""The roster's columns: which volunteer fields a roster sheet holds, how each is written to a cell and how
+a cell is read back before ``clean_record`` validates it. Headers and enumeration labels come from the
+schema (``field_label``, ``field_aliases``, ``LabeledEnum``), so export, template and import agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from openpyxl.utils.datetime import from_excel
+
+from schema.enums import IdType, LabeledEnum, RegistrationStatus, Sex, TalentTag, VolunteerStatus
+from schema.errors import InvalidValue
+from schema.models import Volunteer, field_aliases, field_label
+
+# The order of a roster sheet (and of the template). sex and birth_date follow from a resident ID.
+ROSTER_FIELDS: tuple[str, ...] = (
+    "name", "sex", "birth_date", "id_type", "id_number", "mobile", "phone2", "work_unit", "title", "expertise",
+    "talent_tags", "availability", "publicity_consent", "stvs_status", "stvs_registered_on", "status",
+    "joined_on", "notes",
+)
+REQUIRED_FIELDS: tuple[str, ...] = ("name", "id_number", "mobile")
+ENUM_FIELDS: dict[str, type[LabeledEnum]] = {
+    "sex": Sex, "id_type": IdType, "stvs_status": RegistrationStatus, "status": VolunteerStatus,
+}
+LIST_FIELDS: dict[str, type[LabeledEnum]] = {"talent_tags": TalentTag}
+BOOL_FIELDS: frozenset[str] = frozenset({"publicity_consent"})
+DATE_FIELDS: frozenset[str] = frozenset({"birth_date", "stvs_registered_on", "joined_on"})
+# Fields Excel users like to type as numbers; a number there is read back as its digits.
+DIGIT_FIELDS: frozenset[str] = frozenset({"id_number", "mobile", "phone2"})
+# Headers that are common in rosters but carry nothing to import.
+IGNORED_HEADERS: frozenset[str] = frozenset({"序号", "编号", "no", "no.", "#", "所在队伍", "team", "teams"})
+SERIAL_NUMBER_HEADER = ("序号", "No.")
+TEAMS_HEADER = ("所在队伍", "Teams")
+LIST_SEPARATOR = "、"
+YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
+
+_HEADER_NOISE = re.compile(r"[\s\u3000*＊:：]+")
+_TRAILING_NOTE = re.compile(r"[(（][^)）]*(必填|选填|可选|required|optional)[^)）]*[)）]$", re.IGNORECASE)
+_TEXT_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_LIST_SPLIT = re.compile(r"[、，,；;/]")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+EARLIEST_DATE = date(1900, 1, 1)
+EARLIEST_RECORD_DATE = date(1990, 1, 1)
+
+
+def header_key(text: Any) -> str:
+    """A header as compared: no spaces, required-marks or "(必填)" notes, case-folded."""
+    key = _HEADER_NOISE.sub("", str(text or ""))
+    return _TRAILING_NOTE.sub("", key).casefold()
+
+
+def header_index() -> dict[str, tuple[str, bool]]:
+    """Every accepted header key → (field, whether it is the field's own label rather than a variant)."""
+    index: dict[str, tuple[str, bool]] = {}
+    for field in ROSTER_FIELDS:
+        labels = {header_key(field_label(Volunteer, field, lang)) for lang in ("zh", "en")}
+        for alias in field_aliases(Volunteer, field):
+            key = header_key(alias)
+            if key and (key not in index or key in labels):
+                index[key] = (field, key in labels)
+    return index
+
+
+def roster_headers(lang: str = "zh") -> list[str]:
+    return [field_label(Volunteer, field, lang) for field in ROSTER_FIELDS]
+
+
+def to_cell(field: str, value: Any, lang: str = "zh") -> Any:
+    """A stored volunteer value as a clerk reads it in a cell: labels, 是/否, dates; None for empty."""
+    if value is None or value == "":
+        return None
+    if field in ENUM_FIELDS:
+        member = ENUM_FIELDS[field].from_label(str(value))
+        return member.label(lang) if member else value
+    if field in LIST_FIELDS:
+        kind = LIST_FIELDS[field]
+        members = (kind.from_label(code) for code in str(value).split(","))
+        return LIST_SEPARATOR.join(m.label(lang) for m in members if m)
+    if field in BOOL_FIELDS:
+        return YES_NO[lang][0 if value else 1]
+    return value
+
+
+def from_cell(field: str, value: Any, today: date) -> Any:
+    """A cell's value as the raw input ``clean_record`` expects; raises ``InvalidValue`` for what it cannot be.
+
+    Dates may be real dates, Excel serial numbers or text (2021-03-05, 2021/3/5, 2021年3月5日, 20210305).
+    """
+    if isinstance(value, str):
+        value = value.strip()
+    if field in DATE_FIELDS:
+        return _date_from_cell(field, value, today)
+    if field in DIGIT_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        return _digits_from_number(field, value)
+    if field in LIST_FIELDS:
+        return _list_codes(LIST_FIELDS[field], value)
+    if field == "sex":
+        member = Sex.from_label(str(value))
+        if member is None:
+            raise InvalidValue(field, f"“{value}”应为“男”或“女” (expected male or female)")
+        return member.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
+def _list_codes(kind: type[LabeledEnum], value: Any) -> str:
+    """Labels to codes before validation: English labels hold spaces, which the schema's splitter cuts at."""
+    parts = [p.strip() for p in _LIST_SPLIT.split(str(value)) if p.strip()]
+    return ",".join(member.value if (member := kind.from_label(p)) else p for p in parts)
+
+
+def _digits_from_number(field: str, value: float) -> str:
+    # Excel keeps 15 significant digits: an 18-digit ID typed as a number has lost its last digits.
+    if isinstance(value, float) and (not value.is_integer() or abs(value) >= 1e15):
+        raise InvalidValue(field, f"“{value:g}”被Excel存成了数字，末几位已丢失；请把此列设为文本后重新填写 "
+                                  "(stored as a number by Excel, digits lost: format the column as text)")
+    return str(int(value))
+
+
+def _date_from_cell(field: str, value: Any, today: date) -> date:
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        day = _date_from_serial(field, value)
+    else:
+        day = _date_from_text(field, str(value))
+    return _plausible(field, day, today)
+
+
+def _date_from_serial(field: str, serial: float) -> date:
+    """An Excel serial day number (a date cell that lost its date format), e.g. 44197 = 2021-01-01."""
+    if not 1 <= serial < 2958466:
+        raise InvalidValue(field, f"“{serial:g}”不是有效日期 (not a date)")
+    converted = from_excel(serial)
+    return converted.date() if isinstance(converted, datetime) else converted
+
+
+def _date_from_text(field: str, text: str) -> date:
+    match = _TEXT_DATE.match(text) or _COMPACT_DATE.match(text)
+    if match:
+        try:
+            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            pass
+    raise InvalidValue(field, f"“{text}”不是有效日期，应为YYYY-MM-DD (expected a date YYYY-MM-DD)")
+
+
+def _plausible(field: str, day: date, today: date) -> date:
+    """Refuse dates no roster can mean: birth before 1900 or in the future, records before 1990 or next year."""
+    earliest = EARLIEST_DATE if field == "birth_date" else EARLIEST_RECORD_DATE
+    latest = today if field == "birth_date" else today + timedelta(days=366)
+    if not earliest <= day <= latest:
+        raise InvalidValue(field, f"日期{day.isoformat()}不合理，应在{earliest.isoformat()}至{latest.isoformat()}之间 "
+                                  f"(date out of range)")
+    return day
+
+
+def roster_formatter(lang: str = "zh") -> Callable[[Mapping[str, Any], str], list[Any]]:
+    """A fast ``to_cell`` for whole rows: label look-ups are built once, not per cell (100k-row exports)."""
+    labels = {f: {m.value: m.label(lang) for m in kind} for f, kind in ENUM_FIELDS.items()}
+    tags = {m.value: m.label(lang) for m in TalentTag}
+    yes, no = YES_NO[lang]
+
+    def row(volunteer: Mapping[str, Any], id_number: str) -> list[Any]:
+        cells: list[Any] = []
+        for name in ROSTER_FIELDS:
+            value = volunteer[name]
+            if name == "id_number":
+                value = id_number
+            elif name in labels:
+                value = labels[name].get(value, value)
+            elif name == "talent_tags":
+                value = LIST_SEPARATOR.join(tags.get(code, code) for code in value.split(",") if code)
+            elif name == "publicity_consent":
+                value = yes if value else no
+            cells.append(None if value == "" else value)
+        return cells
+
+    return row
