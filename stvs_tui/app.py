@@ -1,0 +1,183 @@
+"""The county TUI: a clerk's daily work over the local store, keyboard first, offline.
+
+``CountyApp`` opens on the first-run setup when the store has no county yet, otherwise on the dashboard.
+Areas (volunteers, teams, ...) are pushed over the dashboard by name; other parts of the product add
+their own with ``register_area`` and an ``ActionSpec`` whose action is ``go('name')``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+from textual.app import App
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.worker import Worker, get_current_worker
+
+from schema.models import Region
+from schema.store import Store, open_store
+from stvs_tui.actions import install_bindings
+from stvs_tui.i18n import t, use_language
+from stvs_tui.paths import AppPaths
+from stvs_tui.widgets.help import HelpModal
+from stvs_tui.widgets.palette import ActionsProvider, LocalizedCommandPalette
+
+T = TypeVar("T")
+AreaFactory = Callable[[], Screen[Any]]
+
+AREAS: dict[str, AreaFactory] = {}
+
+
+def register_area(name: str, factory: AreaFactory) -> None:
+    """Make ``go('name')`` open the screen ``factory`` builds."""
+    AREAS[name] = factory
+
+
+def _register_builtin_areas() -> None:
+    from stvs_tui.screens.activities import ActivitiesScreen
+    from stvs_tui.screens.dashboard import DashboardScreen
+    from stvs_tui.screens.demands import DemandsScreen
+    from stvs_tui.screens.report import MonthlyReportScreen
+    from stvs_tui.screens.settings import SettingsScreen
+    from stvs_tui.screens.sync import SyncScreen
+    from stvs_tui.screens.teams import TeamsScreen
+    from stvs_tui.screens.volunteers import VolunteersScreen
+
+    for name, factory in {
+        "dashboard": DashboardScreen, "volunteers": VolunteersScreen, "teams": TeamsScreen,
+        "activities": ActivitiesScreen, "demands": DemandsScreen, "report": MonthlyReportScreen,
+        "settings": SettingsScreen, "sync": SyncScreen,
+    }.items():
+        AREAS.setdefault(name, factory)
+
+
+class CountyApp(App[None]):
+    CSS_PATH = "county.tcss"
+    COMMANDS = {ActionsProvider}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, store: Store, *, lang: str = "zh", today: date | None = None,
+                 demo_volunteers: int = 300) -> None:
+        use_language(lang)
+        super().__init__()
+        install_bindings(self, ["app"])
+        self.store = store
+        self.lang = lang
+        # Injected so that snapshots and tests never depend on the clock.
+        self.today = today or date.today()
+        self.demo_volunteers = demo_volunteers
+        self.title = t("app.title")
+        self.county_code = store.county_code
+        self.county_name = self.region_name(self.county_code)
+        _register_builtin_areas()
+
+    def region_name(self, code: str) -> str:
+        if not code:
+            return ""
+        with self.store.session() as session:
+            region = session.get(Region, code)
+            return region.name if region else code
+
+    @property
+    def clerk(self) -> str:
+        return self.store.setting("clerk")
+
+    def on_mount(self) -> None:
+        if self.county_code:
+            self.push_screen(AREAS["dashboard"]())
+        else:
+            from stvs_tui.screens.setup import SetupScreen
+
+            self.push_screen(SetupScreen())
+
+    def county_chosen(self, code: str) -> None:
+        """The first-run setup is done: open the dashboard of that county."""
+        self.county_code = code
+        self.county_name = self.region_name(code)
+        self.switch_screen(AREAS["dashboard"]())
+
+    def switch_language(self, lang: str) -> None:
+        """Redraw the TUI in another language: screens are rebuilt so every label and key is re-read."""
+        use_language(lang)
+        self.lang = lang
+        install_bindings(self, ["app"])
+        self.title = t("app.title")
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(AREAS["dashboard"]())
+        self.push_screen(AREAS["settings"]())
+
+    # Navigation: areas sit on the dashboard; Esc goes back one screen but never past the dashboard.
+    def action_go(self, name: str) -> None:
+        if not self.county_code or name not in AREAS:
+            return
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if name != "dashboard":
+            self.push_screen(AREAS[name]())
+
+    def open_area(self, screen: Screen[Any]) -> None:
+        """Open an area screen built with arguments (a filtered list) straight over the dashboard."""
+        if not self.county_code:
+            return
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.push_screen(screen)
+
+    def open_screen(self, screen: Screen[Any]) -> None:
+        """Push a screen over the current one (details, previews): Esc comes back here."""
+        self.push_screen(screen)
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpModal):
+            self.screen.dismiss()
+            return
+        screen = self.screen
+        title = getattr(screen, "screen_title", lambda: t("app.title"))()
+        body = getattr(screen, "screen_help", lambda: "")()
+        self.push_screen(HelpModal(screen, title, body))
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not LocalizedCommandPalette.is_open(self):
+            self.push_screen(LocalizedCommandPalette())
+
+    def action_help_quit(self) -> None:
+        self.notify(t("app.quit_hint", key="Ctrl+Q"), title=t("app.quit_hint_title"))
+
+    def run_db(self, node: DOMNode, job: Callable[[Session], T], done: Callable[[T], Any] | None = None, *,
+               group: str = "load", exclusive: bool = True) -> Worker[None]:
+        """Run ``job(session)`` in a thread; ``done(result)`` runs on the UI thread unless superseded."""
+        store = self.store
+
+        def work() -> None:
+            worker = get_current_worker()
+            try:
+                with store.session() as session:
+                    result = job(session)
+            except Exception as exc:  # a failed query must reach the clerk, not kill the app
+                if not worker.is_cancelled:
+                    self.call_from_thread(self.notify, t("app.error", error=exc), severity="error", markup=False)
+                return
+            if done is not None and not worker.is_cancelled:
+                self.call_from_thread(done, result)
+
+        return node.run_worker(work, thread=True, group=group, exclusive=exclusive, exit_on_error=False)
+
+
+def run_county_app(paths: AppPaths, lang: str) -> None:
+    """Open the store at ``paths.store`` and run the county TUI on it."""
+    from stvs_tui.cli import ensure_regions
+
+    store = open_store(paths.store)
+    try:
+        ensure_regions(store)
+        CountyApp(store, lang=lang).run()
+    finally:
+        store.close()

@@ -1,0 +1,324 @@
+"""The one catalogue of the TUI's own words, in Chinese (default) and English.
+
+Field labels and enum labels come from the schema (``field_label``, ``LabeledEnum.label``); everything
+else a clerk reads in the TUI is here, keyed by a stable name. ``t(key, **values)`` formats the text
+in the current language.
+"""
+
+from __future__ import annotations
+
+from schema.enums import LabeledEnum
+
+LANGUAGES = ("zh", "en")
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # The application and Textual's own visible strings
+    "app.title": ("科技志愿服务管理", "S&T volunteer service"),
+    "app.palette_placeholder": ("搜索命令…", "Search for commands…"),
+    "app.palette_no_matches": ("没有匹配的命令", "No matches found"),
+    "app.quit_hint_title": ("要退出吗？", "Do you want to quit?"),
+    "app.quit_hint": ("按 {key} 退出", "Press {key} to quit the app"),
+    "app.error": ("出错了：{error}", "Something went wrong: {error}"),
+    "app.saved": ("已保存", "Saved"),
+    "app.loading": ("加载中…", "Loading…"),
+    # Actions (key bindings, F1 help, command palette)
+    "action.help": ("帮助", "Help"),
+    "action.palette": ("命令", "Commands"),
+    "action.quit": ("退出", "Quit"),
+    "action.dashboard": ("首页", "Dashboard"),
+    "action.volunteers": ("志愿者", "Volunteers"),
+    "action.teams": ("队伍", "Teams"),
+    "action.activities": ("活动", "Activities"),
+    "action.demands": ("供需对接", "Demands"),
+    "action.report": ("月报", "Monthly report"),
+    "action.sync": ("同步", "Sync"),
+    "action.settings": ("设置", "Settings"),
+    "action.back": ("返回", "Back"),
+    "action.filter": ("筛选", "Filter"),
+    "action.open": ("打开", "Open"),
+    "action.new": ("新建", "New"),
+    "action.edit": ("编辑", "Edit"),
+    "action.save": ("保存", "Save"),
+    "action.cancel_form": ("取消", "Cancel"),
+    "action.refresh": ("刷新", "Refresh"),
+    "action.next_page": ("下一页", "Next page"),
+    "action.prev_page": ("上一页", "Previous page"),
+    "action.clear_filter": ("清除筛选", "Clear filter"),
+    "action.new_volunteer": ("新建志愿者", "New volunteer"),
+    "action.new_team": ("新建队伍", "New team"),
+    "action.new_activity": ("新建活动", "New activity"),
+    "action.new_demand": ("登记需求", "New demand"),
+    "action.dissolve_team": ("解散队伍", "Dissolve team"),
+    "action.add_members": ("添加队员", "Add members"),
+    "action.member_role": ("更改职务", "Change role"),
+    "action.remove_member": ("移出队伍", "Remove member"),
+    "action.commend": ("表彰", "Commend"),
+    "action.publish": ("发布", "Publish"),
+    "action.start": ("开始活动", "Start"),
+    "action.sign_up": ("报名", "Sign up volunteers"),
+    "action.attendance": ("出勤/时长", "Attendance & hours"),
+    "action.toggle_attended": ("切换出勤", "Toggle attended"),
+    "action.confirm_hours": ("确认时长", "Confirm hours"),
+    "action.complete": ("结项", "Complete"),
+    "action.cancel_activity": ("取消活动", "Cancel activity"),
+    "action.link_activity": ("对接活动", "Link activity"),
+    "action.close_demand": ("关闭需求", "Close demand"),
+    "action.prev_month": ("上个月", "Previous month"),
+    "action.next_month": ("下个月", "Next month"),
+    "action.nil_report": ("本月无活动", "Nil report"),
+    "action.submit_report": ("报送", "Submit"),
+    "action.toggle": ("选择/取消", "Select / unselect"),
+    "action.done": ("完成", "Done"),
+    "action.demo": ("演示数据", "Demo data"),
+    "action.run_sync": ("开始同步", "Sync now"),
+    # Confirm modal
+    "confirm.yes": ("是", "Yes"),
+    "confirm.no": ("否", "No"),
+    "confirm.dissolve_team": ("确定解散队伍“{name}”吗？解散后不再计入统计。",
+                              "Dissolve the team “{name}”? It will no longer count in the figures."),
+    "confirm.cancel_activity": ("确定取消活动“{name}”吗？取消后不能恢复。",
+                                "Cancel the activity “{name}”? This cannot be undone."),
+    "confirm.remove_member": ("确定将“{name}”移出本队吗？", "Remove “{name}” from this team?"),
+    "confirm.confirm_hours": ("确认 {count} 人的出勤和服务时长（共 {hours} 小时）吗？确认后修改需另行追加记录。",
+                              "Confirm attendance and hours of {count} people ({hours} h in all)? "
+                              "Later corrections are appended."),
+    "confirm.complete": ("确定结项活动“{name}”吗？", "Complete the activity “{name}”?"),
+    "confirm.submit_report": ("确定报送 {period} 月报吗？", "Submit the report for {period}?"),
+    "confirm.close_demand": ("确定关闭该需求吗？", "Close this demand?"),
+    "confirm.discard": ("放弃未保存的修改吗？", "Discard unsaved changes?"),
+    # Forms
+    "form.errors": ("请先改正标红的字段", "Please correct the fields marked in red"),
+    "form.new_volunteer": ("新建志愿者", "New volunteer"),
+    "form.edit_volunteer": ("编辑志愿者", "Edit volunteer"),
+    "form.new_team": ("新建队伍", "New team"),
+    "form.edit_team": ("编辑队伍", "Edit team"),
+    "form.new_activity": ("新建活动", "New activity"),
+    "form.edit_activity": ("编辑活动", "Edit activity"),
+    "form.new_demand": ("登记需求", "New demand"),
+    "form.commend": ("表彰志愿者", "Commend volunteer"),
+    "form.participation": ("出勤与时长：{name}", "Attendance and hours: {name}"),
+    "form.complete": ("活动结项", "Complete the activity"),
+    "form.none": ("（无）", "(none)"),
+    "form.date_hint": ("YYYY-MM-DD", "YYYY-MM-DD"),
+    "form.datetime_hint": ("YYYY-MM-DD HH:MM", "YYYY-MM-DD HH:MM"),
+    "form.yes": ("是", "yes"),
+    "form.no": ("否", "no"),
+    "form.unknown": ("未填", "not given"),
+    "form.memberships_limit": ("该志愿者已属于 {count} 个组织，平台规定最多 {limit} 个",
+                               "This volunteer already belongs to {count} organisations; the platform allows {limit}"),
+    # Setup
+    "setup.title": ("首次使用：设置本县", "First run: set up this county"),
+    "setup.intro": ("请选择本单位所在的县（市、区），并填写填报人姓名。",
+                    "Choose the county (district) this office serves and enter the clerk's name."),
+    "setup.county": ("县（市、区）", "County / district"),
+    "setup.clerk": ("填报人", "Clerk"),
+    "setup.pick_county": ("请选择县区", "Please choose a county"),
+    "setup.start": ("开始使用", "Start"),
+    "setup.demo_hint": ("按 Ctrl+D 载入演示数据（未选县区时为安阳县）", "Press Ctrl+D to load demo data (安阳县 unless a county is chosen)"),
+    "setup.demo_loaded": ("已载入演示数据", "Demo data loaded"),
+    # Dashboard
+    "dash.title": ("首页", "Dashboard"),
+    "dash.header": ("{county}  填报人：{clerk}  本月：{period}", "{county}  clerk: {clerk}  month: {period}"),
+    "dash.figures": ("概况", "Figures"),
+    "dash.teams_title": ("队伍本月情况", "Teams this month"),
+    "dash.teams_by_tier": ("{tier}：{count} 支，其中 {short} 支不足 {minimum} 人",
+                           "{tier}: {count}, {short} below {minimum} members"),
+    "dash.short_teams": ("不足最低人数的队伍：{count} 支", "Teams below the minimum size: {count}"),
+    "dash.volunteers": ("志愿者：{count} 人", "Volunteers: {count}"),
+    "dash.san_zhang": ("三长：{count} 人", "三长 (three heads): {count}"),
+    "dash.experts": ("科技专家：{count} 人", "Experts: {count}"),
+    "dash.rural": ("乡土科技人才：{count} 人", "Rural talents: {count}"),
+    "dash.activities": ("本月活动：{count} 次", "Activities this month: {count}"),
+    "dash.idle_teams": ("本月无活动的队伍：{count} 支", "Teams without an activity this month: {count}"),
+    "dash.report": ("{period} 月报：{status}", "Report {period}: {status}"),
+    "dash.report_missing": ("未填报", "not started"),
+    "dash.sync_pending": ("未同步更改：{count} 条", "Unsynced changes: {count}"),
+    "dash.sync_last": ("上次同步：{when}", "Last sync: {when}"),
+    "dash.sync_never": ("从未同步", "never"),
+    "dash.conflicts": ("待处理冲突：{count} 条", "Conflicts waiting: {count}"),
+    "dash.col_team": ("队伍", "Team"),
+    "dash.col_tier": ("层级", "Tier"),
+    "dash.col_members": ("人数/最低", "Members/min"),
+    "dash.col_san_zhang": ("三长", "三长"),
+    "dash.col_experts": ("专家", "Experts"),
+    "dash.col_rural": ("乡土", "Rural"),
+    "dash.col_activities": ("本月活动", "This month"),
+    "dash.col_flags": ("提示", "Flags"),
+    "dash.flag_short": ("人数不足", "too few"),
+    "dash.flag_idle": ("本月无活动", "no activity"),
+    # Lists
+    "list.filter_placeholder": ("筛选：姓名、手机、证件号片段", "Filter: name, mobile, ID fragment"),
+    "list.team_placeholder": ("队伍名称", "Team name"),
+    "list.all_tags": ("全部类别", "All tags"),
+    "list.count": ("共 {total} 条，第 {first}–{last} 条", "{total} in all, showing {first}–{last}"),
+    "list.count_unknown": ("第 {first}–{last} 条", "showing {first}–{last}"),
+    "list.empty": ("没有记录", "No records"),
+    "list.scope": ("筛选：{scope}", "Filter: {scope}"),
+    # Volunteers
+    "vol.title": ("志愿者", "Volunteers"),
+    "vol.col_stars": ("星级", "Stars"),
+    "vol.col_teams": ("所在队伍", "Teams"),
+    "vol.detail_title": ("志愿者：{name}", "Volunteer: {name}"),
+    "vol.hours": ("服务时长：{hours} 小时  星级：{stars}", "Service hours: {hours} h  stars: {stars}"),
+    "vol.memberships": ("所在队伍（{count}/{limit}）", "Teams ({count}/{limit})"),
+    "vol.commendations": ("表彰记录", "Commendations"),
+    "vol.services": ("服务记录", "Service record"),
+    "vol.tag_filter": ("类别：{tag}", "tag: {tag}"),
+    # Teams
+    "team.title": ("队伍", "Teams"),
+    "team.detail_title": ("队伍：{name}", "Team: {name}"),
+    "team.members": ("队员（{count} 人，最低 {minimum} 人）", "Members ({count}, minimum {minimum})"),
+    "team.info": ("{tier}  依托单位：{host}  负责人：{leader}", "{tier}  host: {host}  leader: {leader}"),
+    "team.stvs": ("平台注册：{status} {date}  组织编号：{org}  备案日期：{filed}",
+                  "STVS: {status} {date}  org no.: {org}  filed: {filed}"),
+    "team.only_short": ("不足最低人数", "below minimum size"),
+    "team.only_idle": ("本月无活动", "no activity this month"),
+    "team.dissolved": ("已解散队伍“{name}”", "Dissolved “{name}”"),
+    "team.added": ("已添加 {count} 名队员", "Added {count} members"),
+    "team.pick_members": ("选择要加入“{name}”的志愿者", "Choose volunteers to add to “{name}”"),
+    "team.already_member": ("已在队中", "already a member"),
+    # Activities
+    "act.title": ("活动", "Activities"),
+    "act.detail_title": ("活动：{name}", "Activity: {name}"),
+    "act.info": ("{team}  {kind}  {venue}  {start} – {end}  {place}", "{team}  {kind}  {venue}  {start} – {end}  {place}"),
+    "act.status": ("状态：{status}  报名 {signed} 人  出勤 {attended} 人  时长合计 {hours} 小时",
+                   "Status: {status}  signed up {signed}  attended {attended}  hours {hours}"),
+    "act.participants": ("报名与出勤", "Sign-ups and attendance"),
+    "act.col_attended": ("出勤", "Attended"),
+    "act.col_confirmed": ("已确认", "Confirmed"),
+    "act.wrong_status": ("当前状态“{status}”下不能{action}", "Cannot {action} while the activity is “{status}”"),
+    "act.pick_volunteers": ("选择报名“{name}”的志愿者", "Choose volunteers to sign up for “{name}”"),
+    "act.signed_up": ("已报名 {count} 人", "Signed up {count}"),
+    "act.already_signed": ("已报名", "already signed up"),
+    "act.hours_confirmed": ("已确认 {count} 人的时长", "Hours confirmed for {count}"),
+    "act.nothing_to_confirm": ("没有待确认的出勤记录", "No attendance waiting for confirmation"),
+    "act.unconfirmed_left": ("还有未确认时长的出勤记录，请先确认时长", "Confirm the hours of everyone who attended first"),
+    "act.month_scope": ("{period} 的活动", "activities in {period}"),
+    "act.team_scope": ("队伍“{name}”的活动", "activities of “{name}”"),
+    # Demands
+    "dem.title": ("供需对接", "Demands"),
+    "dem.linked": ("已对接活动“{name}”", "Linked to “{name}”"),
+    "dem.pick_activity": ("选择对接的活动", "Choose the activity that answers this demand"),
+    # Monthly report
+    "rep.title": ("月报", "Monthly report"),
+    "rep.period": ("报告月份：{period}  状态：{status}", "Period: {period}  status: {status}"),
+    "rep.not_saved": ("未保存", "not saved"),
+    "rep.nil": ("本月无活动（零报告）", "Nil report (no activity this month)"),
+    "rep.submitted": ("已报送 {period} 月报", "Submitted the report for {period}"),
+    "rep.nil_not_allowed": ("本月有活动记录，不能报“本月无活动”", "This month has activities: it cannot be a nil report"),
+    "rep.locked": ("该月报已报送，不能修改", "This report is submitted and cannot be changed"),
+    "rep.highlights": ("工作亮点", "Highlights"),
+    "rep.section_kind": ("按服务类别", "By service kind"),
+    "rep.section_venue": ("按服务场所", "By venue"),
+    "rep.col_item": ("项目", "Item"),
+    "rep.col_value": ("数值", "Value"),
+    "rep.saved": ("已保存 {period} 月报草稿", "Saved the draft for {period}"),
+    "rep.save_draft": ("保存草稿", "Save draft"),
+    # Settings
+    "set.title": ("设置", "Settings"),
+    "set.county": ("县（市、区）", "County"),
+    "set.county_fixed": ("本地数据库已属于该县，不能更改", "This store belongs to this county and cannot change"),
+    "set.clerk": ("填报人", "Clerk"),
+    "set.server_url": ("市级服务器地址", "City server URL"),
+    "set.token": ("同步令牌", "Sync token"),
+    "set.language": ("界面语言", "Language"),
+    "set.saved": ("设置已保存", "Settings saved"),
+    "set.bad_url": ("地址应以 http:// 或 https:// 开头", "The URL must start with http:// or https://"),
+    # Sync
+    "sync.title": ("同步", "Sync"),
+    "sync.no_server": ("请先在设置中填写市级服务器地址和令牌", "Set the city server URL and token in Settings first"),
+    "sync.running": ("正在同步…", "Syncing…"),
+    "sync.done": ("同步完成", "Sync finished"),
+    "sync.failed": ("同步失败：{error}", "Sync failed: {error}"),
+    "sync.unavailable": ("本版本尚未包含同步客户端", "This build has no sync client yet"),
+    # Help
+    "help.title": ("帮助：{screen}", "Help: {screen}"),
+    "help.keys": ("按键", "Keys"),
+    "help.key": ("键", "Key"),
+    "help.action": ("功能", "Action"),
+    "help.general": (
+        "方向键移动，回车打开，Esc 返回，/ 筛选，Ctrl+P 打开命令面板（列出全部功能）。"
+        "中文输入法开启时字母键会进入输入法，请使用 F 键或 Ctrl 组合键。",
+        "Arrows move, Enter opens, Esc goes back, / filters, Ctrl+P opens the command palette (every action). "
+        "Letters go to the input method when it is on: use the F-keys or Ctrl combinations.",
+    ),
+    "help.close": ("按 Esc 或 F1 关闭", "Esc or F1 closes"),
+    # Added columns and per-screen help
+    "act.already_confirmed": ("该记录的时长已确认，更正需另行追加记录", "These hours are confirmed; corrections are appended"),
+    "act.col_date": ("日期", "Date"),
+    "act.col_hours": ("时长(小时)", "Hours"),
+    "act.col_signed": ("报名人数", "Signed up"),
+    "act.col_title": ("活动", "Activity"),
+    "act.filter_placeholder": ("筛选：活动名称、地点", "Filter: title, place"),
+    "dem.filter_placeholder": ("筛选：需求单位、需求内容", "Filter: requesting unit, need"),
+    "form.edit_demand": ("编辑需求", "Edit demand"),
+    "team.col_role": ("职务", "Role"),
+    "vol.duplicate_id": ("本县已有该证件号码的志愿者", "A volunteer with this ID number is already registered here"),
+    "help.dashboard": ("本县概况：队伍人数是否达到最低要求（大队30人、队10人），三长、专家、乡土人才人数，本月活动，月报与同步状态。"
+                       "在任一数字上按回车打开其后的列表；在队伍表上按回车打开该队。",
+                       "The county at a glance: team sizes against the minimums (brigade 30, team 10), 三长, experts "
+                       "and rural talents, this month's activities, the monthly report and sync. Enter on a figure opens "
+                       "the list behind it; Enter on a team opens that team."),
+    "help.volunteers": ("志愿者名册。在筛选框输入姓名、手机号或证件号片段，也可按类别、队伍筛选；列表中的证件号已脱敏。"
+                        "上下键翻过页首页尾时自动加载上一页或下一页。",
+                        "The roster. Type a name, mobile or ID fragment in the filter, or filter by tag or team; ID "
+                        "numbers are masked. Moving past the first or last row loads the neighbouring page."),
+    "help.volunteer": ("志愿者档案：所在队伍（平台规定最多5个组织）、服务记录、服务时长与星级、表彰记录。",
+                       "A volunteer's record: teams (at most 5 organisations on the platform), service record, "
+                       "hours and stars, commendations."),
+    "help.teams": ("按层级列出队伍，人数不足最低要求的显示为红色，本月无活动的标有 ⚑。右侧为所选队伍的信息和队员。",
+                   "Teams by tier; red when below the minimum size, ⚑ when no activity this month. The right side "
+                   "shows the selected team and its members."),
+    "help.activities": ("活动列表，按开始时间倒序。回车打开活动，在活动中完成发布、报名、出勤与时长、确认、结项。",
+                        "Activities, newest first. Enter opens one: publish, sign up, attendance and hours, confirm, "
+                        "complete."),
+    "help.activity": ("流程：草稿 → 发布 → 报名 → 开始 → 出勤与时长（默认为活动时长，可修改）→ 确认时长 → 结项（宣传报道、受益人数）。",
+                      "Workflow: draft → publish → sign up → start → attendance and hours (the activity's duration by "
+                      "default, editable) → confirm hours → complete (publicity summary, beneficiaries)."),
+    "help.demands": ("基层单位提出的服务需求，可对接到回应它的活动。", "Needs filed by grassroots units, linked to the activity that answers them."),
+    "help.report": ("月报数据由本月记录自动计算。本月没有开展活动时可报“本月无活动”（零报告）。报送后该月锁定。",
+                    "The figures are computed from the month's records. With no activity held, file a nil report. "
+                    "A submitted month is locked."),
+    "help.settings": ("本机设置：填报人、市级服务器地址与同步令牌、界面语言。县区在首次使用时确定。",
+                      "This device: clerk, city server and sync token, language. The county is fixed at first run."),
+    "help.sync": ("未上传的更改、上次同步时间和待处理的冲突。", "Changes waiting to go up, the last sync and conflicts waiting."),
+    "stars.none": ("—", "—"),
+}
+
+_current = ["zh"]
+
+
+def use_language(lang: str) -> None:
+    """Switch the catalogue's language for the whole TUI."""
+    _current[0] = lang if lang in LANGUAGES else "zh"
+
+
+def language() -> str:
+    return _current[0]
+
+
+def t(key: str, **values: object) -> str:
+    """The text for ``key`` in the current language, with ``values`` filled in."""
+    zh, en = CATALOGUE[key]
+    text = en if _current[0] == "en" else zh
+    return text.format(**values) if values else text
+
+
+def label(member: LabeledEnum | None) -> str:
+    """An enum member's label in the current language ("" for none)."""
+    return member.label(_current[0]) if member is not None else ""
+
+
+def enum_label(kind: type[LabeledEnum], code: str | None) -> str:
+    """The label of a stored code, or the code itself when it is not (or no longer) in the list."""
+    if not code:
+        return ""
+    try:
+        return kind(code).label(_current[0])
+    except ValueError:
+        return code
+
+
+def enum_list_label(kind: type[LabeledEnum], codes: str) -> str:
+    """Comma-separated stored codes as labels joined with 、."""
+    return "、".join(enum_label(kind, code) for code in codes.split(",") if code)

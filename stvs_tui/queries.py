@@ -1,0 +1,645 @@
+"""The county TUI's reads and writes, as plain functions over a session (no Textual here).
+
+Lists are read a page at a time (LIMIT/OFFSET, newest first by rowid so a page stops early) and counted
+separately; writes set the store's county on new records and leave sync metadata to the triggers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from schema.enums import (
+    ACTIVITY_TRANSITIONS,
+    ActivityStatus,
+    DemandStatus,
+    MemberRole,
+    ReportStatus,
+    SyncState,
+    TalentTag,
+    TeamStatus,
+)
+from schema.models import (
+    TABLE_MODELS,
+    Activity,
+    Commendation,
+    Demand,
+    Membership,
+    MonthlyReport,
+    Participation,
+    Region,
+    Team,
+    Volunteer,
+)
+from schema.rules import (
+    MonthlyFigures,
+    TalentCoverage,
+    TeamCompliance,
+    active_memberships,
+    month_bounds,
+    monthly_figures,
+    star_level,
+    talent_coverage,
+    team_compliance,
+    volunteer_hours,
+)
+from schema.validators import mask_id_number
+
+# A tag filter value meaning "any of the three heads" (三长).
+SAN_ZHANG = "san_zhang"
+
+
+class WorkflowError(ValueError):
+    """A step the record's state does not allow (e.g. confirming hours of a cancelled activity)."""
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _has_tag(tag: str) -> sa.ColumnElement[bool]:
+    return (sa.literal(",") + Volunteer.talent_tags + sa.literal(",")).like(f"%,{tag},%")
+
+
+def _current_member() -> sa.ColumnElement[bool]:
+    return sa.and_(Membership.deleted.is_(False), Membership.left_on.is_(None))
+
+
+# ---------------------------------------------------------------- regions and settings
+
+def counties(session: Session) -> list[Region]:
+    """Regions a county store may belong to: every region below the city."""
+    return list(session.exec(select(Region).where(Region.parent_code.is_not(None)).order_by(Region.code)))
+
+
+# ---------------------------------------------------------------- volunteers
+
+@dataclass(frozen=True)
+class VolunteerFilter:
+    text: str = ""
+    tag: str = ""
+    team_id: str = ""
+    team_name: str = ""
+
+    def conditions(self, county_code: str) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = [Volunteer.county_code == county_code, Volunteer.deleted.is_(False)]
+        text = self.text.strip()
+        if text:
+            pattern = _like(text.upper() if text[-1:] in "xX" else text)
+            where.append(sa.or_(Volunteer.name.like(pattern, escape="\\"), Volunteer.mobile.like(pattern, escape="\\"),
+                                Volunteer.id_number.like(pattern, escape="\\")))
+        if self.tag == SAN_ZHANG:
+            where.append(sa.or_(*(_has_tag(tag.value) for tag in TalentTag if tag.is_san_zhang)))
+        elif self.tag:
+            where.append(_has_tag(self.tag))
+        if self.team_id:
+            where.append(Volunteer.id.in_(select(Membership.volunteer_id)
+                                          .where(Membership.team_id == self.team_id, _current_member())))
+        if self.team_name.strip():
+            teams = select(Team.id).where(Team.name.like(_like(self.team_name.strip()), escape="\\"))
+            where.append(Volunteer.id.in_(select(Membership.volunteer_id)
+                                          .where(Membership.team_id.in_(teams), _current_member())))
+        return where
+
+
+@dataclass(frozen=True)
+class VolunteerRow:
+    id: str
+    name: str
+    sex: str
+    masked_id: str
+    mobile: str
+    work_unit: str
+    talent_tags: str
+    stvs_status: str
+    teams: str
+
+
+def volunteer_page(session: Session, county_code: str, flt: VolunteerFilter, offset: int,
+                   limit: int) -> list[VolunteerRow]:
+    teams = (select(sa.func.group_concat(Team.name, "、"))
+             .join(Membership, Membership.team_id == Team.id)
+             .where(Membership.volunteer_id == Volunteer.id, _current_member())
+             .scalar_subquery())
+    rows = session.execute(
+        sa.select(Volunteer.id, Volunteer.name, Volunteer.sex, Volunteer.id_number, Volunteer.mobile,
+                  Volunteer.work_unit, Volunteer.talent_tags, Volunteer.stvs_status, teams)
+        .where(*flt.conditions(county_code))
+        .order_by(sa.text("volunteer.rowid DESC"))
+        .offset(offset).limit(limit)
+    ).all()
+    return [VolunteerRow(r[0], r[1], r[2], mask_id_number(r[3]), r[4], r[5], r[6], r[7], r[8] or "")
+            for r in rows]
+
+
+def volunteer_count(session: Session, county_code: str, flt: VolunteerFilter) -> int:
+    return session.execute(sa.select(sa.func.count()).select_from(Volunteer)
+                           .where(*flt.conditions(county_code))).scalar_one()
+
+
+@dataclass
+class VolunteerDetail:
+    volunteer: Volunteer
+    hours: float
+    stars: int
+    memberships: list[tuple[str, str, date | None]] = field(default_factory=list)
+    services: list[tuple[str, datetime, float, bool]] = field(default_factory=list)
+    commendations: list[Commendation] = field(default_factory=list)
+
+
+def volunteer_detail(session: Session, volunteer_id: str) -> VolunteerDetail:
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise WorkflowError(volunteer_id)
+    hours = volunteer_hours(session, volunteer_id)
+    memberships = session.execute(
+        sa.select(Team.name, Membership.role, Membership.joined_on)
+        .join(Team, Team.id == Membership.team_id)
+        .where(Membership.volunteer_id == volunteer_id, _current_member())
+        .order_by(Membership.joined_on)
+    ).all()
+    services = session.execute(
+        sa.select(Activity.title, Activity.starts_at, Participation.hours, Participation.hours_confirmed)
+        .join(Activity, Activity.id == Participation.activity_id)
+        .where(Participation.volunteer_id == volunteer_id, Participation.deleted.is_(False),
+               Participation.attended.is_(True))
+        .order_by(Activity.starts_at.desc()).limit(50)
+    ).all()
+    commendations = list(session.exec(select(Commendation).where(
+        Commendation.volunteer_id == volunteer_id, Commendation.deleted.is_(False))
+        .order_by(Commendation.awarded_on.desc())))
+    return VolunteerDetail(volunteer, hours, star_level(hours), [tuple(m) for m in memberships],
+                           [tuple(s) for s in services], commendations)
+
+
+def _save(session: Session, table: str, county_code: str, record_id: str | None, values: dict[str, Any]) -> Any:
+    model = TABLE_MODELS[table]
+    record = session.get(model, record_id) if record_id else model(county_code=county_code, **values)
+    if record is None:
+        raise WorkflowError(record_id)
+    for name, value in values.items():
+        setattr(record, name, value)
+    session.add(record)
+    session.commit()
+    session.refresh(record)
+    return record
+
+
+def save_volunteer(session: Session, county_code: str, volunteer_id: str | None, values: dict[str, Any]) -> Volunteer:
+    return _save(session, "volunteer", county_code, volunteer_id, values)
+
+
+def add_commendation(session: Session, county_code: str, values: dict[str, Any]) -> Commendation:
+    return _save(session, "commendation", county_code, None, values)
+
+
+def id_number_taken(session: Session, county_code: str, id_number: str, except_id: str | None) -> bool:
+    query = select(Volunteer.id).where(Volunteer.county_code == county_code, Volunteer.id_number == id_number,
+                                       Volunteer.deleted.is_(False))
+    if except_id:
+        query = query.where(Volunteer.id != except_id)
+    return session.exec(query).first() is not None
+
+
+# ---------------------------------------------------------------- teams
+
+def teams_overview(session: Session, county_code: str, period: str) -> list[TeamCompliance]:
+    return team_compliance(session, county_code, period)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    membership_id: str
+    volunteer_id: str
+    name: str
+    role: str
+    talent_tags: str
+    mobile: str
+    joined_on: date | None
+
+
+@dataclass
+class TeamDetail:
+    team: Team
+    members: list[MemberRow]
+
+
+def team_detail(session: Session, team_id: str) -> TeamDetail:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise WorkflowError(team_id)
+    role_order = sa.case({MemberRole.LEADER.value: 0, MemberRole.DEPUTY.value: 1}, value=Membership.role, else_=2)
+    rows = session.execute(
+        sa.select(Membership.id, Volunteer.id, Volunteer.name, Membership.role, Volunteer.talent_tags,
+                  Volunteer.mobile, Membership.joined_on)
+        .join(Volunteer, Volunteer.id == Membership.volunteer_id)
+        .where(Membership.team_id == team_id, _current_member(), Volunteer.deleted.is_(False))
+        .order_by(role_order, Membership.joined_on, Volunteer.name)
+    ).all()
+    return TeamDetail(team, [MemberRow(*row) for row in rows])
+
+
+def save_team(session: Session, county_code: str, team_id: str | None, values: dict[str, Any]) -> Team:
+    return _save(session, "team", county_code, team_id, values)
+
+
+def dissolve_team(session: Session, team_id: str, today: date) -> Team:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise WorkflowError(team_id)
+    team.status = TeamStatus.DISSOLVED.value
+    team.dissolved_on = today
+    session.add(team)
+    session.commit()
+    return team
+
+
+def team_choices(session: Session, county_code: str) -> list[tuple[str, str]]:
+    """(name, id) of the county's active teams, for pickers."""
+    rows = session.execute(sa.select(Team.name, Team.id).where(
+        Team.county_code == county_code, Team.deleted.is_(False), Team.status == TeamStatus.ACTIVE.value)
+        .order_by(Team.tier, Team.name)).all()
+    return [(name, team_id) for name, team_id in rows]
+
+
+def current_member_ids(session: Session, team_id: str) -> set[str]:
+    return set(session.exec(select(Membership.volunteer_id).where(Membership.team_id == team_id, _current_member())))
+
+
+def add_members(session: Session, county_code: str, team_id: str, volunteer_ids: list[str], today: date) -> int:
+    """Add volunteers to a team as members; those already in it are skipped."""
+    present = current_member_ids(session, team_id)
+    added = 0
+    for volunteer_id in volunteer_ids:
+        if volunteer_id in present:
+            continue
+        session.add(Membership(county_code=county_code, team_id=team_id, volunteer_id=volunteer_id,
+                               role=MemberRole.MEMBER.value, joined_on=today))
+        added += 1
+    session.commit()
+    return added
+
+
+def set_member_role(session: Session, membership_id: str, role: str) -> None:
+    membership = session.get(Membership, membership_id)
+    if membership is None:
+        raise WorkflowError(membership_id)
+    membership.role = role
+    session.add(membership)
+    session.commit()
+
+
+def remove_member(session: Session, membership_id: str, today: date) -> None:
+    """A member leaves: the membership keeps its history with a leaving date."""
+    membership = session.get(Membership, membership_id)
+    if membership is None:
+        raise WorkflowError(membership_id)
+    membership.left_on = max(today, membership.joined_on or today)
+    session.add(membership)
+    session.commit()
+
+
+def membership_counts(session: Session, volunteer_ids: list[str]) -> dict[str, int]:
+    return {vid: active_memberships(session, vid) for vid in volunteer_ids}
+
+
+# ---------------------------------------------------------------- activities
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    text: str = ""
+    period: str = ""
+    team_id: str = ""
+    status: str = ""
+
+    def conditions(self, county_code: str) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = [Activity.county_code == county_code, Activity.deleted.is_(False)]
+        if self.text.strip():
+            pattern = _like(self.text.strip())
+            where.append(sa.or_(Activity.title.like(pattern, escape="\\"), Activity.place.like(pattern, escape="\\")))
+        if self.period:
+            start, end = month_bounds(self.period)
+            where.extend([Activity.starts_at >= start, Activity.starts_at < end])
+        if self.team_id:
+            where.append(Activity.team_id == self.team_id)
+        if self.status:
+            where.append(Activity.status == self.status)
+        return where
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    id: str
+    title: str
+    team: str
+    service_kind: str
+    venue_kind: str
+    starts_at: datetime
+    status: str
+    signed_up: int
+
+
+def activity_page(session: Session, county_code: str, flt: ActivityFilter, offset: int, limit: int) -> list[ActivityRow]:
+    signed = (select(sa.func.count()).select_from(Participation)
+              .where(Participation.activity_id == Activity.id, Participation.deleted.is_(False)).scalar_subquery())
+    rows = session.execute(
+        sa.select(Activity.id, Activity.title, Team.name, Activity.service_kind, Activity.venue_kind,
+                  Activity.starts_at, Activity.status, signed)
+        .join(Team, Team.id == Activity.team_id)
+        .where(*flt.conditions(county_code))
+        .order_by(Activity.starts_at.desc()).offset(offset).limit(limit)
+    ).all()
+    return [ActivityRow(*row) for row in rows]
+
+
+def activity_count(session: Session, county_code: str, flt: ActivityFilter) -> int:
+    return session.execute(sa.select(sa.func.count()).select_from(Activity)
+                           .where(*flt.conditions(county_code))).scalar_one()
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    participation_id: str
+    volunteer_id: str
+    name: str
+    attended: bool | None
+    hours: float
+    confirmed: bool
+
+
+@dataclass
+class ActivityDetail:
+    activity: Activity
+    team_name: str
+    participants: list[ParticipantRow]
+
+    @property
+    def default_hours(self) -> float:
+        """Hours an attendee is credited by default: the activity's planned duration."""
+        seconds = (self.activity.ends_at - self.activity.starts_at).total_seconds()
+        return round(max(seconds, 0) / 3600, 2)
+
+
+def activity_detail(session: Session, activity_id: str) -> ActivityDetail:
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise WorkflowError(activity_id)
+    team = session.get(Team, activity.team_id)
+    rows = session.execute(
+        sa.select(Participation.id, Volunteer.id, Volunteer.name, Participation.attended, Participation.hours,
+                  Participation.hours_confirmed)
+        .join(Volunteer, Volunteer.id == Participation.volunteer_id)
+        .where(Participation.activity_id == activity_id, Participation.deleted.is_(False))
+        .order_by(Participation.signed_up_at, Volunteer.name)
+    ).all()
+    return ActivityDetail(activity, team.name if team else "", [ParticipantRow(*row) for row in rows])
+
+
+def save_activity(session: Session, county_code: str, activity_id: str | None, values: dict[str, Any]) -> Activity:
+    return _save(session, "activity", county_code, activity_id, values)
+
+
+def change_status(session: Session, activity_id: str, target: ActivityStatus) -> Activity:
+    """Move an activity along its workflow; a step the workflow does not allow is refused."""
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise WorkflowError(activity_id)
+    if target not in ACTIVITY_TRANSITIONS[ActivityStatus(activity.status)]:
+        raise WorkflowError(activity.status)
+    if target is ActivityStatus.FINISHED:
+        unconfirmed = session.exec(select(sa.func.count()).select_from(Participation).where(
+            Participation.activity_id == activity_id, Participation.deleted.is_(False),
+            Participation.attended.is_(True), Participation.hours_confirmed.is_(False))).one()
+        if unconfirmed:
+            raise WorkflowError("unconfirmed")
+    activity.status = target.value
+    session.add(activity)
+    session.commit()
+    return activity
+
+
+def signed_up_ids(session: Session, activity_id: str) -> set[str]:
+    return set(session.exec(select(Participation.volunteer_id).where(
+        Participation.activity_id == activity_id, Participation.deleted.is_(False))))
+
+
+def sign_up(session: Session, county_code: str, activity_id: str, volunteer_ids: list[str], now: datetime) -> int:
+    present = signed_up_ids(session, activity_id)
+    added = 0
+    for volunteer_id in volunteer_ids:
+        if volunteer_id not in present:
+            session.add(Participation(county_code=county_code, activity_id=activity_id, volunteer_id=volunteer_id,
+                                      signed_up_at=now))
+            added += 1
+    session.commit()
+    return added
+
+
+def record_attendance(session: Session, participation_id: str, attended: bool, hours: float) -> Participation:
+    """Attendance and hours before confirmation; confirmed hours are not overwritten."""
+    participation = session.get(Participation, participation_id)
+    if participation is None:
+        raise WorkflowError(participation_id)
+    if participation.hours_confirmed:
+        raise WorkflowError("confirmed")
+    participation.attended = attended
+    participation.hours = hours if attended else 0.0
+    session.add(participation)
+    session.commit()
+    return participation
+
+
+def confirm_hours(session: Session, activity_id: str, confirmed_by: str) -> int:
+    """The organising team confirms every attendee's hours (absentees are marked as such)."""
+    rows = list(session.exec(select(Participation).where(
+        Participation.activity_id == activity_id, Participation.deleted.is_(False),
+        Participation.hours_confirmed.is_(False))))
+    confirmed = 0
+    for participation in rows:
+        if participation.attended:
+            participation.hours_confirmed = True
+            participation.confirmed_by = confirmed_by
+            confirmed += 1
+        elif participation.attended is None:
+            participation.attended = False
+        session.add(participation)
+    session.commit()
+    return confirmed
+
+
+def complete_activity(session: Session, activity_id: str, values: dict[str, Any]) -> Activity:
+    """Record the publicity summary and beneficiaries, then finish the activity."""
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise WorkflowError(activity_id)
+    for name, value in values.items():
+        setattr(activity, name, value)
+    session.add(activity)
+    session.commit()
+    return change_status(session, activity_id, ActivityStatus.FINISHED)
+
+
+def activity_choices(session: Session, county_code: str, text: str, offset: int, limit: int) -> list[ActivityRow]:
+    return activity_page(session, county_code, ActivityFilter(text=text), offset, limit)
+
+
+# ---------------------------------------------------------------- demands
+
+@dataclass(frozen=True)
+class DemandRow:
+    id: str
+    requesting_unit: str
+    need: str
+    wanted_service_kind: str
+    wanted_on: date | None
+    status: str
+    activity: str
+
+
+def _demand_conditions(county_code: str, text: str) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [Demand.county_code == county_code, Demand.deleted.is_(False)]
+    if text.strip():
+        pattern = _like(text.strip())
+        where.append(sa.or_(Demand.requesting_unit.like(pattern, escape="\\"), Demand.need.like(pattern, escape="\\")))
+    return where
+
+
+def demand_page(session: Session, county_code: str, text: str, offset: int, limit: int) -> list[DemandRow]:
+    rows = session.execute(
+        sa.select(Demand.id, Demand.requesting_unit, Demand.need, Demand.wanted_service_kind, Demand.wanted_on,
+                  Demand.status, sa.func.coalesce(Activity.title, ""))
+        .outerjoin(Activity, Activity.id == Demand.activity_id)
+        .where(*_demand_conditions(county_code, text))
+        .order_by(sa.text("demand.rowid DESC")).offset(offset).limit(limit)
+    ).all()
+    return [DemandRow(*row) for row in rows]
+
+
+def demand_count(session: Session, county_code: str, text: str) -> int:
+    return session.execute(sa.select(sa.func.count()).select_from(Demand)
+                           .where(*_demand_conditions(county_code, text))).scalar_one()
+
+
+def save_demand(session: Session, county_code: str, demand_id: str | None, values: dict[str, Any]) -> Demand:
+    return _save(session, "demand", county_code, demand_id, values)
+
+
+def link_demand(session: Session, demand_id: str, activity_id: str) -> Demand:
+    return _save(session, "demand", "", demand_id, {"activity_id": activity_id, "status": DemandStatus.MATCHED.value})
+
+
+def close_demand(session: Session, demand_id: str) -> Demand:
+    return _save(session, "demand", "", demand_id, {"status": DemandStatus.CLOSED.value})
+
+
+# ---------------------------------------------------------------- monthly report
+
+@dataclass
+class ReportState:
+    figures: MonthlyFigures
+    report: MonthlyReport | None
+
+
+def report_state(session: Session, county_code: str, period: str) -> ReportState:
+    report = session.exec(select(MonthlyReport).where(MonthlyReport.county_code == county_code,
+                                                      MonthlyReport.period == period,
+                                                      MonthlyReport.deleted.is_(False))).first()
+    return ReportState(monthly_figures(session, county_code, period), report)
+
+
+def _report_values(figures: MonthlyFigures, nil: bool, highlights: str) -> dict[str, Any]:
+    return {
+        "is_nil": nil, "activities": figures.activities,
+        "by_kind": json.dumps(figures.by_kind, ensure_ascii=False, sort_keys=True),
+        "by_venue": json.dumps(figures.by_venue, ensure_ascii=False, sort_keys=True),
+        "person_times": figures.person_times, "volunteers": figures.volunteers, "hours": figures.hours,
+        "beneficiaries": figures.beneficiaries, "new_volunteers": figures.new_volunteers,
+        "new_teams": figures.new_teams, "highlights": highlights,
+    }
+
+
+def save_report(session: Session, county_code: str, period: str, *, nil: bool, highlights: str,
+                submit_by: str | None = None, now: datetime | None = None) -> MonthlyReport:
+    """Write the month's report from freshly computed figures; ``submit_by`` also submits it.
+
+    A nil report (本月无活动) is only allowed for a month with no activity held; a submitted report is locked.
+    """
+    state = report_state(session, county_code, period)
+    if state.report is not None and state.report.status in (ReportStatus.SUBMITTED.value, ReportStatus.ACCEPTED.value):
+        raise WorkflowError("locked")
+    if nil and not state.figures.is_empty:
+        raise WorkflowError("nil")
+    values = _report_values(state.figures, nil, highlights)
+    if submit_by is not None:
+        values |= {"status": ReportStatus.SUBMITTED.value, "submitted_by": submit_by, "submitted_at": now}
+    report = state.report or MonthlyReport(county_code=county_code, period=period)
+    for name, value in values.items():
+        setattr(report, name, value)
+    session.add(report)
+    session.commit()
+    session.refresh(report)
+    return report
+
+
+# ---------------------------------------------------------------- dashboard
+
+@dataclass
+class DashboardData:
+    period: str
+    teams: list[TeamCompliance]
+    talents: TalentCoverage
+    activities_this_month: int
+    report_status: str | None
+    pending_changes: int
+    last_sync: str
+    conflicts: int
+
+    def tier_summary(self) -> list[tuple[str, int, int, int]]:
+        """(tier, teams, teams below minimum, minimum) for each tier present, top tier first."""
+        summary: dict[str, list[int]] = {}
+        for team in self.teams:
+            entry = summary.setdefault(team.tier, [0, 0, team.minimum])
+            entry[0] += 1
+            entry[1] += 0 if team.meets_minimum else 1
+        order = {"city": 0, "county": 1, "grassroots": 2}
+        return [(tier, *summary[tier]) for tier in sorted(summary, key=lambda k: order.get(k, 9))]  # type: ignore[misc]
+
+    @property
+    def idle_teams(self) -> int:
+        return sum(1 for team in self.teams if not team.meets_monthly_activity)
+
+
+def conflict_count(session: Session) -> int:
+    total = 0
+    for model in TABLE_MODELS.values():
+        total += session.execute(sa.select(sa.func.count()).select_from(model)
+                                 .where(model.sync_state == SyncState.CONFLICT.value)).scalar_one()
+    return total
+
+
+def pending_change_count(session: Session) -> int:
+    return session.execute(sa.text("SELECT COUNT(DISTINCT tbl || row_id) FROM change_log")).scalar_one()
+
+
+def dashboard_data(session: Session, county_code: str, period: str, last_sync: str) -> DashboardData:
+    report = session.exec(select(MonthlyReport.status).where(MonthlyReport.county_code == county_code,
+                                                             MonthlyReport.period == period)).first()
+    start, end = month_bounds(period)
+    activities = session.execute(sa.select(sa.func.count()).select_from(Activity).where(
+        Activity.county_code == county_code, Activity.deleted.is_(False),
+        Activity.status != ActivityStatus.CANCELLED.value,
+        Activity.starts_at >= start, Activity.starts_at < end)).scalar_one()
+    return DashboardData(
+        period=period, teams=team_compliance(session, county_code, period),
+        talents=talent_coverage(session, county_code), activities_this_month=activities,
+        report_status=report, pending_changes=pending_change_count(session), last_sync=last_sync,
+        conflicts=conflict_count(session),
+    )
+
+

@@ -1,0 +1,154 @@
+"""The dashboard: the county's figures at a glance; each figure opens the list behind it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Label, OptionList
+from textual.widgets.option_list import Option
+
+from schema.enums import ReportStatus, TeamTier
+from schema.rules import period_of
+from stvs_tui.i18n import enum_label, t
+from stvs_tui.queries import SAN_ZHANG, DashboardData, dashboard_data
+from stvs_tui.screens.base import StvsScreen
+from stvs_tui.widgets.text import plain
+
+
+class DashboardScreen(StvsScreen):
+    SCOPES: ClassVar[tuple[str, ...]] = ("dashboard",)
+    TITLE_KEY = "dash.title"
+    HELP_KEY = "help.dashboard"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: DashboardData | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.title_bar()
+        yield Label("", id="dash-header", markup=False)
+        with Vertical(id="dash-body"):
+            yield Label(t("dash.figures"), classes="section-title")
+            yield OptionList(id="figures")
+            yield Label(t("dash.teams_title"), classes="section-title")
+            table: DataTable[Text | str] = DataTable(id="team-table", cursor_type="row", zebra_stripes=True)
+            yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#team-table", DataTable)
+        for key in ("col_team", "col_tier", "col_members", "col_san_zhang", "col_experts", "col_rural",
+                    "col_activities", "col_flags"):
+            table.add_column(t(f"dash.{key}"), key=key)
+        self.query_one("#figures", OptionList).focus()
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        if self.data is not None:
+            self.action_refresh()
+
+    def action_refresh(self) -> None:
+        app = self.county_app
+        period = period_of(app.today)
+        county = app.county_code
+        last_sync = app.store.setting("last_sync_at")
+        self.run_db(lambda session: dashboard_data(session, county, period, last_sync), self.show)
+
+    def show(self, data: DashboardData) -> None:
+        self.data = data
+        app = self.county_app
+        self.query_one("#dash-header", Label).update(
+            t("dash.header", county=app.county_name, clerk=app.clerk, period=data.period))
+        figures = self.query_one("#figures", OptionList)
+        highlighted = figures.highlighted
+        figures.clear_options()
+        figures.add_options(self._figure_options(data))
+        if highlighted is not None:
+            figures.highlighted = min(highlighted, figures.option_count - 1)
+        self._fill_teams(data)
+
+    def _figure_options(self, data: DashboardData) -> list[Option]:
+        options = [
+            Option(t("dash.teams_by_tier", tier=enum_label(TeamTier, tier), count=count, short=short, minimum=minimum),
+                   id=f"tier:{tier}")
+            for tier, count, short, minimum in data.tier_summary()
+        ]
+        talents = data.talents
+        report = enum_label(ReportStatus, data.report_status) if data.report_status else t("dash.report_missing")
+        options += [
+            Option(t("dash.short_teams", count=sum(1 for team in data.teams if not team.meets_minimum)), id="short"),
+            Option(t("dash.volunteers", count=talents.volunteers), id="volunteers"),
+            Option(t("dash.san_zhang", count=talents.san_zhang), id=f"tag:{SAN_ZHANG}"),
+            Option(t("dash.experts", count=talents.experts), id="tag:expert"),
+            Option(t("dash.rural", count=talents.rural_talents), id="tag:rural_talent"),
+            Option(t("dash.activities", count=data.activities_this_month), id="activities"),
+            Option(t("dash.idle_teams", count=data.idle_teams), id="idle"),
+            Option(t("dash.report", period=data.period, status=report), id="report"),
+            Option(t("dash.sync_pending", count=data.pending_changes), id="sync:pending"),
+            Option(t("dash.sync_last", when=data.last_sync or t("dash.sync_never")), id="sync:last"),
+            Option(t("dash.conflicts", count=data.conflicts), id="sync:conflicts"),
+        ]
+        return options
+
+    def _fill_teams(self, data: DashboardData) -> None:
+        table = self.query_one("#team-table", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for team in data.teams:
+            flags = [t("dash.flag_short")] if not team.meets_minimum else []
+            flags += [t("dash.flag_idle")] if not team.meets_monthly_activity else []
+            members = Text(f"{team.members}/{team.minimum}", style="" if team.meets_minimum else "bold red")
+            table.add_row(plain(team.name), enum_label(TeamTier, team.tier), members, str(team.san_zhang),
+                          str(team.experts), str(team.rural_talents), str(team.activities_in_month),
+                          Text("、".join(flags), style="red"), key=team.team_id)
+        if data.teams:
+            table.move_cursor(row=min(row, len(data.teams) - 1), animate=False)
+
+    @on(OptionList.OptionSelected, "#figures")
+    def _figure_chosen(self, event: OptionList.OptionSelected) -> None:
+        self.open_figure(event.option.id or "")
+
+    @on(DataTable.RowSelected, "#team-table")
+    def _team_chosen(self, event: DataTable.RowSelected) -> None:
+        from stvs_tui.screens.teams import TeamsScreen
+
+        self.county_app.open_area(TeamsScreen(select_team=str(event.row_key.value)))
+
+    def action_open(self) -> None:
+        if self.focused is self.query_one("#team-table"):
+            table = self.query_one("#team-table", DataTable)
+            if table.row_count:
+                table.action_select_cursor()
+            return
+        figures = self.query_one("#figures", OptionList)
+        if figures.highlighted is not None:
+            self.open_figure(figures.get_option_at_index(figures.highlighted).id or "")
+
+    def open_figure(self, figure: str) -> None:
+        """Open the list behind a figure of the dashboard."""
+        from stvs_tui.screens.activities import ActivitiesScreen
+        from stvs_tui.screens.teams import TeamsScreen
+        from stvs_tui.screens.volunteers import VolunteersScreen
+
+        app = self.county_app
+        kind, _, value = figure.partition(":")
+        if kind == "tier":
+            app.open_area(TeamsScreen())
+        elif kind == "short":
+            app.open_area(TeamsScreen(mode="short"))
+        elif kind == "idle":
+            app.open_area(TeamsScreen(mode="idle"))
+        elif kind == "volunteers":
+            app.open_area(VolunteersScreen())
+        elif kind == "tag":
+            app.open_area(VolunteersScreen(tag=value))
+        elif kind == "activities":
+            app.open_area(ActivitiesScreen(period=period_of(app.today)))
+        elif kind == "report":
+            app.action_go("report")
+        elif kind == "sync":
+            app.action_go("sync")

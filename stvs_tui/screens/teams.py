@@ -1,0 +1,320 @@
+"""Teams: a tree by tier (大队, 队) with each team's size against its minimum; the selected team's facts,
+STVS registration and 备案 date, and its members with their roles."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from sqlmodel import Session
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Input, Label, Tree
+
+from schema.enums import HostUnitKind, MemberRole, RegistrationStatus, ServiceKind, TalentTag, TeamTier
+from schema.models import Membership, Team, Volunteer, field_label
+from schema.rules import TeamCompliance, period_of
+from stvs_tui import queries
+from stvs_tui.i18n import enum_label, enum_list_label, language, t
+from stvs_tui.queries import TeamDetail, VolunteerFilter
+from stvs_tui.screens.base import StvsScreen
+from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.form import FieldSpec, FormModal
+from stvs_tui.widgets.picker import PickerModal
+from stvs_tui.widgets.text import plain
+
+TEAM_FIELDS = [
+    FieldSpec("name", required=True),
+    FieldSpec("tier", "select", TeamTier, required=True),
+    FieldSpec("host_kind", "select", HostUnitKind, required=True),
+    FieldSpec("host_unit"),
+    FieldSpec("parent_id", "select"),
+    FieldSpec("leader_name"),
+    FieldSpec("contact_phone"),
+    FieldSpec("founded_on", "date"),
+    FieldSpec("service_kinds", "multi", ServiceKind),
+    FieldSpec("stvs_status", "select", RegistrationStatus, required=True),
+    FieldSpec("stvs_registered_on", "date"),
+    FieldSpec("stvs_org_no"),
+    FieldSpec("filed_on", "date"),
+    FieldSpec("notes", "area"),
+]
+
+TIER_ORDER = (TeamTier.CITY, TeamTier.COUNTY, TeamTier.GRASSROOTS)
+
+
+def team_fields(parents: list[tuple[str, str]], editing: str | None) -> list[FieldSpec]:
+    """The team form, with the county's other teams as possible parents."""
+    options = [(name, team_id) for name, team_id in parents if team_id != editing]
+    return [FieldSpec(f.name, f.kind, options, f.required) if f.name == "parent_id" else f for f in TEAM_FIELDS]
+
+
+def volunteer_picker(app: Any, title: str, taken: set[str], taken_note: str) -> PickerModal:
+    """Choose volunteers of the county from the whole (paged, filtered) roster."""
+    county = app.county_code
+    lang = language()
+
+    def page(session: Session, text: str, offset: int, limit: int) -> list[tuple[str, list[Any]]]:
+        rows = queries.volunteer_page(session, county, VolunteerFilter(text=text), offset, limit)
+        return [(r.id, [plain(r.name), r.masked_id, r.mobile, enum_list_label(TalentTag, r.talent_tags),
+                        plain(r.teams)]) for r in rows]
+
+    def count(session: Session, text: str) -> int:
+        return queries.volunteer_count(session, county, VolunteerFilter(text=text))
+
+    columns = [field_label(Volunteer, name, lang) for name in ("name", "id_number", "mobile", "talent_tags")]
+    return PickerModal(title, [*columns, t("vol.col_teams")], page, count, taken=taken, taken_note=taken_note)
+
+
+class TeamsScreen(StvsScreen):
+    SCOPES: ClassVar[tuple[str, ...]] = ("teams",)
+    TITLE_KEY = "team.title"
+    HELP_KEY = "help.teams"
+
+    def __init__(self, mode: str = "", select_team: str = "") -> None:
+        super().__init__()
+        self.mode = mode
+        self.select_team = select_team
+        self.teams: list[TeamCompliance] = []
+        self.detail: TeamDetail | None = None
+        self.team_id: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.title_bar()
+        with Horizontal(id="teams-body"):
+            with Vertical(id="teams-left"):
+                yield Input(placeholder=t("list.team_placeholder"), id="filter")
+                if self.mode:
+                    yield Label(t("list.scope", scope=t(f"team.only_{self.mode}")), id="list-scope")
+                yield Tree("teams", id="team-tree")
+            with Vertical(id="teams-right"):
+                yield Label("", id="team-info", markup=False)
+                yield Label("", id="team-members-title", classes="section-title")
+                yield DataTable(id="members", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tree = self.query_one("#team-tree", Tree)
+        tree.show_root = False
+        lang = language()
+        self.query_one("#members", DataTable).add_columns(
+            field_label(Volunteer, "name", lang), t("team.col_role"), field_label(Volunteer, "talent_tags", lang),
+            field_label(Volunteer, "mobile", lang), field_label(Membership, "joined_on", lang))
+        tree.focus()
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        if self.teams or self.team_id:
+            self.load()
+
+    def load(self) -> None:
+        county = self.county_app.county_code
+        period = period_of(self.county_app.today)
+        self.run_db(lambda session: queries.teams_overview(session, county, period), self.show_tree, group="tree")
+
+    def _visible(self, team: TeamCompliance) -> bool:
+        text = self.query_one("#filter", Input).value.strip()
+        if text and text not in team.name:
+            return False
+        if self.mode == "short":
+            return not team.meets_minimum
+        if self.mode == "idle":
+            return not team.meets_monthly_activity
+        return True
+
+    def show_tree(self, teams: list[TeamCompliance]) -> None:
+        self.teams = teams
+        tree = self.query_one("#team-tree", Tree)
+        tree.clear()
+        wanted = self.select_team or self.team_id
+        target_line = None
+        for tier in TIER_ORDER:
+            members = [team for team in teams if team.tier == tier.value and self._visible(team)]
+            if not members:
+                continue
+            branch = tree.root.add(Text(f"{tier.label(language())} ({len(members)})", style="bold"),
+                                   data=None, expand=True)
+            for team in members:
+                leaf = branch.add_leaf(self._team_label(team), data=team.team_id)
+                if team.team_id == wanted:
+                    target_line = leaf
+        if target_line is None and tree.root.children:
+            first = tree.root.children[0]
+            target_line = first.children[0] if first.children else first
+        if target_line is not None:
+            tree.move_cursor(target_line)
+            self.select_team = ""
+            # The cursor may land on the same line as before, which posts no highlight: load explicitly.
+            if target_line.data:
+                self.team_id = target_line.data
+                self.load_team(target_line.data)
+
+    def _team_label(self, team: TeamCompliance) -> Text:
+        text = Text(team.name)
+        style = "" if team.meets_minimum else "red"
+        text.append(f"  {team.members}/{team.minimum}", style=style or "dim")
+        if not team.meets_monthly_activity:
+            text.append(" ⚑", style="yellow")
+        return text
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self.show_tree(self.teams)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.query_one("#team-tree", Tree).focus()
+
+    @on(Tree.NodeHighlighted, "#team-tree")
+    def _team_highlighted(self, event: Tree.NodeHighlighted[str | None]) -> None:
+        team_id = event.node.data
+        if team_id:
+            self.team_id = team_id
+            self.load_team(team_id)
+
+    @on(Tree.NodeSelected, "#team-tree")
+    def _team_selected(self, event: Tree.NodeSelected[str | None]) -> None:
+        if event.node.data:
+            self.query_one("#members", DataTable).focus()
+
+    def load_team(self, team_id: str) -> None:
+        self.run_db(lambda session: queries.team_detail(session, team_id), self.show_team, group="team")
+
+    def show_team(self, detail: TeamDetail) -> None:
+        if detail.team.id != self.team_id:
+            return
+        self.detail = detail
+        team = detail.team
+        lang = language()
+        tier = TeamTier(team.tier)
+        lines = [
+            team.name,
+            t("team.info", tier=tier.label(lang), host=team.host_unit or "-", leader=team.leader_name or "-"),
+            t("team.stvs", status=enum_label(RegistrationStatus, team.stvs_status), date=team.stvs_registered_on or "",
+              org=team.stvs_org_no or "-", filed=team.filed_on or "-"),
+            f"{field_label(Team, 'service_kinds', lang)}：{enum_list_label(ServiceKind, team.service_kinds) or '-'}",
+        ]
+        self.query_one("#team-info", Label).update(Text("\n".join(lines)))
+        count = len(detail.members)
+        title = self.query_one("#team-members-title", Label)
+        title.update(Text(t("team.members", count=count, minimum=tier.minimum_members),
+                          style="" if count >= tier.minimum_members else "bold red"))
+        table = self.query_one("#members", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for m in detail.members:
+            table.add_row(plain(m.name), enum_label(MemberRole, m.role), enum_list_label(TalentTag, m.talent_tags),
+                          m.mobile, str(m.joined_on or ""), key=m.membership_id)
+        if detail.members:
+            table.move_cursor(row=min(row, count - 1), animate=False)
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    # Team records
+    def action_new(self) -> None:
+        self._open_form(None)
+
+    def action_edit(self) -> None:
+        if self.detail is not None:
+            self._open_form(self.detail.team)
+
+    def _open_form(self, team: Team | None) -> None:
+        app = self.county_app
+        county = app.county_code
+        editing = team.id if team else None
+        values = team.model_dump() if team else {
+            "tier": TeamTier.GRASSROOTS.value, "host_kind": HostUnitKind.TOWNSHIP.value,
+            "stvs_status": RegistrationStatus.UNREGISTERED.value, "founded_on": app.today,
+        }
+
+        def open_with(parents: list[tuple[str, str]]) -> None:
+            title = t("form.edit_team") if team else t("form.new_team")
+            self.app.push_screen(FormModal(title, Team, "team", team_fields(parents, editing), values), saved)
+
+        def saved(cleaned: dict[str, Any] | None) -> None:
+            if cleaned is None:
+                return
+
+            def done(record: Team) -> None:
+                self.notify(t("app.saved"))
+                self.team_id = record.id
+                self.select_team = record.id
+                self.load()
+
+            self.write_db(lambda session: queries.save_team(session, county, editing, cleaned), done)
+
+        self.run_db(lambda session: queries.team_choices(session, county), open_with, group="form")
+
+    def action_dissolve(self) -> None:
+        if self.detail is None:
+            return
+        team = self.detail.team
+        today = self.county_app.today
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.team_id = None
+                self.detail = None
+                self.write_db(lambda session: queries.dissolve_team(session, team.id, today),
+                              lambda _t: (self.notify(t("team.dissolved", name=team.name)), self.load()))
+
+        self.app.push_screen(ConfirmModal(t("confirm.dissolve_team", name=team.name)), answered)
+
+    # Members
+    def action_add_members(self) -> None:
+        if self.detail is None:
+            return
+        team = self.detail.team
+        app = self.county_app
+        taken = {m.volunteer_id for m in self.detail.members}
+        picker = volunteer_picker(app, t("team.pick_members", name=team.name), taken, t("team.already_member"))
+
+        def picked(ids: list[str] | None) -> None:
+            if ids:
+                self.write_db(lambda session: queries.add_members(session, app.county_code, team.id, ids, app.today),
+                              lambda added: (self.notify(t("team.added", count=added)), self.load()))
+
+        self.app.push_screen(picker, picked)
+
+    def _current_member(self) -> queries.MemberRow | None:
+        table = self.query_one("#members", DataTable)
+        if self.detail is None or not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((m for m in self.detail.members if m.membership_id == key), None)
+
+    def action_member_role(self) -> None:
+        member = self._current_member()
+        if member is None:
+            return
+        form = FormModal(t("action.member_role") + f"：{member.name}", Membership, "membership",
+                         [FieldSpec("role", "select", MemberRole, required=True)], {"role": member.role})
+
+        def saved(cleaned: dict[str, Any] | None) -> None:
+            if cleaned:
+                self.write_db(lambda session: queries.set_member_role(session, member.membership_id, cleaned["role"]),
+                              lambda _r: self.load())
+
+        self.app.push_screen(form, saved)
+
+    def action_remove_member(self) -> None:
+        member = self._current_member()
+        if member is None:
+            return
+        today = self.county_app.today
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.write_db(lambda session: queries.remove_member(session, member.membership_id, today),
+                              lambda _r: self.load())
+
+        self.app.push_screen(ConfirmModal(t("confirm.remove_member", name=member.name)), answered)
+
+    def action_team_activities(self) -> None:
+        if self.detail is None:
+            return
+        from stvs_tui.screens.activities import ActivitiesScreen
+
+        self.county_app.open_screen(ActivitiesScreen(team_id=self.detail.team.id, team_name=self.detail.team.name))

@@ -1,0 +1,266 @@
+"""Volunteers: the paged, filtered list; the registration form; a volunteer's record (teams, hours, stars,
+service record, commendations)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from sqlmodel import Session
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Input, Label, Select
+
+from schema.enums import (
+    CommendationLevel,
+    IdType,
+    MemberRole,
+    RegistrationStatus,
+    Sex,
+    TalentTag,
+    VolunteerStatus,
+)
+from schema.errors import FieldError
+from schema.models import Commendation, Volunteer, field_label
+from schema.rules import MAX_ACTIVE_MEMBERSHIPS
+from stvs_tui import queries
+from stvs_tui.i18n import enum_label, enum_list_label, language, t
+from stvs_tui.queries import SAN_ZHANG, VolunteerDetail, VolunteerFilter
+from stvs_tui.screens.base import StvsScreen
+from stvs_tui.screens.listing import ListScreen
+from stvs_tui.widgets.form import FieldSpec, FormModal
+from stvs_tui.widgets.paged_table import Row
+from stvs_tui.widgets.text import plain
+
+VOLUNTEER_FIELDS = [
+    FieldSpec("name", required=True),
+    FieldSpec("id_type", "select", IdType, required=True),
+    FieldSpec("id_number", required=True),
+    FieldSpec("mobile", required=True),
+    FieldSpec("phone2"),
+    FieldSpec("work_unit"),
+    FieldSpec("title"),
+    FieldSpec("expertise"),
+    FieldSpec("talent_tags", "multi", TalentTag),
+    FieldSpec("availability"),
+    FieldSpec("publicity_consent", "bool"),
+    FieldSpec("stvs_status", "select", RegistrationStatus, required=True),
+    FieldSpec("stvs_registered_on", "date"),
+    FieldSpec("status", "select", VolunteerStatus, required=True),
+    FieldSpec("joined_on", "date"),
+    FieldSpec("notes", "area"),
+]
+
+COMMENDATION_FIELDS = [
+    FieldSpec("title", required=True),
+    FieldSpec("level", "select", CommendationLevel, required=True),
+    FieldSpec("issuer"),
+    FieldSpec("awarded_on", "date", required=True),
+    FieldSpec("note", "area"),
+]
+
+
+def volunteer_form(app: Any, volunteer: Volunteer | None) -> FormModal:
+    """The registration form; a resident ID number already on file in this county is refused."""
+    county = app.county_code
+    existing_id = volunteer.id if volunteer else None
+    values = volunteer.model_dump() if volunteer else {
+        "id_type": IdType.RESIDENT.value, "stvs_status": RegistrationStatus.UNREGISTERED.value,
+        "status": VolunteerStatus.ACTIVE.value, "joined_on": app.today,
+    }
+
+    def unique_id(cleaned: dict[str, Any]) -> list[FieldError]:
+        number = cleaned.get("id_number", "")
+        # One indexed lookup: quick enough to run as the clerk types.
+        with app.store.session() as session:
+            taken = queries.id_number_taken(session, county, number, existing_id)
+        return [FieldError("id_number", t("vol.duplicate_id"))] if taken else []
+
+    title = t("form.edit_volunteer") if volunteer else t("form.new_volunteer")
+    return FormModal(title, Volunteer, "volunteer", VOLUNTEER_FIELDS, values, extra_check=unique_id)
+
+
+def save_volunteer_from_form(screen: StvsScreen, volunteer_id: str | None, after: Any) -> Any:
+    """The callback for a volunteer form: write the cleaned values in a worker, then ``after(volunteer)``."""
+    county = screen.county_app.county_code
+
+    def saved(values: dict[str, Any] | None) -> None:
+        if values is None:
+            return
+        screen.write_db(lambda session: queries.save_volunteer(session, county, volunteer_id, values), after)
+
+    return saved
+
+
+class VolunteersScreen(ListScreen):
+    SCOPES: ClassVar[tuple[str, ...]] = ("list", "volunteers")
+    TITLE_KEY = "vol.title"
+    HELP_KEY = "help.volunteers"
+
+    def __init__(self, tag: str = "", team_id: str = "", team_label: str = "") -> None:
+        super().__init__()
+        self.tag = tag
+        self.team_id = team_id
+        self.team_label = team_label
+
+    def columns(self) -> list[str]:
+        lang = language()
+        return [field_label(Volunteer, name, lang) for name in
+                ("name", "sex", "id_number", "mobile", "work_unit", "talent_tags", "stvs_status")] + [t("vol.col_teams")]
+
+    def extra_filters(self) -> ComposeResult:
+        options = [(t("dash.san_zhang", count="").split("：")[0].split(":")[0], SAN_ZHANG)]
+        options += [(tag.label(language()), tag.value) for tag in TalentTag]
+        yield Select(options, value=self.tag or Select.NULL, prompt=t("list.all_tags"), id="tag-filter")
+        yield Input(placeholder=t("list.team_placeholder"), id="team-filter")
+
+    def scope_text(self) -> str:
+        return self.team_label
+
+    def filter_state(self) -> VolunteerFilter:
+        tag = self.query_one("#tag-filter", Select).value
+        return VolunteerFilter(text=self.filter_text, tag="" if tag is Select.NULL else str(tag),
+                               team_id=self.team_id, team_name=self.query_one("#team-filter", Input).value)
+
+    def fetch_page(self, session: Session, state: VolunteerFilter, offset: int, limit: int) -> Sequence[Row]:
+        rows = queries.volunteer_page(session, self.county_app.county_code, state, offset, limit)
+        return [(r.id, [plain(r.name), enum_label(Sex, r.sex), r.masked_id, r.mobile, plain(r.work_unit),
+                        enum_list_label(TalentTag, r.talent_tags), enum_label(RegistrationStatus, r.stvs_status),
+                        plain(r.teams)]) for r in rows]
+
+    def fetch_count(self, session: Session, state: VolunteerFilter) -> int:
+        return queries.volunteer_count(session, self.county_app.county_code, state)
+
+    @on(Select.Changed, "#tag-filter")
+    @on(Input.Changed, "#team-filter")
+    def _other_filter_changed(self) -> None:
+        if self.generation:
+            self.table.total = None
+            self.reload()
+
+    def open_key(self, key: str) -> None:
+        self.county_app.open_screen(VolunteerScreen(key))
+
+    def action_new(self) -> None:
+        def opened(volunteer: Volunteer) -> None:
+            self.notify(t("app.saved"))
+            self.reload()
+
+        self.app.push_screen(volunteer_form(self.county_app, None), save_volunteer_from_form(self, None, opened))
+
+    def action_edit(self) -> None:
+        key = self.table.current_key
+        if key is None:
+            return
+
+        def loaded(volunteer: Volunteer | None) -> None:
+            if volunteer is not None:
+                self.app.push_screen(volunteer_form(self.county_app, volunteer),
+                                     save_volunteer_from_form(self, key, lambda _v: self.action_refresh()))
+
+        self.run_db(lambda session: session.get(Volunteer, key), loaded, group="edit")
+
+
+class VolunteerScreen(StvsScreen):
+    """One volunteer's record."""
+
+    SCOPES: ClassVar[tuple[str, ...]] = ("volunteer",)
+    TITLE_KEY = "vol.title"
+    HELP_KEY = "help.volunteer"
+
+    def __init__(self, volunteer_id: str) -> None:
+        super().__init__()
+        self.volunteer_id = volunteer_id
+        self.detail: VolunteerDetail | None = None
+
+    def screen_title(self) -> str:
+        return t("vol.detail_title", name=self.detail.volunteer.name) if self.detail else t("vol.title")
+
+    def compose(self) -> ComposeResult:
+        yield from self.title_bar()
+        with VerticalScroll(id="detail"):
+            yield Label("", id="vol-info", markup=False)
+            yield Label("", id="vol-hours", markup=False, classes="section-title")
+            yield Label("", id="vol-teams-title", classes="section-title")
+            yield DataTable(id="vol-teams", cursor_type="row", classes="detail-table")
+            yield Label(t("vol.services"), classes="section-title")
+            yield DataTable(id="vol-services", cursor_type="row", classes="detail-table")
+            yield Label(t("vol.commendations"), classes="section-title")
+            yield DataTable(id="vol-commendations", cursor_type="row", classes="detail-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        lang = language()
+        self.query_one("#vol-teams", DataTable).add_columns(
+            t("dash.col_team"), t("team.col_role"), field_label(Volunteer, "joined_on", lang))
+        self.query_one("#vol-services", DataTable).add_columns(
+            t("act.col_title"), t("act.col_date"), t("act.col_hours"), t("act.col_confirmed"))
+        self.query_one("#vol-commendations", DataTable).add_columns(
+            *(field_label(Commendation, name, lang) for name in ("title", "level", "issuer", "awarded_on")))
+        self.load()
+
+    def load(self) -> None:
+        self.run_db(lambda session: queries.volunteer_detail(session, self.volunteer_id), self.show)
+
+    def show(self, detail: VolunteerDetail) -> None:
+        self.detail = detail
+        v = detail.volunteer
+        lang = language()
+        self.query_one("#title-bar", Label).update(
+            f"{t('app.title')} · {self.county_app.county_name} · {self.screen_title()}")
+        facts = [
+            (field_label(Volunteer, "name", lang), v.name),
+            (field_label(Volunteer, "id_type", lang), enum_label(IdType, v.id_type)),
+            (field_label(Volunteer, "id_number", lang), v.id_number),
+            (field_label(Volunteer, "sex", lang), enum_label(Sex, v.sex)),
+            (field_label(Volunteer, "birth_date", lang), v.birth_date or ""),
+            (field_label(Volunteer, "mobile", lang), v.mobile),
+            (field_label(Volunteer, "work_unit", lang), v.work_unit),
+            (field_label(Volunteer, "title", lang), v.title),
+            (field_label(Volunteer, "expertise", lang), v.expertise),
+            (field_label(Volunteer, "talent_tags", lang), enum_list_label(TalentTag, v.talent_tags)),
+            (field_label(Volunteer, "stvs_status", lang), enum_label(RegistrationStatus, v.stvs_status)),
+            (field_label(Volunteer, "notes", lang), v.notes),
+        ]
+        self.query_one("#vol-info", Label).update(Text("\n".join(f"{k}：{val}" for k, val in facts)))
+        stars = "★" * detail.stars if detail.stars else t("stars.none")
+        self.query_one("#vol-hours", Label).update(t("vol.hours", hours=f"{detail.hours:g}", stars=stars))
+        self.query_one("#vol-teams-title", Label).update(
+            t("vol.memberships", count=len(detail.memberships), limit=MAX_ACTIVE_MEMBERSHIPS))
+        teams = self.query_one("#vol-teams", DataTable)
+        teams.clear()
+        for name, role, joined in detail.memberships:
+            teams.add_row(plain(name), enum_label(MemberRole, role), str(joined or ""))
+        services = self.query_one("#vol-services", DataTable)
+        services.clear()
+        for title, starts, hours, confirmed in detail.services:
+            services.add_row(plain(title), f"{starts:%Y-%m-%d}", f"{hours:g}", t("form.yes") if confirmed else t("form.no"))
+        commendations = self.query_one("#vol-commendations", DataTable)
+        commendations.clear()
+        for c in detail.commendations:
+            commendations.add_row(plain(c.title), enum_label(CommendationLevel, c.level), plain(c.issuer),
+                                  str(c.awarded_on))
+
+    def action_edit(self) -> None:
+        if self.detail is None:
+            return
+        self.app.push_screen(volunteer_form(self.county_app, self.detail.volunteer),
+                             save_volunteer_from_form(self, self.volunteer_id, lambda _v: self.load()))
+
+    def action_commend(self) -> None:
+        if self.detail is None:
+            return
+        app = self.county_app
+        form = FormModal(t("form.commend"), Commendation, "commendation", COMMENDATION_FIELDS,
+                         {"level": CommendationLevel.COUNTY.value, "awarded_on": app.today,
+                          "issuer": app.county_name},
+                         fixed={"volunteer_id": self.volunteer_id})
+
+        def saved(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self.write_db(lambda session: queries.add_commendation(session, app.county_code, values),
+                              lambda _c: self.load())
+
+        self.app.push_screen(form, saved)

@@ -1,0 +1,1 @@
+"""Reusable widgets of the county TUI: paged SQL tables, modal forms, the confirm modal, help, palette."""

@@ -1,0 +1,49 @@
+"""Shared helpers of the TUI tests: deterministic stores (fixed seed, fixed "today") and settling the app.
+
+Named test_tui_* so it sits with the TUI tests; it holds no tests itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from schema.regions import install_regions, read_regions
+from schema.store import Store, open_store
+from stvs_tui.app import CountyApp
+from stvs_tui.demo import generate, store_demo
+
+TODAY = date(2025, 3, 15)
+COUNTY = "410522"
+
+
+def make_store(path: Path, *, volunteers: int = 0, county: str | None = COUNTY, seed: int = 1) -> Store:
+    """A county store with the region list; demo data of ``volunteers`` people when asked."""
+    store = open_store(path, daily_backup=False)
+    with store.session() as session:
+        install_regions(session, read_regions())
+    if county:
+        store.set_settings(county_code=county, clerk="王芳")
+    if volunteers:
+        store_demo(store, generate(county or COUNTY, "安阳县", volunteers, seed, TODAY))
+    return store
+
+
+def county_app(store: Store, lang: str = "zh") -> CountyApp:
+    return CountyApp(store, lang=lang, today=TODAY)
+
+
+async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
+    """Let workers finish and their results reach the widgets (a result may start another worker)."""
+    for _ in range(rounds):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_text(pilot: Pilot[None], text: str) -> None:
+    """Type into the focused widget character by character, as the clerk (or the input method) does."""
+    for char in text:
+        await pilot.press(char)
