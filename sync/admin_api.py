@@ -1,0 +1,164 @@
+"""The city admin's endpoints (``/api/v1/admin``), mounted on the sync server's app by ``mount_admin_routes``.
+
+Every route wants an admin token. The queue, uploads, city reports and period locks are the same
+functions the CLI and tests call directly (``sync.city_queue``, ``sync.city_reporting``).
+"""
+
+# No "from __future__ import annotations": FastAPI must see the route signatures' local Annotated types.
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from schema.errors import InvalidValue
+from schema.server_models import SyncToken
+from sync import city_queue
+from sync.admin_protocol import (
+    ADMIN_PREFIX,
+    BulkRequest,
+    BulkResponse,
+    DecideRequest,
+    DetectResponse,
+    DuplicateRequest,
+    FieldChoice,
+    LockRequest,
+    LockResponse,
+    QueuePage,
+    Upload,
+    UploadPage,
+)
+from sync.auth import Caller, authenticate
+from sync.city_reporting import server_city_reports, set_period_lock
+from sync.errors import Forbidden
+from sync.protocol import ID_PATTERN, ConflictOut, PushResponse
+from sync.push import BATCH
+from sync.serverdb import ServerDB
+
+TOKEN = SyncToken.__table__  # type: ignore[attr-defined]
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _decisions(choices: dict[str, FieldChoice]) -> dict[str, city_queue.FieldDecision]:
+    return {name: city_queue.FieldDecision(c.take, c.value) for name, c in choices.items()}
+
+
+def admin_name(db: ServerDB, caller: Caller) -> str:
+    """Who decided, for the audit trail: the admin token's label, else its id."""
+    with db.read() as connection:
+        label = connection.execute(sa.select(TOKEN.c.label).where(TOKEN.c.id == caller.token_id)).scalar()
+    return f"admin:{label or caller.token_id}"[:64]
+
+
+def list_uploads(db: ServerDB, county: str | None, limit: int, offset: int) -> UploadPage:
+    columns = [c for c in BATCH.c if c.name not in ("response", "request_hash")]
+    where = [BATCH.c.county_code == county] if county else []
+    with db.read() as connection:
+        total = connection.execute(sa.select(sa.func.count()).select_from(BATCH).where(*where)).scalar_one()
+        rows = connection.execute(sa.select(*columns).where(*where)
+                                  .order_by(BATCH.c.received_at.desc(), BATCH.c.batch_id).limit(limit).offset(offset))
+        items = [Upload(**(dict(r._mapping) | {"received_at": r.received_at.isoformat(timespec="seconds")}))
+                 for r in rows]
+    return UploadPage(items=items, total=int(total))
+
+
+def upload_report(db: ServerDB, batch_id: str) -> PushResponse:
+    """The per-record report of one upload, as the county was answered."""
+    with db.read() as connection:
+        stored = connection.execute(sa.select(BATCH.c.response).where(BATCH.c.batch_id == batch_id)).scalar()
+    if stored is None:
+        raise HTTPException(404, f"upload {batch_id} not found")
+    return PushResponse.model_validate_json(stored)
+
+
+def mount_admin_routes(app: FastAPI) -> None:
+    """Add the admin routes to the sync server's ``app`` (its database is ``app.state.db``)."""
+    db: ServerDB = app.state.db
+
+    def admin(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+        found = authenticate(db.engine, credentials.credentials if credentials else "")
+        if found is None:
+            raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        if not found.is_admin:
+            raise Forbidden("an admin token is needed")
+        return found
+
+    async def invalid_value(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"code": "invalid", "detail": str(exc)}, status_code=422)
+
+    app.add_exception_handler(InvalidValue, invalid_value)
+    _queue_routes(app, db, Annotated[Caller, Depends(admin)])
+    _report_routes(app, db, Annotated[Caller, Depends(admin)])
+
+
+def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N803
+    from fastapi import Path as PathParam
+
+    IdPath = Annotated[str, PathParam(max_length=100, pattern=ID_PATTERN)]  # noqa: N806
+
+    @app.get(f"{ADMIN_PREFIX}/queue")
+    def queue(who: AdminDep, county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+              table: Annotated[str | None, Query(max_length=32)] = None,
+              kind: Annotated[str | None, Query(max_length=24)] = None,
+              status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = "open",
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+              offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> QueuePage:
+        """The conflict queue filtered by county, table, kind and status (resolved ones are the audit trail)."""
+        items, total = city_queue.query_queue(db, city_queue.QueueFilter(county, table, kind, status),
+                                              limit=limit, offset=offset)
+        return QueuePage(items=items, total=total)
+
+    @app.post(f"{ADMIN_PREFIX}/queue/detect")
+    def detect(who: AdminDep) -> DetectResponse:
+        """Open items for duplicate persons across counties and activities of dissolved teams."""
+        return DetectResponse(opened=city_queue.detect_relational(db))
+
+    @app.post(f"{ADMIN_PREFIX}/queue/{{conflict_id}}/decide")
+    def decide(conflict_id: IdPath, body: DecideRequest, who: AdminDep) -> ConflictOut:
+        """Per field keep the city's value, take the county's or set a typed value; a reason is required."""
+        return city_queue.decide(db, conflict_id, _decisions(body.decisions), body.reason, admin_name(db, who))
+
+    @app.post(f"{ADMIN_PREFIX}/queue/{{conflict_id}}/duplicate")
+    def duplicate(conflict_id: IdPath, body: DuplicateRequest, who: AdminDep) -> ConflictOut:
+        """A duplicate person: merge into one record, or keep both with a note."""
+        return city_queue.decide_duplicate(db, conflict_id, body.action, body.reason, admin_name(db, who),
+                                           survivor=body.survivor, decisions=_decisions(body.decisions))
+
+    @app.post(f"{ADMIN_PREFIX}/queue/bulk")
+    def bulk(body: BulkRequest, who: AdminDep) -> BulkResponse:
+        """Take the county's or the city's values for every field of every selected item."""
+        return BulkResponse(outcome=city_queue.decide_many(db, body.ids, body.take, body.reason,
+                                                           admin_name(db, who)))
+
+    @app.get(f"{ADMIN_PREFIX}/uploads")
+    def uploads(who: AdminDep, county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> UploadPage:
+        """Upload reports (sync pushes and imported bundles), newest first."""
+        return list_uploads(db, county, limit, offset)
+
+    @app.get(f"{ADMIN_PREFIX}/uploads/{{batch_id}}")
+    def upload(batch_id: IdPath, who: AdminDep) -> PushResponse:
+        """The per-record report behind one upload."""
+        return upload_report(db, batch_id)
+
+
+def _report_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N803
+    @app.get(f"{ADMIN_PREFIX}/reports")
+    def reports(who: AdminDep, first: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
+                last: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
+                today: Annotated[date | None, Query()] = None) -> dict[str, Any]:
+        """Counties × months reporting grid, team minimums and activities by kind and venue."""
+        found = server_city_reports(db, first, last, today or date.today())
+        return json.loads(json.dumps(found.to_dict()))
+
+    @app.post(f"{ADMIN_PREFIX}/periods/lock")
+    def lock(body: LockRequest, who: AdminDep) -> LockResponse:
+        """Reopen (a later day) or lock (an earlier day) a month for one county, or all with 410500."""
+        row_id = set_period_lock(db, body.county_code, body.period, body.open_until,
+                                 body.reason, admin_name(db, who))
+        return LockResponse(id=row_id, county_code=body.county_code, period=body.period, open_until=body.open_until)
