@@ -140,6 +140,12 @@ def test_roster_masks_id_numbers_unless_unmasked(demo_store: Store, tmp_path: Pa
     assert oct((tmp_path / "full.xlsx").stat().st_mode & 0o777) == "0o600"
 
 
+def test_roster_declares_its_size_so_readers_need_not_scan_it(demo_store: Store, tmp_path: Path) -> None:
+    export_roster(demo_store, tmp_path / "roster.xlsx")
+    streamed = load_workbook(tmp_path / "roster.xlsx", read_only=True).worksheets[0]
+    assert (streamed.max_row, streamed.max_column) == (3 + 150, 20)
+
+
 def test_activity_ledger_lists_the_period_with_dash_for_activities_not_held(demo_store: Store,
                                                                             tmp_path: Path) -> None:
     path = tmp_path / "acts.xlsx"

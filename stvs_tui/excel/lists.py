@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from schema.enums import ActivityStatus, ServiceKind, Sex, VenueKind
 from schema.models import Activity, Membership, Participation, Team, Volunteer, field_label
@@ -44,21 +45,24 @@ def _team_names() -> sa.Subquery:
     )
 
 
-def _roster_rows(store: Store, county: str, unmasked: bool, lang: str,
-                 progress: Progress | None) -> Iterator[list[Any]]:
+def _roster_query(county: str) -> sa.Select:
     teams = _team_names()
     table = Volunteer.__table__
-    query = (sa.select(table, teams.c.teams).outerjoin(teams, teams.c.volunteer_id == table.c.id)
-             .where(table.c.county_code == county, table.c.deleted.is_(False))
-             .order_by(table.c.created_at, table.c.id))
+    return (sa.select(table, teams.c.teams).outerjoin(teams, teams.c.volunteer_id == table.c.id)
+            .where(table.c.county_code == county, table.c.deleted.is_(False))
+            .order_by(table.c.created_at, table.c.id))
+
+
+def roster_rows(connection: Connection, county: str, unmasked: bool, lang: str,
+                progress: Progress | None = None) -> Iterator[list[Any]]:
+    """The roster's data rows, streamed from SQL."""
     to_cells = roster_formatter(lang)
-    with store.engine.connect() as connection:
-        result = connection.execution_options(yield_per=2000).execute(query)
-        for number, record in enumerate(result.mappings(), start=1):
-            id_number = record["id_number"] if unmasked else mask_id_number(record["id_number"])
-            yield [number, *to_cells(record, id_number), record["teams"]]
-            if progress is not None and number % PROGRESS_EVERY == 0:
-                progress(number)
+    result = connection.execution_options(yield_per=2000).execute(_roster_query(county))
+    for number, record in enumerate(result.mappings(), start=1):
+        id_number = record["id_number"] if unmasked else mask_id_number(record["id_number"])
+        yield [number, *to_cells(record, id_number), record["teams"]]
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number)
 
 
 def export_roster(store: Store, path: Path, *, unmasked: bool = False, lang: str = "zh",
@@ -70,12 +74,16 @@ def export_roster(store: Store, path: Path, *, unmasked: bool = False, lang: str
     county = require_county(store)
     en = lang == "en"
     headers = [SERIAL_NUMBER_HEADER[en], *roster_headers(lang), TEAMS_HEADER[en]]
-    sample, rows = sample_rows(_roster_rows(store, county, unmasked, lang, progress))
-    with saving_workbook(path) as workbook:
+    unit = issuing_unit(store)
+    # One read transaction: the count written into the sheet's size and the rows are the same snapshot.
+    with store.engine.connect() as connection, connection.begin(), saving_workbook(path) as workbook:
+        total = connection.execute(sa.select(sa.func.count()).select_from(_roster_query(county).subquery())).scalar_one()
+        sample, rows = sample_rows(roster_rows(connection, county, unmasked, lang, progress))
         sheet = FormSheet(workbook, "Volunteers" if en else "志愿者名册", column_widths(headers, sample), frozen_rows=3,
                           boxed=False)
-        sheet.title(f"{issuing_unit(store)}科技志愿者名册" if not en else "Science & technology volunteers")
-        sheet.split_line(f"{'Unit' if en else '填报单位（盖章）'}：{issuing_unit(store)}",
+        sheet.declare_last_row(3 + total)
+        sheet.title(f"{unit}科技志愿者名册" if not en else "Science & technology volunteers")
+        sheet.split_line(f"{'Unit' if en else '填报单位（盖章）'}：{unit}",
                          f"{'Date' if en else '导出日期'}：{chinese_date(today_or(today))}")
         sheet.header(headers)
         count = sheet.data_rows(rows)

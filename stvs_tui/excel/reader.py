@@ -29,7 +29,8 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTION_MARKERS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
 HEADER_SCAN_ROWS = 30
 MAX_IMPORT_ROWS = 100_000
-_INLINE_TEXT = f"{{{SHEET_MAIN_NS}}}is/{{{SHEET_MAIN_NS}}}t"
+_INLINE_STRING = f"{{{SHEET_MAIN_NS}}}is"
+_TEXT = f"{{{SHEET_MAIN_NS}}}t"
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,15 @@ class _RowParser(WorkSheetParser):
     writes for every text cell (our own exports and templates); other cells take openpyxl's own path."""
 
     def parse_cell(self, element: Any) -> dict[str, Any]:
+        # Plain <c r=".." t="inlineStr"><is><t>text</t></is></c>; rich text and formulas take the long way.
         if element.get("t") == "inlineStr" and len(element) == 1:
-            text = element.findtext(_INLINE_TEXT)
+            inline = element[0]
             coordinate = element.get("r")
-            if text is not None and coordinate:
+            if inline.tag == _INLINE_STRING and len(inline) == 1 and inline[0].tag == _TEXT and coordinate:
                 row, column = coordinate_to_tuple(coordinate)
                 self.col_counter = column
-                return {"row": row, "column": column, "value": text, "data_type": "s", "style_id": 0}
+                return {"row": row, "column": column, "value": inline[0].text or "", "data_type": "s",
+                        "style_id": 0}
         return super().parse_cell(element)
 
 

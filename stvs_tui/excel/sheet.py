@@ -93,6 +93,12 @@ class FormSheet:
             self.ws.print_title_rows = f"1:{frozen_rows}"
         self._print_setup(landscape)
 
+    def declare_last_row(self, last_row: int) -> None:
+        """Write the sheet's size into <dimension>, which write-only sheets leave out: readers (our importer
+        too) then know the size without a pass over the whole sheet. Call before the first row."""
+        ref = f"A1:{get_column_letter(self.columns)}{last_row}"
+        self.ws.calculate_dimension = lambda: ref  # openpyxl's writer asks the sheet for this, if it has it
+
     def _print_setup(self, landscape: bool) -> None:
         ws = self.ws
         ws.page_setup.paperSize = PAPER_A4
