@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from schema import server_models  # noqa: F401  (registers the sync tables in the metadata)
 from schema.models import SQLModel
 
 config = context.config

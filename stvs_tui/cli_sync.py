@@ -1,0 +1,168 @@
+"""The sync commands: ``sync`` (county), ``serve`` and ``token add`` (city server).
+
+Exit codes as everywhere: 0 done (a sync with conflicts is done too), 1 failed with a one-line reason
+on stderr (unreachable server, refused token, incompatible version, unusable store), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from schema.errors import InvalidValue, StoreError
+from schema.validators import normalize_region_code
+from sync.client import SyncClient, SyncProgress, SyncSummary
+from sync.errors import SyncError
+
+if TYPE_CHECKING:
+    from stvs_tui.cli import AppContext
+
+PHASES = {"push": "上传 (push)", "pull": "下载 (pull)", "verify": "核对 (verify)"}
+
+
+def _server_url(app: AppContext, database_url: str | None) -> str:
+    return database_url or f"sqlite:///{app.paths.server_db}"
+
+
+def _progress_printer(enabled: bool) -> Callable[[SyncProgress], None]:
+    def show(progress: SyncProgress) -> None:
+        if not enabled:
+            return
+        total = f"/{progress.total}" if progress.total is not None else ""
+        click.echo(f"\r{PHASES.get(progress.phase, progress.phase)} {progress.done}{total}   ", nl=False, err=True)
+
+    return show
+
+
+def _print_summary(summary: SyncSummary) -> None:
+    click.echo(f"上传 pushed {summary.pushed}: 已应用 applied {summary.applied}, 已合并 merged {summary.merged}, "
+               f"冲突 conflicts {summary.conflicts}, 重复 duplicates {summary.duplicates}, "
+               f"拒绝 rejected {summary.rejected}")
+    click.echo(f"下载 pulled {summary.pulled}" + (f" (有未上传修改而暂缓 held for unsynced edits: "
+                                                 f"{summary.skipped_pending})" if summary.skipped_pending else ""))
+    click.echo(f"核对 digest: {summary.digest}" + (f" (修复 repaired {summary.repaired}, 重新上传 resent "
+                                                   f"{summary.requeued})" if summary.repaired or summary.requeued else ""))
+    for item in summary.rejected_records:
+        click.echo(f"  拒绝 rejected {item['table']} {item['id']}: {item['reason']} {item['message']}")
+    for item in summary.conflict_records:
+        click.echo(f"  冲突 conflict {item['table']} {item['id']}: {item['reason']} (conflict {item['conflict_id']})")
+
+
+@click.command("sync")
+@click.option("--server", "server_url", help="City server URL, e.g. https://kx.anyang.example:8765 (saved).")
+@click.option("--token", help="This device's token from `stvs-tui token add` (saved in the local store).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (for scripts).")
+@click.pass_obj
+def sync_command(app: AppContext, server_url: str | None, token: str | None, as_json: bool) -> None:
+    """Push this county's changes to the city server, then pull what changed for it.
+
+    Conflicts do not stop a sync: they are listed in the summary and wait in the city's queue.
+    Server and token are remembered after the first use.
+
+    \b
+    Example:
+      stvs-tui sync --server http://192.168.1.10:8765 --token 6fQ...x2 --json
+    """
+    store = app.open_initialised_store()
+    try:
+        url = (server_url or store.setting("server_url")).strip()
+        secret = (token or store.setting("token")).strip()
+        if not url or not secret:
+            raise click.UsageError("需要 --server 和 --token (no server or token saved yet: give --server and --token)")
+        if server_url or token:
+            store.set_settings(server_url=url, token=secret)
+        with SyncClient(store, url, secret) as client:
+            summary = client.run(_progress_printer(not as_json and sys.stderr.isatty()))
+    except (SyncError, StoreError) as exc:
+        raise click.ClickException(" ".join(str(exc).split())) from None
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        if sys.stderr.isatty():
+            click.echo("", err=True)
+        _print_summary(summary)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option("--database-url", envvar="STVS_SERVER_DATABASE_URL",
+              help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/stvs (default: SQLite in the data dir).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="uvicorn worker processes (use several with PostgreSQL).")
+@click.pass_obj
+def serve_command(app: AppContext, host: str, port: int, database_url: str | None, workers: int) -> None:
+    """Run the city sync server (FastAPI on uvicorn); OpenAPI document at /docs, health at /healthz.
+
+    \b
+    Example:
+      stvs-tui serve --host 0.0.0.0 --port 8765 --database-url postgresql+psycopg://stvs@db/stvs --workers 4
+    """
+    import uvicorn
+
+    from sync.server import DATABASE_URL_ENV
+    from sync.serverdb import open_server_db
+
+    url = _server_url(app, database_url)
+    try:
+        open_server_db(url).close()  # migrate once, before the workers start
+    except StoreError as exc:
+        raise click.ClickException(" ".join(str(exc).split())) from None
+    os.environ[DATABASE_URL_ENV] = url
+    click.echo(f"stvs-tui server on http://{host}:{port} ({url.split('@')[-1]})", err=True)
+    uvicorn.run("sync.server:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", timeout_graceful_shutdown=10)
+
+
+@click.group("token")
+def token_group() -> None:
+    """Tokens of the city server (one per county device; admin tokens for the city).
+
+    \b
+    Example:
+      stvs-tui token add --county 410522
+    """
+
+
+@token_group.command("add")
+@click.option("--county", required=True, help="Six-digit code of the county the device belongs to (410500: city).")
+@click.option("--admin", is_flag=True, help="A city admin token: reads and writes every county.")
+@click.option("--label", default="", help="A note to recognise the token by, e.g. 安阳县-王芳的笔记本.")
+@click.option("--database-url", envvar="STVS_SERVER_DATABASE_URL",
+              help="The server's database (default: SQLite in the data dir).")
+@click.pass_obj
+def token_add(app: AppContext, county: str, admin: bool, label: str, database_url: str | None) -> None:
+    """Issue a token and print it once; the server keeps only its hash.
+
+    \b
+    Example:
+      stvs-tui token add --county 410522 --label 安阳县科协
+    """
+    from sync.auth import issue_token
+    from sync.serverdb import open_server_db
+
+    try:
+        code = normalize_region_code(county)
+    except InvalidValue as exc:
+        raise click.BadParameter(str(exc), param_hint="--county") from None
+    try:
+        db = open_server_db(_server_url(app, database_url))
+    except StoreError as exc:
+        raise click.ClickException(" ".join(str(exc).split())) from None
+    try:
+        click.echo(issue_token(db.engine, code, admin=admin, label=label))
+    finally:
+        db.close()
+    click.echo("请妥善保存，此令牌只显示一次 (keep it safe: it is shown only this once)", err=True)
+
+
+def register(main: click.Group) -> None:
+    for command in (sync_command, serve_command, token_group):
+        main.add_command(command)

@@ -1,0 +1,67 @@
+"""Bearer tokens: one per county device, or an admin token for the city.
+
+A token is ``secrets.token_urlsafe`` shown once; the server keeps only its SHA-256 and compares hashes
+with ``hmac.compare_digest``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from schema.models import CITY_CODE, new_id
+from schema.server_models import SyncToken
+
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the token says."""
+
+    token_id: str
+    county_code: str
+    is_admin: bool
+
+    def may_touch(self, county_code: str) -> bool:
+        return self.is_admin or county_code == self.county_code
+
+    def partitions(self) -> tuple[str, ...] | None:
+        """County codes this caller pulls: its own and the city's reference data; None = all (admin)."""
+        return None if self.is_admin else tuple(dict.fromkeys((self.county_code, CITY_CODE)))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(engine: Engine, county_code: str, *, admin: bool = False, label: str = "") -> str:
+    """Create a token for ``county_code``; return it (the only time it exists in clear)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    table = SyncToken.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        connection.execute(sa.insert(table), {
+            "id": new_id(), "token_hash": hash_token(token), "county_code": county_code, "is_admin": admin,
+            "label": label, "created_at": datetime.now(), "revoked_at": None,
+        })
+    return token
+
+
+def authenticate(engine: Engine, token: str) -> Caller | None:
+    """The caller a token stands for, or None if it is unknown or revoked."""
+    if not token or len(token) > 200:
+        return None
+    wanted = hash_token(token)
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.text("SELECT id, token_hash, county_code, is_admin, revoked_at FROM sync_token "
+                    "WHERE token_hash = :h"), {"h": wanted}).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, wanted):
+        return None
+    return Caller(token_id=row.id, county_code=row.county_code, is_admin=bool(row.is_admin))

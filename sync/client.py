@@ -1,0 +1,312 @@
+"""The county's sync client: ``SyncClient(store, server_url, token).run(progress) -> SyncSummary``.
+
+Push, then pull, then compare the county partition's digest with the server's. Every step is
+resumable: a batch is written to the outbox before it is sent and resent byte for byte after a crash
+(the server answers a replay from its stored answer), and the pull checkpoint moves in the same local
+transaction as the rows it brought.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from schema.models import SYNCED_TABLES, new_id
+from schema.store import Store
+from sync.changes import Cursor, build_batch, pending_rows
+from sync.errors import (
+    BatchMismatch,
+    Forbidden,
+    IncompatibleVersion,
+    ProtocolError,
+    ServerUnreachable,
+    SyncError,
+    TokenRefused,
+)
+from sync.hlc import HybridClock, Timestamp
+from sync.protocol import (
+    API_PREFIX,
+    MAX_PULL_LIMIT,
+    PROTOCOL_VERSION,
+    FetchResponse,
+    HelloResponse,
+    PartitionDigest,
+    PullResponse,
+    PushResponse,
+    RediffPage,
+)
+from sync.replica import Replica
+from sync.serverdb import schema_version
+
+RETRY_STATUSES = {500, 502, 503, 504}
+DETAIL_LIMIT = 50  # rejected / conflicting records listed in a summary
+
+
+@dataclass
+class SyncProgress:
+    """Where a running sync is: phase ``push`` / ``pull`` / ``verify``, records done, total if known."""
+
+    phase: str
+    done: int
+    total: int | None = None
+
+
+ProgressCallback = Callable[[SyncProgress], None]
+
+
+@dataclass
+class SyncSummary:
+    """What a sync did: per-record answers of the push, rows pulled, and the digest comparison."""
+
+    server_url: str = ""
+    pushed: int = 0
+    applied: int = 0
+    merged: int = 0
+    conflicts: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    skipped_pending: int = 0
+    digest: str = "not_compared"
+    repaired: int = 0
+    requeued: int = 0
+    resumed_batch: bool = False
+    seconds: float = 0.0
+    rejected_records: list[dict[str, str]] = field(default_factory=list)
+    conflict_records: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SyncClient:
+    """Sync one county store with the city server."""
+
+    def __init__(self, store: Store, server_url: str, token: str, *, batch_size: int = 2000,
+                 timeout: float = 60.0, retries: int = 4, backoff: float = 0.5,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.store = store
+        self.server_url = server_url.rstrip("/")
+        self.batch_size = batch_size
+        self.retries, self.backoff = retries, backoff
+        self.replica = Replica(store)
+        self.http = httpx.Client(base_url=self.server_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+                                 headers={"Authorization": f"Bearer {token}", "User-Agent": "stvs-tui-sync"},
+                                 transport=transport)
+        last = self.replica.checkpoint("hlc")
+        self.clock = HybridClock(self.replica.node, Timestamp.parse(last) if last else None)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ---- the whole sync -----------------------------------------------------------------------------------
+
+    def run(self, progress: ProgressCallback | None = None) -> SyncSummary:
+        """Push, pull, verify. Raises a ``SyncError`` when the server cannot be used at all."""
+        report = progress or (lambda _p: None)
+        started = time.monotonic()
+        summary = SyncSummary(server_url=self.server_url)
+        with self._exclusive():
+            hello = self.hello()
+            self.push(summary, report)
+            since, partition = self.pull(hello.server_id, summary, report)
+            self.verify(hello.server_id, since, partition, summary, report)
+            summary.seconds = round(time.monotonic() - started, 3)
+            self.replica.save_checkpoints(hlc=str(self.clock.last), last_sync_at=datetime.now().isoformat(
+                timespec="seconds"), last_summary=json.dumps(summary.to_dict(), ensure_ascii=False))
+        return summary
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One sync per store at a time (the TUI and a scheduled ``stvs-tui sync`` may both try)."""
+        if self.store.path is None:
+            yield
+            return
+        with open(self.store.path.with_name(self.store.path.name + ".sync-lock"), "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SyncError("另一个同步正在进行 (another sync of this store is running)") from None
+            yield
+
+    def hello(self) -> HelloResponse:
+        body = {"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
+                "schema_version": schema_version()}
+        hello = HelloResponse.model_validate_json(self._request("POST", "/sync/hello", json=body).content)
+        self.clock.observe(hello.server_time_ms)
+        return hello
+
+    # ---- push ---------------------------------------------------------------------------------------------
+
+    def push(self, summary: SyncSummary, report: ProgressCallback) -> None:
+        waiting = self.replica.outbox()
+        if waiting is not None:
+            summary.resumed_batch = True
+            self._send(waiting[0], waiting[1], summary)
+        total = self.store.pending_change_count()
+        cursor = Cursor()
+        report(SyncProgress("push", 0, total))
+        while True:
+            with self.store.engine.connect() as connection:
+                pending = pending_rows(connection, cursor, self.batch_size)
+                batch = build_batch(connection, pending, self.replica.node, self.clock)
+            if not pending:
+                return
+            self.replica.settle(batch.settled)
+            if batch.changes:
+                batch_id = new_id()
+                payload = json.dumps({"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
+                                      "schema_version": schema_version(), "batch_id": batch_id,
+                                      "changes": batch.changes}, ensure_ascii=False)
+                self.replica.put_outbox(batch_id, payload)
+                self._send(batch_id, payload, summary)
+            report(SyncProgress("push", summary.pushed, total))
+
+    def _send(self, batch_id: str, payload: str, summary: SyncSummary) -> None:
+        response = self._request("POST", "/sync/push", content=payload.encode(),
+                                 headers={"Content-Type": "application/json"})
+        answer = PushResponse.model_validate_json(response.content)
+        changes = json.loads(payload)["changes"]
+        self.replica.apply_results(batch_id, changes, answer.results)
+        self.clock.observe(answer.server_time_ms)
+        self._count(answer, summary)
+
+    @staticmethod
+    def _count(answer: PushResponse, summary: SyncSummary) -> None:
+        for result in answer.results:
+            summary.pushed += 1
+            status = result.reason if result.status == "duplicate" else result.status
+            if result.status == "duplicate":
+                summary.duplicates += 1
+            elif status == "applied":
+                summary.applied += 1
+            elif status == "merged":
+                summary.merged += 1
+            if status == "conflict" and result.status != "duplicate":
+                summary.conflicts += 1
+                if len(summary.conflict_records) < DETAIL_LIMIT:
+                    summary.conflict_records.append({"table": result.table, "id": result.id, "reason": result.reason,
+                                                     "conflict_id": result.conflict_id or ""})
+            if result.status == "rejected":
+                summary.rejected += 1
+                if len(summary.rejected_records) < DETAIL_LIMIT:
+                    summary.rejected_records.append({"table": result.table, "id": result.id,
+                                                     "reason": result.reason, "message": result.message})
+
+    # ---- pull ---------------------------------------------------------------------------------------------
+
+    def pull(self, server_id: str, summary: SyncSummary,
+             report: ProgressCallback) -> tuple[int, PartitionDigest | None]:
+        since = int(self.replica.checkpoint(f"pull_since:{server_id}", "0"))
+        while True:
+            page = PullResponse.model_validate_json(self._request(
+                "GET", "/sync/pull", params={"since": since, "limit": MAX_PULL_LIMIT,
+                                             "node_id": self.replica.node}).content)
+            outcome = self.replica.apply_pulled(page.changes, page.next_since, server_id)
+            summary.pulled += outcome.applied
+            summary.skipped_pending += outcome.skipped_pending
+            since = page.next_since
+            report(SyncProgress("pull", summary.pulled))
+            if not page.has_more:
+                return since, page.partition
+
+    # ---- verify -------------------------------------------------------------------------------------------
+
+    def verify(self, server_id: str, since: int, partition: PartitionDigest | None, summary: SyncSummary,
+               report: ProgressCallback) -> None:
+        """Compare the county partition's digest; on a mismatch re-diff table by table and repair."""
+        for _ in range(3):
+            if partition is None or partition.last_seq <= since:
+                break
+            since, partition = self.pull(server_id, summary, report)
+        if partition is None or partition.last_seq > since or summary.skipped_pending or \
+                self.store.pending_change_count():
+            summary.digest = "deferred"
+            return
+        if self.replica.digest() == (partition.row_count, partition.digest):
+            summary.digest = "match"
+            return
+        report(SyncProgress("verify", 0))
+        self.rediff(server_id, summary)
+        server = PartitionDigest.model_validate_json(self._request("GET", "/sync/digest").content)
+        summary.digest = "repaired" if self.replica.digest() == (server.row_count, server.digest) else "mismatch"
+
+    def rediff(self, server_id: str, summary: SyncSummary) -> None:
+        """Targeted re-diff: compare (id, version) table by table, fetch what is stale, resend what is missing."""
+        for table in SYNCED_TABLES:
+            after = ""
+            while True:
+                page = RediffPage.model_validate_json(self._request(
+                    "GET", "/sync/rediff", params={"table": table, "after": after, "limit": MAX_PULL_LIMIT}).content)
+                self._repair_page(server_id, table, after, page, summary)
+                if page.next_after is None:
+                    break
+                after = page.next_after
+        self.replica.recompute_digest()
+        if summary.requeued:
+            self.push(summary, lambda _p: None)
+
+    def _repair_page(self, server_id: str, table: str, after: str, page: RediffPage, summary: SyncSummary) -> None:
+        local = self.replica.base_versions(table, after, page.next_after)
+        server = dict(page.rows)
+        behind = [row_id for row_id, version in server.items() if local.get(row_id, 0) < version]
+        ahead = [row_id for row_id, version in local.items() if row_id not in server or server[row_id] < version]
+        if behind:
+            fetched = FetchResponse.model_validate_json(self._request(
+                "POST", "/sync/fetch", json={"table": table, "ids": behind}).content)
+            self.replica.apply_pulled(fetched.records, None, server_id)
+            summary.repaired += len(behind)
+        if ahead:
+            # The server lost rows or versions this store has: send them again so none is lost.
+            self.replica.requeue(table, ahead)
+            summary.requeued += len(ahead)
+
+    # ---- HTTP ---------------------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One API call with timeouts, retried with exponential backoff when the server cannot answer."""
+        last_error = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = self.http.request(method, f"{API_PREFIX}{path}", **kwargs)
+            except httpx.TransportError as exc:
+                last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                continue
+            if response.status_code in RETRY_STATUSES:
+                last_error = f"HTTP {response.status_code}"
+                continue
+            return _checked(response)
+        if last_error.startswith("HTTP"):
+            raise ProtocolError(f"服务器出错 (server error at {self.server_url}): {last_error}")
+        raise ServerUnreachable(f"无法连接服务器 {self.server_url} (server unreachable: {last_error})")
+
+
+def _checked(response: httpx.Response) -> httpx.Response:
+    if response.status_code < 400:
+        return response
+    try:
+        detail = str(response.json().get("detail", response.text))
+    except (ValueError, AttributeError):
+        detail = response.text[:300]
+    errors: dict[int, type[SyncError]] = {401: TokenRefused, 403: Forbidden, 409: BatchMismatch,
+                                          426: IncompatibleVersion}
+    kind = errors.get(response.status_code, ProtocolError)
+    prefix = {401: "令牌被拒绝 (token refused)", 403: "无权访问 (forbidden)",
+              426: "版本不兼容 (incompatible version)"}.get(response.status_code, f"HTTP {response.status_code}")
+    raise kind(f"{prefix}: {detail}")

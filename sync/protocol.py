@@ -1,0 +1,163 @@
+"""The wire protocol (``/api/v1``): pydantic models shared by the server and the client.
+
+Vocabulary after CouchDB and ODK Central: a push carries changes with the base version they were made
+on; each gets a per-record answer; a pull reads the server change sequence after a checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from schema.models import SYNCED_TABLES
+
+PROTOCOL_VERSION = 1
+API_PREFIX = "/api/v1"
+MAX_BATCH_CHANGES = 5000
+MAX_PULL_LIMIT = 5000
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+
+TableName = Literal[SYNCED_TABLES]  # type: ignore[valid-type]
+Status = Literal["applied", "merged", "conflict", "duplicate", "rejected"]
+STATUSES: tuple[str, ...] = ("applied", "merged", "conflict", "duplicate", "rejected")
+
+# Identifiers are plain ASCII tokens: nothing a database or a log line could trip on.
+ID_PATTERN = r"^[0-9A-Za-z_.:\-]+$"
+IdStr = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=ID_PATTERN)]
+NodeIdStr = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
+MAX_VERSION = 2**31 - 1
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HelloRequest(Model):
+    node_id: NodeIdStr
+    protocol_version: int
+    schema_version: str = Field(max_length=32)
+    client_version: str = Field(default="", max_length=32)
+
+
+class HelloResponse(Model):
+    protocol_version: int
+    schema_version: str
+    server_id: str
+    server_time_ms: int
+    county_code: str
+    is_admin: bool
+
+
+class Change(Model):
+    """One row's pending change: the changed fields, their values at ``base_version``, or a tombstone."""
+
+    change_id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+    table: TableName
+    id: IdStr
+    base_version: int = Field(ge=0, le=MAX_VERSION)
+    base: dict[str, Any] = Field(default_factory=dict)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    deleted: bool = False
+    hlc: str = Field(default="", max_length=64, pattern=r"^[0-9A-Za-z_.:\-]*$")
+
+
+class PushRequest(Model):
+    node_id: NodeIdStr
+    protocol_version: int = PROTOCOL_VERSION
+    schema_version: str = Field(max_length=32)
+    batch_id: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
+    changes: list[Change] = Field(max_length=MAX_BATCH_CHANGES)
+
+
+class ChangeResult(Model):
+    """The per-record import report. ``record`` is the server's row when it differs from what was sent."""
+
+    change_id: str
+    table: str
+    id: str
+    status: Status
+    reason: str
+    version: int = 0
+    message: str = ""
+    record: dict[str, Any] | None = None
+    conflict_id: str | None = None
+
+
+class PushResponse(Model):
+    batch_id: str
+    server_time_ms: int
+    results: list[ChangeResult]
+
+
+class PulledRecord(Model):
+    seq: int
+    table: str
+    id: str
+    version: int
+    updated_hlc: str = ""
+    updated_by: str = ""
+    record: dict[str, Any]
+
+
+class PartitionDigest(Model):
+    county_code: str
+    last_seq: int
+    row_count: int
+    digest: str
+
+
+class PullResponse(Model):
+    changes: list[PulledRecord]
+    next_since: int
+    has_more: bool
+    server_time_ms: int
+    partition: PartitionDigest | None = None
+
+
+class RediffPage(Model):
+    """(id, version) of a county's rows of one table, in id order: the targeted re-diff after a mismatch."""
+
+    table: str
+    rows: list[tuple[str, int]]
+    next_after: str | None
+
+
+class FetchRequest(Model):
+    table: TableName
+    ids: list[IdStr] = Field(max_length=MAX_PULL_LIMIT)
+
+
+class FetchResponse(Model):
+    records: list[PulledRecord]
+
+
+class ConflictOut(Model):
+    id: str
+    county_code: str
+    table: str
+    row_id: str
+    kind: str
+    node_id: str
+    base_version: int
+    server_version: int
+    fields: dict[str, dict[str, Any]]
+    status: str
+    created_at: str
+    resolved_at: str | None = None
+    resolved_by: str = ""
+    resolution: dict[str, Any] = Field(default_factory=dict)
+    reason: str = ""
+
+
+class ResolveRequest(Model):
+    """Per field of the conflict: ``"server"`` keeps the provisional winner, ``"incoming"`` takes the
+    losing value. Fields left out keep the server's value."""
+
+    choices: dict[str, Literal["server", "incoming"]] = Field(default_factory=dict)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ErrorBody(Model):
+    code: str
+    detail: str

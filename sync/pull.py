@@ -1,0 +1,73 @@
+"""Server side of a pull: what changed in the caller's partitions after a change-sequence checkpoint.
+
+The high-water mark is read first and rows are served only up to it; because sequence numbers are
+allocated and committed under one lock, every number at or below a visible one is final, so a pull can
+never skip a change that commits later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from schema.models import SYNCED_TABLES
+from sync.auth import Caller
+from sync.hlc import wall_ms
+from sync.partition import SERVER_CHANGE, read_digest
+from sync.protocol import PulledRecord, PullResponse
+from sync.push import check_node, chunks, touch_node
+from sync.records import row_to_wire, table_of
+from sync.serverdb import ServerDB
+
+
+def _in_partitions(caller: Caller) -> sa.ColumnElement[bool]:
+    partitions = caller.partitions()
+    return sa.true() if partitions is None else SERVER_CHANGE.c.county_code.in_(partitions)
+
+
+def high_water_mark(connection: Connection, caller: Caller) -> int:
+    partitions = caller.partitions()
+    if partitions is None:
+        return int(connection.execute(sa.select(sa.func.max(SERVER_CHANGE.c.seq))).scalar() or 0)
+    marks = [connection.execute(sa.select(sa.func.max(SERVER_CHANGE.c.seq))
+                                .where(SERVER_CHANGE.c.county_code == county)).scalar() or 0
+             for county in partitions]
+    return int(max(marks))
+
+
+def read_pull(db: ServerDB, caller: Caller, node_id: str, since: int, limit: int) -> PullResponse:
+    with db.read() as connection:
+        if node_id:
+            check_node(connection, node_id, caller)
+        mark = high_water_mark(connection, caller)
+        entries = connection.execute(
+            sa.select(SERVER_CHANGE.c.seq, SERVER_CHANGE.c.tbl, SERVER_CHANGE.c.row_id)
+            .where(_in_partitions(caller), SERVER_CHANGE.c.seq > since, SERVER_CHANGE.c.seq <= mark,
+                   SERVER_CHANGE.c.origin_node != node_id)
+            .order_by(SERVER_CHANGE.c.seq).limit(limit)).all()
+        has_more = len(entries) == limit
+        next_since = entries[-1].seq if has_more else max(since, mark)
+        latest = {(e.tbl, e.row_id): e.seq for e in entries}
+        records = fetch_records(connection, latest)
+        partition = None if has_more else read_digest(connection, caller.county_code)
+    if node_id:
+        db.run_write(lambda c: touch_node(c, node_id, caller, pulled=datetime.now(), pull_seq=next_since))
+    return PullResponse(changes=records, next_since=next_since, has_more=has_more, server_time_ms=wall_ms(),
+                        partition=partition)
+
+
+def fetch_records(connection: Connection, latest: dict[tuple[str, str], int]) -> list[PulledRecord]:
+    """The current state of each (table, id), tagged with the sequence number it was listed under."""
+    records: list[PulledRecord] = []
+    for name in SYNCED_TABLES:
+        ids = sorted(row_id for table, row_id in latest if table == name)
+        table = table_of(name)
+        for part in chunks(ids):
+            for row in connection.execute(sa.select(table).where(table.c.id.in_(part))).mappings():
+                records.append(PulledRecord(seq=latest[(name, row["id"])], table=name, id=row["id"],
+                                            version=row["version"], updated_hlc=row["updated_hlc"],
+                                            updated_by=row["updated_by"], record=row_to_wire(name, row)))
+    records.sort(key=lambda r: r.seq)
+    return records

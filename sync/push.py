@@ -1,0 +1,343 @@
+"""Server side of a push: the whole batch in one transaction, each change merged under a row lock, a
+per-record answer for each, and the answer stored so a replay returns it again (exactly-once effect).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from schema.errors import InvalidRecord
+from schema.models import SYNCED_TABLES, TABLE_MODELS, new_id
+from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
+from sync.auth import Caller
+from sync.errors import BatchMismatch, Forbidden
+from sync.hlc import wall_ms
+from sync.merge import MergeResult, merge_record
+from sync.partition import RowChange, record_changes
+from sync.protocol import Change, ChangeResult, PushRequest, PushResponse
+from sync.records import clean_incoming, from_wire, row_to_wire, table_of, to_wire, wire_fields
+from sync.serverdb import ServerDB
+
+BATCH = SyncBatch.__table__  # type: ignore[attr-defined]
+RECEIPT = SyncReceipt.__table__  # type: ignore[attr-defined]
+CONFLICT = SyncConflict.__table__  # type: ignore[attr-defined]
+NODE = SyncNode.__table__  # type: ignore[attr-defined]
+CHUNK = 500  # ids per IN (...) list
+
+
+@cache
+def foreign_keys(table: str) -> dict[str, str]:
+    """column → referenced table, for the references a pushed record must not leave dangling."""
+    return {fk.parent.name: fk.column.table.name for fk in table_of(table).foreign_keys}
+
+
+@cache
+def defaults(table: str) -> dict[str, Any]:
+    """Wire defaults of the optional fields, so a new record that leaves one out is still complete."""
+    model = TABLE_MODELS[table]
+    return {name: to_wire(info.get_default(call_default_factory=True)) for name, info in model.model_fields.items()
+            if name in wire_fields(table) and not info.is_required()}
+
+
+def content_hash(payload: str) -> str:
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def apply_push(db: ServerDB, caller: Caller, request: PushRequest) -> PushResponse:
+    """Apply a pushed batch, or return the stored answer if this batch was applied before."""
+    request_hash = content_hash(request.model_dump_json())
+    for careful in (False, True, True):
+        stored = _stored_answer(db, request.batch_id, request_hash)
+        if stored is not None:
+            return stored
+        try:
+            return db.run_write(lambda c, careful=careful: BatchRun(db, c, caller, request, request_hash,
+                                                                    careful).run())
+        except sa.exc.IntegrityError:
+            # A constraint the checks did not foresee, or the same batch committed by a concurrent
+            # retry: look for the stored answer, else redo with one savepoint per change.
+            continue
+    return db.run_write(lambda c: BatchRun(db, c, caller, request, request_hash, True).run())
+
+
+def _stored_answer(db: ServerDB, batch_id: str, request_hash: str) -> PushResponse | None:
+    with db.engine.connect() as connection:
+        row = connection.execute(sa.select(BATCH.c.request_hash, BATCH.c.response)
+                                 .where(BATCH.c.batch_id == batch_id)).first()
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise BatchMismatch(f"batch {batch_id} was received before with different content")
+    return PushResponse.model_validate_json(row.response)
+
+
+class BatchRun:
+    """One push batch inside one write transaction."""
+
+    def __init__(self, db: ServerDB, connection: Connection, caller: Caller, request: PushRequest,
+                 request_hash: str, careful: bool) -> None:
+        self.db, self.connection, self.caller, self.request = db, connection, caller, request
+        self.request_hash, self.careful = request_hash, careful
+        self.node = request.node_id
+        self.rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self.known_refs: dict[str, set[str]] = {}
+        self.writes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        self.row_changes: list[RowChange] = []
+        self.conflicts: list[dict[str, Any]] = []
+        self.receipts: list[dict[str, Any]] = []
+        self.hashes: dict[str, str] = {}
+
+    def run(self) -> PushResponse:
+        self._check_node()
+        receipts = self._load_receipts()
+        self._load_rows()
+        self._authorise(receipts)
+        self._load_references()
+        results = [self._duplicate(c, receipts[c.change_id]) if c.change_id in receipts else self._process(c)
+                   for c in self.request.changes]
+        if not self.careful:
+            self._flush_writes()
+        record_changes(self.db, self.connection, self.row_changes)
+        return self._store(results)
+
+    # ---- reading ------------------------------------------------------------------------------------------
+
+    def _check_node(self) -> None:
+        check_node(self.connection, self.node, self.caller)
+
+    def _load_receipts(self) -> dict[str, Any]:
+        for change in self.request.changes:
+            self.hashes[change.change_id] = content_hash(change.model_dump_json())
+        found: dict[str, Any] = {}
+        for ids in chunks(list(self.hashes)):
+            for row in self.connection.execute(sa.select(RECEIPT).where(RECEIPT.c.change_id.in_(ids))):
+                if row.content_hash != self.hashes[row.change_id]:
+                    raise BatchMismatch(f"change {row.change_id} was received before with different content")
+                found[row.change_id] = row
+        return found
+
+    def _load_rows(self) -> None:
+        """Read (and on PostgreSQL lock, in id order so two batches never deadlock) the rows concerned."""
+        wanted: dict[str, set[str]] = {}
+        for change in self.request.changes:
+            wanted.setdefault(change.table, set()).add(change.id)
+        for name in SYNCED_TABLES:
+            table = table_of(name)
+            for ids in chunks(sorted(wanted.get(name, ()))):
+                query = sa.select(table).where(table.c.id.in_(ids)).order_by(table.c.id)
+                if self.db.is_postgres:
+                    query = query.with_for_update()
+                for row in self.connection.execute(query).mappings():
+                    self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row)}
+
+    def _authorise(self, receipts: dict[str, Any]) -> None:
+        for change in self.request.changes:
+            current = self.rows.get((change.table, change.id))
+            county = current["record"]["county_code"] if current else change.fields.get("county_code")
+            if isinstance(county, str) and not self.caller.may_touch(county):
+                raise Forbidden(f"this token may not write county {county}'s records ({change.table} {change.id})")
+
+    def _load_references(self) -> None:
+        wanted: dict[str, set[str]] = {}
+        for change in self.request.changes:
+            for column, target in foreign_keys(change.table).items():
+                value = change.fields.get(column)
+                if isinstance(value, str) and value:
+                    wanted.setdefault(target, set()).add(value)
+        for target, ids in wanted.items():
+            table = table_of(target)
+            found: set[str] = set()
+            for part in chunks(sorted(ids)):
+                found.update(self.connection.execute(sa.select(table.c.id).where(table.c.id.in_(part))).scalars())
+            self.known_refs[target] = found
+
+    # ---- one change -------------------------------------------------------------------------------------
+
+    def _duplicate(self, change: Change, receipt: Any) -> ChangeResult:
+        current = self.rows.get((change.table, change.id))
+        return ChangeResult(change_id=change.change_id, table=change.table, id=change.id, status="duplicate",
+                            reason=receipt.status, version=receipt.version,
+                            record=current["record"] if current else None)
+
+    def _reject(self, change: Change, reason: str, message: str) -> ChangeResult:
+        return ChangeResult(change_id=change.change_id, table=change.table, id=change.id, status="rejected",
+                            reason=reason, message=message[:2000])
+
+    def _process(self, change: Change) -> ChangeResult:
+        key = (change.table, change.id)
+        current = self.rows.get(key)
+        if current is None and change.deleted:
+            return self._reject(change, "unknown_row", "删除的记录在服务器上不存在 (deleting a record the server never had)")
+        try:
+            cleaned = clean_incoming(change.table, change.fields, partial=current is not None)
+        except InvalidRecord as exc:
+            return self._reject(change, "invalid", str(exc))
+        incoming = dict(cleaned)
+        if change.deleted:
+            incoming["deleted"] = True
+        if current is None:
+            if not incoming.get("county_code"):
+                return self._reject(change, "invalid", "county_code: 不能为空 (required)")
+            incoming = {**defaults(change.table), **incoming}
+        elif incoming.get("county_code", current["record"]["county_code"]) != current["record"]["county_code"]:
+            return self._reject(change, "county_change", "记录不能改属其他县区 (a record cannot move to another county)")
+        base = dict(change.base)
+        for derived in cleaned.keys() - change.fields.keys():
+            if current is not None:
+                base.setdefault(derived, current["record"].get(derived))
+        moved = current is not None and current["version"] != change.base_version
+        merged = merge_record(base, current["record"] if current else None, incoming, server_moved=moved)
+        missing = self._dangling_reference(change.table, merged.record) if merged.changed else None
+        if missing:
+            return self._reject(change, "missing_reference", missing)
+        return self._accept(change, current, cleaned, merged, moved)
+
+    def _dangling_reference(self, table: str, record: dict[str, Any]) -> str | None:
+        for column, target in foreign_keys(table).items():
+            value = record.get(column)
+            if value and value not in self.known_refs.get(target, ()) and (target, value) not in self.rows:
+                return f"{column}: 引用的记录不存在 (refers to {target} {value}, which the server does not have)"
+        return None
+
+    def _accept(self, change: Change, current: dict[str, Any] | None, cleaned: dict[str, Any],
+                merged: MergeResult, moved: bool) -> ChangeResult:
+        key = (change.table, change.id)
+        version = current["version"] if current else 0
+        if merged.changed:
+            write = self._write_for(change, current, merged.record, version + 1)
+            if self.careful and not self._write_now(change.table, *write):
+                return self._reject(change, "constraint", "违反数据库约束 (breaks a database constraint)")
+            self.writes[key] = write if key not in self.writes else (self.writes[key][0], write[1])
+            self.rows[key] = {"version": version + 1, "record": merged.record}
+            self.row_changes.append(RowChange(merged.record["county_code"], change.table, change.id,
+                                              current["version"] if current else None, version + 1, self.node))
+            version += 1
+        conflict_id = self._open_conflict(change, merged, version) if merged.status == "conflict" else None
+        self.receipts.append({"change_id": change.change_id, "batch_id": self.request.batch_id,
+                              "content_hash": self.hashes[change.change_id], "status": merged.status,
+                              "reason": merged.reason, "version": version})
+        # The row goes back only when it differs from what the node will assume: its base plus what it sent.
+        as_sent = merged.record != change.fields if current is None else cleaned != change.fields
+        echo = merged.status != "applied" or moved or as_sent
+        return ChangeResult(change_id=change.change_id, table=change.table, id=change.id, status=merged.status,
+                            reason=merged.reason, version=version, record=merged.record if echo else None,
+                            conflict_id=conflict_id)
+
+    def _write_for(self, change: Change, current: dict[str, Any] | None, record: dict[str, Any],
+                   version: int) -> tuple[str, dict[str, Any]]:
+        values = from_wire(change.table, record) | {
+            "id": change.id, "version": version, "updated_hlc": change.hlc, "updated_by": self.node[:64],
+            "sync_state": "synced"}
+        inserting = current is None or self.writes.get((change.table, change.id), ("",))[0] == "insert"
+        return ("insert" if inserting else "update", values)
+
+    def _open_conflict(self, change: Change, merged: MergeResult, version: int) -> str:
+        conflict_id = new_id()
+        self.conflicts.append({
+            "id": conflict_id, "county_code": merged.record["county_code"], "tbl": change.table, "row_id": change.id,
+            "kind": merged.reason, "change_id": change.change_id, "node_id": self.node,
+            "base_version": change.base_version, "server_version": version,
+            "fields": json.dumps({name: {"base": c.base, "server": c.server, "incoming": c.incoming}
+                                  for name, c in merged.conflicts.items()}, ensure_ascii=False),
+            "status": "open", "created_at": datetime.now(), "resolved_at": None, "resolved_by": "",
+            "resolution": "", "reason": "", "resolved_version": 0})
+        return conflict_id
+
+    # ---- writing ------------------------------------------------------------------------------------------
+
+    def _write_now(self, table_name: str, kind: str, values: dict[str, Any]) -> bool:
+        try:
+            with self.connection.begin_nested():
+                _execute_writes(self.connection, table_name, kind, [values])
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def _flush_writes(self) -> None:
+        for name in SYNCED_TABLES:
+            for kind in ("insert", "update"):
+                rows = [values for (table, _), (k, values) in self.writes.items() if table == name and k == kind]
+                if rows:
+                    _execute_writes(self.connection, name, kind, _parents_first(name, rows))
+
+    def _store(self, results: list[ChangeResult]) -> PushResponse:
+        """Keep conflicts, receipts and the upload report with its answer (what a replay gets back)."""
+        if self.conflicts:
+            self.connection.execute(sa.insert(CONFLICT), self.conflicts)
+        if self.receipts:
+            self.connection.execute(sa.insert(RECEIPT), self.receipts)
+        counts = {status: 0 for status in ("applied", "merged", "conflict", "duplicate", "rejected")}
+        for result in results:
+            counts[result.status] += 1
+        response = PushResponse(batch_id=self.request.batch_id, server_time_ms=wall_ms(), results=results)
+        now = datetime.now()
+        self.connection.execute(sa.insert(BATCH), {
+            "batch_id": self.request.batch_id, "node_id": self.node, "county_code": self.caller.county_code,
+            "received_at": now, "request_hash": self.request_hash, "changes": len(results),
+            "applied": counts["applied"], "merged": counts["merged"], "conflicts": counts["conflict"],
+            "duplicates": counts["duplicate"], "rejected": counts["rejected"], "response": response.model_dump_json()})
+        touch_node(self.connection, self.node, self.caller, pushed=now)
+        return response
+
+
+def check_node(connection: Connection, node: str, caller: Caller) -> None:
+    """A node id belongs to the county that first used it; another county's token may not borrow it."""
+    row = connection.execute(sa.select(NODE.c.county_code).where(NODE.c.node_id == node)).first()
+    if row is not None and not caller.may_touch(row.county_code):
+        raise Forbidden(f"node {node} belongs to county {row.county_code}")
+
+
+def touch_node(connection: Connection, node: str, caller: Caller, *, pushed: datetime | None = None,
+               pulled: datetime | None = None, pull_seq: int | None = None) -> None:
+    """Record that a node was seen (and how far it has pulled: the server's checkpoint for it)."""
+    now = datetime.now()
+    values: dict[str, Any] = {"last_seen": now}
+    if pushed:
+        values["last_push_at"] = pushed
+    if pulled:
+        values["last_pull_at"] = pulled
+    if pull_seq is not None:
+        values["last_pull_seq"] = pull_seq
+    updated = connection.execute(sa.update(NODE).where(NODE.c.node_id == node).values(**values)).rowcount
+    if not updated:
+        connection.execute(sa.insert(NODE), {
+            "node_id": node, "county_code": caller.county_code, "token_id": caller.token_id, "first_seen": now,
+            "last_seen": now, "last_push_at": pushed, "last_pull_at": pulled, "last_pull_seq": pull_seq or 0})
+
+
+def _execute_writes(connection: Connection, table_name: str, kind: str, rows: list[dict[str, Any]]) -> None:
+    table = table_of(table_name)
+    if kind == "insert":
+        connection.execute(sa.insert(table), rows)
+        return
+    columns = [c.name for c in table.columns if c.name != "id"]
+    statement = sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(
+        {name: sa.bindparam(f"b_{name}") for name in columns})
+    connection.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+
+
+def _parents_first(table_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order rows of a self-referencing table (teams under teams) so a parent is written before its child."""
+    self_refs = [column for column, target in foreign_keys(table_name).items() if target == table_name]
+    if not self_refs or len(rows) < 2:
+        return rows
+    pending = {row["id"]: row for row in rows}
+    ordered: list[dict[str, Any]] = []
+    while pending:
+        ready = [row for row in pending.values() if all(row.get(c) not in pending for c in self_refs)]
+        for row in ready or list(pending.values()):
+            ordered.append(pending.pop(row["id"]))
+    return ordered

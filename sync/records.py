@@ -1,0 +1,148 @@
+"""Records on the wire: which columns travel, their canonical JSON form, validation of incoming values,
+and the per-row hash the partition digest is built from.
+
+Both sides compare values in wire form, so a date read from SQLite text and one read from PostgreSQL
+compare equal when they mean the same day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from schema.errors import FieldError, InvalidRecord
+from schema.models import LOCAL_ONLY_COLUMNS, SYNC_META_COLUMNS, SYNCED_TABLES, TABLE_MODELS
+from schema.validation import clean_record
+
+# Columns a change carries besides the data: ``id`` names the row, the meta columns are the server's.
+NOT_ON_WIRE = frozenset({"id"}) | SYNC_META_COLUMNS | LOCAL_ONLY_COLUMNS
+# Wire columns the record validators do not know: checked here instead.
+EXTRA_WIRE_COLUMNS = frozenset({"created_at"})
+DIGEST_ZERO = "0000000000000000"
+
+
+def table_of(name: str) -> sa.Table:
+    return TABLE_MODELS[name].__table__  # type: ignore[attr-defined,no-any-return]
+
+
+@cache
+def wire_fields(table: str) -> tuple[str, ...]:
+    """The columns of ``table`` that go over the wire, in table order (includes county_code, deleted)."""
+    return tuple(c.name for c in table_of(table).columns if c.name not in NOT_ON_WIRE)
+
+
+@cache
+def _column_kinds(table: str) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for column in table_of(table).columns:
+        python_type = column.type.python_type
+        kinds[column.name] = {datetime: "datetime", date: "date", bool: "bool", int: "int",
+                              float: "float"}.get(python_type, "str")
+    return kinds
+
+
+def to_wire(value: Any) -> Any:
+    """The canonical JSON form of a column value."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def row_to_wire(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: to_wire(row[name]) for name in wire_fields(table)}
+
+
+def from_wire(table: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed column values from wire form, for writing with SQLAlchemy."""
+    kinds = _column_kinds(table)
+    return {name: _typed(kinds.get(name, "str"), value) for name, value in record.items()}
+
+
+def _typed(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "datetime":
+        return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if kind == "date":
+        return value if isinstance(value, date) else date.fromisoformat(value)
+    if kind == "bool":
+        return bool(value)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    return value
+
+
+def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Validate incoming wire fields with the UI's validators; return them normalised, in wire form.
+
+    Raises ``InvalidRecord`` naming every bad field. ``created_at`` is checked here (the record
+    validators leave it to the store); unknown columns are refused by ``clean_record``.
+    """
+    errors: list[FieldError] = []
+    extra = {name: fields[name] for name in EXTRA_WIRE_COLUMNS if name in fields}
+    for name, value in extra.items():
+        try:
+            datetime.fromisoformat(str(value))
+        except ValueError:
+            errors.append(FieldError(name, f"“{value}”不是有效时间 (not a date and time)"))
+    try:
+        cleaned = clean_record(table, {k: v for k, v in fields.items() if k not in extra}, partial=partial)
+    except InvalidRecord as exc:
+        errors = exc.errors + errors
+        cleaned = {}
+    errors.extend(_storable_errors(cleaned))
+    if errors:
+        raise InvalidRecord(table, errors)
+    wire = {name: to_wire(value) for name, value in cleaned.items()}
+    wire.update({name: to_wire(datetime.fromisoformat(str(v))) for name, v in extra.items()})
+    return wire
+
+
+INT_RANGE = (-(2**31), 2**31 - 1)
+
+
+def _storable_errors(cleaned: Mapping[str, Any]) -> list[FieldError]:
+    """Values every database can store: no NUL in text, integers that fit, finite numbers."""
+    errors: list[FieldError] = []
+    for name, value in cleaned.items():
+        if isinstance(value, str) and "\x00" in value:
+            errors.append(FieldError(name, "含有不可见的控制字符 (contains a NUL character)"))
+        elif _out_of_range(value):
+            errors.append(FieldError(name, "数值超出范围 (number out of range)"))
+    return errors
+
+
+def _out_of_range(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not INT_RANGE[0] <= value <= INT_RANGE[1]
+    return isinstance(value, float) and not (math.isfinite(value) and abs(value) < 1e15)
+
+
+def row_hash(table: str, row_id: str, version: int) -> int:
+    """64 bits of a hash of (table, id, version): the unit of the partition digest."""
+    digest = hashlib.blake2b(f"{table}\x1f{row_id}\x1f{version}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def digest_xor(digest: str, *hashes: int) -> str:
+    """Add or remove rows from a digest (XOR is its own inverse, so order never matters)."""
+    value = int(digest, 16)
+    for item in hashes:
+        value ^= item
+    return f"{value:016x}"
+
+
+def is_synced_table(name: str) -> bool:
+    return name in SYNCED_TABLES

@@ -1,0 +1,315 @@
+"""The county store's side of sync: checkpoints, the outbox, applying the server's answers and pulled
+records (never over a row with unsynced edits), the sync base, the partition digest, and the figures
+the dashboard shows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from schema.enums import SyncState
+from schema.models import SYNCED_TABLES
+from schema.store import Store
+from sync.changes import load_bases, max_seq_of
+from sync.protocol import ChangeResult, PulledRecord
+from sync.push import chunks
+from sync.records import DIGEST_ZERO, digest_xor, from_wire, row_hash, table_of
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the dashboard shows about sync."""
+
+    unsynced_changes: int
+    last_sync_at: str
+    conflicts_waiting: int
+    errors: int
+    server_url: str
+
+
+def sync_status(store: Store) -> SyncStatus:
+    """Unsynced changes, the last successful sync, and rows waiting in conflict or error."""
+    with store.engine.connect() as connection:
+        issues = dict(connection.execute(sa.text("SELECT status, COUNT(*) FROM sync_issue GROUP BY status")).all())
+        last = connection.execute(sa.text("SELECT value FROM sync_checkpoint WHERE key = 'last_sync_at'")).scalar()
+    return SyncStatus(unsynced_changes=store.pending_change_count(), last_sync_at=last or "",
+                      conflicts_waiting=int(issues.get("conflict", 0)), errors=int(issues.get("error", 0)),
+                      server_url=store.setting("server_url"))
+
+
+@dataclass
+class Applied:
+    """What applying pulled records did."""
+
+    applied: int = 0
+    skipped_pending: int = 0
+
+
+class Replica:
+    """Local bookkeeping of one county store for the sync client."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.county = store.county_code
+        self.node = store.node_id
+
+    # ---- checkpoints and outbox -------------------------------------------------------------------------
+
+    def checkpoint(self, key: str, default: str = "") -> str:
+        with self.store.engine.connect() as connection:
+            value = connection.execute(sa.text("SELECT value FROM sync_checkpoint WHERE key = :k"), {"k": key}).scalar()
+        return default if value is None else str(value)
+
+    @staticmethod
+    def set_checkpoints(connection: Connection, **values: str) -> None:
+        for key, value in values.items():
+            connection.execute(sa.text("INSERT INTO sync_checkpoint (key, value) VALUES (:k, :v) "
+                                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), {"k": key, "v": value})
+
+    def save_checkpoints(self, **values: str) -> None:
+        with self.store.engine.begin() as connection:
+            self.set_checkpoints(connection, **values)
+
+    def outbox(self) -> tuple[str, str] | None:
+        """The batch sent but not yet answered (batch id, payload), if a sync was interrupted."""
+        with self.store.engine.connect() as connection:
+            row = connection.execute(sa.text("SELECT batch_id, payload FROM sync_outbox ORDER BY created_at")).first()
+        return (row[0], row[1]) if row else None
+
+    def put_outbox(self, batch_id: str, payload: str) -> None:
+        with self.store.engine.begin() as connection:
+            connection.execute(sa.text("INSERT INTO sync_outbox (batch_id, payload, created_at) VALUES (:b, :p, :t)"),
+                               {"b": batch_id, "p": payload, "t": datetime.now()})
+
+    def settle(self, rows: Iterable[Any]) -> None:
+        """Forget log entries that hold no change to send (see ``OutgoingBatch.settled``)."""
+        items = [{"t": r.table, "r": r.row_id, "s": r.max_seq} for r in rows]
+        if not items:
+            return
+        with self.store.applying_remote_changes() as connection:
+            connection.execute(sa.text("DELETE FROM change_log WHERE tbl = :t AND row_id = :r AND seq <= :s"), items)
+            for item in items:
+                connection.execute(sa.text(f"UPDATE {item['t']} SET sync_state = :st WHERE id = :r AND NOT EXISTS "
+                                           "(SELECT 1 FROM change_log WHERE tbl = :t AND row_id = :r)"),
+                                   {"st": SyncState.SYNCED.value, **item})
+
+    # ---- answers to a push ------------------------------------------------------------------------------
+
+    def apply_results(self, batch_id: str, changes: list[dict[str, Any]], results: list[ChangeResult]) -> None:
+        """Record the server's answers in one transaction, and empty the outbox."""
+        sent = {c["change_id"]: c for c in changes}
+        with self.store.applying_remote_changes() as connection:
+            digest = self._digest_state(connection)
+            for table in SYNCED_TABLES:
+                of_table = [r for r in results if r.table == table]
+                if of_table:
+                    digest = self._apply_table_results(connection, table, of_table, sent, digest)
+            connection.execute(sa.text("DELETE FROM sync_outbox WHERE batch_id = :b"), {"b": batch_id})
+            self._save_digest(connection, digest)
+
+    def _apply_table_results(self, connection: Connection, table: str, results: list[ChangeResult],
+                             sent: dict[str, dict[str, Any]], digest: tuple[int, str]) -> tuple[int, str]:
+        ids = [r.id for r in results]
+        bases = load_bases(connection, table, ids)
+        accepted = [r for r in results if r.status != "rejected"]
+        if accepted:
+            connection.execute(sa.text("DELETE FROM change_log WHERE tbl = :t AND row_id = :r AND seq <= :s"),
+                               [{"t": table, "r": r.id, "s": max_seq_of(r.change_id)} for r in accepted])
+        still_pending = self._pending_ids(connection, table, ids)
+        base_rows, records = [], []
+        for result in accepted:
+            old = bases.get(result.id)
+            change = sent[result.change_id]
+            data = result.record if result.record is not None else {**(old[1] if old else {}), **change["fields"]}
+            base_rows.append({"t": table, "r": result.id, "v": result.version, "d": json.dumps(data, ensure_ascii=False)})
+            digest = self._fold(digest, table, result.id, old, result.version, data)
+            if result.record is not None and result.id not in still_pending:
+                records.append((result.id, result.version, result.record))
+        if base_rows:
+            connection.execute(sa.text("INSERT INTO sync_base (tbl, row_id, version, data) VALUES (:t, :r, :v, :d) "
+                                       "ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version, "
+                                       "data = excluded.data"), base_rows)
+        self._write_records(connection, table, records)
+        self._set_states(connection, table, results, still_pending)
+        return digest
+
+    def _set_states(self, connection: Connection, table: str, results: list[ChangeResult],
+                    still_pending: set[str]) -> None:
+        states, issues, cleared = [], [], []
+        for result in results:
+            conflict = result.status == "conflict" or result.status == "duplicate" and result.reason == "conflict"
+            if result.status == "rejected":
+                state = SyncState.ERROR.value
+            elif conflict:
+                state = SyncState.CONFLICT.value
+            else:
+                state = SyncState.QUEUED.value if result.id in still_pending else SyncState.SYNCED.value
+            values = {"id": result.id, "st": state, "v": result.version}
+            states.append(values)
+            if state in (SyncState.ERROR.value, SyncState.CONFLICT.value):
+                issues.append({"t": table, "r": result.id, "s": state, "reason": result.reason,
+                               "m": result.message or (result.conflict_id or ""), "at": datetime.now()})
+            else:
+                cleared.append({"t": table, "r": result.id})
+        rejected = {r.id for r in results if r.status == "rejected"}
+        accepted = [s for s in states if s["id"] not in rejected]
+        if accepted:
+            connection.execute(sa.text(f"UPDATE {table} SET sync_state = :st, version = :v WHERE id = :id"), accepted)
+        if rejected:
+            connection.execute(sa.text(f"UPDATE {table} SET sync_state = :st WHERE id = :id"),
+                               [s for s in states if s["id"] in rejected])
+        if issues:
+            connection.execute(sa.text(
+                "INSERT INTO sync_issue (tbl, row_id, status, reason, message, at) VALUES (:t, :r, :s, :reason, :m, :at) "
+                "ON CONFLICT(tbl, row_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, "
+                "message = excluded.message, at = excluded.at"), issues)
+        if cleared:
+            connection.execute(sa.text("DELETE FROM sync_issue WHERE tbl = :t AND row_id = :r"), cleared)
+
+    # ---- pulled records ---------------------------------------------------------------------------------
+
+    def apply_pulled(self, records: list[PulledRecord], next_since: int | None, server_key: str) -> Applied:
+        """Write pulled records (not over unsynced edits) and move the pull checkpoint, in one transaction."""
+        outcome = Applied()
+        with self.store.applying_remote_changes() as connection:
+            digest = self._digest_state(connection)
+            for table in SYNCED_TABLES:
+                of_table = [r for r in records if r.table == table]
+                if of_table:
+                    digest = self._apply_pulled_table(connection, table, of_table, digest, outcome)
+            self._save_digest(connection, digest)
+            if next_since is not None:
+                self.set_checkpoints(connection, **{f"pull_since:{server_key}": str(next_since)})
+        return outcome
+
+    def _apply_pulled_table(self, connection: Connection, table: str, records: list[PulledRecord],
+                            digest: tuple[int, str], outcome: Applied) -> tuple[int, str]:
+        ids = [r.id for r in records]
+        pending = self._pending_ids(connection, table, ids)
+        bases = load_bases(connection, table, ids)
+        fresh = [r for r in records if r.id not in pending]
+        outcome.skipped_pending += len(records) - len(fresh)
+        # A version this store has already (its own push answered with it) brings nothing new, and
+        # must not clear a conflict mark: only a newer version (say, the city's resolution) does.
+        fresh = [r for r in fresh if r.id not in bases or bases[r.id][0] < r.version]
+        outcome.applied += len(fresh)
+        if not fresh:
+            return digest
+        connection.execute(sa.text("INSERT INTO sync_base (tbl, row_id, version, data) VALUES (:t, :r, :v, :d) "
+                                   "ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version, "
+                                   "data = excluded.data"),
+                           [{"t": table, "r": r.id, "v": r.version, "d": json.dumps(r.record, ensure_ascii=False)}
+                            for r in fresh])
+        for r in fresh:
+            digest = self._fold(digest, table, r.id, bases.get(r.id), r.version, r.record)
+        self._write_records(connection, table, [(r.id, r.version, r.record) for r in fresh],
+                            hlc={r.id: (r.updated_hlc, r.updated_by) for r in fresh})
+        connection.execute(sa.text("DELETE FROM sync_issue WHERE tbl = :t AND row_id = :r"),
+                           [{"t": table, "r": r.id} for r in fresh])
+        return digest
+
+    def _write_records(self, connection: Connection, table_name: str, records: list[tuple[str, int, dict[str, Any]]],
+                       hlc: dict[str, tuple[str, str]] | None = None) -> None:
+        """Upsert server records into local rows; a tombstone for a row this store no longer has stays away."""
+        if not records:
+            return
+        table = table_of(table_name)
+        existing = self._existing_ids(connection, table_name, [r[0] for r in records])
+        rows = []
+        for row_id, version, record in records:
+            if record.get("deleted") and row_id not in existing:
+                continue
+            values = from_wire(table_name, record) | {"id": row_id, "version": version,
+                                                      "sync_state": SyncState.SYNCED.value}
+            if hlc and row_id in hlc:
+                values |= {"updated_hlc": hlc[row_id][0], "updated_by": hlc[row_id][1]}
+            rows.append(values)
+        for values in rows:
+            statement = sqlite_insert(table).values(**values)
+            update = {k: statement.excluded[k] for k in values if k != "id"}
+            connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=update))
+
+    # ---- helpers ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _pending_ids(connection: Connection, table: str, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for part in chunks(ids):
+            statement = sa.text("SELECT DISTINCT row_id FROM change_log WHERE tbl = :t AND row_id IN :ids") \
+                .bindparams(sa.bindparam("ids", expanding=True))
+            found.update(connection.execute(statement, {"t": table, "ids": part}).scalars())
+        return found
+
+    @staticmethod
+    def _existing_ids(connection: Connection, table: str, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for part in chunks(ids):
+            statement = sa.text(f"SELECT id FROM {table} WHERE id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True))
+            found.update(connection.execute(statement, {"ids": part}).scalars())
+        return found
+
+    def _fold(self, digest: tuple[int, str], table: str, row_id: str, old: tuple[int, dict[str, Any]] | None,
+              version: int, record: dict[str, Any]) -> tuple[int, str]:
+        """Move a row from its old base version to ``version`` in the county's digest."""
+        if record.get("county_code") != self.county:
+            return digest
+        count, value = digest
+        if old is not None and old[0] > 0 and old[1].get("county_code") == self.county:
+            value = digest_xor(value, row_hash(table, row_id, old[0]))
+        else:
+            count += 1
+        return count, digest_xor(value, row_hash(table, row_id, version))
+
+    def _digest_state(self, connection: Connection) -> tuple[int, str]:
+        rows = dict(connection.execute(sa.text(
+            "SELECT key, value FROM sync_checkpoint WHERE key IN ('digest', 'digest_rows')")).all())
+        return int(rows.get("digest_rows", 0)), rows.get("digest", DIGEST_ZERO)
+
+    def _save_digest(self, connection: Connection, digest: tuple[int, str]) -> None:
+        self.set_checkpoints(connection, digest_rows=str(digest[0]), digest=digest[1])
+
+    def digest(self) -> tuple[int, str]:
+        with self.store.engine.connect() as connection:
+            return self._digest_state(connection)
+
+    def recompute_digest(self) -> tuple[int, str]:
+        """The digest rebuilt from the sync base (after a re-diff), and saved."""
+        with self.store.applying_remote_changes() as connection:
+            count, value = 0, DIGEST_ZERO
+            rows = connection.execute(sa.text(
+                "SELECT tbl, row_id, version FROM sync_base WHERE version > 0 "
+                "AND json_extract(data, '$.county_code') = :c"), {"c": self.county})
+            for table, row_id, version in rows:
+                value = digest_xor(value, row_hash(table, row_id, version))
+                count += 1
+            self._save_digest(connection, (count, value))
+        return count, value
+
+    def base_versions(self, table: str, after: str, until: str | None) -> dict[str, int]:
+        """(id → base version) of this county's rows of a table in an id range (for the re-diff)."""
+        query = ("SELECT row_id, version FROM sync_base WHERE tbl = :t AND row_id > :a AND version > 0 "
+                 "AND json_extract(data, '$.county_code') = :c")
+        params: dict[str, Any] = {"t": table, "a": after, "c": self.county}
+        if until is not None:
+            query += " AND row_id <= :u"
+            params["u"] = until
+        with self.store.engine.connect() as connection:
+            return dict(connection.execute(sa.text(query), params).all())
+
+    def requeue(self, table: str, ids: list[str]) -> None:
+        """Rows the server lacks although this store thinks it has them: send them again as new."""
+        with self.store.applying_remote_changes() as connection:
+            for row_id in ids:
+                connection.execute(sa.text("DELETE FROM sync_base WHERE tbl = :t AND row_id = :r"),
+                                   {"t": table, "r": row_id})
+                connection.execute(sa.text("INSERT INTO change_log (tbl, row_id, op, at) VALUES (:t, :r, 'U', :at)"),
+                                   {"t": table, "r": row_id, "at": datetime.now().isoformat()})

@@ -1,0 +1,259 @@
+"""The city server: a FastAPI app over the server database (SQLite file or PostgreSQL).
+
+``create_app(database_url)`` opens (and migrates) the database and returns the app; ``app_from_env`` is the
+factory uvicorn workers use. Every endpoint but ``/healthz`` wants a bearer token.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from schema.errors import InvalidRecord
+from schema.models import SYNCED_TABLES
+from sync import conflicts as conflict_queue
+from sync.admin_api import mount_admin_routes
+from sync.auth import Caller, authenticate
+from sync.errors import BatchMismatch, Forbidden, IncompatibleVersion, SyncError
+from sync.hlc import wall_ms
+from sync.partition import read_digest, rediff_page
+from sync.protocol import (
+    API_PREFIX,
+    ID_PATTERN,
+    MAX_PULL_LIMIT,
+    MAX_REQUEST_BYTES,
+    PROTOCOL_VERSION,
+    ConflictOut,
+    ErrorBody,
+    FetchRequest,
+    FetchResponse,
+    HelloRequest,
+    HelloResponse,
+    PartitionDigest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    RediffPage,
+    ResolveRequest,
+    TableName,
+)
+from sync.pull import fetch_records, read_pull
+from sync.push import apply_push
+from sync.records import table_of
+from sync.serverdb import ServerDB, open_server_db, schema_version
+
+DATABASE_URL_ENV = "STVS_SERVER_DATABASE_URL"
+ERRORS: dict[type[Exception], tuple[int, str]] = {
+    Forbidden: (403, "forbidden"),
+    BatchMismatch: (409, "batch_mismatch"),
+    IncompatibleVersion: (426, "incompatible_version"),
+    conflict_queue.ConflictNotFound: (404, "not_found"),
+    conflict_queue.ConflictClosed: (409, "conflict_closed"),
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 426)
+}
+_bearer = HTTPBearer(auto_error=False)
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``limit`` bytes (413), whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]],
+                       send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await _too_large(send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Callable[[Any], Awaitable[None]]) -> None:
+    body = b'{"code":"too_large","detail":"request body too large"}'
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(database_url: str, db: ServerDB | None = None) -> FastAPI:
+    """The server app over ``database_url`` (opened and migrated now, unless an open ``db`` is given)."""
+    database = db or open_server_db(database_url)
+    app = FastAPI(title="stvs-tui city server", version=str(PROTOCOL_VERSION),
+                  description="Sync of county stores with the city: push, pull, digests, conflict queue.")
+    app.state.db = database
+    _install_error_handlers(app)
+
+    _routes(app, database)
+    mount_admin_routes(app)  # the city admin's endpoints (sync.admin_api)
+    app.add_middleware(BodySizeLimit, limit=MAX_REQUEST_BYTES)
+    return app
+
+
+def caller(request: Request,
+           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+    """The caller the bearer token stands for; 401 without a valid one."""
+    found = authenticate(request.app.state.db.engine, credentials.credentials if credentials else "")
+    if found is None:
+        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
+    if not who.is_admin:
+        raise Forbidden("an admin token is needed")
+    return who
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+AdminDep = Annotated[Caller, Depends(admin)]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def sync_error(_request: Request, exc: Exception) -> JSONResponse:
+        status, code = next(((s, c) for kind, (s, c) in ERRORS.items() if isinstance(exc, kind)), (500, "error"))
+        return JSONResponse({"code": code, "detail": str(exc)}, status_code=status)
+
+    async def invalid(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"code": "invalid", "detail": str(exc)}, status_code=422)
+
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        code = {401: "token_refused", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "error")
+        return JSONResponse({"code": code, "detail": str(exc.detail)}, status_code=exc.status_code,
+                            headers=exc.headers)
+
+    app.add_exception_handler(SyncError, sync_error)
+    app.add_exception_handler(InvalidRecord, invalid)
+    app.add_exception_handler(HTTPException, http_error)
+
+
+def check_versions(protocol_version: int, client_schema: str) -> None:
+    server_schema = schema_version()
+    if protocol_version != PROTOCOL_VERSION:
+        raise IncompatibleVersion(
+            f"协议版本不兼容：客户端 {protocol_version}，服务器 {PROTOCOL_VERSION}，请升级 stvs-tui "
+            f"(incompatible protocol: client {protocol_version}, server {PROTOCOL_VERSION}; upgrade the older side)")
+    if client_schema != server_schema:
+        raise IncompatibleVersion(
+            f"数据结构版本不兼容：客户端 {client_schema}，服务器 {server_schema}，请把两端升级到同一版本 "
+            f"(incompatible schema: client {client_schema}, server {server_schema}; run the same stvs-tui on both)")
+
+
+def _routes(app: FastAPI, db: ServerDB) -> None:
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        """Liveness: the database answers."""
+        with db.read() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "server_id": db.server_id, "protocol_version": PROTOCOL_VERSION,
+                "schema_version": schema_version()}
+
+    @app.post(f"{API_PREFIX}/sync/hello", responses=ERROR_RESPONSES)
+    def hello(body: HelloRequest, who: CallerDep) -> HelloResponse:
+        """Handshake: versions are checked, the server's time anchors the node's clock."""
+        check_versions(body.protocol_version, body.schema_version)
+        return HelloResponse(protocol_version=PROTOCOL_VERSION, schema_version=schema_version(),
+                             server_id=db.server_id, server_time_ms=wall_ms(), county_code=who.county_code,
+                             is_admin=who.is_admin)
+
+    @app.post(f"{API_PREFIX}/sync/push", responses=ERROR_RESPONSES)
+    def push(body: PushRequest, who: CallerDep) -> PushResponse:
+        """Apply a batch of changes; one answer per change (applied, merged, conflict, duplicate, rejected)."""
+        check_versions(body.protocol_version, body.schema_version)
+        return apply_push(db, who, body)
+
+    @app.get(f"{API_PREFIX}/sync/pull", responses=ERROR_RESPONSES)
+    def pull(who: CallerDep, since: Annotated[int, Query(ge=0, le=2**62)] = 0,
+             limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 1000,
+             node_id: Annotated[str, Query(max_length=64, pattern=r"^[0-9A-Za-z_.:\-]*$")] = "") -> PullResponse:
+        """Records of the caller's partitions changed after change sequence ``since``."""
+        return read_pull(db, who, node_id, since, limit)
+
+    @app.get(f"{API_PREFIX}/sync/digest", responses=ERROR_RESPONSES)
+    def digest(who: CallerDep) -> PartitionDigest:
+        """The caller's county partition: last sequence number, row count, digest."""
+        with db.read() as connection:
+            return read_digest(connection, who.county_code)
+
+    @app.get(f"{API_PREFIX}/sync/rediff", responses=ERROR_RESPONSES)
+    def rediff(who: CallerDep, table: Annotated[TableName, Query()], after: Annotated[str, Query(max_length=36)] = "",
+               limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 1000) -> RediffPage:
+        """(id, version) of the caller's county rows of one table, in id order: the targeted re-diff."""
+        with db.read() as connection:
+            return rediff_page(connection, who.county_code, table, after, limit)
+
+    @app.post(f"{API_PREFIX}/sync/fetch", responses=ERROR_RESPONSES)
+    def fetch(body: FetchRequest, who: CallerDep) -> FetchResponse:
+        """Current records by id (for repairs after a digest mismatch); other counties' rows are refused."""
+        with db.read() as connection:
+            records = fetch_records(connection, {(body.table, row_id): 0 for row_id in body.ids})
+        allowed = (who.partitions() or ()) if not who.is_admin else None
+        if allowed is not None and any(r.record["county_code"] not in allowed for r in records):
+            raise Forbidden("these records belong to another county")
+        return FetchResponse(records=records)
+
+    @app.get(f"{API_PREFIX}/conflicts", responses=ERROR_RESPONSES)
+    def conflicts(who: CallerDep, status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = "open",
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                  offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> list[ConflictOut]:
+        """The conflict queue: the caller's county, or every county for an admin."""
+        county = None if who.is_admin else who.county_code
+        return conflict_queue.list_conflicts(db, county=county, status=status, limit=limit, offset=offset)
+
+    @app.post(f"{API_PREFIX}/conflicts/{{conflict_id}}/resolve", responses=ERROR_RESPONSES)
+    def resolve(conflict_id: Annotated[str, _path_id()], body: ResolveRequest, who: AdminDep) -> ConflictOut:
+        """Resolve a conflict per field, with a reason; the row gets a new version that counties pull."""
+        return conflict_queue.resolve_conflict(db, conflict_id, dict(body.choices), body.reason,
+                                               f"admin:{who.token_id}")
+
+    @app.get(f"{API_PREFIX}/uploads", responses=ERROR_RESPONSES)
+    def uploads(who: AdminDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+        """Upload reports, newest first: per batch the counts of each answer."""
+        from sync.push import BATCH
+
+        columns = [c for c in BATCH.c if c.name != "response"]
+        with db.read() as connection:
+            rows = connection.execute(sa.select(*columns).order_by(BATCH.c.received_at.desc()).limit(limit))
+            return [dict(r._mapping) | {"received_at": r.received_at.isoformat()} for r in rows]
+
+    assert set(SYNCED_TABLES) == {t for t in SYNCED_TABLES if table_of(t) is not None}
+
+
+def _path_id() -> Any:
+    from fastapi import Path as PathParam
+
+    return PathParam(max_length=36, pattern=ID_PATTERN)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and multi-worker runs: the database URL comes from the environment."""
+    return create_app(os.environ[DATABASE_URL_ENV])

@@ -1,0 +1,138 @@
+"""The city server's database: opening it (migrated once, even with several workers starting together),
+write transactions that serialise the way the change sequence needs, and retries on deadlock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from schema.models import new_id
+from schema.store import Store, head_revision, open_database
+
+T = TypeVar("T")
+# Key of the PostgreSQL advisory locks: one for migrations, one for the change sequence.
+MIGRATION_LOCK = 0x5354_5653_0001
+SEQUENCE_LOCK = 0x5354_5653_0002
+_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+WRITE_ATTEMPTS = 5
+
+
+@dataclass
+class ServerDB:
+    """An open server database and what the sync code needs to know about it."""
+
+    store: Store
+    server_id: str
+
+    @property
+    def engine(self) -> Engine:
+        return self.store.engine
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: one consistent snapshot on both SQLite (WAL) and PostgreSQL."""
+        with self.engine.connect() as connection, connection.begin():
+            if self.is_postgres:
+                connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield connection
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it holds the write lock from its start so two writers never deadlock."""
+        with self.engine.connect() as connection, connection.begin():
+            if not self.is_postgres:
+                # Take SQLite's write lock first, before any read: a transaction that read first and then
+                # wants to write can only fail (SQLITE_BUSY), never wait its turn.
+                connection.exec_driver_sql("UPDATE sync_checkpoint SET value = value WHERE key = 'server_id'")
+            yield connection
+
+    def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a write transaction, again from the start after a deadlock or serialization error."""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with self.write() as connection:
+                    return work(connection)
+            except sa.exc.DBAPIError as exc:
+                if not _retryable(exc) or attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.02 * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    def lock_sequence(self, connection: Connection) -> None:
+        """Serialise change-sequence allocation with commit (held until this transaction ends).
+
+        Concurrent transactions could otherwise commit sequence numbers out of order, and a pull that
+        read seq 11 before seq 10 committed would skip 10 forever. SQLite holds one writer at a time anyway.
+        """
+        if self.is_postgres:
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SEQUENCE_LOCK})")
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _retryable(exc: sa.exc.DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in _RETRY_SQLSTATES:
+        return True
+    return isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc.orig)
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """Several workers may open the database at once: only one migrates, the others wait and see head."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(path.with_name(path.name + ".migrate-lock"), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        return
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+def open_server_db(url: str) -> ServerDB:
+    """Open (creating and migrating) the city server database at a SQLAlchemy URL."""
+    with _migration_lock(url):
+        store = open_database(url, role="server")
+        server_id = _server_identity(store.engine)
+    return ServerDB(store=store, server_id=server_id)
+
+
+def _server_identity(engine: Engine) -> str:
+    """A random id made once per server database: a county that meets a new database starts afresh."""
+    with engine.begin() as connection:
+        found = connection.exec_driver_sql("SELECT value FROM sync_checkpoint WHERE key = 'server_id'").scalar()
+        if found:
+            return str(found)
+        server_id = new_id()
+        connection.execute(sa.text("INSERT INTO sync_checkpoint (key, value) VALUES ('server_id', :v)"),
+                           {"v": server_id})
+        return server_id
+
+
+def schema_version() -> str:
+    return head_revision()

@@ -1,0 +1,212 @@
+"""Helpers for the sync tests: a real uvicorn server (in a thread, or a subprocess that can be
+SIGKILLed), county stores made quickly from a migrated template, and records with valid values."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import uvicorn
+
+from schema.models import Volunteer
+from schema.regions import install_regions, read_regions
+from schema.store import Store, open_store
+from schema.validators import id_check_char
+from sync.auth import issue_token
+from sync.client import SyncClient, SyncSummary
+from sync.records import row_to_wire
+from sync.server import DATABASE_URL_ENV, create_app
+from sync.serverdb import ServerDB, open_server_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"server at {url} did not come up")
+
+
+class ThreadServer:
+    """uvicorn serving ``create_app(database_url)`` on 127.0.0.1 in a background thread."""
+
+    def __init__(self, database_url: str) -> None:
+        self.db: ServerDB = open_server_db(database_url)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(database_url, db=self.db), host="127.0.0.1", port=self.port,
+                                log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ThreadServer:
+        self.thread.start()
+        wait_healthy(self.url)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.db.close()
+
+    def token(self, county: str, admin: bool = False) -> str:
+        return issue_token(self.db.engine, county, admin=admin)
+
+
+class ProcessServer:
+    """uvicorn in its own process group (``workers`` processes), so a test can SIGKILL it whole."""
+
+    def __init__(self, database_url: str, workers: int = 1, port: int | None = None) -> None:
+        self.database_url, self.workers = database_url, workers
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        open_server_db(database_url).close()
+
+    def start(self) -> ProcessServer:
+        env = {**os.environ, DATABASE_URL_ENV: self.database_url}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "sync.server:app_from_env", "--factory", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning"],
+            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_healthy(self.url)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers, mid-whatever they are doing."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def token(self, county: str, admin: bool = False) -> str:
+        db = open_server_db(self.database_url)
+        try:
+            return issue_token(db.engine, county, admin=admin)
+        finally:
+            db.close()
+
+
+@contextmanager
+def thread_server(database_url: str) -> Iterator[ThreadServer]:
+    server = ThreadServer(database_url).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class StoreFactory:
+    """County stores copied from one migrated template (opening a fresh store each time is slow)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.template = folder / "template" / "stvs.sqlite"
+        store = open_store(self.template, daily_backup=False)
+        with store.session() as session:
+            install_regions(session, read_regions())
+        store.close()
+        self.count = 0
+
+    def make(self, county: str = "410522", name: str = "") -> Store:
+        self.count += 1
+        path = self.folder / (name or f"node{self.count}") / "stvs.sqlite"
+        path.parent.mkdir(parents=True, mode=0o700)
+        with sqlite3.connect(self.template) as source, sqlite3.connect(path) as target:
+            source.backup(target)
+        os.chmod(path, 0o600)
+        store = open_store(path, daily_backup=False)
+        store.set_settings(county_code=county, clerk="测试")
+        return store
+
+
+def resident_id(county: str, serial: int) -> str:
+    body = f"{county}19800101{serial % 1000:03d}"
+    return body + id_check_char(body)
+
+
+_serial = iter(range(1, 10**9))
+
+
+def add_volunteer(store: Store, **values: Any) -> str:
+    """Insert a volunteer the way the app does (through SQLAlchemy, captured by the triggers)."""
+    county = values.pop("county_code", store.county_code)
+    serial = next(_serial)
+    row = Volunteer(county_code=county, name=values.pop("name", f"志愿者{serial}"),
+                    id_number=resident_id(county, serial), mobile=f"138{serial % 10**8:08d}",
+                    created_at=datetime(2026, 1, 1, 9, 0), **values)
+    with store.session() as session:
+        session.add(row)
+        session.commit()
+    return row.id
+
+
+def update_row(store: Store, table: str, row_id: str, **values: Any) -> None:
+    """A plain SQL UPDATE, as any write path would make it (captured by the triggers)."""
+    sets = ", ".join(f"{name} = :{name}" for name in values)
+    with store.engine.begin() as connection:
+        connection.execute(sa.text(f"UPDATE {table} SET {sets} WHERE id = :row_id"), values | {"row_id": row_id})
+
+
+def delete_row(store: Store, table: str, row_id: str) -> None:
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+
+
+def local_record(store: Store, table: str, row_id: str) -> dict[str, Any] | None:
+    from sync.records import table_of
+
+    tbl = table_of(table)
+    with store.engine.connect() as connection:
+        row = connection.execute(tbl.select().where(tbl.c.id == row_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def server_record(db: ServerDB, table: str, row_id: str) -> dict[str, Any] | None:
+    from sync.records import table_of
+
+    tbl = table_of(table)
+    with db.engine.connect() as connection:
+        row = connection.execute(tbl.select().where(tbl.c.id == row_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def wire(table: str, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if row is None else row_to_wire(table, row)
+
+
+def sync(store: Store, server: ThreadServer | ProcessServer, token: str, **options: Any) -> SyncSummary:
+    with SyncClient(store, server.url, token, retries=options.pop("retries", 2), backoff=0.05, **options) as client:
+        return client.run()
