@@ -183,3 +183,7 @@ def where(app: AppContext, as_json: bool) -> None:
 from stvs_tui.cli_excel import register as register_excel_commands  # noqa: E402  (import / export commands)
 
 register_excel_commands(main)
+
+from stvs_tui.cli_sync import register as register_sync_commands  # noqa: E402  (sync, serve, token)
+
+register_sync_commands(main)
