@@ -187,3 +187,7 @@ register_excel_commands(main)
 from stvs_tui.cli_sync import register as register_sync_commands  # noqa: E402  (sync, serve, token)
 
 register_sync_commands(main)
+
+from stvs_tui.cli_city import register as register_city_commands  # noqa: E402  (conflicts, bundle, city)
+
+register_city_commands(main)

@@ -34,6 +34,7 @@ from sync.admin_protocol import (
 )
 from sync.auth import Caller, authenticate
 from sync.city_reporting import server_city_reports, set_period_lock
+from sync.conflicts import get_conflict
 from sync.errors import Forbidden
 from sync.protocol import ID_PATTERN, ConflictOut, PushResponse
 from sync.push import BATCH
@@ -116,6 +117,11 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
     def detect(who: AdminDep) -> DetectResponse:
         """Open items for duplicate persons across counties and activities of dissolved teams."""
         return DetectResponse(opened=city_queue.detect_relational(db))
+
+    @app.get(f"{ADMIN_PREFIX}/queue/{{conflict_id}}")
+    def item(conflict_id: IdPath, who: AdminDep) -> ConflictOut:
+        """One item of the queue, open or resolved."""
+        return get_conflict(db, conflict_id)
 
     @app.post(f"{ADMIN_PREFIX}/queue/{{conflict_id}}/decide")
     def decide(conflict_id: IdPath, body: DecideRequest, who: AdminDep) -> ConflictOut:

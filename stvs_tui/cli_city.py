@@ -1,0 +1,310 @@
+"""The city admin's commands: ``conflicts list|resolve``, ``bundle export|import`` and ``city`` (the TUI).
+
+Exit codes as everywhere: 0 done, 1 failed with a one-line reason on stderr, 2 usage error.
+The conflict commands and the TUI talk to the city server with an admin token (``--server``/``--token``,
+or STVS_SERVER_URL / STVS_ADMIN_TOKEN, remembered in the local store after first use).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from schema.errors import StoreError
+from sync.errors import SyncError
+
+if TYPE_CHECKING:
+    from stvs_tui.city.api import CityAdminClient
+    from stvs_tui.cli import AppContext
+
+server_option = click.option("--server", "server_url", envvar="STVS_SERVER_URL",
+                             help="City server URL, e.g. http://192.168.1.10:8765 (saved after first use).")
+token_option = click.option("--token", envvar="STVS_ADMIN_TOKEN",
+                            help="An admin token from `stvs-tui token add --county 410500 --admin` (saved).")
+
+
+def _one_line(exc: Exception) -> click.ClickException:
+    return click.ClickException(" ".join(str(exc).split()))
+
+
+def admin_connection(app: AppContext, server_url: str | None, token: str | None) -> tuple[str, str]:
+    """The server and admin token: given, or saved by an earlier use (in the local store's settings)."""
+    store = app.open_store()
+    try:
+        url = (server_url or store.setting("city_server_url")).strip()
+        secret = (token or store.setting("city_token")).strip()
+        if not url or not secret:
+            raise click.UsageError("需要 --server 和 --token (no city server or admin token saved yet)")
+        if server_url or token:
+            store.set_settings(city_server_url=url, city_token=secret)
+    finally:
+        store.close()
+    return url, secret
+
+
+def _client(app: AppContext, server_url: str | None, token: str | None) -> CityAdminClient:
+    from stvs_tui.city.api import CityAdminClient
+
+    return CityAdminClient(*admin_connection(app, server_url, token))
+
+
+# ---- conflicts --------------------------------------------------------------------------------------------
+
+
+@click.group("conflicts")
+def conflicts_group() -> None:
+    """The city's conflict queue (field conflicts, duplicate persons, activities of dissolved teams).
+
+    \b
+    Example:
+      stvs-tui conflicts list --county 410522 --json
+    """
+
+
+def _item_line(item: Any) -> str:
+    fields = ", ".join(f"{name}: {sides.get('server')!r} | {sides.get('incoming')!r}"
+                       for name, sides in item.fields.items())
+    return f"{item.id}  {item.county_code}  {item.table}/{item.row_id}  {item.kind}  {fields}"
+
+
+@conflicts_group.command("list")
+@click.option("--county", help="Only this county (six-digit code).")
+@click.option("--table", help="Only this table, e.g. volunteer.")
+@click.option("--kind", help="Only this kind: field_conflict, delete_vs_edit, edit_vs_delete, duplicate_person, "
+                             "dissolved_team.")
+@click.option("--status", type=click.Choice(["open", "resolved", "all"]), default="open", show_default=True,
+              help="Open items, or resolved ones (the audit trail: who decided what and why).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print the items as JSON.")
+@server_option
+@token_option
+@click.pass_obj
+def conflicts_list(app: AppContext, county: str | None, table: str | None, kind: str | None, status: str,
+                   limit: int, as_json: bool, server_url: str | None, token: str | None) -> None:
+    """List the conflict queue; relational items (duplicate persons, dissolved teams) are looked for first.
+
+    Each line: id, county, table/record, kind, then per field the city's | the county's value.
+
+    \b
+    Example:
+      stvs-tui conflicts list --status resolved --json
+    """
+    try:
+        with _client(app, server_url, token) as client:
+            client.detect()
+            page = client.queue(county=county, table=table, kind=kind, status=None if status == "all" else status,
+                                limit=limit)
+    except SyncError as exc:
+        raise _one_line(exc) from None
+    if as_json:
+        click.echo(json.dumps({"total": page.total, "items": [i.model_dump() for i in page.items]},
+                              ensure_ascii=False, indent=2))
+        return
+    for item in page.items:
+        line = _item_line(item)
+        if item.status == "resolved":
+            line += f"  → {item.resolved_by} {item.resolved_at}: {item.reason}"
+        click.echo(line)
+    click.echo(f"共 {page.total} 项 ({page.total} items)", err=True)
+
+
+def _field_decisions(fields: tuple[str, ...], values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    decisions: dict[str, dict[str, Any]] = {}
+    for text in fields:
+        name, _, side = text.partition("=")
+        if side not in ("county", "city"):
+            raise click.BadParameter(f"{text!r}: 应为 FIELD=county 或 FIELD=city", param_hint="--field")
+        decisions[name] = {"take": side}
+    for text in values:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{text!r}: 应为 FIELD=VALUE", param_hint="--set")
+        decisions[name] = {"take": "value", "value": value}
+    return decisions
+
+
+@conflicts_group.command("resolve")
+@click.argument("conflict_ids", metavar="ID...", nargs=-1, required=True)
+@click.option("--take", type=click.Choice(["county", "city"]),
+              help="Every field: the county's (losing) value or the city's (current) one. For a duplicate "
+                   "person: merge into the county's (later) or the city's (first registered) record.")
+@click.option("--field", "fields", multiple=True, metavar="FIELD=county|city", help="One field's side (repeatable).")
+@click.option("--set", "values", multiple=True, metavar="FIELD=VALUE", help="Type a field's value (repeatable).")
+@click.option("--keep-both", is_flag=True, help="A duplicate person: keep both records, each with a note.")
+@click.option("--reason", required=True, help="Why (required: it is kept in the audit trail and shown to the county).")
+@server_option
+@token_option
+@click.pass_obj
+def conflicts_resolve(app: AppContext, conflict_ids: tuple[str, ...], take: str | None, fields: tuple[str, ...],
+                      values: tuple[str, ...], keep_both: bool, reason: str, server_url: str | None,
+                      token: str | None) -> None:
+    """Resolve one item, or several at once with --take (bulk). The resolution is a new version of the
+    record that reaches the county on its next sync.
+
+    \b
+    Examples:
+      stvs-tui conflicts resolve 0190a1b2-... --take county --reason "县里核实后的号码"
+      stvs-tui conflicts resolve 0190a1b2-... --field mobile=county --set work_unit=安阳县人民医院 --reason 核实
+      stvs-tui conflicts resolve ID1 ID2 ID3 --take city --reason "以市里数据为准"
+    """
+    decisions = _field_decisions(fields, values)
+    if not take and not decisions and not keep_both:
+        raise click.UsageError("请给出 --take、--field、--set 或 --keep-both (say what to keep)")
+    if len(conflict_ids) > 1 and (decisions or keep_both or not take):
+        raise click.UsageError("多项批量处理只能用 --take (bulk resolution takes --take only)")
+    try:
+        with _client(app, server_url, token) as client:
+            if len(conflict_ids) > 1:
+                _bulk(client, list(conflict_ids), take or "city", reason)
+                return
+            _resolve_one(client, conflict_ids[0], take, decisions, keep_both, reason)
+    except SyncError as exc:
+        raise _one_line(exc) from None
+
+
+def _bulk(client: CityAdminClient, ids: list[str], take: str, reason: str) -> None:
+    outcome = client.bulk(ids, take, reason)
+    for conflict_id, result in outcome.items():
+        click.echo(f"{conflict_id}  {result}")
+    failed = [i for i, r in outcome.items() if r != "resolved"]
+    if failed:
+        raise click.ClickException(f"{len(failed)} 项未处理 ({len(failed)} of {len(ids)} not resolved)")
+
+
+def _resolve_one(client: CityAdminClient, conflict_id: str, take: str | None, decisions: dict[str, dict[str, Any]],
+                 keep_both: bool, reason: str) -> None:
+    item = client.item(conflict_id)
+    if item.kind == "duplicate_person":
+        if keep_both:
+            done = client.duplicate(conflict_id, "keep_both", reason)
+        else:
+            done = client.duplicate(conflict_id, "merge", reason, survivor=take or "city", decisions=decisions)
+    else:
+        every = {name: {"take": take} for name in item.fields} if take else {}
+        done = client.decide(conflict_id, every | decisions, reason)
+    click.echo(f"{done.id}  {done.status}  {json.dumps(done.resolution, ensure_ascii=False)}")
+
+
+# ---- bundles ----------------------------------------------------------------------------------------------
+
+
+@click.group("bundle")
+def bundle_group() -> None:
+    """Offline sync by file: a county exports a bundle, the city imports it and writes a return bundle.
+
+    \b
+    Example:
+      stvs-tui bundle export /media/usb/anyang-county.stvsb
+    """
+
+
+@bundle_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def bundle_export(app: AppContext, file: Path) -> None:
+    """Write this county's pending changes, its device identity and a checksum to FILE.
+
+    The changes stay pending until the city's return bundle (or an online sync) brings the answers.
+
+    \b
+    Example:
+      stvs-tui bundle export /media/usb/anyang-county.stvsb
+    """
+    from sync.bundle import export_push_bundle
+
+    store = app.open_initialised_store()
+    try:
+        count = export_push_bundle(store, file)
+    except (SyncError, StoreError, OSError) as exc:
+        raise _one_line(exc) from None
+    finally:
+        store.close()
+    click.echo(f"已导出 {count} 条修改到 {file} (exported {count} changes)")
+
+
+@bundle_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--return-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="City: where to write the return bundle (default: FILE with .return before the suffix).")
+@click.option("--database-url", envvar="STVS_SERVER_DATABASE_URL",
+              help="City: the server's database (default: SQLite in the data dir).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def bundle_import(app: AppContext, file: Path, return_file: Path | None, database_url: str | None,
+                  as_json: bool) -> None:
+    """Import a bundle: at the city a county's upload (then a return bundle is written), on a county's
+    device the city's return bundle. A truncated or altered file is refused and changes nothing.
+
+    \b
+    Examples:
+      stvs-tui bundle import /media/usb/anyang-county.stvsb          (city)
+      stvs-tui bundle import /media/usb/anyang-county.return.stvsb   (county)
+    """
+    from sync.bundle import PUSH, read_bundle
+
+    try:
+        bundle = read_bundle(file)
+        summary = _import_at_city(app, bundle, file, return_file, database_url) if bundle.kind == PUSH else \
+            _import_at_county(app, bundle)
+    except (SyncError, StoreError, OSError) as exc:
+        raise _one_line(exc) from None
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"上传 pushed {summary.pushed}: applied {summary.applied}, merged {summary.merged}, "
+                   f"conflicts {summary.conflicts}, duplicates {summary.duplicates}, rejected {summary.rejected}; "
+                   f"下载 pulled {summary.pulled}")
+
+
+def _import_at_city(app: AppContext, bundle: Any, file: Path, return_file: Path | None,
+                    database_url: str | None) -> Any:
+    from sync.bundle import import_push_bundle, write_bundle
+    from sync.serverdb import open_server_db
+
+    db = open_server_db(database_url or f"sqlite:///{app.paths.server_db}")
+    try:
+        result = import_push_bundle(db, bundle)
+    finally:
+        db.close()
+    target = return_file or file.with_name(f"{file.stem}.return{file.suffix or '.stvsb'}")
+    write_bundle(result.return_bundle, target)
+    click.echo(f"回传包 return bundle: {target}", err=True)
+    return result.summary
+
+
+def _import_at_county(app: AppContext, bundle: Any) -> Any:
+    from sync.bundle import apply_return_bundle
+
+    store = app.open_initialised_store()
+    try:
+        return apply_return_bundle(store, bundle)
+    finally:
+        store.close()
+
+
+# ---- the city TUI -----------------------------------------------------------------------------------------
+
+
+@click.command("city")
+@server_option
+@token_option
+@click.pass_obj
+def city_command(app: AppContext, server_url: str | None, token: str | None) -> None:
+    """Open the city admin TUI: uploads, the conflict queue, city reports, period locks.
+
+    \b
+    Example:
+      stvs-tui city --server http://192.168.1.10:8765 --token 6fQ...x2
+    """
+    from stvs_tui.city.app import run_city_app
+
+    url, secret = admin_connection(app, server_url, token)
+    run_city_app(url, secret, app.lang)
+
+
+def register(main: click.Group) -> None:
+    for command in (conflicts_group, bundle_group, city_command):
+        main.add_command(command)

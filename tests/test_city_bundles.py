@@ -1,0 +1,122 @@
+"""Offline sync by file between real county stores and a real server database: round trip, the same bundle
+twice, truncated and altered bundles refused (and nothing changed), the CLI's exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from sync_fixtures import StoreFactory, add_volunteer, local_record, server_record, update_row
+
+from schema.store import Store
+from stvs_tui.cli import main
+from sync.bundle import (
+    BundleError,
+    apply_return_bundle,
+    export_push_bundle,
+    import_push_bundle,
+    read_bundle,
+    write_bundle,
+)
+from sync.city_reporting import set_period_lock
+from sync.serverdb import ServerDB, open_server_db
+
+
+@pytest.fixture
+def city_db(tmp_path) -> Iterator[ServerDB]:
+    db = open_server_db(f"sqlite:///{tmp_path / 'city' / 'city.sqlite'}")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def county(tmp_path) -> Iterator[Store]:
+    store = StoreFactory(tmp_path / "stores").make("410522")
+    yield store
+    store.close()
+
+
+def server_state(db: ServerDB) -> tuple[int, int, int]:
+    with db.read() as connection:
+        return tuple(connection.execute(sa.text(  # type: ignore[return-value]
+            "SELECT (SELECT COUNT(*) FROM server_change), (SELECT COUNT(*) FROM sync_batch), "
+            "(SELECT COUNT(*) FROM volunteer)")).one())
+
+
+def test_bundle_round_trip_brings_the_city_changes_back(county, city_db, tmp_path) -> None:
+    ids = [add_volunteer(county) for _ in range(3)]
+    update_row(county, "volunteer", ids[0], work_unit="安阳县人民医院")
+    assert export_push_bundle(county, tmp_path / "up.stvsb") == 3
+    result = import_push_bundle(city_db, read_bundle(tmp_path / "up.stvsb"))
+    assert result.summary.applied == 3 and result.summary.rejected == 0
+    assert server_record(city_db, "volunteer", ids[0])["work_unit"] == "安阳县人民医院"
+    # The city reopens January for this county meanwhile; the return bundle carries that too.
+    lock_id = set_period_lock(city_db, "410522", "2026-01", date(2026, 3, 31), "更正一月月报", "admin:市科协")
+    again = import_push_bundle(city_db, read_bundle(tmp_path / "up.stvsb"))
+    write_bundle(again.return_bundle, tmp_path / "back.stvsb")
+    summary = apply_return_bundle(county, read_bundle(tmp_path / "back.stvsb"))
+    assert county.pending_change_count() == 0
+    assert local_record(county, "volunteer", ids[0])["version"] == 1
+    assert local_record(county, "volunteer", ids[0])["sync_state"] == "synced"
+    assert local_record(county, "reporting_deadline", lock_id)["note"] == "更正一月月报"
+    assert summary.pulled == 1
+    # Applying the same return bundle again changes nothing.
+    apply_return_bundle(county, read_bundle(tmp_path / "back.stvsb"))
+    assert county.pending_change_count() == 0
+
+
+def test_the_same_bundle_imported_twice_changes_nothing(county, city_db, tmp_path) -> None:
+    for _ in range(2):
+        add_volunteer(county)
+    export_push_bundle(county, tmp_path / "up.stvsb")
+    import_push_bundle(city_db, read_bundle(tmp_path / "up.stvsb"))
+    before = server_state(city_db)
+    second = import_push_bundle(city_db, read_bundle(tmp_path / "up.stvsb"))
+    assert server_state(city_db) == before
+    assert second.summary.applied == 2  # the stored answers, given again: nothing new was written
+
+
+def test_a_truncated_bundle_is_refused_and_changes_nothing(county, city_db, tmp_path) -> None:
+    add_volunteer(county)
+    export_push_bundle(county, tmp_path / "up.stvsb")
+    data = (tmp_path / "up.stvsb").read_bytes()
+    (tmp_path / "cut.stvsb").write_bytes(data[: len(data) - 40])
+    before = server_state(city_db)
+    with pytest.raises(BundleError, match="truncated"):
+        import_push_bundle(city_db, read_bundle(tmp_path / "cut.stvsb"))
+    assert server_state(city_db) == before
+
+
+def test_an_altered_bundle_is_refused_and_changes_nothing(county, city_db, tmp_path) -> None:
+    add_volunteer(county, work_unit="县医院")
+    export_push_bundle(county, tmp_path / "up.stvsb")
+    data = (tmp_path / "up.stvsb").read_bytes()
+    (tmp_path / "bad.stvsb").write_bytes(data.replace("县医院".encode(), "市医院".encode()))
+    before = server_state(city_db)
+    with pytest.raises(BundleError, match="checksum"):
+        read_bundle(tmp_path / "bad.stvsb")
+    assert server_state(city_db) == before
+
+
+def test_bundle_cli_exits_1_with_one_line_on_a_damaged_file(county, tmp_path) -> None:
+    add_volunteer(county)
+    data_dir = county.path.parent
+    county.close()
+    runner = CliRunner()
+    exported = runner.invoke(main, ["--data-dir", str(data_dir), "bundle", "export", str(tmp_path / "up.stvsb")])
+    assert exported.exit_code == 0, exported.output
+    raw = (tmp_path / "up.stvsb").read_bytes()
+    (tmp_path / "cut.stvsb").write_bytes(raw[:-10])
+    city_dir = tmp_path / "citydata"
+    refused = runner.invoke(main, ["--data-dir", str(city_dir), "bundle", "import", str(tmp_path / "cut.stvsb")])
+    assert refused.exit_code == 1 and "truncated" in refused.output and len(refused.output.strip().splitlines()) == 1
+    imported = runner.invoke(main, ["--data-dir", str(city_dir), "bundle", "import", str(tmp_path / "up.stvsb"),
+                                    "--json"])
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(imported.stdout)["applied"] == 1
+    back = runner.invoke(main, ["--data-dir", str(data_dir), "bundle", "import", str(tmp_path / "up.return.stvsb")])
+    assert back.exit_code == 0, back.output
