@@ -1,0 +1,206 @@
+"""One conflict-queue item side by side (base / city / county per field), a decision per field or a typed
+value, and the reason every decision needs; plus the small modals of the city TUI (reason, period lock)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Input, Label, Select
+
+from stvs_tui.actions import ActionSpec, install_bindings, register
+from stvs_tui.city.api import CityAdminClient
+from stvs_tui.i18n import t
+from stvs_tui.widgets.text import plain
+
+for _spec in (
+    ActionSpec("city.item.cycle", "space", "cycle", "city.cycle", "city.item"),
+    ActionSpec("city.item.save", "ctrl+s", "save", "action.save", "city.item", priority=True),
+    ActionSpec("city.item.back", "escape", "back", "action.back", "city.item"),
+):
+    register(_spec)
+
+CHOICES = ("city", "county", "value")
+
+
+def shown(value: Any) -> str:
+    """A value as the admin reads it: "-" for none, never interpreted as markup."""
+    return "-" if value is None or value == "" else str(value)
+
+
+class ConflictScreen(ModalScreen[bool]):
+    """Decide one item: per field keep the city's value, take the county's, or type one; a reason is required."""
+
+    def __init__(self, client: CityAdminClient, item: Any) -> None:
+        super().__init__()
+        self.client, self.item = client, item
+        self.duplicate = item.kind == "duplicate_person"
+        self.choices: dict[str, str] = {}
+        self.typed: dict[str, str] = {}
+        install_bindings(self, ["city.item"])
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(plain(t("city.item_title", county=self.item.county_code, table=self.item.table,
+                                record=self.item.row_id, kind=t(f"kind.{self.item.kind}"))), id="item-title")
+            yield DataTable(id="fields", cursor_type="row")
+            if self.duplicate:
+                yield Select([(t("city.merge_city"), "merge:city"), (t("city.merge_county"), "merge:county"),
+                              (t("city.keep_both"), "keep_both")], value="merge:city", allow_blank=False,
+                             id="action")
+            yield Input(placeholder=t("city.typed_value"), id="value")
+            yield Input(placeholder=t("city.reason"), id="reason")
+            yield Label("", id="item-error", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#fields", DataTable)
+        city, county = ("city.col_first", "city.col_later") if self.duplicate else ("city.col_city", "city.col_county_value")
+        table.add_columns(t("city.col_field"), t("city.col_base"), t(city), t(county), t("city.col_choice"))
+        for name, sides in self.item.fields.items():
+            table.add_row(name, plain(shown(sides.get("base"))), plain(shown(sides.get("server"))),
+                          plain(shown(sides.get("incoming"))), self._choice_label(name), key=name)
+        table.focus()
+
+    def _choice_label(self, name: str) -> str:
+        choice = self.choices.get(name, "city")
+        return plain(self.typed.get(name, "")).plain if choice == "value" else t(f"city.take_{choice}")
+
+    def _field(self) -> str | None:
+        table = self.query_one("#fields", DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _refresh_choice(self, name: str) -> None:
+        table = self.query_one("#fields", DataTable)
+        table.update_cell(name, table.ordered_columns[4].key, self._choice_label(name))
+
+    def action_cycle(self) -> None:
+        """Space on a field: city → county → the typed value (when there is one) → city."""
+        name = self._field()
+        if name is None or name in ("id", "county_code"):
+            return
+        order = [c for c in CHOICES if c != "value" or name in self.typed]
+        self.choices[name] = order[(order.index(self.choices.get(name, "city")) + 1) % len(order)]
+        self._refresh_choice(name)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "value" and (name := self._field()) and name not in ("id", "county_code"):
+            self.typed[name] = event.value
+            self.choices[name] = "value"
+            self._refresh_choice(name)
+            event.input.value = ""
+            self.query_one("#fields", DataTable).focus()
+
+    def _decisions(self) -> dict[str, dict[str, Any]]:
+        return {name: ({"take": "value", "value": self.typed[name]} if choice == "value" else {"take": choice})
+                for name, choice in self.choices.items()}
+
+    def action_save(self) -> None:
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.query_one("#item-error", Label).update(t("city.reason_required"))
+            self.query_one("#reason", Input).focus()
+            return
+        self.submit(reason)
+
+    @work(thread=True, exclusive=True)
+    def submit(self, reason: str) -> None:
+        try:
+            if self.duplicate:
+                action = str(self.query_one("#action", Select).value)
+                if action == "keep_both":
+                    self.client.duplicate(self.item.id, "keep_both", reason)
+                else:
+                    self.client.duplicate(self.item.id, "merge", reason, survivor=action.split(":")[1],
+                                          decisions=self._decisions())
+            else:
+                self.client.decide(self.item.id, self._decisions(), reason)
+        except Exception as exc:  # noqa: BLE001  (shown next to the form; the item stays open)
+            self.app.call_from_thread(self.query_one("#item-error", Label).update, " ".join(str(exc).split()))
+            return
+        self.app.call_from_thread(self.dismiss, True)
+
+    def action_back(self) -> None:
+        self.dismiss(False)
+
+
+class ReasonModal(ModalScreen[str | None]):
+    """Ask for the reason of a bulk decision (required; Esc cancels)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        install_bindings(self, ["city.item"])
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(t("city.reason"))
+            yield Input(id="reason")
+            yield Label("", id="reason-error", markup=False)
+        yield Footer()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    def action_save(self) -> None:
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.query_one("#reason-error", Label).update(t("city.reason_required"))
+            return
+        self.dismiss(reason)
+
+    def action_cycle(self) -> None:
+        """Space types a space here (the binding is shared with the item screen)."""
+        self.query_one("#reason", Input).insert_text_at_cursor(" ")
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+class LockModal(ModalScreen[tuple[str, str, date, str] | None]):
+    """Reopen or lock a month for one county: the last day it may be edited, and why."""
+
+    def __init__(self, county: str, period: str, today: date) -> None:
+        super().__init__()
+        self.county, self.period = county, period
+        self.default_until = today + timedelta(days=7)
+        install_bindings(self, ["city.item"])
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(t("city.lock_title", county=self.county, period=self.period))
+            yield Input(self.default_until.isoformat(), id="until")
+            yield Input(placeholder=t("city.reason"), id="reason")
+            yield Label("", id="lock-error", markup=False)
+        yield Footer()
+
+    def action_save(self) -> None:
+        reason = self.query_one("#reason", Input).value.strip()
+        try:
+            until = date.fromisoformat(self.query_one("#until", Input).value.strip())
+        except ValueError:
+            self.query_one("#lock-error", Label).update(t("city.bad_date"))
+            return
+        if not reason:
+            self.query_one("#lock-error", Label).update(t("city.reason_required"))
+            return
+        self.dismiss((self.county, self.period, until, reason))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    def action_cycle(self) -> None:
+        focused = self.focused
+        if isinstance(focused, Input):
+            focused.insert_text_at_cursor(" ")
+
+    def action_back(self) -> None:
+        self.dismiss(None)
