@@ -17,6 +17,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
+import stvs_tui.screens.excel_import  # noqa: F401  (registers the Excel area's keys before the app installs them)
 from schema.models import Region
 from schema.store import Store, open_store
 from stvs_tui.actions import install_bindings
@@ -40,6 +41,7 @@ def _register_builtin_areas() -> None:
     from stvs_tui.screens.activities import ActivitiesScreen
     from stvs_tui.screens.dashboard import DashboardScreen
     from stvs_tui.screens.demands import DemandsScreen
+    from stvs_tui.screens.excel_import import ExcelScreen
     from stvs_tui.screens.report import MonthlyReportScreen
     from stvs_tui.screens.settings import SettingsScreen
     from stvs_tui.screens.sync import SyncScreen
@@ -49,7 +51,7 @@ def _register_builtin_areas() -> None:
     for name, factory in {
         "dashboard": DashboardScreen, "volunteers": VolunteersScreen, "teams": TeamsScreen,
         "activities": ActivitiesScreen, "demands": DemandsScreen, "report": MonthlyReportScreen,
-        "settings": SettingsScreen, "sync": SyncScreen,
+        "settings": SettingsScreen, "sync": SyncScreen, "excel": ExcelScreen,
     }.items():
         AREAS.setdefault(name, factory)
 
