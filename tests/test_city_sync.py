@@ -9,7 +9,15 @@ from dataclasses import dataclass
 
 import pytest
 from click.testing import CliRunner
-from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, local_record, sync, thread_server, update_row
+from sync_fixtures import (
+    StoreFactory,
+    ThreadServer,
+    add_volunteer,
+    local_record,
+    sync,
+    thread_server,
+    update_row,
+)
 
 from schema.store import Store
 from stvs_tui.cli import main
