@@ -1,0 +1,178 @@
+"""Sync benchmark: initial push of ~100k records through the real server on loopback, compared with a raw
+SQLite executemany of the same rows; no-op sync at 100k and at 1k; peak RSS of client and server.
+
+    python bench/sync.py                  # 100k records
+    python bench/sync.py --records 20000  # a quicker run
+
+Prints figures and ratios; targets: ≥ 20,000 records/s, no-op at 100k ≤ 100 ms and ≤ 1.5 × no-op at 1k,
+peak RSS ≤ 250 MB for client and server each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+COUNTY = "410522"
+RECORDS_PER_VOLUNTEER = 5.35  # what stvs_tui.demo makes per volunteer with a year of activities
+
+
+def make_store(path: Path, records: int, seed: int) -> int:
+    """A county store with ~``records`` demo records (change capture included); returns the count."""
+    from schema.regions import install_regions, read_regions
+    from schema.store import open_store
+    from stvs_tui.demo import generate, store_demo
+
+    store = open_store(path, daily_backup=False)
+    with store.session() as session:
+        install_regions(session, read_regions())
+    store.set_settings(county_code=COUNTY)
+    data = generate(COUNTY, "安阳县", max(10, int(records / RECORDS_PER_VOLUNTEER)), seed, date(2026, 3, 1))
+    total = sum(store_demo(store, data).values())
+    store.close()
+    return total
+
+
+def raw_executemany_seconds(store_path: Path, folder: Path) -> float:
+    """The same rows, read back, written by plain sqlite3 executemany into an empty copy of the schema."""
+    target = folder / "raw.sqlite"
+    tables = ("team", "volunteer", "membership", "activity", "participation")
+    with sqlite3.connect(store_path) as source:
+        schema = [sql for (sql,) in source.execute(
+            f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN ({','.join('?' * len(tables))})",
+            tables)]
+        rows = {t: source.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
+    connection = sqlite3.connect(target)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    for sql in schema:
+        connection.execute(sql)
+    started = time.perf_counter()
+    with connection:
+        for table in tables:
+            if rows[table]:
+                marks = ",".join("?" * len(rows[table][0]))
+                connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows[table])
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def client_main(store_path: str, url: str, token: str, noop_runs: int) -> None:
+    """Run in a child process: the initial push, then no-op syncs; print figures as JSON."""
+    from schema.store import open_store
+    from sync.client import SyncClient
+
+    store = open_store(Path(store_path), daily_backup=False)
+    with SyncClient(store, url, token) as client:
+        started = time.perf_counter()
+        summary = client.run()
+        push_seconds = time.perf_counter() - started
+        noops = []
+        for _ in range(noop_runs):
+            started = time.perf_counter()
+            noop = client.run()
+            noops.append(time.perf_counter() - started)
+            assert noop.pushed == noop.pulled == 0 and noop.digest == "match", noop
+    print(json.dumps({"push_seconds": push_seconds, "pushed": summary.pushed, "applied": summary.applied,
+                      "digest": summary.digest, "noop_ms": statistics.median(noops) * 1000,
+                      "client_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    import httpx
+
+    from sync.server import DATABASE_URL_ENV
+    from sync.serverdb import open_server_db
+
+    open_server_db(database_url).close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "sync.server:app_from_env", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"], cwd=ROOT, env={**os.environ, DATABASE_URL_ENV: database_url})
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_case(folder: Path, records: int, noop_runs: int) -> dict[str, float]:
+    import socket
+
+    from sync.auth import issue_token
+    from sync.serverdb import open_server_db
+
+    store_path = folder / "county" / "stvs.sqlite"
+    total = make_store(store_path, records, seed=1)
+    raw = raw_executemany_seconds(store_path, folder)
+    url = f"sqlite:///{folder / 'server.sqlite'}"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = start_server(url, port)
+    try:
+        db = open_server_db(url)
+        token = issue_token(db.engine, COUNTY)
+        db.close()
+        child = subprocess.run([sys.executable, __file__, "--client", str(store_path), f"http://127.0.0.1:{port}",
+                                token, str(noop_runs)], capture_output=True, text=True, check=True)
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        figures["server_peak_rss_mb"] = peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    figures.update(records=total, raw_seconds=raw)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--client", nargs=4, metavar=("STORE", "URL", "TOKEN", "NOOPS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        client_main(args.client[0], args.client[1], args.client[2], int(args.client[3]))
+        return
+    with tempfile.TemporaryDirectory() as big_dir, tempfile.TemporaryDirectory() as small_dir:
+        big = run_case(Path(big_dir), args.records, noop_runs=9)
+        small = run_case(Path(small_dir), 1000, noop_runs=9)
+    rate = big["records"] / big["push_seconds"]
+    raw_rate = big["records"] / big["raw_seconds"]
+    print(f"initial push: {big['records']} records in {big['push_seconds']:.2f} s = {rate:,.0f} records/s "
+          f"(target ≥ 20,000/s) {'OK' if rate >= 20_000 else 'BELOW TARGET'}")
+    print(f"raw sqlite3 executemany of the same rows: {big['raw_seconds']:.3f} s = {raw_rate:,.0f} rows/s; "
+          f"sync push is {big['push_seconds'] / big['raw_seconds']:.1f}× the raw insert time")
+    ratio = big["noop_ms"] / small["noop_ms"]
+    print(f"no-op sync: {big['noop_ms']:.1f} ms at {big['records']} records (target ≤ 100 ms) "
+          f"{'OK' if big['noop_ms'] <= 100 else 'OVER'}; {small['noop_ms']:.1f} ms at {small['records']} records; "
+          f"ratio {ratio:.2f} (target ≤ 1.5) {'OK' if ratio <= 1.5 else 'OVER'}")
+    for side in ("client", "server"):
+        value = big[f"{side}_peak_rss_mb"]
+        print(f"peak RSS {side}: {value:.0f} MB (target ≤ 250 MB) {'OK' if value <= 250 else 'OVER'}")
+    print(f"digest after push: {big['digest']}; applied {big['applied']} of {big['pushed']}")
+
+
+if __name__ == "__main__":
+    main()
