@@ -91,6 +91,8 @@ def import_volunteers(app: Any, file: Path, dry_run: bool, valid_only: bool, on_
         plan = _plan(store, file, on_duplicate, sheet, app.lang)
         _report_problems(plan, app.lang)
         click.echo(plan.summary(app.lang))
+        if plan.ignored_headers:
+            click.echo(f"未识别、已忽略的列 (columns ignored)：{'、'.join(plan.ignored_headers)}", err=True)
         if plan.problems and not valid_only:
             raise click.ClickException(
                 f"有{len(plan.problems)}个问题，未导入任何数据；改正后重试，或加 --valid-only 只导入有效行 "

@@ -209,3 +209,15 @@ def test_merged_cells_in_the_data_are_refused_but_a_merged_title_is_fine(store: 
     plan = plan_import(path, store)
     assert [(p.row, p.column) for p in plan.problems] == [(3, "D")]
     assert "合并单元格D3:D4" in plan.problems[0].message
+
+
+def test_other_id_types_keep_the_stated_sex_and_birth_date(store: Store, tmp_path: Path) -> None:
+    path = write_book(tmp_path / "v.xlsx", [["Name", "ID type", "ID number", "Mobile", "Sex", "Birth date"],
+                                            ["Anna Li", "PASSPORT", "e1234567", "13800001234", "female", "1990-02-03"],
+                                            ["王芳", "Resident ID Card", ID_B, "13800001235", "女", None]])
+    plan = plan_import(path, store)
+    assert plan.problems == []
+    passport, resident = (r.values for r in plan.rows)
+    assert (passport["id_type"], passport["id_number"], passport["sex"]) == ("passport", "E1234567", "female")
+    assert passport["birth_date"] == date(1990, 2, 3)
+    assert (resident["id_type"], resident["birth_date"]) == ("resident", date(1990, 1, 1))

@@ -6,7 +6,7 @@ schema (``field_label``, ``field_aliases``, ``LabeledEnum``), so export, templat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -69,22 +69,6 @@ def roster_headers(lang: str = "zh") -> list[str]:
     return [field_label(Volunteer, field, lang) for field in ROSTER_FIELDS]
 
 
-def to_cell(field: str, value: Any, lang: str = "zh") -> Any:
-    """A stored volunteer value as a clerk reads it in a cell: labels, 是/否, dates; None for empty."""
-    if value is None or value == "":
-        return None
-    if field in ENUM_FIELDS:
-        member = ENUM_FIELDS[field].from_label(str(value))
-        return member.label(lang) if member else value
-    if field in LIST_FIELDS:
-        kind = LIST_FIELDS[field]
-        members = (kind.from_label(code) for code in str(value).split(","))
-        return LIST_SEPARATOR.join(m.label(lang) for m in members if m)
-    if field in BOOL_FIELDS:
-        return YES_NO[lang][0 if value else 1]
-    return value
-
-
 def from_cell(field: str, value: Any, today: date) -> Any:
     """A cell's value as the raw input ``clean_record`` expects; raises ``InvalidValue`` for what it cannot be.
 
@@ -103,6 +87,10 @@ def from_cell(field: str, value: Any, today: date) -> Any:
         if member is None:
             raise InvalidValue(field, f"“{value}”应为“男”或“女” (expected male or female)")
         return member.value
+    if field in ENUM_FIELDS:
+        # A label becomes its code here; an unknown text goes on to clean_record, which lists the choices.
+        member = ENUM_FIELDS[field].from_label(str(value))
+        return member.value if member else value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -164,16 +152,16 @@ def _plausible(field: str, day: date, today: date) -> date:
     return day
 
 
-def roster_formatter(lang: str = "zh") -> Callable[[Mapping[str, Any], str], list[Any]]:
-    """A fast ``to_cell`` for whole rows: label look-ups are built once, not per cell (100k-row exports)."""
+def roster_formatter(lang: str = "zh") -> Callable[[Sequence[Any], str], list[Any]]:
+    """Stored values of ``ROSTER_FIELDS`` (a sequence in that order) as a clerk reads them: labels, 是/否,
+    dates, None for empty. Label look-ups are built once, not per cell: 100k-row exports."""
     labels = {f: {m.value: m.label(lang) for m in kind} for f, kind in ENUM_FIELDS.items()}
     tags = {m.value: m.label(lang) for m in TalentTag}
     yes, no = YES_NO[lang]
 
-    def row(volunteer: Mapping[str, Any], id_number: str) -> list[Any]:
+    def row(volunteer: Sequence[Any], id_number: str) -> list[Any]:
         cells: list[Any] = []
-        for name in ROSTER_FIELDS:
-            value = volunteer[name]
+        for name, value in zip(ROSTER_FIELDS, volunteer, strict=False):
             if name == "id_number":
                 value = id_number
             elif name in labels:

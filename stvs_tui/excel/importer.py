@@ -294,7 +294,7 @@ def _clean(raw: dict[str, Any], unreadable: set[str], errors: list[FieldError]) 
 
 
 def _derived_from_id(raw: dict[str, Any]) -> bool:
-    return raw.get("id_type") in (None, "", IdType.RESIDENT.value, IdType.RESIDENT.zh, IdType.RESIDENT.en)
+    return raw.get("id_type", IdType.RESIDENT.value) == IdType.RESIDENT.value
 
 
 def _stated_facts_mismatch(raw: dict[str, Any], cleaned: dict[str, Any]) -> list[FieldError]:

@@ -17,7 +17,13 @@ from schema.models import Activity, Membership, Participation, Team, Volunteer, 
 from schema.rules import HELD_STATUSES, hours_by_volunteer, star_level
 from schema.store import Store
 from schema.validators import mask_id_number
-from stvs_tui.excel.columns import SERIAL_NUMBER_HEADER, TEAMS_HEADER, roster_formatter, roster_headers
+from stvs_tui.excel.columns import (
+    ROSTER_FIELDS,
+    SERIAL_NUMBER_HEADER,
+    TEAMS_HEADER,
+    roster_formatter,
+    roster_headers,
+)
 from stvs_tui.excel.common import Period, issuing_unit, label_of, parse_period, require_county, today_or
 from stvs_tui.excel.sheet import (
     NOT_APPLICABLE,
@@ -48,7 +54,8 @@ def _team_names() -> sa.Subquery:
 def _roster_query(county: str) -> sa.Select:
     teams = _team_names()
     table = Volunteer.__table__
-    return (sa.select(table, teams.c.teams).outerjoin(teams, teams.c.volunteer_id == table.c.id)
+    return (sa.select(*(table.c[f] for f in ROSTER_FIELDS), teams.c.teams)
+            .outerjoin(teams, teams.c.volunteer_id == table.c.id)
             .where(table.c.county_code == county, table.c.deleted.is_(False))
             .order_by(table.c.created_at, table.c.id))
 
@@ -58,9 +65,10 @@ def roster_rows(connection: Connection, county: str, unmasked: bool, lang: str,
     """The roster's data rows, streamed from SQL."""
     to_cells = roster_formatter(lang)
     result = connection.execution_options(yield_per=2000).execute(_roster_query(county))
-    for number, record in enumerate(result.mappings(), start=1):
-        id_number = record["id_number"] if unmasked else mask_id_number(record["id_number"])
-        yield [number, *to_cells(record, id_number), record["teams"]]
+    id_at = ROSTER_FIELDS.index("id_number")
+    for number, record in enumerate(result, start=1):
+        id_number = record[id_at] if unmasked else mask_id_number(record[id_at])
+        yield [number, *to_cells(record, id_number), record[-1]]
         if progress is not None and number % PROGRESS_EVERY == 0:
             progress(number)
 
