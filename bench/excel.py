@@ -4,7 +4,7 @@
    same run: ratio = raw time / our time (target >= 0.7; our time includes the SQL query and formatting).
 2. Import of 10k validated rows (plan + apply into an empty store): rows per second (target >= 5,000).
 
-    python bench/excel.py [--volunteers 100000] [--import-rows 10000]
+    python bench/excel.py [--volunteers 100000] [--import-rows 10000] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -48,20 +48,25 @@ def raw_write(rows: list[list], path: Path) -> float:
     return time.perf_counter() - started
 
 
-def bench_export(folder: Path, volunteers: int) -> float:
+def bench_export(folder: Path, volunteers: int, rounds: int) -> float:
+    """Best of ``rounds`` for each, run alternately, so a busy machine weighs on both sides alike."""
     store = county_store(folder / "export" / "stvs.sqlite", volunteers)
+    raw_times, our_times = [], []
     try:
         with store.engine.connect() as connection:
             rows = list(roster_rows(connection, COUNTY, False, "zh"))
-        raw = raw_write(rows, folder / "raw.xlsx")
-        started = time.perf_counter()
-        count = export_roster(store, folder / "roster.xlsx", today=TODAY)
-        ours = time.perf_counter() - started
+        for _ in range(rounds):
+            raw_times.append(raw_write(rows, folder / "raw.xlsx"))
+            started = time.perf_counter()
+            count = export_roster(store, folder / "roster.xlsx", today=TODAY)
+            our_times.append(time.perf_counter() - started)
     finally:
         store.close()
+    raw, ours = min(raw_times), min(our_times)
     ratio = raw / ours
     print(f"export roster: {count:,} volunteers in {ours:.2f} s ({count / ours:,.0f} rows/s); "
-          f"raw openpyxl write-only of the same rows {raw:.2f} s; ratio raw/ours {ratio:.2f} (target >= 0.70)")
+          f"raw openpyxl write-only of the same rows {raw:.2f} s; ratio raw/ours {ratio:.2f} (target >= 0.70; "
+          f"best of {rounds})")
     return ratio
 
 
@@ -90,9 +95,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--volunteers", type=int, default=100_000)
     parser.add_argument("--import-rows", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=2, help="export runs of each side (best one counts)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stvs-bench-") as folder:
-        ratio = bench_export(Path(folder), args.volunteers)
+        ratio = bench_export(Path(folder), args.volunteers, args.rounds)
         speed = bench_import(Path(folder), args.import_rows)
     print(f"summary: export ratio {ratio:.2f} {'ok' if ratio >= 0.7 else 'BELOW TARGET'}; "
           f"import {speed:,.0f} rows/s {'ok' if speed >= 5000 else 'BELOW TARGET'}")

@@ -36,7 +36,6 @@ from stvs_tui.excel.sheet import (
     saving_workbook,
 )
 
-SIGN_OFF = ("负责人", "填报人", "联系电话")
 TEAM_HEADER_TOP = ("序号", "队伍名称", "层级", "依托单位", "负责人", "联系电话", "队员人数", "其中", None, None,
                    "服务类别", "科技志愿服务信息平台", None, "备注")
 TEAM_HEADER_SUB = (None, None, None, None, None, None, None, "三长", "科技专家", "乡土科技人才", None, "注册状态",

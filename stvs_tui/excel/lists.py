@@ -83,7 +83,8 @@ def export_roster(store: Store, path: Path, *, unmasked: bool = False, lang: str
     en = lang == "en"
     headers = [SERIAL_NUMBER_HEADER[en], *roster_headers(lang), TEAMS_HEADER[en]]
     unit = issuing_unit(store)
-    # One read transaction: the count written into the sheet's size and the rows are the same snapshot.
+    # One read transaction (the store's engine emits a real BEGIN): the count written into the sheet's
+    # declared size and the rows streamed after it are the same snapshot, even while the TUI writes.
     with store.engine.connect() as connection, connection.begin(), saving_workbook(path) as workbook:
         total = connection.execute(sa.select(sa.func.count()).select_from(_roster_query(county).subquery())).scalar_one()
         sample, rows = sample_rows(roster_rows(connection, county, unmasked, lang, progress))
