@@ -221,3 +221,18 @@ def test_other_id_types_keep_the_stated_sex_and_birth_date(store: Store, tmp_pat
     assert (passport["id_type"], passport["id_number"], passport["sex"]) == ("passport", "E1234567", "female")
     assert passport["birth_date"] == date(1990, 2, 3)
     assert (resident["id_type"], resident["birth_date"]) == ("resident", date(1990, 1, 1))
+
+
+def test_rows_holding_only_a_serial_number_are_blank(store: Store, tmp_path: Path) -> None:
+    rows = [["序号", *HEADERS], [1, "张三", ID_A, "13800001234", "", ""], *([n, None, None, None, None, None]
+                                                                           for n in range(2, 200))]
+    plan = plan_import(write_book(tmp_path / "v.xlsx", rows), store)
+    assert plan.problems == [] and len(plan.rows) == 1
+
+
+def test_progress_is_reported_while_reading(store: Store, tmp_path: Path) -> None:
+    rows = [HEADERS, *([f"志愿者{n}", resident_id(f"198503{n // 500 + 10}", f"{n % 500:03d}"), f"138{n:08d}", "", ""]
+                       for n in range(1200))]
+    seen: list[tuple[int, int | None]] = []
+    plan_import(write_book(tmp_path / "v.xlsx", rows), store, progress=lambda done, total: seen.append((done, total)))
+    assert [done for done, _ in seen] == [500, 1000, 1200] and seen[0][1] == 1200
