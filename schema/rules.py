@@ -55,9 +55,7 @@ def volunteer_hours(session: Session, volunteer_id: str) -> float:
     total = session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(Participation.hours), 0.0))
         .join(Activity, Activity.id == Participation.activity_id)
-        .where(Participation.volunteer_id == volunteer_id, Participation.deleted.is_(False),
-               Participation.attended.is_(True), Participation.hours_confirmed.is_(True),
-               Activity.deleted.is_(False), Activity.status.in_(HELD_STATUSES))
+        .where(Participation.volunteer_id == volunteer_id, counted_service())
     ).scalar_one()
     return float(total)
 
