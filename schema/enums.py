@@ -35,6 +35,9 @@ class LabeledEnum(StrEnum):
     def from_label(cls, text: str) -> LabeledEnum | None:
         """Find a member by its code or either label (case-insensitive for English)."""
         wanted = text.strip()
+        exact = cls._value2member_map_.get(wanted)  # the code itself: the common case (every sync push)
+        if exact is not None:
+            return exact  # type: ignore[return-value]
         for member in cls:
             if wanted in (member.value, member.zh) or wanted.lower() == member.en.lower():
                 return member

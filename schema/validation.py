@@ -7,6 +7,7 @@ normalised and typed, and raises ``InvalidRecord`` listing every field at fault.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cache
 from datetime import date, datetime
 from typing import Any
 
@@ -266,14 +267,16 @@ def clean_record(table: str, fields: Mapping[str, Any], *, partial: bool = False
 
 
 def _missing_required(table: str, fields: Mapping[str, Any]) -> list[FieldError]:
+    return [FieldError(name, "不能为空 (required)") for name in _required_fields(table) if name not in fields]
+
+
+@cache
+def _required_fields(table: str) -> tuple[str, ...]:
+    """Fields a whole record must have (cached: reading pydantic's field info costs more than the check)."""
     from schema.models import TABLE_MODELS
 
-    model = TABLE_MODELS[table]
-    missing = [
-        name for name, info in model.model_fields.items()
-        if info.is_required() and name in RULES[table] and name not in fields
-    ]
-    return [FieldError(name, "不能为空 (required)") for name in missing]
+    return tuple(name for name, info in TABLE_MODELS[table].model_fields.items()
+                 if info.is_required() and name in RULES[table])
 
 
 def _cross_field_errors(table: str, cleaned: dict[str, Any]) -> list[FieldError]:

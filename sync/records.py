@@ -48,12 +48,8 @@ def _column_kinds(table: str) -> dict[str, str]:
 
 
 def to_wire(value: Any) -> Any:
-    """The canonical JSON form of a column value."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    """The canonical JSON form of a column value (a datetime is a date too: one check covers both)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def row_to_wire(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,8 +58,18 @@ def row_to_wire(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
 
 def from_wire(table: str, record: Mapping[str, Any]) -> dict[str, Any]:
     """Typed column values from wire form, for writing with SQLAlchemy."""
-    kinds = _column_kinds(table)
-    return {name: _typed(kinds.get(name, "str"), value) for name, value in record.items()}
+    values = dict(record)
+    # Only the few non-text columns need converting; text values are already what the column holds.
+    for name, kind in _typed_columns(table):
+        value = values.get(name)
+        if value is not None:
+            values[name] = _typed(kind, value)
+    return values
+
+
+@cache
+def _typed_columns(table: str) -> tuple[tuple[str, str], ...]:
+    return tuple((name, kind) for name, kind in _column_kinds(table).items() if kind != "str")
 
 
 def _typed(kind: str, value: Any) -> Any:
@@ -95,15 +101,16 @@ def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool) -> d
             datetime.fromisoformat(str(value))
         except ValueError:
             errors.append(FieldError(name, f"“{value}”不是有效时间 (not a date and time)"))
+    known = {k: v for k, v in fields.items() if k not in extra} if extra else fields
     try:
-        cleaned = clean_record(table, {k: v for k, v in fields.items() if k not in extra}, partial=partial)
+        cleaned = clean_record(table, known, partial=partial)
     except InvalidRecord as exc:
         errors = exc.errors + errors
         cleaned = {}
     errors.extend(_storable_errors(cleaned))
     if errors:
         raise InvalidRecord(table, errors)
-    wire = {name: to_wire(value) for name, value in cleaned.items()}
+    wire = {name: value.isoformat() if isinstance(value, date) else value for name, value in cleaned.items()}
     wire.update({name: to_wire(datetime.fromisoformat(str(v))) for name, v in extra.items()})
     return wire
 
@@ -115,9 +122,11 @@ def _storable_errors(cleaned: Mapping[str, Any]) -> list[FieldError]:
     """Values every database can store: no NUL in text, integers that fit, finite numbers."""
     errors: list[FieldError] = []
     for name, value in cleaned.items():
-        if isinstance(value, str) and "\x00" in value:
-            errors.append(FieldError(name, "含有不可见的控制字符 (contains a NUL character)"))
-        elif _out_of_range(value):
+        kind = type(value)  # exact types first: this runs for every field of every pushed record
+        if kind is str or isinstance(value, str):
+            if "\x00" in value:
+                errors.append(FieldError(name, "含有不可见的控制字符 (contains a NUL character)"))
+        elif kind is not bool and kind is not date and value is not None and _out_of_range(value):
             errors.append(FieldError(name, "数值超出范围 (number out of range)"))
     return errors
 

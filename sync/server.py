@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from schema.errors import InvalidRecord
@@ -44,7 +44,7 @@ from sync.protocol import (
     TableName,
 )
 from sync.pull import fetch_records, read_pull
-from sync.push import apply_push
+from sync.push import push_answer
 from sync.records import table_of
 from sync.serverdb import ServerDB, open_server_db, schema_version
 
@@ -185,11 +185,12 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
                              server_id=db.server_id, server_time_ms=wall_ms(), county_code=who.county_code,
                              is_admin=who.is_admin)
 
-    @app.post(f"{API_PREFIX}/sync/push", responses=ERROR_RESPONSES)
-    def push(body: PushRequest, who: CallerDep) -> PushResponse:
+    @app.post(f"{API_PREFIX}/sync/push", responses=ERROR_RESPONSES, response_model=PushResponse)
+    def push(body: PushRequest, who: CallerDep) -> Response:
         """Apply a batch of changes; one answer per change (applied, merged, conflict, duplicate, rejected)."""
         check_versions(body.protocol_version, body.schema_version)
-        return apply_push(db, who, body)
+        # The answer is already PushResponse's JSON (also stored for replays): sent as it is.
+        return Response(push_answer(db, who, body), media_type="application/json")
 
     @app.get(f"{API_PREFIX}/sync/pull", responses=ERROR_RESPONSES)
     def pull(who: CallerDep, since: Annotated[int, Query(ge=0, le=2**62)] = 0,

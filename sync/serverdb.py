@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -134,5 +135,7 @@ def _server_identity(engine: Engine) -> str:
         return server_id
 
 
+@cache
 def schema_version() -> str:
+    """The migration head (cached: alembic reads the migrations folder to find it, and every push asks)."""
     return head_revision()
