@@ -8,18 +8,20 @@ deleted here (hard delete) goes as a tombstone carrying its whole base.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from schema.models import SYNCED_TABLES
 from sync.hlc import HybridClock
-from sync.push import chunks
-from sync.records import row_to_wire, table_of
+from sync.push import canonical_json, chunks
+from sync.records import column_kinds, wire_fields
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def change_id(node: str, row: PendingRow, content: list[Any]) -> str:
     The log's sequence number says which log entries the change covers; the content hash keeps ids
     unique when SQLite reuses sequence numbers after the log was emptied.
     """
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(canonical_json(content)).hexdigest()[:16]
     return f"{node}:{row.table}:{row.row_id}:{row.max_seq}:{digest}"
 
 
@@ -81,17 +83,39 @@ def load_bases(connection: Connection, table: str, ids: list[str]) -> dict[str, 
         statement = sa.text("SELECT row_id, version, data FROM sync_base WHERE tbl = :t AND row_id IN :ids") \
             .bindparams(sa.bindparam("ids", expanding=True))
         for row_id, version, data in connection.execute(statement, {"t": table, "ids": part}):
-            bases[row_id] = (version, json.loads(data))
+            bases[row_id] = (version, orjson.loads(data))
     return bases
 
 
 def load_rows(connection: Connection, table_name: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-    table = table_of(table_name)
+    """Rows in wire form, read as plain sqlite3 tuples (typed SQLAlchemy rows cost more than the rest of
+    building a change): only dates, times and flags need converting to their wire form."""
+    names = wire_fields(table_name)
+    converters = _raw_converters(table_name)
+    sql = f"SELECT id, {', '.join(names)} FROM {table_name} WHERE id IN "  # names come from the model
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     rows: dict[str, dict[str, Any]] = {}
     for part in chunks(ids):
-        for row in connection.execute(sa.select(table).where(table.c.id.in_(part))).mappings():
-            rows[row["id"]] = row_to_wire(table_name, row)
+        for raw in cursor.execute(sql + f"({','.join('?' * len(part))})", part):
+            record = dict(zip(names, raw[1:], strict=True))
+            for name, convert in converters:
+                value = record[name]
+                if value is not None:
+                    record[name] = convert(value)
+            rows[raw[0]] = record
+    cursor.close()
     return rows
+
+
+@cache
+def _raw_converters(table: str) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """(column, raw SQLite value → wire value) for the wire columns whose stored form is not the wire form."""
+    convert: dict[str, Callable[[Any], Any]] = {
+        "datetime": lambda v: datetime.fromisoformat(v).isoformat() if isinstance(v, str) else v,
+        "date": lambda v: date.fromisoformat(v).isoformat() if isinstance(v, str) else v,
+        "bool": bool}
+    kinds = column_kinds(table)
+    return tuple((name, convert[kinds[name]]) for name in wire_fields(table) if kinds[name] in convert)
 
 
 def build_batch(connection: Connection, pending: list[PendingRow], node: str, clock: HybridClock) -> OutgoingBatch:

@@ -12,16 +12,18 @@ import fcntl
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from schema.models import SYNCED_TABLES, new_id
 from schema.store import Store
-from sync.changes import Cursor, build_batch, pending_rows
+from sync.changes import Cursor, OutgoingBatch, PendingRow, build_batch, pending_rows
 from sync.errors import (
     BatchMismatch,
     Forbidden,
@@ -153,34 +155,53 @@ class SyncClient:
     # ---- push ---------------------------------------------------------------------------------------------
 
     def push(self, summary: SyncSummary, report: ProgressCallback) -> None:
+        """Send the pending rows batch by batch; the next batch is built while the server works on this one.
+
+        One batch at a time is in the outbox and in flight: the next is written to the outbox only
+        after the answer to this one is applied, so a crash anywhere leaves at most one batch to resend.
+        """
         waiting = self.replica.outbox()
         if waiting is not None:
             summary.resumed_batch = True
-            self._send(waiting[0], waiting[1], summary)
+            self._finish(waiting[0], json.loads(waiting[1])["changes"], self._post_push(waiting[1]), summary)
         total = self.store.pending_change_count()
         cursor = Cursor()
         report(SyncProgress("push", 0, total))
-        while True:
-            with self.store.engine.connect() as connection:
-                pending = pending_rows(connection, cursor, self.batch_size)
-                batch = build_batch(connection, pending, self.replica.node, self.clock)
-            if not pending:
-                return
-            self.replica.settle(batch.settled)
-            if batch.changes:
-                batch_id = new_id()
-                payload = json.dumps({"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
-                                      "schema_version": schema_version(), "batch_id": batch_id,
-                                      "changes": batch.changes}, ensure_ascii=False)
-                self.replica.put_outbox(batch_id, payload)
-                self._send(batch_id, payload, summary)
-            report(SyncProgress("push", summary.pushed, total))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as sender:
+            in_flight: tuple[str, list[dict[str, Any]], Future[bytes]] | None = None
+            while True:
+                pending, batch = self._next_batch(cursor)
+                if in_flight is not None:
+                    self._finish(in_flight[0], in_flight[1], in_flight[2].result(), summary)
+                    in_flight = None
+                    report(SyncProgress("push", summary.pushed, total))
+                if not pending:
+                    return
+                self.replica.settle(batch.settled)
+                if batch.changes:
+                    in_flight = self._start(sender, batch.changes)
 
-    def _send(self, batch_id: str, payload: str, summary: SyncSummary) -> None:
-        response = self._request("POST", "/sync/push", content=payload.encode(),
-                                 headers={"Content-Type": "application/json"})
-        answer = PushResponse.model_validate_json(response.content)
-        changes = json.loads(payload)["changes"]
+    def _next_batch(self, cursor: Cursor) -> tuple[list[PendingRow], OutgoingBatch]:
+        with self.store.engine.connect() as connection:
+            pending = pending_rows(connection, cursor, self.batch_size)
+            return pending, build_batch(connection, pending, self.replica.node, self.clock)
+
+    def _start(self, sender: ThreadPoolExecutor,
+               changes: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], Future[bytes]]:
+        """Put a batch in the outbox, then send it from the sender thread (the socket wait frees the GIL)."""
+        batch_id = new_id()
+        payload = orjson.dumps({"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
+                                "schema_version": schema_version(), "batch_id": batch_id,
+                                "changes": changes}).decode()
+        self.replica.put_outbox(batch_id, payload)
+        return batch_id, changes, sender.submit(self._post_push, payload)
+
+    def _post_push(self, payload: str) -> bytes:
+        return self._request("POST", "/sync/push", content=payload.encode(),
+                             headers={"Content-Type": "application/json"}).content
+
+    def _finish(self, batch_id: str, changes: list[dict[str, Any]], body: bytes, summary: SyncSummary) -> None:
+        answer = PushResponse.model_validate_json(body)
         self.replica.apply_results(batch_id, changes, answer.results)
         self.clock.observe(answer.server_time_ms)
         self._count(answer, summary)

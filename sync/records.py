@@ -38,7 +38,7 @@ def wire_fields(table: str) -> tuple[str, ...]:
 
 
 @cache
-def _column_kinds(table: str) -> dict[str, str]:
+def column_kinds(table: str) -> dict[str, str]:
     kinds: dict[str, str] = {}
     for column in table_of(table).columns:
         python_type = column.type.python_type
@@ -69,7 +69,7 @@ def from_wire(table: str, record: Mapping[str, Any]) -> dict[str, Any]:
 
 @cache
 def _typed_columns(table: str) -> tuple[tuple[str, str], ...]:
-    return tuple((name, kind) for name, kind in _column_kinds(table).items() if kind != "str")
+    return tuple((name, kind) for name, kind in column_kinds(table).items() if kind != "str")
 
 
 def _typed(kind: str, value: Any) -> Any:

@@ -5,12 +5,13 @@ the dashboard shows.
 
 from __future__ import annotations
 
-import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -43,6 +44,9 @@ def sync_status(store: Store) -> SyncStatus:
     return SyncStatus(unsynced_changes=store.pending_change_count(), last_sync_at=last or "",
                       conflicts_waiting=int(issues.get("conflict", 0)), errors=int(issues.get("error", 0)),
                       server_url=store.setting("server_url"))
+
+
+Digest = tuple[int, int]  # (row count, XOR of row hashes) while folding; saved as hex text
 
 
 @dataclass
@@ -116,7 +120,7 @@ class Replica:
             self._save_digest(connection, digest)
 
     def _apply_table_results(self, connection: Connection, table: str, results: list[ChangeResult],
-                             sent: dict[str, dict[str, Any]], digest: tuple[int, str]) -> tuple[int, str]:
+                             sent: dict[str, dict[str, Any]], digest: Digest) -> Digest:
         ids = [r.id for r in results]
         bases = load_bases(connection, table, ids)
         accepted = [r for r in results if r.status != "rejected"]
@@ -129,7 +133,7 @@ class Replica:
             old = bases.get(result.id)
             change = sent[result.change_id]
             data = result.record if result.record is not None else {**(old[1] if old else {}), **change["fields"]}
-            base_rows.append({"t": table, "r": result.id, "v": result.version, "d": json.dumps(data, ensure_ascii=False)})
+            base_rows.append({"t": table, "r": result.id, "v": result.version, "d": orjson.dumps(data).decode()})
             digest = self._fold(digest, table, result.id, old, result.version, data)
             if result.record is not None and result.id not in still_pending:
                 records.append((result.id, result.version, result.record))
@@ -143,7 +147,9 @@ class Replica:
 
     def _set_states(self, connection: Connection, table: str, results: list[ChangeResult],
                     still_pending: set[str]) -> None:
-        states, issues, cleared = [], [], []
+        states: list[dict[str, Any]] = []
+        issues: list[dict[str, Any]] = []
+        cleared: list[str] = []
         for result in results:
             conflict = result.status == "conflict" or result.status == "duplicate" and result.reason == "conflict"
             if result.status == "rejected":
@@ -158,21 +164,27 @@ class Replica:
                 issues.append({"t": table, "r": result.id, "s": state, "reason": result.reason,
                                "m": result.message or (result.conflict_id or ""), "at": datetime.now()})
             else:
-                cleared.append({"t": table, "r": result.id})
+                cleared.append(result.id)
         rejected = {r.id for r in results if r.status == "rejected"}
-        accepted = [s for s in states if s["id"] not in rejected]
-        if accepted:
-            connection.execute(sa.text(f"UPDATE {table} SET sync_state = :st, version = :v WHERE id = :id"), accepted)
-        if rejected:
-            connection.execute(sa.text(f"UPDATE {table} SET sync_state = :st WHERE id = :id"),
-                               [s for s in states if s["id"] in rejected])
+        # One UPDATE per (state, version) and chunk of ids, not one per row: an initial push puts
+        # thousands of rows at version 1, synced.
+        groups: dict[tuple[str, int | None], list[str]] = defaultdict(list)
+        for item in states:
+            groups[(item["st"], None if item["id"] in rejected else item["v"])].append(item["id"])
+        for (state, version), ids in groups.items():
+            assignments = "sync_state = :st" if version is None else "sync_state = :st, version = :v"
+            for part in chunks(ids):
+                connection.execute(sa.text(f"UPDATE {table} SET {assignments} WHERE id IN :ids")
+                                   .bindparams(sa.bindparam("ids", expanding=True)),
+                                   {"st": state, "v": version, "ids": part})
         if issues:
             connection.execute(sa.text(
                 "INSERT INTO sync_issue (tbl, row_id, status, reason, message, at) VALUES (:t, :r, :s, :reason, :m, :at) "
                 "ON CONFLICT(tbl, row_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, "
                 "message = excluded.message, at = excluded.at"), issues)
-        if cleared:
-            connection.execute(sa.text("DELETE FROM sync_issue WHERE tbl = :t AND row_id = :r"), cleared)
+        for part in chunks(cleared):
+            connection.execute(sa.text("DELETE FROM sync_issue WHERE tbl = :t AND row_id IN :ids")
+                               .bindparams(sa.bindparam("ids", expanding=True)), {"t": table, "ids": part})
 
     # ---- pulled records ---------------------------------------------------------------------------------
 
@@ -191,7 +203,7 @@ class Replica:
         return outcome
 
     def _apply_pulled_table(self, connection: Connection, table: str, records: list[PulledRecord],
-                            digest: tuple[int, str], outcome: Applied) -> tuple[int, str]:
+                            digest: Digest, outcome: Applied) -> Digest:
         ids = [r.id for r in records]
         pending = self._pending_ids(connection, table, ids)
         bases = load_bases(connection, table, ids)
@@ -206,7 +218,7 @@ class Replica:
         connection.execute(sa.text("INSERT INTO sync_base (tbl, row_id, version, data) VALUES (:t, :r, :v, :d) "
                                    "ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version, "
                                    "data = excluded.data"),
-                           [{"t": table, "r": r.id, "v": r.version, "d": json.dumps(r.record, ensure_ascii=False)}
+                           [{"t": table, "r": r.id, "v": r.version, "d": orjson.dumps(r.record).decode()}
                             for r in fresh])
         for r in fresh:
             digest = self._fold(digest, table, r.id, bases.get(r.id), r.version, r.record)
@@ -257,29 +269,31 @@ class Replica:
             found.update(connection.execute(statement, {"ids": part}).scalars())
         return found
 
-    def _fold(self, digest: tuple[int, str], table: str, row_id: str, old: tuple[int, dict[str, Any]] | None,
-              version: int, record: dict[str, Any]) -> tuple[int, str]:
-        """Move a row from its old base version to ``version`` in the county's digest."""
+    def _fold(self, digest: Digest, table: str, row_id: str, old: tuple[int, dict[str, Any]] | None,
+              version: int, record: dict[str, Any]) -> Digest:
+        """Move a row from its old base version to ``version`` in the county's digest (row count, XOR)."""
         if record.get("county_code") != self.county:
             return digest
         count, value = digest
         if old is not None and old[0] > 0 and old[1].get("county_code") == self.county:
-            value = digest_xor(value, row_hash(table, row_id, old[0]))
+            value ^= row_hash(table, row_id, old[0])
         else:
             count += 1
-        return count, digest_xor(value, row_hash(table, row_id, version))
+        return count, value ^ row_hash(table, row_id, version)
 
-    def _digest_state(self, connection: Connection) -> tuple[int, str]:
+    def _digest_state(self, connection: Connection) -> Digest:
         rows = dict(connection.execute(sa.text(
             "SELECT key, value FROM sync_checkpoint WHERE key IN ('digest', 'digest_rows')")).all())
-        return int(rows.get("digest_rows", 0)), rows.get("digest", DIGEST_ZERO)
+        return int(rows.get("digest_rows", 0)), int(rows.get("digest", DIGEST_ZERO), 16)
 
-    def _save_digest(self, connection: Connection, digest: tuple[int, str]) -> None:
-        self.set_checkpoints(connection, digest_rows=str(digest[0]), digest=digest[1])
+    def _save_digest(self, connection: Connection, digest: Digest) -> None:
+        self.set_checkpoints(connection, digest_rows=str(digest[0]), digest=digest_xor(DIGEST_ZERO, digest[1]))
 
     def digest(self) -> tuple[int, str]:
+        """(row count, digest) of the county partition as this store knows it."""
         with self.store.engine.connect() as connection:
-            return self._digest_state(connection)
+            count, value = self._digest_state(connection)
+        return count, digest_xor(DIGEST_ZERO, value)
 
     def recompute_digest(self) -> tuple[int, str]:
         """The digest rebuilt from the sync base (after a re-diff), and saved."""
@@ -291,7 +305,7 @@ class Replica:
             for table, row_id, version in rows:
                 value = digest_xor(value, row_hash(table, row_id, version))
                 count += 1
-            self._save_digest(connection, (count, value))
+            self._save_digest(connection, (count, int(value, 16)))
         return count, value
 
     def base_versions(self, table: str, after: str, until: str | None) -> dict[str, int]:
