@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from sync_fixtures import (
     ProcessServer,
     StoreFactory,
+    ThreadServer,
     add_volunteer,
     local_record,
     sync,
@@ -21,6 +23,7 @@ from sync_fixtures import (
 )
 
 from schema.models import CITY_CODE, SYNCED_TABLES
+from schema.store import Store
 from sync import conflicts as queue
 from sync.client import SyncClient
 
@@ -147,3 +150,83 @@ def test_change_sequence_is_taken_and_committed_one_transaction_at_a_time(pg_url
             assert rows == ["v1", "v2"]
     finally:
         db.close()
+
+
+def _held_push(city: ThreadServer, store: Store, token: str, taken: threading.Event, release: threading.Event,
+               errors: list[BaseException]) -> None:
+    """Push ``store``'s pending rows through the server's real write path, and hold the transaction
+    open (sequence numbers taken, not committed) until ``release`` is set."""
+    from sync.auth import authenticate
+    from sync.changes import Cursor, build_batch, pending_rows
+    from sync.hlc import HybridClock
+    from sync.protocol import PushRequest
+    from sync.push import BatchRun, change_hash, request_hash
+    from sync.serverdb import schema_version
+
+    try:
+        with store.engine.connect() as connection:
+            pending = pending_rows(connection, Cursor(), 100)
+            changes = build_batch(connection, pending, store.node_id, HybridClock(store.node_id)).changes
+        request = PushRequest(node_id=store.node_id, schema_version=schema_version(), batch_id="held-batch",
+                              changes=changes)
+        hashes = {change.change_id: change_hash(change) for change in request.changes}
+        caller = authenticate(city.db.engine, token)
+        assert caller is not None
+        with city.db.write() as connection:
+            BatchRun(city.db, connection, caller, request, request_hash(request, hashes.values()), hashes,
+                     False).run()
+            taken.set()
+            release.wait(60)
+    except BaseException as exc:  # reported by the test
+        errors.append(exc)
+        taken.set()
+
+
+def _waiting_for_a_lock(url: str) -> bool:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return bool(connection.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted").scalar())
+    finally:
+        engine.dispose()
+
+
+def test_a_pull_never_passes_a_change_whose_transaction_has_not_committed(pg_url: str, tmp_path: Path) -> None:
+    """Transaction A takes a sequence number and holds; B pushes a later change meanwhile. Without the
+    sequence lock B's number commits first, a pull moves its checkpoint past A's, and A's change is
+    never pulled. With it, B waits for A, the pull in between sees neither, and the next pull gets both."""
+    stores = StoreFactory(tmp_path)
+    with thread_server(pg_url) as city:
+        # Different counties: no partition row lock serialises the two by accident.
+        store_a, store_b = stores.make(COUNTIES[0]), stores.make(COUNTIES[1])
+        token_a, token_b, admin = city.token(COUNTIES[0]), city.token(COUNTIES[1]), city.token(CITY_CODE, True)
+        row_a, row_b = add_volunteer(store_a), add_volunteer(store_b)
+        taken, release, errors = threading.Event(), threading.Event(), []
+        holder = threading.Thread(target=_held_push, args=(city, store_a, token_a, taken, release, errors))
+        holder.start()
+        assert taken.wait(30) and not errors, errors
+        later = threading.Thread(target=lambda: errors.extend(_sync_errors(store_b, city, token_b)))
+        later.start()
+        deadline = time.monotonic() + 30
+        while later.is_alive() and not _waiting_for_a_lock(pg_url) and time.monotonic() < deadline:
+            time.sleep(0.05)  # B either commits (no protection) or waits for A's lock
+        pulled: set[str] = set()
+        with httpx.Client(base_url=city.url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as http:
+            page = http.get("/api/v1/sync/pull", params={"since": 0, "limit": 100, "node_id": "reader"}).json()
+            pulled |= {change["id"] for change in page["changes"]}
+            release.set()
+            holder.join(30)
+            later.join(60)
+            assert not errors, errors
+            page = http.get("/api/v1/sync/pull", params={"since": page["next_since"], "limit": 100,
+                                                         "node_id": "reader"}).json()
+            pulled |= {change["id"] for change in page["changes"]}
+        assert {row_a, row_b} <= pulled, "a pull skipped a change that committed after a later one"
+
+
+def _sync_errors(store: Store, city: ThreadServer, token: str) -> list[BaseException]:
+    try:
+        sync(store, city, token)
+    except BaseException as exc:  # reported by the test
+        return [exc]
+    return []
