@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from schema.errors import InvalidValue
 from schema.models import Region
 from schema.regions import install_regions, read_regions
 from schema.reporting import CityReports, DeadlineKind, city_reports, find_deadline, lock_row
@@ -16,8 +17,33 @@ from sync.city_writes import insert_as_city, update_as_city
 from sync.records import row_to_wire
 from sync.serverdb import ServerDB
 
+# Reports cover the years the city can have records for, at most ten years at a time (each month is a
+# column of the grid and a query per county: an unbounded range is a denial of service, and year 0 has no
+# calendar at all).
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+MAX_MONTHS = 120
+
+
+def check_report_range(first: str, last: str, today: date) -> None:
+    """Raise ``InvalidValue`` (422 at the API) unless ``first``..``last`` (YYYY-MM) is a range we report on."""
+    bounds = f"{FIRST_YEAR}-01 … {LAST_YEAR}-12"
+    months: list[int] = []
+    for name, period in (("first", first), ("last", last)):
+        year, _, month = period.partition("-")
+        if not (year.isdigit() and month.isdigit() and FIRST_YEAR <= int(year) <= LAST_YEAR
+                and 1 <= int(month) <= 12):
+            raise InvalidValue(name, f"“{period}”须为 {bounds} 之间的月份 (a month YYYY-MM within {bounds})")
+        months.append(int(year) * 12 + int(month) - 1)
+    if months[0] > months[1]:
+        raise InvalidValue("first", f"{first} 晚于 {last} (the first month is after the last)")
+    if months[1] - months[0] + 1 > MAX_MONTHS:
+        raise InvalidValue("last", f"一次最多 {MAX_MONTHS} 个月 (at most {MAX_MONTHS} months at a time)")
+    if not FIRST_YEAR <= today.year <= LAST_YEAR:
+        raise InvalidValue("today", f"“{today}”须在 {FIRST_YEAR}–{LAST_YEAR} 年之间 (a day within {FIRST_YEAR}–{LAST_YEAR})")
+
 
 def server_city_reports(db: ServerDB, first: str, last: str, today: date) -> CityReports:
+    check_report_range(first, last, today)
     with Session(db.engine) as session:
         if session.execute(sa.select(Region.code).limit(1)).first() is None:
             install_regions(session, read_regions())  # the shipped list, until the city loads its own
