@@ -7,8 +7,8 @@ normalised and typed, and raises ``InvalidRecord`` listing every field at fault.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from schema.enums import (
