@@ -230,7 +230,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sync.running": ("正在同步…", "Syncing…"),
     "sync.done": ("同步完成", "Sync finished"),
     "sync.failed": ("同步失败：{error}", "Sync failed: {error}"),
-    "sync.unavailable": ("本版本尚未包含同步客户端", "This build has no sync client yet"),
+    "sync.errors": ("同步错误：{count} 条", "Sync errors: {count}"),
+    "sync.progress": ("{phase}：{done}{total}", "{phase}: {done}{total}"),
+    "sync.summary": ("上传 {pushed} 条（已应用 {applied}，已合并 {merged}，冲突 {conflicts}，被拒绝 {rejected}），"
+                     "下载 {pulled} 条，校验 {digest}，用时 {seconds} 秒",
+                     "Pushed {pushed} (applied {applied}, merged {merged}, conflicts {conflicts}, rejected {rejected}), "
+                     "pulled {pulled}, digest {digest}, {seconds} s"),
     # Help
     "help.title": ("帮助：{screen}", "Help: {screen}"),
     "help.keys": ("按键", "Keys"),
@@ -363,11 +368,16 @@ def language() -> str:
     return _current[0]
 
 
-def t(key: str, **values: object) -> str:
+def t(key: str, /, **values: object) -> str:
     """The text for ``key`` in the current language, with ``values`` filled in."""
     zh, en = CATALOGUE[key]
     text = en if _current[0] == "en" else zh
     return text.format(**values) if values else text
+
+
+def labelled(name: str, value: object) -> str:
+    """``name：value`` in Chinese, ``name: value`` in English."""
+    return f"{name}：{value}" if _current[0] != "en" else f"{name}: {value}"
 
 
 def label(member: LabeledEnum | None) -> str:

@@ -7,6 +7,7 @@ separately; writes set the store's county on new records and leave sync metadata
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +21,6 @@ from schema.enums import (
     DemandStatus,
     MemberRole,
     ReportStatus,
-    SyncState,
     TalentTag,
     TeamStatus,
 )
@@ -49,7 +49,9 @@ from schema.rules import (
     volunteer_hours,
 )
 from schema.validators import mask_id_number
+from sync.replica import SyncStatus
 
+_ID_FRAGMENT = re.compile(r"[0-9]+[xX]?")
 # A tag filter value meaning "any of the three heads" (三长).
 SAN_ZHANG = "san_zhang"
 
@@ -88,12 +90,18 @@ class VolunteerFilter:
     team_name: str = ""
 
     def conditions(self, county_code: str) -> list[sa.ColumnElement[bool]]:
-        where: list[sa.ColumnElement[bool]] = [Volunteer.county_code == county_code, Volunteer.deleted.is_(False)]
+        # ``|| ''`` keeps SQLite off the county index (every row of a county store matches it): a plain scan
+        # in rowid order lets ORDER BY rowid DESC LIMIT stop early instead of sorting every match.
+        where: list[sa.ColumnElement[bool]] = [(Volunteer.county_code + "") == county_code,
+                                               Volunteer.deleted.is_(False)]
         text = self.text.strip()
-        if text:
-            pattern = _like(text.upper() if text[-1:] in "xX" else text)
-            where.append(sa.or_(Volunteer.name.like(pattern, escape="\\"), Volunteer.mobile.like(pattern, escape="\\"),
-                                Volunteer.id_number.like(pattern, escape="\\")))
+        # instr() is a plain substring search, cheaper than LIKE on a full scan; digits are looked for in the
+        # mobile and the ID number only, anything else in the name only: a third of the work per row.
+        if text and _ID_FRAGMENT.fullmatch(text):
+            where.append(sa.or_(sa.func.instr(Volunteer.mobile, text) > 0,
+                                sa.func.instr(Volunteer.id_number, text.upper()) > 0))
+        elif text:
+            where.append(sa.func.instr(Volunteer.name, text) > 0)
         if self.tag == SAN_ZHANG:
             where.append(sa.or_(*(_has_tag(tag.value) for tag in TalentTag if tag.is_san_zhang)))
         elif self.tag:
@@ -615,19 +623,7 @@ class DashboardData:
         return sum(1 for team in self.teams if not team.meets_monthly_activity)
 
 
-def conflict_count(session: Session) -> int:
-    total = 0
-    for model in TABLE_MODELS.values():
-        total += session.execute(sa.select(sa.func.count()).select_from(model)
-                                 .where(model.sync_state == SyncState.CONFLICT.value)).scalar_one()
-    return total
-
-
-def pending_change_count(session: Session) -> int:
-    return session.execute(sa.text("SELECT COUNT(DISTINCT tbl || row_id) FROM change_log")).scalar_one()
-
-
-def dashboard_data(session: Session, county_code: str, period: str, last_sync: str) -> DashboardData:
+def dashboard_data(session: Session, county_code: str, period: str, sync: SyncStatus) -> DashboardData:
     report = session.exec(select(MonthlyReport.status).where(MonthlyReport.county_code == county_code,
                                                              MonthlyReport.period == period)).first()
     start, end = month_bounds(period)
@@ -638,8 +634,8 @@ def dashboard_data(session: Session, county_code: str, period: str, last_sync: s
     return DashboardData(
         period=period, teams=team_compliance(session, county_code, period),
         talents=talent_coverage(session, county_code), activities_this_month=activities,
-        report_status=report, pending_changes=pending_change_count(session), last_sync=last_sync,
-        conflicts=conflict_count(session),
+        report_status=report, pending_changes=sync.unsynced_changes, last_sync=sync.last_sync_at,
+        conflicts=sync.conflicts_waiting,
     )
 
 

@@ -47,3 +47,16 @@ async def type_text(pilot: Pilot[None], text: str) -> None:
     """Type into the focused widget character by character, as the clerk (or the input method) does."""
     for char in text:
         await pilot.press(char)
+
+
+def screen_text(app: CountyApp) -> str:
+    """The screen as plain text lines (from the SVG screenshot), to look for what the clerk reads."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for match in re.finditer(r'<text[^>]*?x="([\d.]+)"[^>]*?y="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
+        body = html.unescape(re.sub(r"<[^>]+>", "", match[3])).replace("\xa0", " ")
+        rows.setdefault(float(match[2]), []).append((float(match[1]), body))
+    return "\n".join("".join(body for _x, body in sorted(rows[y])) for y in sorted(rows))

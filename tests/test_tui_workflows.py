@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
-from test_tui_fixtures import COUNTY, county_app, make_store, settle, type_text
+from test_tui_fixtures import COUNTY, county_app, make_store, screen_text, settle, type_text
 from textual.widgets import DataTable, Input, Label, Select
 
 from schema.enums import ActivityStatus, ReportStatus
@@ -173,7 +173,7 @@ async def test_create_team_and_add_members(demo_store: Store) -> None:
         assert isinstance(teams, TeamsScreen)
         assert teams.detail is not None and teams.detail.team.name == "[b]北关社区[/b]科技志愿服务队"
         # User text is never markup: the brackets show as typed
-        assert "[b]北关社区[/b]" in app.export_screenshot()
+        assert "[b]北关社区[/b]" in screen_text(app)
         await pilot.press("ctrl+a")
         await settle(pilot)
         picker = app.screen
@@ -332,8 +332,8 @@ async def test_monthly_report_shows_computed_figures_and_is_submitted(demo_store
         with demo_store.session() as session:
             expected = monthly_figures(session, COUNTY, "2025-02")
         table = screen.query_one("#report-figures", DataTable)
-        assert str(table.get_row_at(0)[1]) == str(expected.activities)
-        assert str(table.get_row_at(1)[1]) == str(expected.person_times)
+        assert str(table.get_row_at(0)[0]) == str(expected.activities)
+        assert str(table.get_row_at(1)[0]) == str(expected.person_times)
         await pilot.press("ctrl+t", "ctrl+s")  # a month with activities cannot be a nil report
         await settle(pilot)
         assert screen.state.report is None
@@ -385,3 +385,40 @@ async def test_dashboard_figure_opens_the_list_behind_it(demo_store: Store) -> N
         teams = app.screen
         assert isinstance(teams, TeamsScreen) and teams.mode == "idle"
         assert all(not team.meets_monthly_activity for team in teams.teams if teams._visible(team))
+
+
+async def test_filter_at_scale_pages_through_sql(tmp_path: Path) -> None:
+    """20k volunteers: the list holds one page, a filter finds one person, the count comes from SQL."""
+    store = make_store(tmp_path / "stvs.sqlite", volunteers=20_000, seed=3)
+    try:
+        with store.session() as session:
+            target = session.exec(select(Volunteer).offset(12_345).limit(1)).one()
+            same_mobile = len(session.exec(select(Volunteer.id).where(Volunteer.mobile == target.mobile)).all())
+        app = county_app(store)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("f3")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, VolunteersScreen)
+            assert screen.table.row_count == screen.table.page_size < 20_000
+            assert screen.table.total == 20_000
+            assert "共 20000 条" in screen_text(app)
+            screen.table.focus()
+            screen.table.move_cursor(row=screen.table.row_count - 1)
+            await pilot.press("down")  # past the last row: the next page comes from SQL
+            await settle(pilot)
+            assert screen.table.page_offset == screen.table.page_size
+            await pilot.press("slash")
+            app.focused.value = target.mobile
+            await settle(pilot)
+            assert screen.table.row_count == same_mobile and target.id in [r.value for r in screen.table.rows]
+            app.focused.value = ""
+            screen.query_one("#tag-filter", Select).value = "expert"
+            await settle(pilot)
+            with store.session() as session:
+                from stvs_tui.queries import VolunteerFilter, volunteer_count
+
+                assert screen.table.total == volunteer_count(session, COUNTY, VolunteerFilter(tag="expert"))
+    finally:
+        store.close()

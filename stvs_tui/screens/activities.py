@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Label
 from schema.enums import ACTIVITY_TRANSITIONS, ActivityStatus, ServiceKind, VenueKind
 from schema.models import Activity, Participation, Volunteer, field_label
 from stvs_tui import queries
-from stvs_tui.i18n import enum_label, language, t
+from stvs_tui.i18n import enum_label, labelled, language, t
 from stvs_tui.queries import ActivityDetail, ActivityFilter, ParticipantRow
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.listing import ListScreen
@@ -158,7 +158,7 @@ class ActivityScreen(StvsScreen):
         info = t("act.info", team=detail.team_name, kind=enum_label(ServiceKind, a.service_kind),
                  venue=enum_label(VenueKind, a.venue_kind), start=f"{a.starts_at:%Y-%m-%d %H:%M}",
                  end=f"{a.ends_at:%H:%M}", place=a.place)
-        extra = [f"{field_label(Activity, 'beneficiaries', language())}：{a.beneficiaries}"] if a.beneficiaries else []
+        extra = [labelled(field_label(Activity, 'beneficiaries', language()), a.beneficiaries)] if a.beneficiaries else []
         extra += [a.summary] if a.summary else []
         self.query_one("#act-info", Label).update(Text("\n".join([a.title, info, *extra])))
         attended = [p for p in detail.participants if p.attended]

@@ -17,6 +17,7 @@ from stvs_tui.i18n import enum_label, t
 from stvs_tui.queries import SAN_ZHANG, DashboardData, dashboard_data
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.widgets.text import plain
+from sync.replica import sync_status
 
 
 class DashboardScreen(StvsScreen):
@@ -55,8 +56,8 @@ class DashboardScreen(StvsScreen):
         app = self.county_app
         period = period_of(app.today)
         county = app.county_code
-        last_sync = app.store.setting("last_sync_at")
-        self.run_db(lambda session: dashboard_data(session, county, period, last_sync), self.show)
+        store = app.store
+        self.run_db(lambda session: dashboard_data(session, county, period, sync_status(store)), self.show)
 
     def show(self, data: DashboardData) -> None:
         self.data = data

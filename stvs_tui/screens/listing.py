@@ -98,9 +98,13 @@ class ListScreen(StvsScreen):
             if keep_cursor and rows:
                 table.move_cursor(row=min(row, len(rows) - 1), animate=False)
             self.last_shown_at = time.perf_counter()
+            if offset == 0 and len(rows) < limit:
+                # The whole result fits on the first page: that is the count, no second scan needed.
+                self._counted(generation, offset, len(rows), len(rows))
+                return
             self._show_count(offset, len(rows), table.total if offset else None)
-            self.run_db(lambda session: self.fetch_count(session, state), lambda total: self._counted(generation, offset, len(rows), total),
-                        group="count")
+            self.run_db(lambda session: self.fetch_count(session, state),
+                        lambda total: self._counted(generation, offset, len(rows), total), group="count")
 
         self.run_db(lambda session: self.fetch_page(session, state, offset, limit), show, group="page")
 

@@ -15,7 +15,7 @@ from schema.enums import ReportStatus, ServiceKind, VenueKind
 from schema.models import MonthlyReport, field_label
 from schema.rules import MonthlyFigures, period_of
 from stvs_tui import queries
-from stvs_tui.i18n import enum_label, language, t
+from stvs_tui.i18n import enum_label, labelled, language, t
 from stvs_tui.queries import ReportState
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.widgets.confirm import ConfirmModal
@@ -64,7 +64,7 @@ class MonthlyReportScreen(StvsScreen):
 
     def on_mount(self) -> None:
         self.period = self.period or period_of(self.county_app.today)
-        self.query_one("#report-figures", DataTable).add_columns(t("rep.col_item"), t("rep.col_value"))
+        self.query_one("#report-figures", DataTable).add_columns(t("rep.col_value"), t("rep.col_item"))
         self.query_one("#report-figures", DataTable).focus()
         self.load()
 
@@ -85,8 +85,9 @@ class MonthlyReportScreen(StvsScreen):
         self.query_one("#report-period", Label).update(t("rep.period", period=self.period, status=status))
         table = self.query_one("#report-figures", DataTable)
         table.clear()
+        # Values first: at 80 columns the long item names may be cut, the numbers never.
         for item, value in figure_rows(state.figures):
-            table.add_row(item, value)
+            table.add_row(Text(value, justify="right"), item)
         nil = self.query_one("#report-nil", Checkbox)
         nil.value = bool(report and report.is_nil)
         nil.disabled = self.locked
@@ -94,10 +95,11 @@ class MonthlyReportScreen(StvsScreen):
         highlights.text = report.highlights if report else ""
         highlights.read_only = self.locked
         lang = language()
-        sign = [f"{field_label(MonthlyReport, 'county_code', lang)}：{self.county_app.county_name}",
-                f"{field_label(MonthlyReport, 'submitted_by', lang)}：{(report and report.submitted_by) or self.county_app.clerk}"]
+        sign = [labelled(field_label(MonthlyReport, 'county_code', lang), self.county_app.county_name),
+                labelled(field_label(MonthlyReport, 'submitted_by', lang),
+                         (report and report.submitted_by) or self.county_app.clerk)]
         if report and report.submitted_at:
-            sign.append(f"{field_label(MonthlyReport, 'submitted_at', lang)}：{report.submitted_at:%Y-%m-%d}")
+            sign.append(labelled(field_label(MonthlyReport, 'submitted_at', lang), f"{report.submitted_at:%Y-%m-%d}"))
         self.query_one("#report-sign", Label).update(Text("\n".join(sign)))
 
     def action_prev_month(self) -> None:

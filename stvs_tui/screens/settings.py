@@ -14,7 +14,7 @@ from stvs_tui.screens.base import StvsScreen
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 # Setting keys shared with the sync command line.
 SERVER_URL = "server_url"
-TOKEN = "sync_token"
+TOKEN = "token"
 LANGUAGE = "language"
 
 

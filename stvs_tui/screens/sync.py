@@ -1,28 +1,25 @@
-"""Sync with the city: what is waiting to go up, when the last sync ran, and conflicts waiting."""
+"""Sync with the city: what is waiting to go up, the last sync, conflicts waiting, and a sync run (push, pull,
+verify with ``sync.client.SyncClient``) in a worker, its progress and per-record summary on screen."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import ClassVar
 
-from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, Label
 
-from stvs_tui import queries
-from stvs_tui.i18n import t
+from schema.errors import StoreError
+from schema.store import Store
+from stvs_tui.i18n import labelled, t
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.settings import SERVER_URL, TOKEN
+from sync.client import SyncClient, SyncProgress, SyncSummary
+from sync.errors import SyncError
+from sync.replica import SyncStatus, sync_status
 
-
-@dataclass(frozen=True)
-class SyncOverview:
-    pending: int
-    conflicts: int
-    last_sync: str
-    server_url: str
-    has_token: bool
+ClientFactory = Callable[[Store, str, str], SyncClient]
 
 
 class SyncScreen(StvsScreen):
@@ -30,10 +27,17 @@ class SyncScreen(StvsScreen):
     TITLE_KEY = "sync.title"
     HELP_KEY = "help.sync"
 
+    def __init__(self, client_factory: ClientFactory = SyncClient) -> None:
+        super().__init__()
+        self.running = False
+        # The client is injectable so that tests can point it at a test server with their own retry policy.
+        self.client_factory = client_factory
+
     def compose(self) -> ComposeResult:
         yield from self.title_bar()
         with Vertical(id="sync-body", classes="panel"):
             yield Label("", id="sync-state", markup=False)
+            yield Label("", id="sync-progress", markup=False, classes="section-title")
             yield Label("", id="sync-result", markup=False)
         yield Footer()
 
@@ -42,23 +46,56 @@ class SyncScreen(StvsScreen):
 
     def load(self) -> None:
         store = self.county_app.store
+        self.run_db(lambda _session: (sync_status(store), bool(store.setting(TOKEN))), self.show)
 
-        def job(session: Session) -> SyncOverview:
-            return SyncOverview(queries.pending_change_count(session), queries.conflict_count(session),
-                                store.setting("last_sync_at"), store.setting(SERVER_URL), bool(store.setting(TOKEN)))
-
-        self.run_db(job, self.show)
-
-    def show(self, overview: SyncOverview) -> None:
+    def show(self, state: tuple[SyncStatus, bool]) -> None:
+        status, has_token = state
         lines = [
-            t("dash.sync_pending", count=overview.pending),
-            t("dash.sync_last", when=overview.last_sync or t("dash.sync_never")),
-            t("dash.conflicts", count=overview.conflicts),
-            f"{t('set.server_url')}：{overview.server_url or '-'}",
+            t("dash.sync_pending", count=status.unsynced_changes),
+            t("dash.sync_last", when=status.last_sync_at or t("dash.sync_never")),
+            t("dash.conflicts", count=status.conflicts_waiting),
+            t("sync.errors", count=status.errors),
+            labelled(t("set.server_url"), status.server_url or "-"),
         ]
-        if not overview.server_url or not overview.has_token:
+        if not status.server_url or not has_token:
             lines.append(t("sync.no_server"))
         self.query_one("#sync-state", Label).update("\n".join(lines))
 
     def action_run_sync(self) -> None:
-        self.query_one("#sync-result", Label).update(t("sync.unavailable"))
+        if self.running:
+            return
+        store = self.county_app.store
+        server, token = store.setting(SERVER_URL), store.setting(TOKEN)
+        if not server or not token:
+            self.notify(t("sync.no_server"), severity="warning")
+            return
+        self.running = True
+        self.query_one("#sync-progress", Label).update(t("sync.running"))
+        progress = self.query_one("#sync-progress", Label)
+
+        def report(step: SyncProgress) -> None:
+            total = f"/{step.total}" if step.total is not None else ""
+            self.app.call_from_thread(progress.update, t("sync.progress", phase=step.phase, done=step.done, total=total))
+
+        def job(_session: object) -> SyncSummary | str:
+            try:
+                with self.client_factory(store, server, token) as client:
+                    return client.run(report)
+            except (SyncError, StoreError) as exc:
+                return " ".join(str(exc).split())
+
+        self.write_db(job, self._finished)
+
+    def _finished(self, outcome: SyncSummary | str) -> None:
+        self.running = False
+        progress = self.query_one("#sync-progress", Label)
+        if isinstance(outcome, str):
+            progress.update(t("sync.failed", error=outcome))
+            self.notify(t("sync.failed", error=outcome), severity="error", markup=False)
+        else:
+            progress.update(t("sync.done"))
+            self.query_one("#sync-result", Label).update(t(
+                "sync.summary", pushed=outcome.pushed, applied=outcome.applied, merged=outcome.merged,
+                conflicts=outcome.conflicts, rejected=outcome.rejected, pulled=outcome.pulled,
+                digest=outcome.digest, seconds=outcome.seconds))
+        self.load()

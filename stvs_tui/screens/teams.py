@@ -16,7 +16,7 @@ from schema.enums import HostUnitKind, MemberRole, RegistrationStatus, ServiceKi
 from schema.models import Membership, Team, Volunteer, field_label
 from schema.rules import TeamCompliance, period_of
 from stvs_tui import queries
-from stvs_tui.i18n import enum_label, enum_list_label, language, t
+from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
 from stvs_tui.queries import TeamDetail, VolunteerFilter
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.widgets.confirm import ConfirmModal
@@ -151,11 +151,10 @@ class TeamsScreen(StvsScreen):
                 self.load_team(target_line.data)
 
     def _team_label(self, team: TeamCompliance) -> Text:
-        text = Text(team.name)
-        style = "" if team.meets_minimum else "red"
-        text.append(f"  {team.members}/{team.minimum}", style=style or "dim")
-        if not team.meets_monthly_activity:
-            text.append(" ⚑", style="yellow")
+        # Size first, fixed width: a narrow terminal cuts the end of a long name, never the figures.
+        text = Text(f"{team.members:>3}/{team.minimum:<2} ", style="dim" if team.meets_minimum else "bold red")
+        text.append("⚑ " if not team.meets_monthly_activity else "  ", style="yellow")
+        text.append(team.name)
         return text
 
     @on(Input.Changed, "#filter")
@@ -193,7 +192,7 @@ class TeamsScreen(StvsScreen):
             t("team.info", tier=tier.label(lang), host=team.host_unit or "-", leader=team.leader_name or "-"),
             t("team.stvs", status=enum_label(RegistrationStatus, team.stvs_status), date=team.stvs_registered_on or "",
               org=team.stvs_org_no or "-", filed=team.filed_on or "-"),
-            f"{field_label(Team, 'service_kinds', lang)}：{enum_list_label(ServiceKind, team.service_kinds) or '-'}",
+            labelled(field_label(Team, 'service_kinds', lang), enum_list_label(ServiceKind, team.service_kinds) or '-'),
         ]
         self.query_one("#team-info", Label).update(Text("\n".join(lines)))
         count = len(detail.members)

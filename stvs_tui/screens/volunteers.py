@@ -26,7 +26,7 @@ from schema.errors import FieldError
 from schema.models import Commendation, Volunteer, field_label
 from schema.rules import MAX_ACTIVE_MEMBERSHIPS
 from stvs_tui import queries
-from stvs_tui.i18n import enum_label, enum_list_label, language, t
+from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
 from stvs_tui.queries import SAN_ZHANG, VolunteerDetail, VolunteerFilter
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.listing import ListScreen
@@ -224,7 +224,7 @@ class VolunteerScreen(StvsScreen):
             (field_label(Volunteer, "stvs_status", lang), enum_label(RegistrationStatus, v.stvs_status)),
             (field_label(Volunteer, "notes", lang), v.notes),
         ]
-        self.query_one("#vol-info", Label).update(Text("\n".join(f"{k}：{val}" for k, val in facts)))
+        self.query_one("#vol-info", Label).update(Text("\n".join(labelled(k, val) for k, val in facts)))
         stars = "★" * detail.stars if detail.stars else t("stars.none")
         self.query_one("#vol-hours", Label).update(t("vol.hours", hours=f"{detail.hours:g}", stars=stars))
         self.query_one("#vol-teams-title", Label).update(

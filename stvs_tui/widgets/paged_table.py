@@ -11,7 +11,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-PAGE_SIZE = 100
+# A page covers a tall terminal (about 60 rows) without building rows nobody sees.
+PAGE_SIZE = 60
 
 Row = tuple[str, Sequence[Text | str | int]]
 
@@ -23,7 +24,7 @@ class PagedTable(DataTable[Text | str | int]):
         def __init__(self, table: PagedTable, offset: int, cursor_at_end: bool) -> None:
             super().__init__()
             self.table = table
-            self.page_offset = offset
+            self.offset = offset
             self.cursor_at_end = cursor_at_end
 
     def __init__(self, *, page_size: int = PAGE_SIZE, id: str | None = None) -> None:

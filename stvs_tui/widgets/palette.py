@@ -24,24 +24,24 @@ def palette_actions(screen: object) -> list[ActionSpec]:
 class ActionsProvider(Provider):
     """Every registered action of the current screen and of the app, each shown with its key."""
 
-    def _entries(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+    def _entries(self) -> Iterator[tuple[str, Callable[[], object]]]:
         screen = self.screen
         for spec in palette_actions(screen):
             first_key = spec.keys.split(",")[0]
             key = self.app.get_key_display(Binding(first_key, spec.action))
             namespace = self.app if spec.scope == "app" else screen
-            yield f"{t(spec.label)}  ({key})", spec.id, partial(self.app.run_action, spec.action, namespace)
+            yield f"{t(spec.label)}  ({key})", partial(self.app.run_action, spec.action, namespace)
 
     async def discover(self) -> Hits:
-        for text, help_text, callback in self._entries():
-            yield DiscoveryHit(Text(text), callback, text=text, help=help_text)
+        for text, callback in self._entries():
+            yield DiscoveryHit(Text(text), callback, text=text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for text, help_text, callback in self._entries():
+        for text, callback in self._entries():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), callback, text=text, help=help_text)
+                yield Hit(score, matcher.highlight(text), callback, text=text)
 
 
 class LocalizedCommandPalette(CommandPalette):
