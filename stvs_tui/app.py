@@ -7,6 +7,7 @@ their own with ``register_area`` and an ``ActionSpec`` whose action is ``go('nam
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -74,6 +75,7 @@ class CountyApp(App[None]):
         self.title = t("app.title")
         self.county_code = store.county_code
         self.county_name = self.region_name(self.county_code)
+        self.heap_settled = False
         _register_builtin_areas()
 
     def region_name(self, code: str) -> str:
@@ -153,6 +155,20 @@ class CountyApp(App[None]):
     def action_help_quit(self) -> None:
         self.notify(t("app.quit_hint", key="Ctrl+Q"), title=t("app.quit_hint_title"))
 
+    def settle_heap(self) -> None:
+        """Once the first screen shows its data, collect and then freeze every object alive (modules, Textual,
+        the store's metadata, that screen) out of the cyclic collector's reach.
+
+        Measured at 100k volunteers: a full collection walked some 260,000 long-lived objects for 130–160 ms,
+        and landed inside a filter keystroke now and then (worst keystroke 190–220 ms against a 50 ms median).
+        Frozen objects are still freed by reference counting; only cycles among them are never reclaimed.
+        """
+        if self.heap_settled:
+            return
+        self.heap_settled = True
+        gc.collect()
+        gc.freeze()
+
     def run_db(self, node: DOMNode, job: Callable[[Session], T], done: Callable[[T], Any] | None = None, *,
                group: str = "load", exclusive: bool = True) -> Worker[None]:
         """Run ``job(session)`` in a thread; ``done(result)`` runs on the UI thread unless superseded."""
@@ -169,6 +185,8 @@ class CountyApp(App[None]):
                 return
             if done is not None and not worker.is_cancelled:
                 self.call_from_thread(done, result)
+                if not self.heap_settled:
+                    self.call_from_thread(self.call_after_refresh, self.settle_heap)
 
         return node.run_worker(work, thread=True, group=group, exclusive=exclusive, exit_on_error=False)
 

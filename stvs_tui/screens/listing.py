@@ -103,10 +103,15 @@ class ListScreen(StvsScreen):
                 self._counted(generation, offset, len(rows), len(rows))
                 return
             self._show_count(offset, len(rows), table.total if offset else None)
-            self.run_db(lambda session: self.fetch_count(session, state),
-                        lambda total: self._counted(generation, offset, len(rows), total), group="count")
+            # Counted after the page has been drawn: a count scan running beside the render slowed the paint.
+            self.call_after_refresh(self._count, generation, state, offset, len(rows))
 
         self.run_db(lambda session: self.fetch_page(session, state, offset, limit), show, group="page")
+
+    def _count(self, generation: int, state: Any, offset: int, shown: int) -> None:
+        if generation == self.generation:
+            self.run_db(lambda session: self.fetch_count(session, state),
+                        lambda total: self._counted(generation, offset, shown, total), group="count")
 
     def _counted(self, generation: int, offset: int, shown: int, total: int) -> None:
         if generation == self.generation:
