@@ -60,9 +60,11 @@ ACTIONS: list[ActionSpec] = [
     # Volunteers
     ActionSpec("volunteers.new", "ctrl+n", "new", "action.new_volunteer", "volunteers", priority=True),
     ActionSpec("volunteers.edit", "ctrl+e", "edit", "action.edit", "volunteers"),
+    ActionSpec("volunteers.export", "ctrl+o", "export", "action.export_roster", "volunteers"),
     ActionSpec("volunteer.back", "escape", "back", "action.back", "volunteer"),
     ActionSpec("volunteer.edit", "ctrl+e", "edit", "action.edit", "volunteer"),
     ActionSpec("volunteer.commend", "ctrl+b", "commend", "action.commend", "volunteer"),
+    ActionSpec("volunteer.certificate", "ctrl+o", "certificate", "action.export_certificate", "volunteer"),
     # Teams
     ActionSpec("teams.back", "escape", "back", "action.back", "teams"),
     ActionSpec("teams.filter", "slash,ctrl+f", "focus_filter", "action.filter", "teams"),
@@ -73,8 +75,10 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("teams.member_role", "ctrl+r", "member_role", "action.member_role", "teams"),
     ActionSpec("teams.remove_member", "ctrl+x", "remove_member", "action.remove_member", "teams"),
     ActionSpec("teams.activities", "ctrl+t", "team_activities", "action.activities", "teams"),
+    ActionSpec("teams.export", "ctrl+o", "export", "action.export_teams", "teams"),
     # Activities
     ActionSpec("activities.new", "ctrl+n", "new", "action.new_activity", "activities", priority=True),
+    ActionSpec("activities.export", "ctrl+o", "export", "action.export_activities", "activities"),
     ActionSpec("activity.back", "escape", "back", "action.back", "activity"),
     ActionSpec("activity.edit", "ctrl+e", "edit", "action.edit", "activity"),
     ActionSpec("activity.publish", "ctrl+u", "publish", "action.publish", "activity"),
@@ -96,6 +100,7 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("report.save", "ctrl+s", "save", "rep.save_draft", "report", priority=True),
     ActionSpec("report.nil", "ctrl+t", "nil_report", "action.nil_report", "report", priority=True),
     ActionSpec("report.submit", "ctrl+u", "submit", "action.submit_report", "report", priority=True),
+    ActionSpec("report.export", "ctrl+o", "export", "action.export_monthly", "report", priority=True),
     # Settings and sync
     ActionSpec("settings.back", "escape", "back", "action.back", "settings"),
     ActionSpec("settings.save", "ctrl+s", "save", "action.save", "settings", priority=True),
@@ -104,6 +109,8 @@ ACTIONS: list[ActionSpec] = [
     # Modal forms and pickers
     ActionSpec("form.save", "ctrl+s", "save", "action.save", "form", priority=True),
     ActionSpec("form.cancel", "escape", "cancel", "action.cancel_form", "form"),
+    ActionSpec("export.write", "ctrl+s", "write", "action.export_file", "export", priority=True),
+    ActionSpec("export.cancel", "escape", "cancel", "action.cancel_form", "export"),
     ActionSpec("picker.toggle", "space", "toggle", "action.toggle", "picker"),
     ActionSpec("picker.filter", "slash,ctrl+f", "focus_filter", "action.filter", "picker"),
     ActionSpec("picker.done", "ctrl+s", "done", "action.done", "picker", priority=True),

@@ -5,6 +5,8 @@ Named test_tui_* so it sits with the TUI tests; it holds no tests itself.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -60,3 +62,12 @@ def screen_text(app: CountyApp) -> str:
         body = html.unescape(re.sub(r"<[^>]+>", "", match[3])).replace("\xa0", " ")
         rows.setdefault(float(match[2]), []).append((float(match[1]), body))
     return "\n".join("".join(body for _x, body in sorted(rows[y])) for y in sorted(rows))
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll until ``condition()`` holds (workers finish at their own pace on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
+        await pilot.pause(0.02)

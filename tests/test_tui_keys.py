@@ -16,6 +16,7 @@ from stvs_tui.app import AREAS, CountyApp
 from stvs_tui.i18n import CATALOGUE, t, use_language
 from stvs_tui.screens.activities import ActivityScreen
 from stvs_tui.screens.dashboard import DashboardScreen
+from stvs_tui.screens.exports import ExportModal
 from stvs_tui.screens.setup import SetupScreen
 from stvs_tui.screens.volunteers import VolunteerScreen
 from stvs_tui.widgets.form import FormModal
@@ -25,7 +26,7 @@ from stvs_tui.widgets.picker import PickerModal
 
 PACKAGE = Path(__file__).parent.parent / "stvs_tui"
 COUNTY_SCREENS = ("base", "listing", "setup", "dashboard", "volunteers", "teams", "activities", "demands", "report",
-                  "settings", "sync")
+                  "settings", "sync", "exports", "excel_import")
 
 
 @pytest.fixture
@@ -38,7 +39,8 @@ def demo_store(tmp_path: Path) -> Store:
 def _screen_classes() -> dict[str, type]:
     """The class handling each registry scope."""
     classes: dict[str, type] = {"app": CountyApp, "setup": SetupScreen, "volunteer": VolunteerScreen,
-                                "activity": ActivityScreen, "form": FormModal, "picker": PickerModal}
+                                "activity": ActivityScreen, "form": FormModal, "picker": PickerModal,
+                                "export": ExportModal}
     for area in AREAS.values():
         for scope in getattr(area, "SCOPES", ()):
             classes.setdefault(scope, area)

@@ -17,10 +17,12 @@ from textual.widgets import DataTable, Footer, Label
 
 from schema.enums import ACTIVITY_TRANSITIONS, ActivityStatus, ServiceKind, VenueKind
 from schema.models import Activity, Participation, Volunteer, field_label
+from schema.rules import period_of
 from stvs_tui import queries
 from stvs_tui.i18n import enum_label, labelled, language, t
 from stvs_tui.queries import ActivityDetail, ActivityFilter, ParticipantRow
 from stvs_tui.screens.base import StvsScreen
+from stvs_tui.screens.exports import export_activity_ledger
 from stvs_tui.screens.listing import ListScreen
 from stvs_tui.screens.teams import volunteer_picker
 from stvs_tui.widgets.confirm import ConfirmModal
@@ -107,6 +109,10 @@ class ActivitiesScreen(ListScreen):
 
     def open_key(self, key: str) -> None:
         self.county_app.open_screen(ActivityScreen(key))
+
+    def action_export(self) -> None:
+        """The ledger of the month shown (this month when the list is not limited to one)."""
+        export_activity_ledger(self, self.period or period_of(self.county_app.today))
 
     def action_new(self) -> None:
         def created(activity: Activity) -> None:

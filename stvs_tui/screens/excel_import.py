@@ -1,7 +1,7 @@
 """Excel in the TUI: check a roster workbook and preview every problem before anything is written, import it
 (all or only the valid rows, duplicates skipped or updated), and export the forms and lists to a folder.
 
-Importing this module registers the screen's keys in the action registry and its words in the catalogue;
+Importing this module registers the screen's keys in the action registry (its words are in the catalogue);
 ``stvs_tui.app`` imports it before it installs the app's keys and lists it as the ``excel`` area.
 """
 
@@ -28,50 +28,11 @@ from stvs_tui.excel import (
     export_template,
     plan_import,
 )
-from stvs_tui.i18n import CATALOGUE, language, t
+from stvs_tui.i18n import language, t
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.text import plain
 
-WORDS: dict[str, tuple[str, str]] = {
-    "action.excel": ("导入导出", "Import & export"),
-    "action.check_import": ("检查文件", "Check file"),
-    "action.import_all": ("导入", "Import"),
-    "action.import_valid": ("只导入有效行", "Import valid rows"),
-    "action.export_file": ("导出", "Export"),
-    "xl.title": ("Excel导入导出", "Excel import & export"),
-    "xl.import_title": ("导入志愿者名册", "Import a volunteer roster"),
-    "xl.file_placeholder": ("名册文件路径（.xlsx），回车检查", "Roster file (.xlsx), Enter checks it"),
-    "xl.dup_skip": ("已登记的跳过", "Skip volunteers already registered"),
-    "xl.dup_update": ("已登记的更新", "Update volunteers already registered"),
-    "xl.checking": ("正在检查…", "Checking…"),
-    "xl.no_file": ("请先输入名册文件路径并回车检查", "Enter a roster file and press Enter to check it first"),
-    "xl.col_row": ("行", "Row"),
-    "xl.col_column": ("列", "Column"),
-    "xl.col_header": ("列名", "Header"),
-    "xl.col_problem": ("问题", "Problem"),
-    "xl.has_problems": ("文件有问题，不能全部导入；改正后重新检查，或只导入有效行",
-                        "The file has problems: fix them and check again, or import the valid rows only"),
-    "xl.confirm_import": ("确定导入：新增{inserts}，更新{updates}，跳过{skips}？",
-                          "Import: {inserts} new, {updates} updated, {skips} skipped?"),
-    "xl.export_title": ("导出报表和名单", "Export forms and lists"),
-    "xl.folder_placeholder": ("导出到文件夹", "Folder to write to"),
-    "xl.month_placeholder": ("期间 YYYY-MM 或 YYYY（可空）", "Period YYYY-MM or YYYY (optional)"),
-    "xl.kind_teams": ("附件2 队伍基本情况表", "Annex 2: teams"),
-    "xl.kind_monthly": ("月报表", "Monthly report"),
-    "xl.kind_roster": ("志愿者名册（证件号脱敏）", "Volunteer roster (IDs masked)"),
-    "xl.kind_activities": ("活动台账", "Activity ledger"),
-    "xl.kind_hours": ("服务时长公示名单", "Hours publicity list"),
-    "xl.kind_template": ("空白名册模板", "Blank roster template"),
-    "xl.exported": ("已导出：{path}", "Exported: {path}"),
-    "help.excel": ("输入名册文件路径并回车：列出每个问题（行、列、原因），确认无误后再导入；有问题时默认不导入，"
-                   "也可只导入有效行。已登记的志愿者（证件号码相同，或姓名和手机号相同）按所选跳过或更新。"
-                   "下方选择报表种类、期间和文件夹后导出。",
-                   "Enter a roster file and press Enter: every problem is listed (row, column, reason) before "
-                   "anything is written. With problems nothing is imported unless you import the valid rows only. "
-                   "Volunteers already registered (same ID number, or same name and mobile) are skipped or updated "
-                   "as chosen. Below, pick a form, a period and a folder to export."),
-}
 EXPORT_KINDS = ("teams", "monthly", "roster", "activities", "hours", "template")
 ACTION_SPECS = (
     ActionSpec("app.excel", "f10", "go('excel')", "action.excel", "app", show=False),
@@ -84,10 +45,6 @@ ACTION_SPECS = (
 
 
 def _register() -> None:
-    clashes = WORDS.keys() & CATALOGUE.keys()
-    if clashes:
-        raise RuntimeError(f"catalogue keys defined twice: {sorted(clashes)}")
-    CATALOGUE.update(WORDS)
     for spec in ACTION_SPECS:
         register(spec)
 

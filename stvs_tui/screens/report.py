@@ -18,6 +18,7 @@ from stvs_tui import queries
 from stvs_tui.i18n import enum_label, labelled, language, t
 from stvs_tui.queries import ReportState
 from stvs_tui.screens.base import StvsScreen
+from stvs_tui.screens.exports import export_monthly_form
 from stvs_tui.widgets.confirm import ConfirmModal
 
 
@@ -72,6 +73,9 @@ class MonthlyReportScreen(StvsScreen):
         county = self.county_app.county_code
         period = self.period
         self.run_db(lambda session: queries.report_state(session, county, period), self.show)
+
+    def action_export(self) -> None:
+        export_monthly_form(self, self.period)
 
     @property
     def locked(self) -> bool:

@@ -19,6 +19,7 @@ from stvs_tui import queries
 from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
 from stvs_tui.queries import TeamDetail, VolunteerFilter
 from stvs_tui.screens.base import StvsScreen
+from stvs_tui.screens.exports import export_teams_form
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.picker import PickerModal
@@ -93,6 +94,9 @@ class TeamsScreen(StvsScreen):
                 yield Label("", id="team-members-title", classes="section-title")
                 yield DataTable(id="members", cursor_type="row", zebra_stripes=True)
         yield Footer()
+
+    def action_export(self) -> None:
+        export_teams_form(self)
 
     def on_mount(self) -> None:
         tree = self.query_one("#team-tree", Tree)

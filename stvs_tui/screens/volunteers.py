@@ -29,6 +29,7 @@ from stvs_tui import queries
 from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
 from stvs_tui.queries import SAN_ZHANG, VolunteerDetail, VolunteerFilter
 from stvs_tui.screens.base import StvsScreen
+from stvs_tui.screens.exports import export_hours_certificate, export_roster_list
 from stvs_tui.screens.listing import ListScreen
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.paged_table import Row
@@ -150,6 +151,9 @@ class VolunteersScreen(ListScreen):
 
         self.app.push_screen(volunteer_form(self.county_app, None), save_volunteer_from_form(self, None, opened))
 
+    def action_export(self) -> None:
+        export_roster_list(self)
+
     def action_edit(self) -> None:
         key = self.table.current_key
         if key is None:
@@ -248,6 +252,10 @@ class VolunteerScreen(StvsScreen):
             return
         self.app.push_screen(volunteer_form(self.county_app, self.detail.volunteer),
                              save_volunteer_from_form(self, self.volunteer_id, lambda _v: self.load()))
+
+    def action_certificate(self) -> None:
+        if self.detail is not None:
+            export_hours_certificate(self, self.volunteer_id, self.detail.volunteer.name)
 
     def action_commend(self) -> None:
         if self.detail is None:
