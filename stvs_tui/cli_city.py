@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from schema.errors import StoreError
+from sync.admin_protocol import QUEUE_KINDS
 from sync.errors import SyncError
 
 if TYPE_CHECKING:
@@ -73,8 +74,7 @@ def _item_line(item: Any) -> str:
 @conflicts_group.command("list")
 @click.option("--county", help="Only this county (six-digit code).")
 @click.option("--table", help="Only this table, e.g. volunteer.")
-@click.option("--kind", help="Only this kind: field_conflict, delete_vs_edit, edit_vs_delete, duplicate_person, "
-                             "dissolved_team.")
+@click.option("--kind", type=click.Choice(QUEUE_KINDS), help="Only this kind of item.")
 @click.option("--status", type=click.Choice(["open", "resolved", "all"]), default="open", show_default=True,
               help="Open items, or resolved ones (the audit trail: who decided what and why).")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))

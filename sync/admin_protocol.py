@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sync.protocol import ConflictOut
 
 ADMIN_PREFIX = "/api/v1/admin"
+# The kinds of item in the conflict queue: the merge's per-record conflicts, then the relational ones.
+QUEUE_KINDS = ("field_conflict", "delete_vs_edit", "edit_vs_delete", "duplicate_person", "dissolved_team")
 
 
 class Model(BaseModel):

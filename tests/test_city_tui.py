@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
 import time
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from city_server import CityServer, running_city_server
 from test_city_queue import make_conflict, queue, row
-from textual.widgets import DataTable, Input, Label
+from textual.command import CommandInput, CommandPalette
+from textual.widgets import DataTable, Input, Label, Select, TabbedContent
 
 from stvs_tui.city.api import CityAdminClient
-from stvs_tui.city.app import CityApp
-from stvs_tui.city.item import ConflictScreen, ReasonModal
+from stvs_tui.city.app import CityApp, CityMainScreen
+from stvs_tui.city.item import ConflictScreen, ExportModal, FormModal, LockModal, ReasonModal
+from stvs_tui.city.words import ACTION_SPECS
 from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.help import HelpModal
+from stvs_tui.widgets.paged_table import PagedTable
+from stvs_tui.widgets.palette import ActionsProvider, palette_actions
+from sync.push import CONFLICT
 
 
 @pytest.fixture
@@ -107,6 +115,156 @@ async def test_reports_tab_shows_the_grid_and_exports(city, tmp_path, monkeypatc
             # On 1 May 2024 the months to March are past their lock day (15 days), April is still due.
             assert table.get_row("410522")[1:6] == ["未报（已锁定）"] * 4 + ["待报"]
             app.query_one("TabbedContent").active = "reports"
-            await pilot.press("ctrl+e")
-            await wait_until(pilot, app, lambda: (tmp_path / "city-reports-2023-12-2024-04.xlsx").exists())
-    assert (tmp_path / "city-reports-2023-12-2024-04.xlsx").exists()
+            await pilot.press("ctrl+e")  # asks where, offering a name in the current folder
+            await wait_until(pilot, app, lambda: isinstance(app.screen, ExportModal))
+            assert app.screen.query_one("#path", Input).value == str(tmp_path / "city-reports-2023-12-2024-04.xlsx")
+            app.screen.query_one("#path", Input).value = str(tmp_path / "no-such-folder" / "r.xlsx")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert "no-such-folder" in str(app.screen.query_one("#export-error", Label).content)
+            app.screen.query_one("#path", Input).value = str(tmp_path / "out" / "安阳市月报")
+            (tmp_path / "out").mkdir()
+            await pilot.press("enter")
+            await wait_until(pilot, app, lambda: (tmp_path / "out" / "安阳市月报.xlsx").exists())
+    assert not (tmp_path / "city-reports-2023-12-2024-04.xlsx").exists()
+
+
+def open_items(server: CityServer, count: int, kind: str = "field_conflict") -> None:
+    """``count`` open queue items written straight into the server's real database (a big queue quickly)."""
+    created = datetime(2024, 4, 1, 9, 0)
+    with server.db.engine.begin() as connection:
+        connection.execute(sa.insert(CONFLICT), [{
+            "id": f"item-{kind}-{n:04d}", "county_code": "410522", "tbl": "volunteer", "row_id": f"row-{n:04d}",
+            "kind": kind, "change_id": f"change-{kind}-{n}", "node_id": "node-a", "base_version": 1,
+            "server_version": 2, "fields": json.dumps({"mobile": {"base": "1", "server": "2", "incoming": "3"}}),
+            "status": "open", "created_at": created + timedelta(minutes=n), "resolved_at": None, "resolved_by": "",
+            "resolution": "", "reason": "", "resolved_version": 0} for n in range(count)])
+
+
+async def test_f1_help_lists_the_keys_of_the_current_screen(city) -> None:
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, "en", today=date(2024, 5, 1))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, app, lambda: "open items" in str(app.screen.query_one("#status", Label).content))
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpModal)
+            keys = app.screen.query_one("#help-keys", DataTable)
+            actions = {str(keys.get_row_at(i)[1]) for i in range(keys.row_count)}
+            assert {"Take county (bulk)", "Export to Excel", "Lock / reopen", "Help", "Quit"} <= actions
+            assert "Dashboard" not in actions  # the county TUI's keys are not the city's
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, CityMainScreen)
+
+
+async def test_command_palette_lists_and_runs_the_city_actions(city) -> None:
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, "zh", today=date(2024, 5, 1))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot, app)
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            assert isinstance(app.screen, CommandPalette)
+            assert app.screen.query_one(CommandInput).placeholder == "搜索命令…"
+            await pilot.press("escape")
+            await pilot.pause()
+            main = app.screen
+            hits = [hit async for hit in ActionsProvider(main).discover()]
+            texts = [hit.text for hit in hits]
+            ids = [spec.id for spec in palette_actions(main)]
+            assert len(ids) == len(texts) and {"city.help", "city.quit", "city.bulk_county", "city.lock"} <= set(ids)
+            assert any(text.startswith("批量采用县级") for text in texts) and not any("首页" in x for x in texts)
+            app.query_one(TabbedContent).active = "reports"
+            await hits[texts.index(next(x for x in texts if x.startswith("锁定/重开")))].command()
+            await wait_until(pilot, app, lambda: isinstance(app.screen, LockModal))
+
+
+async def test_the_queue_pages_past_200_items_through_the_api(city) -> None:
+    open_items(city, 230)
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, "en", today=date(2024, 5, 1))
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.query_one("#queue-table", PagedTable)
+            await wait_until(pilot, app, lambda: table.row_count == 200)
+            table.focus()
+            await pilot.press("space")  # picked on page one, kept while paging
+            table.move_cursor(row=199)
+            await pilot.press("down")
+            await wait_until(pilot, app, lambda: table.page_offset == 200)
+            assert table.row_count == 30 and table.current_key == "item-field_conflict-0200"
+            assert str(app.screen.query_one("#status", Label).content) == "Items 201–230 of 230"
+            table.move_cursor(row=0)
+            await pilot.press("up")
+            await wait_until(pilot, app, lambda: table.page_offset == 0)
+            assert table.current_key == "item-field_conflict-0199" and table.get_row("item-field_conflict-0000")[0] == "✓"
+
+
+async def test_the_kind_filter_is_a_choice_of_the_known_kinds(city) -> None:
+    open_items(city, 3)
+    open_items(city, 2, kind="dissolved_team")
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, "zh", today=date(2024, 5, 1))
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.query_one("#queue-table", PagedTable)
+            await wait_until(pilot, app, lambda: table.row_count == 5)
+            kinds = app.query_one("#f-kind", Select)
+            assert [str(prompt) for prompt, _ in kinds._options[1:]] == [
+                "字段冲突", "删除与修改冲突", "修改与删除冲突", "跨县重复人员", "已解散队伍的活动"]
+            kinds.value = "dissolved_team"
+            await wait_until(pilot, app, lambda: table.row_count == 2)
+            assert {str(table.get_row(key)[3]) for key in ("item-dissolved_team-0000", "item-dissolved_team-0001")} \
+                == {"已解散队伍的活动"}
+            kinds.clear()
+            await wait_until(pilot, app, lambda: table.row_count == 5)
+
+
+async def test_uploads_tab_shows_the_per_record_report_of_an_upload(city) -> None:
+    make_conflict(city)
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, "en", today=date(2024, 5, 1))
+        async with app.run_test(size=(120, 40)) as pilot:
+            uploads = app.query_one("#upload-table", PagedTable)
+            await wait_until(pilot, app, lambda: uploads.row_count == 3)
+            app.query_one(TabbedContent).active = "uploads"
+            uploads.focus()
+            assert [str(v) for v in uploads.get_row_at(0)[3:8]] == ["1", "0", "0", "1", "0"]  # the conflicting push
+            await pilot.press("enter")
+            report = app.query_one("#upload-report", DataTable)
+            await wait_until(pilot, app, lambda: report.row_count == 1)
+            assert [str(v) for v in report.get_row_at(0)[2:]] == ["conflict", "field_conflict"]
+
+
+async def test_lock_modal_reopens_a_month_for_the_county_under_the_cursor(city) -> None:
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, "zh", today=date(2024, 5, 1))
+        async with app.run_test(size=(140, 40)) as pilot:
+            grid = app.query_one("#report-table", DataTable)
+            await wait_until(pilot, app, lambda: grid.row_count == 11)
+            app.query_one(TabbedContent).active = "reports"
+            grid.focus()
+            grid.move_cursor(row=grid.get_row_index("410522"), column=2)  # 2024-01
+            await pilot.press("ctrl+l")
+            await wait_until(pilot, app, lambda: isinstance(app.screen, LockModal))
+            modal = app.screen
+            assert str(modal.query_one(Label).content) == "410522 2024-01：最后可修改日期与理由"
+            assert modal.query_one("#until", Input).value == "2024-05-08"
+            await pilot.press("ctrl+s")  # no reason: refused, stays open
+            await pilot.pause()
+            assert "理由" in str(modal.query_one("#lock-error", Label).content)
+            modal.query_one("#until", Input).value = "2024-05-31"
+            modal.query_one("#reason", Input).value = "县里申请更正一月月报"
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, app, lambda: grid.row_count == 11 and grid.get_row("410522")[2] == "未报")
+            assert grid.get_row("410523")[2] == "未报（已锁定）"
+    with city.db.read() as connection:
+        note, until = connection.execute(sa.text(
+            "SELECT note, due_on FROM reporting_deadline WHERE kind = 'period_lock' AND county_code = '410522'")).one()
+    assert note == "县里申请更正一月月报" and str(until) == "2024-05-31"
+
+
+def test_every_city_action_has_a_handler() -> None:
+    owners = {"city": CityApp, "city.main": CityMainScreen, "city.item": ConflictScreen, "city.form": FormModal}
+    for spec in ACTION_SPECS:
+        method = "action_" + spec.action.split("(")[0]
+        assert hasattr(owners[spec.scope], method), f"{spec.id}: {owners[spec.scope].__name__} has no {method}"

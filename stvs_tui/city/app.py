@@ -1,7 +1,8 @@
 """The city admin TUI (``stvs-tui city``): uploads, the conflict queue, city reports, against the server.
 
 Every server call runs in a thread worker and only posts its result back, so the UI never blocks. Keys
-come from the one action registry (scopes ``city`` and ``city.item``); strings from the one catalogue.
+come from the one action registry (``stvs_tui.city.words``), which also feeds F1 help and the command
+palette as in the county TUI; strings from the one catalogue. Lists page through the admin API.
 """
 
 from __future__ import annotations
@@ -9,81 +10,135 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Label, TabbedContent, TabPane
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, TabbedContent, TabPane
 
+import stvs_tui.city.words  # noqa: F401  (registers the city's words and keys before any screen installs them)
 from schema.reporting import CellState, CityReports, shift_period
-from stvs_tui.actions import ActionSpec, install_bindings, register
+from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.export import cell_mark, export_city_reports
-from stvs_tui.city.item import ConflictScreen, ReasonModal
+from stvs_tui.city.item import ConflictScreen, ExportModal, LockModal, ReasonModal
 from stvs_tui.i18n import t, use_language
 from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.help import HelpModal
+from stvs_tui.widgets.paged_table import PagedTable
+from stvs_tui.widgets.palette import ActionsProvider, LocalizedCommandPalette
 from stvs_tui.widgets.text import plain
+from sync.admin_protocol import QUEUE_KINDS
 
 T = TypeVar("T")
 PAGE = 200
-
-for _spec in (
-    ActionSpec("city.refresh", "ctrl+r", "refresh", "action.refresh", "city"),
-    ActionSpec("city.open", "enter", "open_item", "action.open", "city", show=False),
-    ActionSpec("city.select", "space", "toggle_select", "city.select", "city"),
-    ActionSpec("city.bulk_county", "ctrl+k", "bulk('county')", "city.bulk_county", "city", priority=True),
-    ActionSpec("city.bulk_city", "ctrl+j", "bulk('city')", "city.bulk_city", "city", priority=True),
-    ActionSpec("city.export", "ctrl+e", "export", "city.export", "city", priority=True),
-    ActionSpec("city.lock", "ctrl+l", "lock", "city.lock", "city", priority=True),
-    ActionSpec("city.quit", "ctrl+q", "quit", "action.quit", "city", priority=True),
-):
-    register(_spec)
+# The county TUI's stylesheet holds the shared modal, help and palette styles the city screens use too.
+SHARED_CSS = Path(__file__).resolve().parent.parent / "county.tcss"
 
 
 class CityApp(App[None]):
-    """Tabs: uploads (with the per-record report), the conflict queue, city reports."""
+    """The city admin's app: the tabs screen, and over it one queue item or a small modal at a time."""
 
     TITLE = "stvs-tui city"
+    CSS_PATH = SHARED_CSS
     CSS = """
-    #filters Input { width: 1fr; }
+    #filters, #months { height: auto; }
+    #filters Input, #filters Select, #months Input { width: 1fr; }
     DataTable { height: 1fr; }
     #upload-report { height: 12; }
     #status { height: 1; color: $warning; }
     """
+    COMMANDS = {ActionsProvider}
+    # The palette and F1 help offer these scopes on every screen (the county app's "app" is not ours).
+    ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("city",)
 
     def __init__(self, client: CityAdminClient, lang: str = "zh", today: date | None = None) -> None:
         use_language(lang)
         super().__init__()
         self.client = client
+        # Injected so that snapshots and tests never depend on the clock.
         self.today = today or date.today()
+        install_bindings(self, self.ACTION_SCOPES)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return CityMainScreen()
+
+    @work(thread=True, group="server")
+    def call_server(self, job: Callable[[], T], done: Callable[[T], Any]) -> None:
+        """Run ``job`` (a server call) off the UI thread; hand its result to ``done`` on the UI thread."""
+        try:
+            result = job()
+        except Exception as exc:  # noqa: BLE001  (any failure is shown, never crashes the app)
+            self.call_from_thread(self.show_error, " ".join(str(exc).split()))
+            return
+        self.call_from_thread(done, result)
+
+    def show_error(self, error: str) -> None:
+        self.notify(t("app.error", error=error), severity="error", markup=False)
+        main = self.screen_stack[0]
+        if isinstance(main, CityMainScreen):
+            main.show_status(t("app.error", error=error))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpModal):
+            self.screen.dismiss()
+            return
+        screen = self.screen
+        title = getattr(screen, "screen_title", lambda: t("city.title"))()
+        body = getattr(screen, "screen_help", lambda: "")()
+        self.push_screen(HelpModal(screen, title, body))
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not LocalizedCommandPalette.is_open(self):
+            self.push_screen(LocalizedCommandPalette())
+
+
+class CityMainScreen(Screen[None]):
+    """Tabs: uploads (with the per-record report), the conflict queue, city reports."""
+
+    SCOPES: ClassVar[tuple[str, ...]] = ("city.main",)
+
+    def __init__(self) -> None:
+        super().__init__()
         self.picked: set[str] = set()
         self.queue_items: dict[str, Any] = {}
         self.reports: CityReports | None = None
-        install_bindings(self, ["city"])
+        install_bindings(self, self.SCOPES)
+
+    @property
+    def city(self) -> CityApp:
+        assert isinstance(self.app, CityApp)
+        return self.app
 
     def compose(self) -> ComposeResult:
+        this_month = f"{self.city.today.year:04d}-{self.city.today.month:02d}"
         yield Header()
         with TabbedContent(initial="queue"):
             with TabPane(t("city.tab_uploads"), id="uploads"):
-                yield DataTable(id="upload-table", cursor_type="row")
+                yield PagedTable(id="upload-table", page_size=PAGE)
                 yield DataTable(id="upload-report", cursor_type="row")
             with TabPane(t("city.tab_queue"), id="queue"):
                 with Horizontal(id="filters"):
                     yield Input(placeholder=t("city.filter_county"), id="f-county")
                     yield Input(placeholder=t("city.filter_table"), id="f-table")
-                    yield Input(placeholder=t("city.filter_kind"), id="f-kind")
-                yield DataTable(id="queue-table", cursor_type="row")
+                    yield Select([(t(f"kind.{kind}"), kind) for kind in QUEUE_KINDS], prompt=t("city.kind_all"),
+                                 id="f-kind")
+                yield PagedTable(id="queue-table", page_size=PAGE)
             with TabPane(t("city.tab_reports"), id="reports"):
                 with Horizontal(id="months"):
-                    yield Input(shift_period(self._this_month(), -5), id="r-first")
-                    yield Input(shift_period(self._this_month(), -1), id="r-last")
-                yield DataTable(id="report-table", cursor_type="row")
+                    yield Input(shift_period(this_month, -5), id="r-first")
+                    yield Input(shift_period(this_month, -1), id="r-last")
+                yield DataTable(id="report-table", cursor_type="cell")
         yield Label("", id="status", markup=False)
         yield Footer()
 
-    def _this_month(self) -> str:
-        return f"{self.today.year:04d}-{self.today.month:02d}"
+    def screen_title(self) -> str:
+        return t("city.title")
+
+    def screen_help(self) -> str:
+        return t(f"city.help_{self.active_tab()}")
 
     def on_mount(self) -> None:
         self.query_one("#upload-table", DataTable).add_columns(*(t(k) for k in (
@@ -96,70 +151,90 @@ class CityApp(App[None]):
             t("city.col_time"))
         self.action_refresh()
 
-    # ---- background calls -------------------------------------------------------------------------------
-
     def show_status(self, text: str) -> None:
         self.query_one("#status", Label).update(text)
 
-    @work(thread=True, exclusive=True, group="server")
-    def call_server(self, job: Callable[[], T], done: Callable[[T], Any]) -> None:
-        """Run ``job`` (a server call) off the UI thread; hand its result to ``done`` on the UI thread."""
-        try:
-            result = job()
-        except Exception as exc:  # noqa: BLE001  (any failure is shown, never crashes the app)
-            self.call_from_thread(self.status, t("app.error", error=" ".join(str(exc).split())))
-            return
-        self.call_from_thread(done, result)
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    # ---- loading ----------------------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
         self.show_status(t("app.loading"))
-        self.call_server(self._load_all, self._show_all)
+        self.city.call_server(self._load_all, self._show_all)
 
     def _queue_filters(self) -> dict[str, str | None]:
-        return {name: self.query_one(f"#f-{name}", Input).value.strip() or None for name in ("county", "table", "kind")}
+        kind = self.query_one("#f-kind", Select)
+        return {"county": self.query_one("#f-county", Input).value.strip() or None,
+                "table": self.query_one("#f-table", Input).value.strip() or None,
+                "kind": None if kind.is_blank() else str(kind.value)}
 
     def _months(self) -> tuple[str, str]:
         return self.query_one("#r-first", Input).value.strip(), self.query_one("#r-last", Input).value.strip()
 
     def _load_all(self) -> tuple[Any, Any, CityReports]:
-        self.client.detect()
-        queue = self.client.queue(**self._queue_filters(), limit=PAGE)
-        uploads = self.client.uploads(limit=PAGE)
-        return queue, uploads, self.client.reports(*self._months(), today=self.today)
+        client = self.city.client
+        client.detect()
+        queue = client.queue(**self._queue_filters(), limit=PAGE)
+        uploads = client.uploads(limit=PAGE)
+        return queue, uploads, client.reports(*self._months(), today=self.city.today)
 
     def _show_all(self, loaded: tuple[Any, Any, CityReports]) -> None:
         queue, uploads, reports = loaded
-        self._show_queue(queue)
-        self._show_uploads(uploads)
+        self._show_queue(queue, 0)
+        self._show_uploads(uploads, 0)
         self._show_reports(reports)
         self.show_status(t("city.loaded", conflicts=queue.total, uploads=uploads.total))
 
+    def _load_queue(self, offset: int, cursor_at_end: bool = False) -> None:
+        filters = self._queue_filters()
+        self.city.call_server(lambda: self.city.client.queue(**filters, limit=PAGE, offset=offset),
+                              lambda page: self._show_queue(page, offset, cursor_at_end))
+
+    def on_paged_table_page_wanted(self, event: PagedTable.PageWanted) -> None:
+        """The cursor moved past the loaded page: fetch the neighbouring one from the server."""
+        event.stop()
+        if event.table.id == "queue-table":
+            self._load_queue(event.offset, event.cursor_at_end)
+        else:
+            self.city.call_server(lambda: self.city.client.uploads(limit=PAGE, offset=event.offset),
+                                  lambda page: self._show_uploads(page, event.offset, event.cursor_at_end))
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.action_refresh()
+        if event.input.id in ("f-county", "f-table"):
+            self._load_queue(0)
+        else:
+            self.action_refresh()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "f-kind":
+            self._load_queue(0)
+
+    def action_focus_filter(self) -> None:
+        target = {"queue": "#f-county", "reports": "#r-first"}.get(self.active_tab())
+        if target:
+            self.query_one(target, Input).focus()
 
     # ---- queue ------------------------------------------------------------------------------------------
 
-    def _show_queue(self, page: Any) -> None:
-        table = self.query_one("#queue-table", DataTable)
-        table.clear()
+    def _show_queue(self, page: Any, offset: int, cursor_at_end: bool = False) -> None:
+        table = self.query_one("#queue-table", PagedTable)
+        table.total = page.total
         self.queue_items = {item.id: item for item in page.items}
-        self.picked &= set(self.queue_items)
-        for item in page.items:
-            table.add_row("✓" if item.id in self.picked else "", item.county_code, item.table, t(f"kind.{item.kind}"),
-                          plain(", ".join(item.fields)), item.created_at[:16].replace("T", " "), key=item.id)
+        table.show_page(offset, [(item.id, ("✓" if item.id in self.picked else "", item.county_code, item.table,
+                                            t(f"kind.{item.kind}"), plain(", ".join(item.fields)),
+                                            item.created_at[:16].replace("T", " "))) for item in page.items],
+                        cursor_at_end)
+        if page.total:
+            self.show_status(t("city.page", first=offset + 1, last=offset + len(page.items), total=page.total))
 
     def _current_item(self) -> Any:
-        table = self.query_one("#queue-table", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.queue_items.get(str(key))
-
-    def _active_tab(self) -> str:
-        return self.query_one(TabbedContent).active
+        key = self.query_one("#queue-table", PagedTable).current_key
+        return self.queue_items.get(str(key)) if key is not None else None
 
     def action_toggle_select(self) -> None:
-        item = self._current_item() if self._active_tab() == "queue" else None
+        """Space picks items across pages: the selection is kept by id while paging."""
+        item = self._current_item() if self.active_tab() == "queue" else None
         if item is None:
             return
         self.picked ^= {item.id}
@@ -173,25 +248,29 @@ class CityApp(App[None]):
             self.action_open_item()
 
     def action_open_item(self) -> None:
-        if self._active_tab() == "uploads":
+        if self.active_tab() == "uploads":
             self._open_upload()
             return
-        item = self._current_item() if self._active_tab() == "queue" else None
+        item = self._current_item() if self.active_tab() == "queue" else None
         if item is not None:
-            self.push_screen(ConflictScreen(self.client, item), lambda _done: self.action_refresh())
+            self.app.push_screen(ConflictScreen(self.city.client, item), lambda _done: self.action_refresh())
 
     def action_bulk(self, take: str) -> None:
-        ids = sorted(self.picked) or ([self._current_item().id] if self._current_item() else [])
-        if not ids or self._active_tab() != "queue":
+        current = self._current_item()
+        ids = sorted(self.picked) or ([current.id] if current else [])
+        if not ids or self.active_tab() != "queue":
             return
+
+        def confirmed(reason: str, yes: bool | None) -> None:
+            if yes:
+                self.city.call_server(lambda: self.city.client.bulk(ids, take, reason), self._bulk_done)
 
         def with_reason(reason: str | None) -> None:
             if reason:
-                self.push_screen(ConfirmModal(t(f"city.confirm_bulk_{take}", count=len(ids))),
-                                 lambda yes: yes and self.call_server(lambda: self.client.bulk(ids, take, reason),
-                                                               self._bulk_done))
+                self.app.push_screen(ConfirmModal(t(f"city.confirm_bulk_{take}", count=len(ids))),
+                                     lambda yes: confirmed(reason, yes))
 
-        self.push_screen(ReasonModal(), with_reason)
+        self.app.push_screen(ReasonModal(), with_reason)
 
     def _bulk_done(self, outcome: dict[str, str]) -> None:
         done = sum(result == "resolved" for result in outcome.values())
@@ -201,26 +280,27 @@ class CityApp(App[None]):
 
     # ---- uploads ----------------------------------------------------------------------------------------
 
-    def _show_uploads(self, page: Any) -> None:
-        table = self.query_one("#upload-table", DataTable)
-        table.clear()
+    def _show_uploads(self, page: Any, offset: int, cursor_at_end: bool = False) -> None:
+        table = self.query_one("#upload-table", PagedTable)
+        table.total = page.total
+        rows = []
         for u in page.items:
             device = f"{t('city.bundle')} {u.node_id[:8]}" if u.batch_id.startswith("bundle-") else u.node_id[:8]
-            table.add_row(u.received_at.replace("T", " "), u.county_code, device, u.changes, u.applied, u.merged,
-                          u.conflicts, u.rejected, key=u.batch_id)
+            rows.append((u.batch_id, (u.received_at.replace("T", " "), u.county_code, plain(device), u.changes,
+                                      u.applied, u.merged, u.conflicts, u.rejected)))
+        table.show_page(offset, rows, cursor_at_end)
 
     def _open_upload(self) -> None:
-        table = self.query_one("#upload-table", DataTable)
-        if not table.row_count:
-            return
-        batch_id = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        self.call_server(lambda: self.client.upload_report(batch_id), self._show_upload_report)
+        batch_id = self.query_one("#upload-table", PagedTable).current_key
+        if batch_id is not None:
+            self.city.call_server(lambda: self.city.client.upload_report(str(batch_id)), self._show_upload_report)
 
     def _show_upload_report(self, report: Any) -> None:
         table = self.query_one("#upload-report", DataTable)
         table.clear()
         for r in report.results:
             table.add_row(r.table, r.id, t(f"result.{r.status}"), plain(f"{r.reason} {r.message}".strip()))
+        table.border_title = t("city.upload_title", batch=report.batch_id[:12])
 
     # ---- reports ----------------------------------------------------------------------------------------
 
@@ -231,34 +311,50 @@ class CityApp(App[None]):
         grid = reports.grid
         table.add_columns(t("city.col_county"), *grid.periods, t("city.col_completeness"), t("city.col_timeliness"))
         for code, name in grid.counties:
-            marks = [cell_mark(grid.cell(code, p)) + (t("city.locked_mark") if grid.cell(code, p).locked and
-                                                      grid.cell(code, p).state != CellState.NOT_DUE else "")
-                     for p in grid.periods]
-            table.add_row(name, *marks, grid.completeness(code).percent(), grid.timeliness(code).percent(), key=code)
+            table.add_row(name, *(self._mark(grid.cell(code, p)) for p in grid.periods),
+                          grid.completeness(code).percent(), grid.timeliness(code).percent(), key=code)
         table.add_row(t("city.total"), *(grid.completeness(period=p).percent() for p in grid.periods),
                       grid.completeness().percent(), grid.timeliness().percent())
 
+    @staticmethod
+    def _mark(cell: Any) -> str:
+        locked = cell.locked and cell.state != CellState.NOT_DUE
+        return cell_mark(cell) + (t("city.locked_mark") if locked else "")
+
     def action_export(self) -> None:
-        if self.reports is None:
+        reports = self.reports
+        if reports is None or self.active_tab() != "reports":
             return
-        target = Path.cwd() / f"city-reports-{self.reports.first}-{self.reports.last}.xlsx"
-        export_city_reports(self.reports, target)
-        self.notify(t("city.exported", path=str(target)))
+        default = Path.cwd() / f"city-reports-{reports.first}-{reports.last}.xlsx"
+
+        def write(path: Path | None) -> None:
+            if path is not None:
+                self.city.call_server(lambda: export_city_reports(reports, path) or path,
+                                      lambda done: self.notify(t("city.exported", path=str(done)), markup=False))
+
+        self.app.push_screen(ExportModal(default), write)
+
+    def _lock_target(self) -> tuple[str, str] | None:
+        """The county and month under the cursor (a month column; else the last month shown)."""
+        table = self.query_one("#report-table", DataTable)
+        if self.reports is None or not table.row_count:
+            return None
+        county = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        if county not in dict(self.reports.grid.counties):
+            return None
+        periods, column = self.reports.grid.periods, table.cursor_coordinate.column
+        return county, periods[column - 1] if 0 < column <= len(periods) else self.reports.last
 
     def action_lock(self) -> None:
-        table = self.query_one("#report-table", DataTable)
-        if self._active_tab() != "reports" or self.reports is None or not table.row_count:
+        target = self._lock_target() if self.active_tab() == "reports" else None
+        if target is None:
             return
-        cell = table.coordinate_to_cell_key(table.cursor_coordinate)
-        county = str(cell.row_key.value) if cell.row_key.value in dict(self.reports.grid.counties) else None
-        period = self.reports.grid.periods[max(0, table.cursor_coordinate.column - 1)] \
-            if 0 < table.cursor_coordinate.column <= len(self.reports.grid.periods) else self.reports.last
-        if county is None:
-            return
-        from stvs_tui.city.item import LockModal
 
-        self.push_screen(LockModal(county, period, self.today),
-                         lambda answer: answer and self.call_server(lambda: self.client.lock(*answer), self._locked))
+        def send(answer: tuple[str, str, date, str] | None) -> None:
+            if answer:
+                self.city.call_server(lambda: self.city.client.lock(*answer), self._locked)
+
+        self.app.push_screen(LockModal(*target, self.city.today), send)
 
     def _locked(self, response: Any) -> None:
         self.notify(t("city.locked", county=response.county_code, period=response.period,
@@ -269,4 +365,3 @@ class CityApp(App[None]):
 def run_city_app(server_url: str, token: str, lang: str) -> None:
     with CityAdminClient(server_url, token) as client:
         CityApp(client, lang).run()
-

@@ -1,10 +1,12 @@
 """One conflict-queue item side by side (base / city / county per field), a decision per field or a typed
-value, and the reason every decision needs; plus the small modals of the city TUI (reason, period lock)."""
+value, and the reason every decision needs; plus the small modals of the city TUI (reason, period lock,
+export path). Their keys are the registry's scopes ``city.item`` and ``city.form`` (``stvs_tui.city.words``)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,17 +14,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Select
 
-from stvs_tui.actions import ActionSpec, install_bindings, register
+import stvs_tui.city.words  # noqa: F401  (the city's words and keys)
+from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.i18n import t
 from stvs_tui.widgets.text import plain
-
-for _spec in (
-    ActionSpec("city.item.cycle", "space", "cycle", "city.cycle", "city.item"),
-    ActionSpec("city.item.save", "ctrl+s", "save", "action.save", "city.item", priority=True),
-    ActionSpec("city.item.back", "escape", "back", "action.back", "city.item"),
-):
-    register(_spec)
 
 CHOICES = ("city", "county", "value")
 
@@ -35,13 +31,21 @@ def shown(value: Any) -> str:
 class ConflictScreen(ModalScreen[bool]):
     """Decide one item: per field keep the city's value, take the county's, or type one; a reason is required."""
 
+    SCOPES: ClassVar[tuple[str, ...]] = ("city.item",)
+
     def __init__(self, client: CityAdminClient, item: Any) -> None:
         super().__init__()
         self.client, self.item = client, item
         self.duplicate = item.kind == "duplicate_person"
         self.choices: dict[str, str] = {}
         self.typed: dict[str, str] = {}
-        install_bindings(self, ["city.item"])
+        install_bindings(self, self.SCOPES)
+
+    def screen_title(self) -> str:
+        return t(f"kind.{self.item.kind}")
+
+    def screen_help(self) -> str:
+        return t("city.help_item")
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -131,12 +135,35 @@ class ConflictScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class ReasonModal(ModalScreen[str | None]):
-    """Ask for the reason of a bulk decision (required; Esc cancels)."""
+class FormModal(ModalScreen[Any]):
+    """A small form of the city TUI: Enter or Ctrl+S confirms (``action_save``), Esc cancels."""
+
+    SCOPES: ClassVar[tuple[str, ...]] = ("city.form",)
 
     def __init__(self) -> None:
         super().__init__()
-        install_bindings(self, ["city.item"])
+        install_bindings(self, self.SCOPES)
+
+    def screen_title(self) -> str:
+        return t("city.title")
+
+    def screen_help(self) -> str:
+        return t("city.help_form")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    def action_save(self) -> None:
+        """Check the fields and dismiss with the answer; each form says what its answer is."""
+        raise NotImplementedError
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+class ReasonModal(FormModal):
+    """Ask for the reason of a bulk decision (required; Esc cancels)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -145,10 +172,6 @@ class ReasonModal(ModalScreen[str | None]):
             yield Label("", id="reason-error", markup=False)
         yield Footer()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
-
     def action_save(self) -> None:
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
@@ -156,22 +179,14 @@ class ReasonModal(ModalScreen[str | None]):
             return
         self.dismiss(reason)
 
-    def action_cycle(self) -> None:
-        """Space types a space here (the binding is shared with the item screen)."""
-        self.query_one("#reason", Input).insert_text_at_cursor(" ")
 
-    def action_back(self) -> None:
-        self.dismiss(None)
-
-
-class LockModal(ModalScreen[tuple[str, str, date, str] | None]):
+class LockModal(FormModal):
     """Reopen or lock a month for one county: the last day it may be edited, and why."""
 
     def __init__(self, county: str, period: str, today: date) -> None:
         super().__init__()
         self.county, self.period = county, period
         self.default_until = today + timedelta(days=7)
-        install_bindings(self, ["city.item"])
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -193,14 +208,27 @@ class LockModal(ModalScreen[tuple[str, str, date, str] | None]):
             return
         self.dismiss((self.county, self.period, until, reason))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
 
-    def action_cycle(self) -> None:
-        focused = self.focused
-        if isinstance(focused, Input):
-            focused.insert_text_at_cursor(" ")
+class ExportModal(FormModal):
+    """Where to write the city reports workbook: a path, prefilled with a name in the current folder."""
 
-    def action_back(self) -> None:
-        self.dismiss(None)
+    def __init__(self, default: Path) -> None:
+        super().__init__()
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(t("city.export_title"))
+            yield Input(str(self.default), id="path")
+            yield Label("", id="export-error", markup=False)
+        yield Footer()
+
+    def action_save(self) -> None:
+        text = self.query_one("#path", Input).value.strip()
+        path = Path(text).expanduser() if text else self.default
+        if path.suffix.lower() != ".xlsx":
+            path = path.with_name(f"{path.name}.xlsx")
+        if not path.parent.is_dir():
+            self.query_one("#export-error", Label).update(t("city.no_folder", folder=str(path.parent)))
+            return
+        self.dismiss(path)

@@ -7,6 +7,7 @@ from functools import partial
 
 from rich.align import Align
 from rich.text import Text
+from textual._context import NoActiveAppError
 from textual.binding import Binding
 from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.widgets.option_list import Option
@@ -15,9 +16,19 @@ from stvs_tui.actions import ActionSpec, actions_for
 from stvs_tui.i18n import t
 
 
+def app_scopes(screen: object) -> tuple[str, ...]:
+    """The scopes available everywhere in ``screen``'s app: ``ACTION_SCOPES`` of the app (the city TUI has
+    its own), else the county TUI's ``app``."""
+    try:
+        app = screen.app  # type: ignore[attr-defined]
+    except (AttributeError, NoActiveAppError):
+        return ("app",)
+    return tuple(getattr(app, "ACTION_SCOPES", ("app",)))
+
+
 def palette_actions(screen: object) -> list[ActionSpec]:
     """The actions the palette offers on ``screen``: the screen's own, then those available everywhere."""
-    scopes = [*getattr(screen, "SCOPES", ()), "app"]
+    scopes = [*getattr(screen, "SCOPES", ()), *app_scopes(screen)]
     return [spec for spec in actions_for(scopes) if spec.palette]
 
 
@@ -26,10 +37,11 @@ class ActionsProvider(Provider):
 
     def _entries(self) -> Iterator[tuple[str, Callable[[], object]]]:
         screen = self.screen
+        everywhere = app_scopes(screen)
         for spec in palette_actions(screen):
             first_key = spec.keys.split(",")[0]
             key = self.app.get_key_display(Binding(first_key, spec.action))
-            namespace = self.app if spec.scope == "app" else screen
+            namespace = self.app if spec.scope in everywhere else screen
             yield f"{t(spec.label)}  ({key})", partial(self.app.run_action, spec.action, namespace)
 
     async def discover(self) -> Hits:
