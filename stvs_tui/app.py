@@ -22,7 +22,7 @@ import stvs_tui.screens.excel_import  # noqa: F401  (registers the Excel area's 
 from schema.models import Region
 from schema.store import Store, open_store
 from stvs_tui.actions import install_bindings
-from stvs_tui.i18n import t, use_language
+from stvs_tui.i18n import LANGUAGES, t, use_language
 from stvs_tui.paths import AppPaths
 from stvs_tui.widgets.help import HelpModal
 from stvs_tui.widgets.palette import ActionsProvider, LocalizedCommandPalette
@@ -191,13 +191,21 @@ class CountyApp(App[None]):
         return node.run_worker(work, thread=True, group=group, exclusive=exclusive, exit_on_error=False)
 
 
-def run_county_app(paths: AppPaths, lang: str) -> None:
+def startup_language(store: Store, flag: str | None) -> str:
+    """``--lang`` when given, else the language saved in Settings, else Chinese."""
+    from stvs_tui.screens.settings import LANGUAGE
+
+    saved = store.setting(LANGUAGE)
+    return flag or (saved if saved in LANGUAGES else "zh")
+
+
+def run_county_app(paths: AppPaths, lang: str | None) -> None:
     """Open the store at ``paths.store`` and run the county TUI on it."""
     from stvs_tui.cli import ensure_regions
 
     store = open_store(paths.store)
     try:
         ensure_regions(store)
-        CountyApp(store, lang=lang).run()
+        CountyApp(store, lang=startup_language(store, lang)).run()
     finally:
         store.close()

@@ -72,12 +72,12 @@ def initialise(store: Store, county: str, clerk: str) -> str:
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STVS_DATA_DIR",
               help="Folder of the local store (default: the platform's user data dir; env STVS_DATA_DIR).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, envvar="STVS_LANG",
-              help="Language of the interface.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, envvar="STVS_LANG",
+              help="Language of the interface (default: the one saved in Settings, else zh; env STVS_LANG).")
 @click.option("--demo", is_flag=True, help=f"Open with demo data (a new store is set up as {DEMO_COUNTY}).")
 @click.version_option(__version__, prog_name="stvs-tui")
 @click.pass_context
-def main(ctx: click.Context, data_dir: Path | None, lang: str, demo: bool) -> None:
+def main(ctx: click.Context, data_dir: Path | None, lang: str | None, demo: bool) -> None:
     """Science & technology volunteer service teams (科技志愿服务) for county and city associations.
 
     Run without a command to open the county TUI on the local store.
@@ -89,7 +89,7 @@ def main(ctx: click.Context, data_dir: Path | None, lang: str, demo: bool) -> No
       stvs-tui init --county 410522 --clerk 王芳
       stvs-tui demo --volunteers 500 --seed 7
     """
-    ctx.obj = AppContext(paths=AppPaths.resolve(data_dir), lang=lang)
+    ctx.obj = AppContext(paths=AppPaths.resolve(data_dir), lang=lang or "zh")
     if ctx.invoked_subcommand is not None:
         return
     if demo:
