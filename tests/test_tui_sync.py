@@ -1,0 +1,47 @@
+"""The sync screen against a real city server (uvicorn on a free port): summary shown, dashboard state changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from city_server import running_city_server
+from test_tui_fixtures import county_app, make_store, screen_text, wait_until
+from textual.widgets import Label
+
+from stvs_tui.i18n import t
+from stvs_tui.screens.dashboard import DashboardScreen
+from stvs_tui.screens.settings import SERVER_URL, TOKEN
+from stvs_tui.screens.sync import SyncScreen
+
+
+def _label(app, selector: str) -> str:
+    return str(app.screen.query_one(selector, Label).render())
+
+
+async def test_sync_screen_pushes_to_the_city_and_the_dashboard_shows_it(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "county" / "stvs.sqlite", volunteers=30)
+    pending = store.pending_change_count()
+    assert pending > 0
+    try:
+        with running_city_server(tmp_path) as city:
+            store.set_settings(**{SERVER_URL: city.url, TOKEN: city.tokens["410522"]})
+            app = county_app(store)
+            async with app.run_test(size=(120, 40)) as pilot:
+                await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.data is not None)
+                await wait_until(pilot, lambda: t("dash.sync_pending", count=pending) in screen_text(app)
+                                 and t("dash.sync_last", when=t("dash.sync_never")) in screen_text(app))
+                await pilot.press("f8")
+                await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
+                await pilot.press("ctrl+r")
+                # Wait for either outcome, so that a failure shows its reason instead of a timeout.
+                await wait_until(pilot, lambda: _label(app, "#sync-progress") == t("sync.done")
+                                 or _label(app, "#sync-progress").startswith(t("sync.failed", error="")), timeout=120)
+                assert _label(app, "#sync-progress") == t("sync.done")
+                assert f"上传 {pending} 条" in _label(app, "#sync-result")
+                await pilot.press("f2")
+                await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                                 and t("dash.sync_pending", count=0) in screen_text(app), timeout=60)
+                assert t("dash.sync_last", when=t("dash.sync_never")) not in screen_text(app)
+            assert store.pending_change_count() == 0
+    finally:
+        store.close()
