@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from schema.models import SYNCED_TABLES
 from schema.server_models import PartitionState, ServerChange
+from sync.bulk import insert_rows
 from sync.protocol import PartitionDigest, RediffPage
 from sync.records import DIGEST_ZERO, digest_xor, row_hash, table_of
 from sync.serverdb import ServerDB
@@ -40,7 +41,7 @@ def record_changes(db: ServerDB, connection: Connection, changes: list[RowChange
     if not changes:
         return
     db.lock_sequence(connection)
-    connection.execute(sa.insert(SERVER_CHANGE), [
+    insert_rows(connection, SERVER_CHANGE, [
         {"county_code": c.county_code, "tbl": c.table, "row_id": c.row_id, "version": c.new_version,
          "origin_node": c.origin_node} for c in changes])
     hashes: dict[str, list[int]] = defaultdict(list)

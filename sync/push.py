@@ -20,6 +20,7 @@ from schema.errors import InvalidRecord
 from schema.models import SYNCED_TABLES, TABLE_MODELS, new_id
 from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
 from sync.auth import Caller
+from sync.bulk import insert_rows, update_rows
 from sync.errors import BatchMismatch, Forbidden
 from sync.hlc import wall_ms
 from sync.merge import MergeResult, merge_record
@@ -301,8 +302,7 @@ class BatchRun:
         """Keep conflicts, receipts and the upload report with its answer (what a replay gets back)."""
         if self.conflicts:
             self.connection.execute(sa.insert(CONFLICT), self.conflicts)
-        if self.receipts:
-            self.connection.execute(sa.insert(RECEIPT), self.receipts)
+        insert_rows(self.connection, RECEIPT, self.receipts)
         counts = dict.fromkeys(STATUSES, 0)
         for item in results:
             counts[item["status"]] += 1
@@ -358,12 +358,9 @@ def touch_node(connection: Connection, node: str, caller: Caller, *, pushed: dat
 def _execute_writes(connection: Connection, table_name: str, kind: str, rows: list[dict[str, Any]]) -> None:
     table = table_of(table_name)
     if kind == "insert":
-        connection.execute(sa.insert(table), rows)
-        return
-    columns = [c.name for c in table.columns if c.name != "id"]
-    statement = sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(
-        {name: sa.bindparam(f"b_{name}") for name in columns})
-    connection.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+        insert_rows(connection, table, rows)
+    else:
+        update_rows(connection, table, rows)
 
 
 def _parents_first(table_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
