@@ -33,6 +33,7 @@ from sync.errors import (
     SyncError,
     TokenRefused,
 )
+from sync.gctune import bulk_allocation
 from sync.hlc import HybridClock, Timestamp
 from sync.protocol import (
     API_PREFIX,
@@ -49,6 +50,7 @@ from sync.replica import Replica
 from sync.serverdb import schema_version
 
 RETRY_STATUSES = {500, 502, 503, 504}
+InFlight = tuple[str, list[dict[str, Any]], Future[bytes]]  # batch id, its changes, the server's answer
 DETAIL_LIMIT = 50  # rejected / conflicting records listed in a summary
 
 
@@ -124,7 +126,8 @@ class SyncClient:
         summary = SyncSummary(server_url=self.server_url)
         with self._exclusive():
             hello = self.hello()
-            self.push(summary, report)
+            with bulk_allocation():
+                self.push(summary, report)
             since, partition = self.pull(hello.server_id, summary, report)
             self.verify(hello.server_id, since, partition, summary, report)
             summary.seconds = round(time.monotonic() - started, 3)
@@ -155,39 +158,41 @@ class SyncClient:
     # ---- push ---------------------------------------------------------------------------------------------
 
     def push(self, summary: SyncSummary, report: ProgressCallback) -> None:
-        """Send the pending rows batch by batch; the next batch is built while the server works on this one.
+        """Send the pending rows batch by batch, keeping both sides busy: the next batch is built while the
+        server works on this one, and sent as soon as this one is answered, so the server merges it while
+        this one's answer is written here.
 
-        One batch at a time is in the outbox and in flight: the next is written to the outbox only
-        after the answer to this one is applied, so a crash anywhere leaves at most one batch to resend.
+        A batch is sent only after the server answered the one before (committed it): the server sees
+        the batches of a node one at a time and in order, parents before children. Every batch is in the
+        outbox before it is sent and leaves it with its answer applied, so a crash leaves at most two
+        batches there, resent in order by the next sync (the server answers replays from its store).
         """
-        waiting = self.replica.outbox()
-        if waiting is not None:
+        for batch_id, payload in self.replica.outboxes():
             summary.resumed_batch = True
-            self._finish(waiting[0], json.loads(waiting[1])["changes"], self._post_push(waiting[1]), summary)
+            self._finish(batch_id, orjson.loads(payload)["changes"], self._post_push(payload), summary)
         total = self.store.pending_change_count()
         cursor = Cursor()
         report(SyncProgress("push", 0, total))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as sender:
-            in_flight: tuple[str, list[dict[str, Any]], Future[bytes]] | None = None
+            in_flight: InFlight | None = None
             while True:
                 pending, batch = self._next_batch(cursor)
+                answer = in_flight[2].result() if in_flight is not None else b""
+                self.replica.settle(batch.settled)
+                following = self._start(sender, batch.changes) if batch.changes else None
                 if in_flight is not None:
-                    self._finish(in_flight[0], in_flight[1], in_flight[2].result(), summary)
-                    in_flight = None
+                    self._finish(in_flight[0], in_flight[1], answer, summary)
                     report(SyncProgress("push", summary.pushed, total))
+                in_flight = following
                 if not pending:
                     return
-                self.replica.settle(batch.settled)
-                if batch.changes:
-                    in_flight = self._start(sender, batch.changes)
 
     def _next_batch(self, cursor: Cursor) -> tuple[list[PendingRow], OutgoingBatch]:
         with self.store.engine.connect() as connection:
             pending = pending_rows(connection, cursor, self.batch_size)
             return pending, build_batch(connection, pending, self.replica.node, self.clock)
 
-    def _start(self, sender: ThreadPoolExecutor,
-               changes: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], Future[bytes]]:
+    def _start(self, sender: ThreadPoolExecutor, changes: list[dict[str, Any]]) -> InFlight:
         """Put a batch in the outbox, then send it from the sender thread (the socket wait frees the GIL)."""
         batch_id = new_id()
         payload = orjson.dumps({"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
