@@ -56,12 +56,14 @@ def enum_of(kind: type[LabeledEnum]) -> Cleaner:
 def enum_list_of(kind: type[LabeledEnum]) -> Cleaner:
     """A comma/、/；-separated list of members, stored as comma-separated codes."""
 
+    member = enum_of(kind)  # made once, not once per item of every value
+
     def clean(value: Any, field: str) -> str:
         text = str(value or "")
         for sep in "、，；;/ ":
             text = text.replace(sep, ",")
         parts = [p for p in text.split(",") if p]
-        return ",".join(enum_of(kind)(p, field) for p in dict.fromkeys(parts))
+        return ",".join(member(p, field) for p in dict.fromkeys(parts))
 
     return clean
 
