@@ -15,15 +15,19 @@ reference data, so the county sees the same deadlines the city grades by:
 
 Without rows the defaults apply: N = 5, M = 15. Only the city writes these rows (the server refuses a
 county's change to them); this module computes and builds rows, it does not write.
+
+On the city server a report counts as received on the day (Beijing time) the server first received it as
+submitted (``report_receipt``, written by a trigger), never by the county laptop's clock; a county's own
+store, which has no receipts, can only show its own submission time.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +39,7 @@ from schema.errors import InvalidValue
 from schema.models import CITY_CODE, Activity, MonthlyReport, Region, ReportingDeadline
 from schema.regions import county_regions
 from schema.rules import HELD_STATUSES, month_bounds, team_compliance
+from schema.server_models import ReportReceipt
 from schema.validators import normalize_period
 
 DEFAULT_TIMELY_DAYS = 5
@@ -42,6 +47,8 @@ DEFAULT_LOCK_DAYS = 15
 # A policy row effective from this day applies to every period (the defaults' own effective date).
 EPOCH = date(2000, 1, 1)
 RECEIVED_STATUSES = (ReportStatus.SUBMITTED.value, ReportStatus.ACCEPTED.value)
+# Deadlines are calendar days in China, which keeps UTC+8 all year (no daylight saving): a fixed offset is exact.
+REPORTING_TIMEZONE = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 class DeadlineKind(StrEnum):
@@ -266,7 +273,31 @@ def _received_reports(session: Session, periods: Sequence[str]) -> dict[tuple[st
     return {(r.county_code, r.period): r for r in rows}
 
 
-def grade_cell(dates: PeriodDates, county_code: str, report: MonthlyReport | None, today: date) -> ReportCell:
+def server_receipts(session: Session, report_ids: Iterable[str]) -> dict[str, datetime]:
+    """When the server first received each report as submitted (UTC), from ``report_receipt``."""
+    ids = list(report_ids)
+    if not ids:
+        return {}
+    rows = session.execute(sa.select(ReportReceipt.report_id, ReportReceipt.received_at)
+                           .where(ReportReceipt.report_id.in_(ids))).all()
+    return {report_id: received for report_id, received in rows}
+
+
+def received_day(received_utc: datetime) -> date:
+    """The calendar day in China of a UTC time (the server's receipt)."""
+    return received_utc.replace(tzinfo=UTC).astimezone(REPORTING_TIMEZONE).date()
+
+
+def _received_on(report: MonthlyReport, receipts: Mapping[str, datetime] | None) -> date:
+    """The day a report counts as received: the server's receipt where there are receipts (the city), else
+    the county's own submission time (its own store, or a report no trigger saw)."""
+    if receipts is not None and report.id in receipts:
+        return received_day(receipts[report.id])
+    return (report.submitted_at or report.created_at).date()
+
+
+def grade_cell(dates: PeriodDates, county_code: str, report: MonthlyReport | None, today: date,
+               receipts: Mapping[str, datetime] | None = None) -> ReportCell:
     """The state of one county's report for one month on ``today``."""
     locked = dates.is_locked(today)
     if report is None:
@@ -275,21 +306,25 @@ def grade_cell(dates: PeriodDates, county_code: str, report: MonthlyReport | Non
         else:
             state = CellState.PENDING if today <= dates.due_on else CellState.MISSING
         return ReportCell(county_code, dates.period, state, dates.due_on, dates.open_until, locked=locked)
-    # The clerk's submission time decides; a report without one (older clients) counts from its creation.
-    submitted = (report.submitted_at or report.created_at).date()
+    submitted = _received_on(report, receipts)
     state = CellState.ON_TIME if submitted <= dates.due_on else CellState.LATE
     return ReportCell(county_code, dates.period, state, dates.due_on, dates.open_until, submitted, report.is_nil,
                       locked)
 
 
 def reporting_grid(session: Session, periods: Sequence[str], today: date,
-                   counties: Sequence[tuple[str, str]] | None = None) -> ReportingGrid:
-    """Counties × months: each county's monthly report expected / received / on time on ``today``."""
+                   counties: Sequence[tuple[str, str]] | None = None, *, by_receipt: bool = False) -> ReportingGrid:
+    """Counties × months: each county's monthly report expected / received / on time on ``today``.
+
+    ``by_receipt`` (the city server): a report's day is the server's receipt, not the county's clock.
+    """
     periods = [normalize_period(p) for p in periods]
     counties = list(counties) if counties is not None else expected_counties(session)
     calendar = load_calendar(session)
     reports = _received_reports(session, periods)
-    cells = {(code, period): grade_cell(calendar.dates(period, code), code, reports.get((code, period)), today)
+    receipts = server_receipts(session, (r.id for r in reports.values())) if by_receipt else None
+    cells = {(code, period): grade_cell(calendar.dates(period, code), code, reports.get((code, period)), today,
+                                        receipts)
              for code, _ in counties for period in periods}
     return ReportingGrid(periods, counties, cells)
 
@@ -416,9 +451,10 @@ def _cell_from_dict(values: dict[str, Any]) -> ReportCell:
                       dates["open_until"], dates["submitted_on"], values["is_nil"], values["locked"])
 
 
-def city_reports(session: Session, first: str, last: str, today: date) -> CityReports:
+def city_reports(session: Session, first: str, last: str, today: date, *, by_receipt: bool = False) -> CityReports:
+    """Everything the city's reports show; ``by_receipt`` on the server (see ``reporting_grid``)."""
     periods = periods_between(first, last)
-    grid = reporting_grid(session, periods, today)
+    grid = reporting_grid(session, periods, today, by_receipt=by_receipt)
     teams = county_team_minimums(session, [code for code, _ in grid.counties], periods[-1])
     return CityReports(periods[0], periods[-1], today, grid, teams,
                        activities_by_kind_and_venue(session, periods[0], periods[-1]))

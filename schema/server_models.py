@@ -136,8 +136,25 @@ class SyncConflict(SQLModel, table=True):
     resolved_version: int = 0
 
 
+class ReportReceipt(SQLModel, table=True):
+    """When the server first received a county's monthly report as submitted (or accepted): timeliness counts
+    by this, never by the county laptop's clock (``monthly_report.submitted_at``).
+
+    Written by a database trigger on ``monthly_report`` (migration 0005), so every write path records it:
+    an online push, an imported bundle, the city's own edits. ``received_at`` is UTC from the database's
+    clock; the first receipt stays when a report is sent back and submitted again.
+    """
+
+    __tablename__ = "report_receipt"
+
+    report_id: str = Field(primary_key=True, max_length=36)
+    county_code: str = Field(max_length=6)
+    period: str = Field(max_length=7)
+    received_at: NaiveDatetime
+
+
 SERVER_MODELS: tuple[type[SQLModel], ...] = (
-    SyncToken, SyncNode, SyncBatch, SyncReceipt, ServerChange, PartitionState, SyncConflict,
+    SyncToken, SyncNode, SyncBatch, SyncReceipt, ServerChange, PartitionState, SyncConflict, ReportReceipt,
 )
 
 # ---- county store ------------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ def server_city_reports(db: ServerDB, first: str, last: str, today: date) -> Cit
     with Session(db.engine) as session:
         if session.execute(sa.select(Region.code).limit(1)).first() is None:
             install_regions(session, read_regions())  # the shipped list, until the city loads its own
-        return city_reports(session, first, last, today)
+        # Timeliness by the server's own receipt of each report, never the county laptop's clock.
+        return city_reports(session, first, last, today, by_receipt=True)
 
 
 def set_period_lock(db: ServerDB, county_code: str, period: str, open_until: date, reason: str, by: str) -> str:

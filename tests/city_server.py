@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from schema.models import new_id
@@ -23,6 +24,18 @@ from sync.auth import issue_token
 from sync.protocol import API_PREFIX, Change, PushRequest
 from sync.server import create_app
 from sync.serverdb import ServerDB, schema_version
+
+# The server's database in the city tests: the embedded SQLite, and PostgreSQL where STVS_TEST_DATABASE_URL
+# names a server (the ``pg_url`` fixture skips otherwise).
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def database_url(request: pytest.FixtureRequest, folder: Path) -> str:
+    """The URL for a test parametrised over ``DATABASES``: a SQLite file in ``folder`` or a fresh PostgreSQL one."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'city.sqlite'}"
 
 
 @dataclass
@@ -44,8 +57,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_city_server(folder: Path, counties: tuple[str, ...] = ("410522", "410523")) -> Iterator[CityServer]:
-    app = create_app(f"sqlite:///{folder / 'city.sqlite'}")
+def running_city_server(folder: Path, counties: tuple[str, ...] = ("410522", "410523"), *,
+                        url: str | None = None) -> Iterator[CityServer]:
+    app = create_app(url or f"sqlite:///{folder / 'city.sqlite'}")
     if not any(getattr(r, "path", "").startswith("/api/v1/admin/") for r in app.routes):
         mount_admin_routes(app)
     db: ServerDB = app.state.db
