@@ -14,7 +14,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-YOUNG_THRESHOLD = 50_000  # allocations between young collections (Python's default: 700)
+YOUNG_THRESHOLD = 5_000  # allocations between young collections (Python's default: 700)
 
 
 def tune_for_server() -> None:
