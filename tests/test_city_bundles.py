@@ -1,5 +1,6 @@
 """Offline sync by file between real county stores and a real server database: round trip, the same bundle
-twice, truncated and altered bundles refused (and nothing changed), the CLI's exit codes."""
+twice, truncated and altered bundles refused (and nothing changed), the CLI's exit codes; the city's database
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from city_server import DATABASES, database_url
 from click.testing import CliRunner
 from sync_fixtures import StoreFactory, add_volunteer, local_record, server_record, update_row
 
@@ -26,9 +28,10 @@ from sync.city_reporting import set_period_lock
 from sync.serverdb import ServerDB, open_server_db
 
 
-@pytest.fixture
-def city_db(tmp_path) -> Iterator[ServerDB]:
-    db = open_server_db(f"sqlite:///{tmp_path / 'city' / 'city.sqlite'}")
+@pytest.fixture(params=DATABASES)
+def city_db(request, tmp_path) -> Iterator[ServerDB]:
+    """The city's database: the embedded SQLite, and PostgreSQL where STVS_TEST_DATABASE_URL names a server."""
+    db = open_server_db(database_url(request, tmp_path / "city"))
     yield db
     db.close()
 

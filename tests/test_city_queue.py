@@ -1,5 +1,6 @@
 """The city's conflict queue over a real server: per-field decisions with typed values and reasons, bulk,
-duplicate persons across counties, activities of dissolved teams, the audit trail, uploads, period locks."""
+duplicate persons across counties, activities of dissolved teams, the audit trail, uploads, period locks;
+on SQLite and on PostgreSQL (where STVS_TEST_DATABASE_URL names a server)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from city_server import CityServer, push, running_city_server
+import sqlalchemy as sa
+from city_server import DATABASES, CityServer, database_url, push, running_city_server
 
 from schema.models import new_id
 from schema.validators import id_check_char
@@ -22,9 +24,10 @@ def resident_id(serial: int) -> str:
     return body + id_check_char(body)
 
 
-@pytest.fixture
-def city(tmp_path) -> Iterator[CityServer]:
-    with running_city_server(tmp_path) as server:
+@pytest.fixture(params=DATABASES)
+def city(request, tmp_path) -> Iterator[CityServer]:
+    """A real server on the embedded SQLite and on PostgreSQL (row locks, JSON text, the sequence lock)."""
+    with running_city_server(tmp_path, url=database_url(request, tmp_path / "city")) as server:
         yield server
 
 
@@ -64,7 +67,8 @@ def queue(server: CityServer, **params: Any) -> dict[str, Any]:
 
 def row(server: CityServer, table: str, row_id: str) -> dict[str, Any]:
     with server.db.read() as connection:
-        return dict(connection.exec_driver_sql(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).mappings().one())
+        return dict(connection.execute(sa.text(f"SELECT * FROM {table} WHERE id = :id"), {"id": row_id})
+                    .mappings().one())
 
 
 def pulled(server: CityServer, county: str, node: str, row_id: str) -> dict[str, Any]:
