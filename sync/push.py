@@ -223,7 +223,9 @@ class BatchRun:
                 base.setdefault(derived, current["record"].get(derived))
         moved = current is not None and current["version"] != change.base_version
         merged = merge_record(base, current["record"] if current else None, incoming, server_moved=moved)
-        missing = self._dangling_reference(change.table, merged.record) if merged.changed else None
+        # Only references the change sets are checked: those already on the server's row were checked when
+        # written, and rows are tombstoned, never removed.
+        missing = self._dangling_reference(change.table, cleaned) if merged.changed else None
         if missing:
             return self._reject(change, "missing_reference", missing)
         return self._accept(change, current, cleaned, merged, moved)
