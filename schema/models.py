@@ -74,7 +74,7 @@ class SyncColumns(SQLModel):
 
 # Tables whose rows travel between county and city, in the order parents come before children.
 SYNCED_TABLES: tuple[str, ...] = (
-    "team", "volunteer", "membership", "activity", "participation", "demand", "commendation",
+    "team", "volunteer", "membership", "activity", "participation", "hours_correction", "demand", "commendation",
     "monthly_report", "reporting_deadline",
 )
 
@@ -196,6 +196,20 @@ class Participation(SyncColumns, table=True):
     evaluation: str = labeled("", zh="服务评价", en="Evaluation", max_length=500)
 
 
+class HoursCorrection(SyncColumns, table=True):
+    """A correction of confirmed service hours: appended, never an overwrite (志愿服务条例: records are kept)."""
+
+    __tablename__ = "hours_correction"
+    __table_args__ = (Index("ix_hours_correction_participation", "participation_id"),)
+
+    participation_id: str = labeled(zh="服务记录", en="Service record", foreign_key="participation.id", max_length=36)
+    old_hours: float = labeled(zh="原时长(小时)", en="Hours before")
+    new_hours: float = labeled(zh="更正后时长(小时)", en="Hours after")
+    reason: str = labeled(zh="更正原因", en="Reason", max_length=500)
+    corrected_by: str = labeled("", zh="更正人", en="Corrected by", max_length=50)
+    corrected_at: NaiveDatetime = labeled(zh="更正时间", en="Corrected at")
+
+
 class Demand(SyncColumns, table=True):
     """A grassroots unit's need (供需对接), answered by an activity."""
 
@@ -303,6 +317,7 @@ TABLE_MODELS: dict[str, type[SyncColumns]] = {
     "membership": Membership,
     "activity": Activity,
     "participation": Participation,
+    "hours_correction": HoursCorrection,
     "demand": Demand,
     "commendation": Commendation,
     "monthly_report": MonthlyReport,

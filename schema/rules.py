@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from schema.enums import ActivityStatus, TalentTag, TeamStatus, TeamTier
-from schema.models import Activity, Membership, Participation, Team, Volunteer
+from schema.models import Activity, HoursCorrection, Membership, Participation, Team, Volunteer
+from schema.validation import clean_record
 from schema.validators import normalize_period
 
 # Display-only star scale (not an official credential): hours needed for 1★ … 5★. Configurable.
@@ -232,3 +233,37 @@ def hours_by_volunteer(session: Session, county_code: str, start: datetime | Non
     if end is not None:
         query = query.where(Activity.starts_at < end)
     return {volunteer: (count, round(float(total), 2)) for volunteer, count, total in session.execute(query)}
+
+
+class HoursNotConfirmed(ValueError):
+    """Hours not yet confirmed are edited directly; only confirmed hours take a correction."""
+
+
+def correct_hours(session: Session, participation: Participation, new_hours: float, reason: str,
+                  corrected_by: str, at: datetime) -> HoursCorrection:
+    """Append a correction of confirmed hours and apply it, in the caller's transaction.
+
+    The confirmed value is never overwritten silently: the correction row keeps before, after, who, when
+    and why, and travels to the city like any record. Raises ``InvalidRecord`` (e.g. no reason given).
+    """
+    if not participation.hours_confirmed:
+        raise HoursNotConfirmed(participation.id)
+    cleaned = clean_record("hours_correction", {
+        "participation_id": participation.id, "old_hours": participation.hours, "new_hours": new_hours,
+        "reason": reason, "corrected_by": corrected_by, "corrected_at": at})
+    correction = HoursCorrection(county_code=participation.county_code, **cleaned)
+    participation.hours = correction.new_hours
+    session.add_all([correction, participation])
+    return correction
+
+
+def hours_corrections(session: Session, volunteer_id: str) -> list[tuple[str, HoursCorrection]]:
+    """A volunteer's hours corrections, newest first, with the title of the activity each concerns."""
+    rows = session.execute(
+        sa.select(Activity.title, HoursCorrection)
+        .join(Participation, Participation.id == HoursCorrection.participation_id)
+        .join(Activity, Activity.id == Participation.activity_id)
+        .where(Participation.volunteer_id == volunteer_id, HoursCorrection.deleted.is_(False))
+        .order_by(HoursCorrection.corrected_at.desc())
+    ).all()
+    return [(title, correction) for title, correction in rows]

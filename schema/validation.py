@@ -210,6 +210,10 @@ RULES: dict[str, dict[str, Cleaner]] = {
         "signed_up_at": optional_datetime, "attended": optional_boolean, "hours": hours,
         "hours_confirmed": boolean, "confirmed_by": text(50), "evaluation": text(500),
     },
+    "hours_correction": {
+        "participation_id": text(36, required=True), "old_hours": hours, "new_hours": hours,
+        "reason": text(500, required=True), "corrected_by": text(50), "corrected_at": required_datetime,
+    },
     "demand": {
         "requesting_unit": text(100, required=True), "unit_kind": enum_of(HostUnitKind), "contact": text(100),
         "need": text(2000, required=True), "wanted_service_kind": enum_of(ServiceKind),

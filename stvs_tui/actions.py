@@ -87,6 +87,7 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("activity.attendance", "enter", "attendance", "action.attendance", "activity"),
     ActionSpec("activity.toggle_attended", "space", "toggle_attended", "action.toggle_attended", "activity"),
     ActionSpec("activity.confirm_hours", "ctrl+k", "confirm_hours", "action.confirm_hours", "activity"),
+    ActionSpec("activity.correct_hours", "ctrl+y", "correct_hours", "action.correct_hours", "activity"),
     ActionSpec("activity.complete", "ctrl+o", "complete", "action.complete", "activity"),
     ActionSpec("activity.cancel", "ctrl+d", "cancel_activity", "action.cancel_activity", "activity"),
     # Demands

@@ -29,6 +29,7 @@ from schema.models import (
     Activity,
     Commendation,
     Demand,
+    HoursCorrection,
     Membership,
     MonthlyReport,
     Participation,
@@ -41,6 +42,7 @@ from schema.rules import (
     TalentCoverage,
     TeamCompliance,
     active_memberships,
+    hours_corrections,
     month_bounds,
     monthly_figures,
     star_level,
@@ -48,6 +50,7 @@ from schema.rules import (
     team_compliance,
     volunteer_hours,
 )
+from schema.rules import correct_hours as rules_correct_hours
 from schema.validators import mask_id_number
 from sync.replica import SyncStatus
 
@@ -159,6 +162,7 @@ class VolunteerDetail:
     memberships: list[tuple[str, str, date | None]] = field(default_factory=list)
     services: list[tuple[str, datetime, float, bool]] = field(default_factory=list)
     commendations: list[Commendation] = field(default_factory=list)
+    corrections: list[tuple[str, HoursCorrection]] = field(default_factory=list)
 
 
 def volunteer_detail(session: Session, volunteer_id: str) -> VolunteerDetail:
@@ -183,7 +187,7 @@ def volunteer_detail(session: Session, volunteer_id: str) -> VolunteerDetail:
         Commendation.volunteer_id == volunteer_id, Commendation.deleted.is_(False))
         .order_by(Commendation.awarded_on.desc())))
     return VolunteerDetail(volunteer, hours, star_level(hours), [tuple(m) for m in memberships],
-                           [tuple(s) for s in services], commendations)
+                           [tuple(s) for s in services], commendations, hours_corrections(session, volunteer_id))
 
 
 def _save(session: Session, table: str, county_code: str, record_id: str | None, values: dict[str, Any]) -> Any:
@@ -461,6 +465,17 @@ def record_attendance(session: Session, participation_id: str, attended: bool, h
     session.add(participation)
     session.commit()
     return participation
+
+
+def correct_hours(session: Session, participation_id: str, new_hours: float, reason: str, corrected_by: str,
+                  now: datetime) -> HoursCorrection:
+    """Append a correction of confirmed hours and apply it, in one transaction."""
+    participation = session.get(Participation, participation_id)
+    if participation is None:
+        raise WorkflowError(participation_id)
+    correction = rules_correct_hours(session, participation, new_hours, reason, corrected_by, now)
+    session.commit()
+    return correction
 
 
 def confirm_hours(session: Session, activity_id: str, confirmed_by: str) -> int:

@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Label
 
 from schema.enums import ACTIVITY_TRANSITIONS, ActivityStatus, ServiceKind, VenueKind
-from schema.models import Activity, Participation, Volunteer, field_label
+from schema.models import Activity, HoursCorrection, Participation, Volunteer, field_label
 from schema.rules import period_of
 from stvs_tui import queries
 from stvs_tui.i18n import enum_label, labelled, language, t
@@ -279,6 +279,30 @@ class ActivityScreen(StvsScreen):
     def _record(self, participation_id: str, attended: bool, hours: float) -> None:
         self.write_db(lambda session: queries.record_attendance(session, participation_id, attended, hours),
                       lambda _p: self.load())
+
+    def action_correct_hours(self) -> None:
+        """Confirmed hours take an appended correction with a reason; the confirmed value stays on record."""
+        participant = self._current()
+        if participant is None:
+            return
+        if not participant.confirmed:
+            self.notify(t("act.not_confirmed_yet"), severity="warning")
+            return
+        clerk = self.county_app.clerk
+        form = FormModal(t("form.hours_correction", name=participant.name), HoursCorrection, "hours_correction",
+                         [FieldSpec("new_hours", required=True), FieldSpec("reason", "area", required=True)],
+                         {"new_hours": participant.hours, "reason": ""})
+
+        def saved(cleaned: dict[str, Any] | None) -> None:
+            if cleaned is None:
+                return
+            self.write_db(
+                lambda session: queries.correct_hours(session, participant.participation_id, cleaned["new_hours"],
+                                                      cleaned["reason"], clerk, datetime.now()),
+                lambda c: (self.notify(t("act.hours_corrected", old=f"{c.old_hours:g}", new=f"{c.new_hours:g}")),
+                           self.load()))
+
+        self.app.push_screen(form, saved)
 
     @on(DataTable.RowSelected, "#participants")
     def _row_selected(self) -> None:

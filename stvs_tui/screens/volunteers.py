@@ -23,7 +23,7 @@ from schema.enums import (
     VolunteerStatus,
 )
 from schema.errors import FieldError
-from schema.models import Commendation, Volunteer, field_label
+from schema.models import Commendation, HoursCorrection, Volunteer, field_label
 from schema.rules import MAX_ACTIVE_MEMBERSHIPS
 from stvs_tui import queries
 from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
@@ -193,6 +193,8 @@ class VolunteerScreen(StvsScreen):
             yield DataTable(id="vol-services", cursor_type="row", classes="detail-table")
             yield Label(t("vol.commendations"), classes="section-title")
             yield DataTable(id="vol-commendations", cursor_type="row", classes="detail-table")
+            yield Label(t("vol.corrections"), classes="section-title")
+            yield DataTable(id="vol-corrections", cursor_type="row", classes="detail-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -203,6 +205,9 @@ class VolunteerScreen(StvsScreen):
             t("act.col_title"), t("act.col_date"), t("act.col_hours"), t("act.col_confirmed"))
         self.query_one("#vol-commendations", DataTable).add_columns(
             *(field_label(Commendation, name, lang) for name in ("title", "level", "issuer", "awarded_on")))
+        self.query_one("#vol-corrections", DataTable).add_columns(
+            t("act.col_title"), *(field_label(HoursCorrection, name, lang)
+                                  for name in ("old_hours", "new_hours", "reason", "corrected_by", "corrected_at")))
         self.load()
 
     def load(self) -> None:
@@ -246,6 +251,11 @@ class VolunteerScreen(StvsScreen):
         for c in detail.commendations:
             commendations.add_row(plain(c.title), enum_label(CommendationLevel, c.level), plain(c.issuer),
                                   str(c.awarded_on))
+        corrections = self.query_one("#vol-corrections", DataTable)
+        corrections.clear()
+        for title, fix in detail.corrections:
+            corrections.add_row(plain(title), f"{fix.old_hours:g}", f"{fix.new_hours:g}", plain(fix.reason),
+                                plain(fix.corrected_by), f"{fix.corrected_at:%Y-%m-%d %H:%M}")
 
     def action_edit(self) -> None:
         if self.detail is None:

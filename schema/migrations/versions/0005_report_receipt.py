@@ -2,7 +2,7 @@
 by a trigger on ``monthly_report`` so that timeliness never depends on a county laptop's clock.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 
 Numbered 0005 because 0004 is reserved for the hours correction; ``down_revision`` is the head at the time
 this was written. Reports already received before this migration get their county's own submission time
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
