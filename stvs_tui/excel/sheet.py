@@ -12,7 +12,7 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from stvs_tui.excel.errors import ExportFailed
+from stvs_tui.formatting import display_text
 
 PAPER_A4 = 9  # openpyxl's PAPERSIZE_A4; write-only sheets do not carry the constant
 WIDTH_SAMPLE_ROWS = 300
@@ -42,20 +43,10 @@ LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 
 def display_width(value: Any) -> int:
     """Columns a value takes on screen: CJK and full-width characters count two, others one."""
-    text = format_for_width(value)
+    text = display_text(value)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def format_for_width(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def column_widths(headers: Sequence[str], sample: Iterable[Sequence[Any]]) -> list[float]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import SQLModel
@@ -26,6 +25,7 @@ from schema.errors import FieldError, InvalidRecord
 from schema.models import field_label
 from schema.validation import clean_record
 from stvs_tui.actions import install_bindings
+from stvs_tui.formatting import display_text
 from stvs_tui.i18n import language, t
 from stvs_tui.widgets.confirm import ConfirmModal
 
@@ -60,16 +60,6 @@ def _option_pairs(options: Options | None) -> list[tuple[str, str]]:
     return [(member.label(language()), member.value) for member in options]
 
 
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 class FormModal(ModalScreen[dict[str, Any] | None]):
@@ -123,9 +113,9 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         if spec.kind == "bool":
             return Checkbox(field_label(self.model, spec.name, language()), bool(value), id=wid)
         if spec.kind == "area":
-            return TextArea(_as_text(value), id=wid, classes="form-area", soft_wrap=True)
+            return TextArea(display_text(value), id=wid, classes="form-area", soft_wrap=True)
         hint = {"date": t("form.date_hint"), "datetime": t("form.datetime_hint")}.get(spec.kind, "")
-        return Input(_as_text(value), id=wid, placeholder=hint)
+        return Input(display_text(value), id=wid, placeholder=hint)
 
     def on_mount(self) -> None:
         first = self.query(".form-fields > Input, .form-fields > Select").first()
