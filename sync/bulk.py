@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,13 +55,16 @@ def _misses_defaults(table: sa.Table, names: tuple[str, ...]) -> bool:
 
 def _tuples(dialect: Dialect, table: sa.Table, names: tuple[str, ...],
             rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    processors = _processors(dialect, table, names)
-    converting = [(index, process) for index, process in enumerate(processors) if process is not None]
+    pick = itemgetter(*names)  # one C call per row instead of a Python loop over the columns
+    converting = [(index, process) for index, process in enumerate(_processors(dialect, table, names))
+                  if process is not None]
+    if len(names) == 1:
+        return [(pick(row),) for row in rows]
     if not converting:
-        return [tuple([row[name] for name in names]) for row in rows]
+        return [pick(row) for row in rows]
     out: list[tuple[Any, ...]] = []
     for row in rows:
-        values = [row[name] for name in names]
+        values = list(pick(row))
         for index, process in converting:
             values[index] = process(values[index])
         out.append(tuple(values))

@@ -8,7 +8,7 @@ transaction, so the end-of-sync comparison costs one row read however large the 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,9 +24,8 @@ SERVER_CHANGE = ServerChange.__table__  # type: ignore[attr-defined]
 PARTITION = PartitionState.__table__  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class RowChange:
-    """A row that got a new version: ``old_version`` None for a new row."""
+class RowChange(NamedTuple):
+    """A row that got a new version: ``old_version`` None for a new row (a tuple: one per pushed record)."""
 
     county_code: str
     table: str

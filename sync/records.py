@@ -95,7 +95,7 @@ def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool) -> d
     validators leave it to the store); unknown columns are refused by ``clean_record``.
     """
     errors: list[FieldError] = []
-    extra = {name: fields[name] for name in EXTRA_WIRE_COLUMNS if name in fields}
+    extra = {name: fields[name] for name in EXTRA_WIRE_COLUMNS & fields.keys()}
     for name, value in extra.items():
         try:
             datetime.fromisoformat(str(value))
@@ -110,9 +110,12 @@ def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool) -> d
     errors.extend(_storable_errors(cleaned))
     if errors:
         raise InvalidRecord(table, errors)
-    wire = {name: value.isoformat() if isinstance(value, date) else value for name, value in cleaned.items()}
-    wire.update({name: to_wire(datetime.fromisoformat(str(v))) for name, v in extra.items()})
-    return wire
+    for name, value in cleaned.items():  # to wire form in place: clean_record's dict is ours to change
+        if isinstance(value, date):
+            cleaned[name] = value.isoformat()
+    for name, value in extra.items():
+        cleaned[name] = to_wire(datetime.fromisoformat(str(value)))
+    return cleaned
 
 
 INT_RANGE = (-(2**31), 2**31 - 1)
