@@ -25,6 +25,7 @@ from sync.errors import BatchMismatch, Forbidden
 from sync.hlc import wall_ms
 from sync.merge import MergeResult, merge_record
 from sync.partition import RowChange, record_changes
+from sync.period_locks import PeriodGuard
 from sync.protocol import STATUSES, Change, PushRequest, PushResponse
 from sync.records import clean_incoming, from_wire, row_to_wire, table_of, to_wire, wire_fields
 from sync.serverdb import ServerDB
@@ -127,6 +128,7 @@ class BatchRun:
         self.row_changes: list[RowChange] = []
         self.conflicts: list[dict[str, Any]] = []
         self.receipts: list[dict[str, Any]] = []
+        self.guard = PeriodGuard(connection, caller)
 
     def run(self) -> bytes:
         self._check_node()
@@ -223,6 +225,9 @@ class BatchRun:
                 base.setdefault(derived, current["record"].get(derived))
         moved = current is not None and current["version"] != change.base_version
         merged = merge_record(base, current["record"] if current else None, incoming, server_moved=moved)
+        refusal = self.guard.refusal(change.table, merged.record) if merged.changed else None
+        if refusal:
+            return self._reject(change, *refusal)
         # Only references the change sets are checked: those already on the server's row were checked when
         # written, and rows are tombstoned, never removed.
         missing = self._dangling_reference(change.table, cleaned) if merged.changed else None

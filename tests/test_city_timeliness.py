@@ -99,7 +99,13 @@ def city(request, tmp_path) -> Iterator[CityServer]:
 
 
 def test_a_push_from_a_laptop_with_a_wrong_clock_is_graded_by_the_server(city) -> None:
-    """The laptop stamps its March report 2 April 2024; the server receives it now, long after the due day."""
+    """The laptop stamps its March report 2 April 2024; the server receives it now, long after the due day
+    (after the city reopened the long-locked month for it)."""
+    with city.client() as client:
+        reopened = client.post(f"{ADMIN_PREFIX}/periods/lock", json={
+            "county_code": ANYANG, "period": "2024-03", "open_until": (date.today() + timedelta(days=30)).isoformat(),
+            "reason": "补报"})
+        assert reopened.status_code == 200, reopened.text
     report = new_id()
     answer = push(city, ANYANG, "node-a", [{"table": "monthly_report", "id": report, "base_version": 0, "fields": {
         "county_code": ANYANG, "period": "2024-03", "status": "submitted", "is_nil": True,
