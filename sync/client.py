@@ -158,9 +158,9 @@ class SyncClient:
     # ---- push ---------------------------------------------------------------------------------------------
 
     def push(self, summary: SyncSummary, report: ProgressCallback) -> None:
-        """Send the pending rows batch by batch, keeping both sides busy: the next batch is built while the
-        server works on this one, and sent as soon as this one is answered, so the server merges it while
-        this one's answer is written here.
+        """Send the pending rows batch by batch, keeping both sides busy: the next batch is built and put
+        in the outbox while the server works on this one, and sent as soon as this one is answered, so the
+        server merges it while this one's answer is written here.
 
         A batch is sent only after the server answered the one before (committed it): the server sees
         the batches of a node one at a time and in order, parents before children. Every batch is in the
@@ -169,7 +169,7 @@ class SyncClient:
         """
         for batch_id, payload in self.replica.outboxes():
             summary.resumed_batch = True
-            self._finish(batch_id, orjson.loads(payload)["changes"], self._post_push(payload), summary)
+            self._finish(batch_id, orjson.loads(payload)["changes"], self._post_push(payload.encode()), summary)
         total = self.store.pending_change_count()
         cursor = Cursor()
         report(SyncProgress("push", 0, total))
@@ -177,9 +177,10 @@ class SyncClient:
             in_flight: InFlight | None = None
             while True:
                 pending, batch = self._next_batch(cursor)
-                answer = in_flight[2].result() if in_flight is not None else b""
                 self.replica.settle(batch.settled)
-                following = self._start(sender, batch.changes) if batch.changes else None
+                staged = self._stage(batch.changes) if batch.changes else None
+                answer = in_flight[2].result() if in_flight is not None else b""
+                following = (staged[0], staged[1], sender.submit(self._post_push, staged[2])) if staged else None
                 if in_flight is not None:
                     self._finish(in_flight[0], in_flight[1], answer, summary)
                     report(SyncProgress("push", summary.pushed, total))
@@ -192,17 +193,17 @@ class SyncClient:
             pending = pending_rows(connection, cursor, self.batch_size)
             return pending, build_batch(connection, pending, self.replica.node, self.clock)
 
-    def _start(self, sender: ThreadPoolExecutor, changes: list[dict[str, Any]]) -> InFlight:
-        """Put a batch in the outbox, then send it from the sender thread (the socket wait frees the GIL)."""
+    def _stage(self, changes: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], bytes]:
+        """Put a batch in the outbox (before it is sent: a crash after sending must find it there)."""
         batch_id = new_id()
         payload = orjson.dumps({"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
-                                "schema_version": schema_version(), "batch_id": batch_id,
-                                "changes": changes}).decode()
-        self.replica.put_outbox(batch_id, payload)
-        return batch_id, changes, sender.submit(self._post_push, payload)
+                                "schema_version": schema_version(), "batch_id": batch_id, "changes": changes})
+        self.replica.put_outbox(batch_id, payload.decode())
+        return batch_id, changes, payload
 
-    def _post_push(self, payload: str) -> bytes:
-        return self._request("POST", "/sync/push", content=payload.encode(),
+    def _post_push(self, payload: bytes) -> bytes:
+        """Sent from the sender thread: the socket wait frees the GIL for the work here meanwhile."""
+        return self._request("POST", "/sync/push", content=payload,
                              headers={"Content-Type": "application/json"}).content
 
     def _finish(self, batch_id: str, changes: list[dict[str, Any]], body: bytes, summary: SyncSummary) -> None:
