@@ -209,6 +209,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "rep.submitted": ("已报送 {period} 月报", "Submitted the report for {period}"),
     "rep.nil_not_allowed": ("本月有活动记录，不能报“本月无活动”", "This month has activities: it cannot be a nil report"),
     "rep.locked": ("该月报已报送，不能修改", "This report is submitted and cannot be changed"),
+    "rep.period_locked": ("该月已过锁定期，须由市科协重新开放后才能填报", "This month is locked: only the city can reopen it"),
     "rep.highlights": ("工作亮点", "Highlights"),
     "rep.section_kind": ("按服务类别", "By service kind"),
     "rep.section_venue": ("按服务场所", "By venue"),

@@ -37,6 +37,7 @@ from schema.models import (
     Team,
     Volunteer,
 )
+from schema.reporting import is_period_locked
 from schema.rules import (
     MonthlyFigures,
     TalentCoverage,
@@ -567,13 +568,16 @@ def close_demand(session: Session, demand_id: str) -> Demand:
 class ReportState:
     figures: MonthlyFigures
     report: MonthlyReport | None
+    # Past its lock day in the city's reporting calendar (pulled from the city): only the city reopens it.
+    period_locked: bool = False
 
 
-def report_state(session: Session, county_code: str, period: str) -> ReportState:
+def report_state(session: Session, county_code: str, period: str, today: date | None = None) -> ReportState:
     report = session.exec(select(MonthlyReport).where(MonthlyReport.county_code == county_code,
                                                       MonthlyReport.period == period,
                                                       MonthlyReport.deleted.is_(False))).first()
-    return ReportState(monthly_figures(session, county_code, period), report)
+    locked = today is not None and is_period_locked(session, county_code, period, today)
+    return ReportState(monthly_figures(session, county_code, period), report, locked)
 
 
 def _report_values(figures: MonthlyFigures, nil: bool, highlights: str) -> dict[str, Any]:
@@ -588,14 +592,16 @@ def _report_values(figures: MonthlyFigures, nil: bool, highlights: str) -> dict[
 
 
 def save_report(session: Session, county_code: str, period: str, *, nil: bool, highlights: str,
-                submit_by: str | None = None, now: datetime | None = None) -> MonthlyReport:
+                submit_by: str | None = None, now: datetime | None = None, today: date | None = None) -> MonthlyReport:
     """Write the month's report from freshly computed figures; ``submit_by`` also submits it.
 
     A nil report (本月无活动) is only allowed for a month with no activity held; a submitted report is locked.
     """
-    state = report_state(session, county_code, period)
+    state = report_state(session, county_code, period, today or (now or datetime.now()).date())
     if state.report is not None and state.report.status in (ReportStatus.SUBMITTED.value, ReportStatus.ACCEPTED.value):
         raise WorkflowError("locked")
+    if state.period_locked:
+        raise WorkflowError("period_locked")
     if nil and not state.figures.is_empty:
         raise WorkflowError("nil")
     values = _report_values(state.figures, nil, highlights)

@@ -72,15 +72,30 @@ class MonthlyReportScreen(StvsScreen):
     def load(self) -> None:
         county = self.county_app.county_code
         period = self.period
-        self.run_db(lambda session: queries.report_state(session, county, period), self.show)
+        today = self.county_app.today
+        self.run_db(lambda session: queries.report_state(session, county, period, today), self.show)
 
     def action_export(self) -> None:
         export_monthly_form(self, self.period)
 
     @property
-    def locked(self) -> bool:
+    def submitted(self) -> bool:
         report = self.state.report if self.state else None
         return report is not None and report.status in (ReportStatus.SUBMITTED.value, ReportStatus.ACCEPTED.value)
+
+    @property
+    def locked(self) -> bool:
+        return self.submitted or bool(self.state and self.state.period_locked)
+
+    def _refuse_locked(self) -> bool:
+        """Tell the clerk why the month cannot change; True when it cannot."""
+        if self.submitted:
+            self.notify(t("rep.locked"), severity="warning")
+            return True
+        if self.locked:
+            self.notify(t("rep.period_locked"), severity="warning")
+            return True
+        return False
 
     def show(self, state: ReportState) -> None:
         self.state = state
@@ -122,8 +137,7 @@ class MonthlyReportScreen(StvsScreen):
     def _write(self, submit: bool) -> None:
         if self.state is None:
             return
-        if self.locked:
-            self.notify(t("rep.locked"), severity="warning")
+        if self._refuse_locked():
             return
         nil = self.query_one("#report-nil", Checkbox).value
         if nil and not self.state.figures.is_empty:
@@ -136,7 +150,7 @@ class MonthlyReportScreen(StvsScreen):
 
         def job(session: object) -> object:
             return queries.save_report(session, county, period, nil=nil, highlights=highlights,  # type: ignore[arg-type]
-                                       submit_by=clerk if submit else None, now=now)
+                                       submit_by=clerk if submit else None, now=now, today=app.today)
 
         def done(_report: object) -> None:
             self.notify(t("rep.submitted", period=period) if submit else t("rep.saved", period=period))
@@ -148,8 +162,7 @@ class MonthlyReportScreen(StvsScreen):
         self._write(submit=False)
 
     def action_submit(self) -> None:
-        if self.locked:
-            self.notify(t("rep.locked"), severity="warning")
+        if self._refuse_locked():
             return
 
         def answered(yes: bool | None) -> None:
