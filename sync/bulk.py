@@ -26,11 +26,12 @@ def insert_rows(connection: Connection, table: sa.Table, rows: Sequence[dict[str
         return
     names = tuple(rows[0])
     keys = set(names)
-    if any(row.keys() != keys for row in rows) or _misses_defaults(table, names):
+    unusual = not keys <= _columns(table) or _misses_defaults(table, names)  # SQLAlchemy checks names itself
+    if unusual or any(row.keys() != keys for row in rows):
         connection.execute(sa.insert(table), list(rows))
         return
     marks = ", ".join([_mark(connection.dialect)] * len(names))
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"  # names are the table's columns
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"  # names checked above: columns
     connection.exec_driver_sql(sql, _tuples(connection.dialect, table, names, rows))
 
 
@@ -46,6 +47,11 @@ def update_rows(connection: Connection, table: sa.Table, rows: Sequence[dict[str
 
 def _mark(dialect: Dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+@cache
+def _columns(table: sa.Table) -> frozenset[str]:
+    return frozenset(table.c.keys())
 
 
 def _misses_defaults(table: sa.Table, names: tuple[str, ...]) -> bool:
