@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sqlite3
 import statistics
 import subprocess
@@ -89,7 +88,7 @@ def client_main(store_path: str, url: str, token: str, noop_runs: int) -> None:
             assert noop.pushed == noop.pulled == 0 and noop.digest == "match", noop
     print(json.dumps({"push_seconds": push_seconds, "pushed": summary.pushed, "applied": summary.applied,
                       "digest": summary.digest, "noop_ms": statistics.median(noops) * 1000,
-                      "client_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "client_peak_rss_mb": peak_rss_mb(os.getpid())}))
 
 
 def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
@@ -112,6 +111,8 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the peak of this process image. (``ru_maxrss`` is not it: Linux carries it over fork and exec,
+    so a client started by this script reported the bench parent's ~200 MB of demo data as its own.)"""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
