@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,6 +25,7 @@ MIGRATION_LOCK = 0x5354_5653_0001
 SEQUENCE_LOCK = 0x5354_5653_0002
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 WRITE_ATTEMPTS = 5
+SQLITE_WAL_PAGES = 20_000  # WAL pages (~80 MB) before SQLite copies them back (its default: 1,000)
 
 
 @dataclass
@@ -120,7 +121,19 @@ def open_server_db(url: str) -> ServerDB:
     with _migration_lock(url):
         store = open_database(url, role="server")
         server_id = _server_identity(store.engine)
+    if store.engine.dialect.name == "sqlite" and store.engine.url.database not in (None, "", ":memory:"):
+        sa.event.listen(store.engine, "connect", _server_sqlite_pragmas)
+        store.engine.dispose()  # connections opened so far lack them
     return ServerDB(store=store, server_id=server_id)
+
+
+def _server_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    """A push batch writes thousands of table and index pages; with SQLite's default (1,000 pages) the WAL
+    was copied back into the database file, and synced, every batch or two. (A larger page cache was
+    tried too: within the noise, for 15-65 MB more server memory.)"""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_PAGES}")
+    cursor.close()
 
 
 def _server_identity(engine: Engine) -> str:
