@@ -45,6 +45,8 @@ def _print_summary(summary: SyncSummary) -> None:
                f"拒绝 rejected {summary.rejected}")
     click.echo(f"下载 pulled {summary.pulled}" + (f" (有未上传修改而暂缓 held for unsynced edits: "
                                                  f"{summary.skipped_pending})" if summary.skipped_pending else ""))
+    click.echo(f"冲突处理结果 resolutions {summary.resolutions}" + (
+        f" (未能获取 could not fetch: {summary.resolutions_error})" if summary.resolutions_error else ""))
     click.echo(f"核对 digest: {summary.digest}" + (f" (修复 repaired {summary.repaired}, 重新上传 resent "
                                                    f"{summary.requeued})" if summary.repaired or summary.requeued else ""))
     for item in summary.rejected_records:

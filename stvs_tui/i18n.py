@@ -137,6 +137,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "dash.sync_pending": ("未同步更改：{count} 条", "Unsynced changes: {count}"),
     "dash.sync_last": ("上次同步：{when}", "Last sync: {when}"),
     "dash.sync_never": ("从未同步", "never"),
+    "sync.resolved": ("冲突已由市科协处理（{by}，{date}）：{reason}", "Conflict settled by the city ({by}, {date}): {reason}"),
+    "sync.resolved_values": ("采用：{values}", "Taken: {values}"),
     "dash.conflicts": ("待处理冲突：{count} 条", "Conflicts waiting: {count}"),
     "dash.col_team": ("队伍", "Team"),
     "dash.col_tier": ("层级", "Tier"),

@@ -155,6 +155,32 @@ def volunteer_count(session: Session, county_code: str, flt: VolunteerFilter) ->
                            .where(*flt.conditions(county_code))).scalar_one()
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """The city's decision on a conflict of this record, as the last sync brought it (see sync.resolutions)."""
+
+    resolved_by: str
+    resolved_on: str
+    reason: str
+    values: dict[str, Any]
+
+
+def record_resolution(session: Session, table: str, row_id: str) -> Resolution | None:
+    """The record's "resolved" sync mark, if any; a newer conflict or error mark replaces it."""
+    message = session.execute(sa.text(
+        "SELECT message FROM sync_issue WHERE tbl = :t AND row_id = :r AND status = 'resolved'"),
+        {"t": table, "r": row_id}).scalar()
+    try:
+        data = json.loads(message) if message else None
+    except ValueError:
+        return None  # a mark this version cannot read is not worth failing the record's screen for
+    if not isinstance(data, dict):
+        return None
+    values = data.get("resolution")
+    return Resolution(resolved_by=str(data.get("resolved_by") or ""), resolved_on=str(data.get("resolved_at") or "")[:10],
+                      reason=str(data.get("reason") or ""), values=values if isinstance(values, dict) else {})
+
+
 @dataclass
 class VolunteerDetail:
     volunteer: Volunteer
@@ -164,6 +190,7 @@ class VolunteerDetail:
     services: list[tuple[str, datetime, float, bool]] = field(default_factory=list)
     commendations: list[Commendation] = field(default_factory=list)
     corrections: list[tuple[str, HoursCorrection]] = field(default_factory=list)
+    resolution: Resolution | None = None
 
 
 def volunteer_detail(session: Session, volunteer_id: str) -> VolunteerDetail:
@@ -188,7 +215,8 @@ def volunteer_detail(session: Session, volunteer_id: str) -> VolunteerDetail:
         Commendation.volunteer_id == volunteer_id, Commendation.deleted.is_(False))
         .order_by(Commendation.awarded_on.desc())))
     return VolunteerDetail(volunteer, hours, star_level(hours), [tuple(m) for m in memberships],
-                           [tuple(s) for s in services], commendations, hours_corrections(session, volunteer_id))
+                           [tuple(s) for s in services], commendations, hours_corrections(session, volunteer_id),
+                           record_resolution(session, "volunteer", volunteer_id))
 
 
 def _save(session: Session, table: str, county_code: str, record_id: str | None, values: dict[str, Any]) -> Any:
@@ -391,6 +419,7 @@ class ActivityDetail:
     activity: Activity
     team_name: str
     participants: list[ParticipantRow]
+    resolution: Resolution | None = None
 
     @property
     def default_hours(self) -> float:
@@ -411,7 +440,8 @@ def activity_detail(session: Session, activity_id: str) -> ActivityDetail:
         .where(Participation.activity_id == activity_id, Participation.deleted.is_(False))
         .order_by(Participation.signed_up_at, Volunteer.name)
     ).all()
-    return ActivityDetail(activity, team.name if team else "", [ParticipantRow(*row) for row in rows])
+    return ActivityDetail(activity, team.name if team else "", [ParticipantRow(*row) for row in rows],
+                          record_resolution(session, "activity", activity_id))
 
 
 def save_activity(session: Session, county_code: str, activity_id: str | None, values: dict[str, Any]) -> Activity:

@@ -47,6 +47,7 @@ from sync.protocol import (
     RediffPage,
 )
 from sync.replica import Replica
+from sync.resolutions import fetch_resolutions
 from sync.serverdb import schema_version
 
 RETRY_STATUSES = {500, 502, 503, 504}
@@ -68,7 +69,9 @@ ProgressCallback = Callable[[SyncProgress], None]
 
 @dataclass
 class SyncSummary:
-    """What a sync did: per-record answers of the push, rows pulled, and the digest comparison."""
+    """What a sync did: per-record answers of the push, rows pulled, the city's decisions on this county's
+    conflicts recorded (``resolutions``; why they could not be fetched in ``resolutions_error``), and the
+    digest comparison."""
 
     server_url: str = ""
     pushed: int = 0
@@ -79,6 +82,8 @@ class SyncSummary:
     rejected: int = 0
     pulled: int = 0
     skipped_pending: int = 0
+    resolutions: int = 0
+    resolutions_error: str = ""
     digest: str = "not_compared"
     repaired: int = 0
     requeued: int = 0
@@ -129,6 +134,7 @@ class SyncClient:
             with bulk_allocation():
                 self.push(summary, report)
             since, partition = self.pull(hello.server_id, summary, report)
+            self.fetch_resolutions(hello.server_id, summary)
             self.verify(hello.server_id, since, partition, summary, report)
             summary.seconds = round(time.monotonic() - started, 3)
             self.replica.save_checkpoints(hlc=str(self.clock.last), last_sync_at=datetime.now().isoformat(
@@ -250,6 +256,14 @@ class SyncClient:
             report(SyncProgress("pull", summary.pulled))
             if not page.has_more:
                 return since, page.partition
+
+    # ---- the city's decisions ----------------------------------------------------------------------------
+
+    def fetch_resolutions(self, server_id: str, summary: SyncSummary) -> None:
+        """After the pull, which brought the resolved rows: record why the city decided as it did."""
+        fetched = fetch_resolutions(self._request, self.replica, server_id)
+        summary.resolutions += fetched.recorded
+        summary.resolutions_error = fetched.error
 
     # ---- verify -------------------------------------------------------------------------------------------
 

@@ -40,15 +40,34 @@ def _out(row: Any) -> ConflictOut:
 
 
 def list_conflicts(db: ServerDB, *, county: str | None = None, status: str | None = "open",
-                   limit: int = 100, offset: int = 0) -> list[ConflictOut]:
-    """Conflicts, oldest first; ``county`` None = every county, ``status`` None = open and resolved."""
-    query = sa.select(CONFLICT).order_by(CONFLICT.c.created_at, CONFLICT.c.id).limit(limit).offset(offset)
+                   limit: int = 100, offset: int = 0, resolved_after: datetime | None = None) -> list[ConflictOut]:
+    """Conflicts, oldest first; ``county`` None = every county, ``status`` None = open and resolved.
+
+    With ``resolved_after``: only those resolved strictly after it, in order of resolution (then id), so a
+    county can page through the decisions it has not seen yet with a checkpoint.
+    """
+    query = sa.select(CONFLICT).limit(limit).offset(offset)
+    if resolved_after is None:
+        query = query.order_by(CONFLICT.c.created_at, CONFLICT.c.id)
+    else:
+        query = query.where(CONFLICT.c.resolved_at > _server_time(resolved_after)) \
+            .order_by(CONFLICT.c.resolved_at, CONFLICT.c.id)
     if county is not None:
         query = query.where(CONFLICT.c.county_code == county)
     if status is not None:
         query = query.where(CONFLICT.c.status == status)
     with db.read() as connection:
         return [_out(row) for row in connection.execute(query)]
+
+
+def _server_time(moment: datetime) -> datetime:
+    """``resolved_at`` is stored as the server's naive local time: an aware moment is compared as that."""
+    if moment.tzinfo is None:
+        return moment
+    try:
+        return moment.astimezone().replace(tzinfo=None)
+    except (OverflowError, ValueError):  # at the ends of the calendar: no local time, nothing to shift
+        return moment.replace(tzinfo=None)
 
 
 def get_conflict(db: ServerDB, conflict_id: str) -> ConflictOut:

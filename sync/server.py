@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -235,10 +236,13 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
     @app.get(f"{API_PREFIX}/conflicts", responses=ERROR_RESPONSES)
     def conflicts(who: CallerDep, status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = "open",
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                  offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> list[ConflictOut]:
-        """The conflict queue: the caller's county, or every county for an admin."""
+                  offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+                  resolved_after: Annotated[datetime | None, Query()] = None) -> list[ConflictOut]:
+        """The conflict queue: the caller's county, or every county for an admin. With ``resolved_after``
+        (ISO datetime) only conflicts resolved strictly after it, ordered by resolution time then id."""
         county = None if who.is_admin else who.county_code
-        return conflict_queue.list_conflicts(db, county=county, status=status, limit=limit, offset=offset)
+        return conflict_queue.list_conflicts(db, county=county, status=status, limit=limit, offset=offset,
+                                             resolved_after=resolved_after)
 
     @app.post(f"{API_PREFIX}/conflicts/{{conflict_id}}/resolve", responses=ERROR_RESPONSES)
     def resolve(conflict_id: Annotated[str, _path_id()], body: ResolveRequest, who: AdminDep) -> ConflictOut:

@@ -28,6 +28,7 @@ from stvs_tui.screens.teams import volunteer_picker
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.paged_table import Row
+from stvs_tui.widgets.resolution import ResolutionNote
 from stvs_tui.widgets.text import plain
 
 ACTIVITY_FIELDS = [
@@ -141,6 +142,7 @@ class ActivityScreen(StvsScreen):
         yield from self.title_bar()
         with Vertical(id="activity-body"):
             yield Label("", id="act-info", markup=False)
+            yield ResolutionNote(id="act-resolution")
             yield Label("", id="act-status", markup=False, classes="section-title")
             yield Label(t("act.participants"), classes="section-title")
             yield DataTable(id="participants", cursor_type="row", zebra_stripes=True)
@@ -167,6 +169,7 @@ class ActivityScreen(StvsScreen):
         extra = [labelled(field_label(Activity, 'beneficiaries', language()), a.beneficiaries)] if a.beneficiaries else []
         extra += [a.summary] if a.summary else []
         self.query_one("#act-info", Label).update(Text("\n".join([a.title, info, *extra])))
+        self.query_one("#act-resolution", ResolutionNote).show_resolution(detail.resolution, Activity)
         attended = [p for p in detail.participants if p.attended]
         self.query_one("#act-status", Label).update(t(
             "act.status", status=enum_label(ActivityStatus, a.status), signed=len(detail.participants),

@@ -33,6 +33,7 @@ from stvs_tui.screens.exports import export_hours_certificate, export_roster_lis
 from stvs_tui.screens.listing import ListScreen
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.paged_table import Row
+from stvs_tui.widgets.resolution import ResolutionNote
 from stvs_tui.widgets.text import plain
 
 VOLUNTEER_FIELDS = [
@@ -186,6 +187,7 @@ class VolunteerScreen(StvsScreen):
         yield from self.title_bar()
         with VerticalScroll(id="detail"):
             yield Label("", id="vol-info", markup=False)
+            yield ResolutionNote(id="vol-resolution")
             yield Label("", id="vol-hours", markup=False, classes="section-title")
             yield Label("", id="vol-teams-title", classes="section-title")
             yield DataTable(id="vol-teams", cursor_type="row", classes="detail-table")
@@ -234,6 +236,7 @@ class VolunteerScreen(StvsScreen):
             (field_label(Volunteer, "notes", lang), v.notes),
         ]
         self.query_one("#vol-info", Label).update(Text("\n".join(labelled(k, val) for k, val in facts)))
+        self.query_one("#vol-resolution", ResolutionNote).show_resolution(detail.resolution, Volunteer)
         stars = "★" * detail.stars if detail.stars else t("stars.none")
         self.query_one("#vol-hours", Label).update(t("vol.hours", hours=f"{detail.hours:g}", stars=stars))
         self.query_one("#vol-teams-title", Label).update(
