@@ -150,13 +150,10 @@ class FormModal(ModalScreen[Any]):
     def screen_help(self) -> str:
         return t("city.help_form")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.action_save()
-
-    def action_save(self) -> None:
-        """Check the fields and dismiss with the answer; each form says what its answer is."""
-        raise NotImplementedError
+        # Each form's action_save checks its fields and dismisses with its own answer.
+        await self.run_action("save")
 
     def action_back(self) -> None:
         self.dismiss(None)
