@@ -11,6 +11,7 @@ import pytest
 from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, sync, thread_server, update_row
 
 from schema.models import Membership, Team
+from schema.store import Store
 
 COUNTY = "410522"
 
@@ -21,19 +22,24 @@ def city(tmp_path: Path) -> Iterator[ThreadServer]:
         yield server
 
 
-def test_editing_a_synced_child_row_is_applied_not_rejected(city: ThreadServer, tmp_path: Path) -> None:
-    stores = StoreFactory(tmp_path / "stores")
-    token = city.token(COUNTY)
-    first, second = stores.make(COUNTY), stores.make(COUNTY)
-    volunteer_id = add_volunteer(first, name="王芳")
-    with first.session() as session:
+def add_membership(store: Store) -> str:
+    """A volunteer in a new team: returns the membership's id."""
+    volunteer_id = add_volunteer(store, name="王芳")
+    with store.session() as session:
         team = Team(county_code=COUNTY, name="白璧镇科技志愿服务队")
         session.add(team)
         session.flush()
         membership = Membership(county_code=COUNTY, team_id=team.id, volunteer_id=volunteer_id)
         session.add(membership)
         session.commit()
-        membership_id = membership.id
+        return membership.id
+
+
+def test_editing_a_synced_child_row_is_applied_not_rejected(city: ThreadServer, tmp_path: Path) -> None:
+    stores = StoreFactory(tmp_path / "stores")
+    token = city.token(COUNTY)
+    first, second = stores.make(COUNTY), stores.make(COUNTY)
+    membership_id = add_membership(first)
     assert sync(first, city, token).rejected == 0
     sync(second, city, token)
     update_row(first, "membership", membership_id, role="leader")
@@ -48,15 +54,7 @@ def test_a_change_setting_an_unknown_parent_is_still_rejected(city: ThreadServer
     stores = StoreFactory(tmp_path / "stores")
     token = city.token(COUNTY)
     first = stores.make(COUNTY)
-    volunteer_id = add_volunteer(first, name="王芳")
-    with first.session() as session:
-        team = Team(county_code=COUNTY, name="白璧镇科技志愿服务队")
-        session.add(team)
-        session.flush()
-        membership = Membership(county_code=COUNTY, team_id=team.id, volunteer_id=volunteer_id)
-        session.add(membership)
-        session.commit()
-        membership_id = membership.id
+    membership_id = add_membership(first)
     sync(first, city, token)
     with sqlite3.connect(first.path) as connection:  # the sqlite3 shell does not enforce foreign keys
         connection.execute("UPDATE membership SET team_id = ? WHERE id = ?",
