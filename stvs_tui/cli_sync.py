@@ -64,7 +64,7 @@ def sync_command(app: AppContext, server_url: str | None, token: str | None, as_
     """Push this county's changes to the city server, then pull what changed for it.
 
     Conflicts do not stop a sync: they are listed in the summary and wait in the city's queue.
-    Server and token are remembered after the first use.
+    Server and token are remembered once a sync with them has run.
 
     \b
     Example:
@@ -76,10 +76,11 @@ def sync_command(app: AppContext, server_url: str | None, token: str | None, as_
         secret = (token or store.setting("token")).strip()
         if not url or not secret:
             raise click.UsageError("需要 --server 和 --token (no server or token saved yet: give --server and --token)")
-        if server_url or token:
-            store.set_settings(server_url=url, token=secret)
         with SyncClient(store, url, secret) as client:
             summary = client.run(_progress_printer(not as_json and sys.stderr.isatty()))
+        # Remembered only once the server has taken them: a mistyped token must not replace a good one.
+        if server_url or token:
+            store.set_settings(server_url=url, token=secret)
     except (SyncError, StoreError) as exc:
         raise click.ClickException(" ".join(str(exc).split())) from None
     finally:

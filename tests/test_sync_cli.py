@@ -58,6 +58,16 @@ def test_sync_prints_a_summary_and_remembers_server_and_token(tmp_path: Path, ci
     assert code == 0 and "pushed 0" in out and "digest: match" in out
 
 
+def test_a_refused_token_does_not_replace_the_saved_one(tmp_path: Path, city: ThreadServer) -> None:
+    folder = county_dir(tmp_path)
+    token = city.token("410522")
+    assert run(folder, "sync", "--server", city.url, "--token", token)[0] == 0
+    code, _, err = run(folder, "sync", "--token", "mistyped")
+    assert code == 1 and "token refused" in err
+    code, out, _ = run(folder, "sync")
+    assert code == 0 and "digest: match" in out
+
+
 def test_sync_exit_codes_and_one_line_reasons(tmp_path: Path, city: ThreadServer) -> None:
     folder = county_dir(tmp_path)
     code, _, err = run(folder, "sync")
