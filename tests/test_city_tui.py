@@ -271,3 +271,46 @@ def test_every_city_action_has_a_handler() -> None:
         method = "action_" + spec.action.split("(")[0]
         for owner in owners[spec.scope]:
             assert hasattr(owner, method), f"{spec.id}: {owner.__name__} has no {method}"
+
+
+async def test_conflict_from_two_real_county_stores_resolved_in_the_tui_reaches_both_devices(tmp_path) -> None:
+    """End to end: two devices of 安阳县 edit the same field offline and sync; the city admin decides the
+    field in the TUI with a reason; on their next sync both devices hold the decided value and the reason."""
+    from sync_fixtures import StoreFactory, add_volunteer, sync, update_row
+
+    from schema.models import Volunteer
+    from stvs_tui.queries import record_resolution
+
+    with running_city_server(tmp_path / "city") as city:
+        stores = StoreFactory(tmp_path / "stores")
+        first, second = stores.make("410522"), stores.make("410522")
+        token = city.tokens["410522"]
+        row_id = add_volunteer(first, name="王芳", work_unit="县医院")
+        sync(first, city, token)
+        sync(second, city, token)
+        update_row(first, "volunteer", row_id, mobile="13900000001")
+        update_row(second, "volunteer", row_id, mobile="13900000002")
+        assert sync(first, city, token).applied == 1
+        assert sync(second, city, token).conflicts == 1
+        with CityAdminClient(city.url, city.admin_token) as client:
+            app = CityApp(client, "zh", today=date(2024, 5, 1))
+            async with app.run_test(size=(140, 40)) as pilot:
+                table = app.query_one("#queue-table", DataTable)
+                await wait_until(pilot, app, lambda: table.row_count == 1)
+                table.focus()
+                await pilot.press("enter")
+                await wait_until(pilot, app, lambda: isinstance(app.screen, ConflictScreen))
+                screen = app.screen
+                fields = screen.query_one("#fields", DataTable)
+                fields.move_cursor(row=fields.get_row_index("mobile"))
+                await pilot.press("space")  # city → county: the second device's number
+                screen.query_one("#reason", Input).value = "电话回访核实"
+                await pilot.press("ctrl+s")
+                await wait_until(pilot, app, lambda: not isinstance(app.screen, ConflictScreen))
+        for device in (first, second):
+            summary = sync(device, city, token)
+            assert summary.resolutions == 1
+            with device.session() as session:
+                assert session.get(Volunteer, row_id).mobile == "13900000002"
+                note = record_resolution(session, "volunteer", row_id)
+            assert note is not None and note.reason == "电话回访核实"
