@@ -1,13 +1,10 @@
-"""A real city server for tests: the sync app with the admin routes, on uvicorn at 127.0.0.1, a free port.
+"""A real city server for tests: the sync app (with its admin routes) on uvicorn at 127.0.0.1, a free port.
 
 Also hand-made pushes (``push``) for tests that need a precise conflict without a county store.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,13 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from sync_fixtures import thread_server
 
 from schema.models import new_id
-from sync.admin_api import mount_admin_routes
 from sync.auth import issue_token
 from sync.protocol import API_PREFIX, Change, PushRequest
-from sync.server import create_app
 from sync.serverdb import ServerDB, schema_version
 
 # The server's database in the city tests: the embedded SQLite, and PostgreSQL where STVS_TEST_DATABASE_URL
@@ -50,36 +45,16 @@ class CityServer:
                             timeout=30)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def running_city_server(folder: Path, counties: tuple[str, ...] = ("410522", "410523"), *,
                         url: str | None = None) -> Iterator[CityServer]:
-    app = create_app(url or f"sqlite:///{folder / 'city.sqlite'}")
-    if not any(getattr(r, "path", "").startswith("/api/v1/admin/") for r in app.routes):
-        mount_admin_routes(app)
-    db: ServerDB = app.state.db
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the city server did not start")
-        time.sleep(0.02)
-    try:
-        yield CityServer(url=f"http://127.0.0.1:{port}", db=db,
+    """``sync_fixtures.thread_server`` (the admin routes are part of ``create_app``), with the city admin's token
+    and one device token per county issued."""
+    with thread_server(url or f"sqlite:///{folder / 'city.sqlite'}") as server:
+        db = server.db
+        yield CityServer(url=server.url, db=db,
                          admin_token=issue_token(db.engine, "410500", admin=True, label="市科协李明"),
                          tokens={code: issue_token(db.engine, code, label=f"{code} 设备") for code in counties})
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        db.close()
 
 
 def push(server: CityServer, county: str, node: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
