@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, TabbedContent, TabPane
 
-import stvs_tui.city.words  # noqa: F401  (registers the city's words and keys before any screen installs them)
+import stvs_tui.city.words  # noqa: F401  (registers the city's keys before any screen installs them)
 from schema.reporting import CellState, CityReports, shift_period
 from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient

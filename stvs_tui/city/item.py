@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Select
 
-import stvs_tui.city.words  # noqa: F401  (the city's words and keys)
+import stvs_tui.city.words  # noqa: F401  (registers the city's keys)
 from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.i18n import t
