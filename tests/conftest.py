@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite stores in temporary folders, and a real PostgreSQL database per test."""
+"""Shared fixtures: real SQLite stores in temporary folders, a real PostgreSQL database per test, and a real
+sync server (uvicorn in a thread) with county stores made from one migrated template."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sync_fixtures import StoreFactory, ThreadServer, thread_server
 
 from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
@@ -52,3 +54,17 @@ def pg_url() -> Iterator[str]:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Iterator[ThreadServer]:
+    """A real sync server on a SQLite file under ``tmp_path/city`` (tests of the city's admin API override this
+    with a ``city_server.CityServer``)."""
+    with thread_server(f"sqlite:///{tmp_path / 'city' / 'server.sqlite'}") as server:
+        yield server
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> StoreFactory:
+    """County stores copied from one migrated template, under ``tmp_path/stores``."""
+    return StoreFactory(tmp_path / "stores")

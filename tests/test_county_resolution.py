@@ -4,7 +4,7 @@ county 410522, ``resolve_conflict`` on the server's database, then the county's 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -28,17 +28,6 @@ from sync.resolutions import record_resolutions
 
 A, B = "410522", "410523"
 REASON = "电话以本人确认为准 [b]核实[/b]"  # markup-like on purpose: shown as typed
-
-
-@pytest.fixture
-def city(tmp_path: Path) -> Iterator[ThreadServer]:
-    with thread_server(f"sqlite:///{tmp_path / 'city' / 'server.sqlite'}") as server:
-        yield server
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> StoreFactory:
-    return StoreFactory(tmp_path / "stores")
 
 
 def issue(store: Store, table: str, row_id: str) -> tuple[str, str, dict] | None:

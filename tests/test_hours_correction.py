@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
-from sync_fixtures import StoreFactory, ThreadServer, sync, thread_server
+from sync_fixtures import StoreFactory, ThreadServer, sync
 from test_tui_fixtures import county_app, make_store, settle, wait_until
 from textual.widgets import DataTable, Input
 
@@ -105,12 +105,6 @@ async def test_clerk_corrects_confirmed_hours_and_sees_it_on_the_record(demo_sto
         corrections = record.query_one("#vol-corrections", DataTable)
         await wait_until(pilot, lambda: corrections.row_count == 1)
         assert [str(c) for c in corrections.get_row_at(0)[1:4]] == [f"{target.hours:g}", "6", "活动延长至下午"]
-
-
-@pytest.fixture
-def city(tmp_path: Path) -> Iterator[ThreadServer]:
-    with thread_server(f"sqlite:///{tmp_path / 'city' / 'server.sqlite'}") as server:
-        yield server
 
 
 def test_a_correction_reaches_the_city_and_the_other_device(city: ThreadServer, tmp_path: Path) -> None:

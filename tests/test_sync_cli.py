@@ -9,13 +9,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from click.testing import CliRunner
-from sync_fixtures import ROOT, ThreadServer, free_port, thread_server, wait_healthy
+from sync_fixtures import ROOT, ThreadServer, free_port, wait_healthy
 
 from stvs_tui.cli import main
 
@@ -23,12 +21,6 @@ from stvs_tui.cli import main
 def run(data_dir: Path, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, ["--data-dir", str(data_dir), *args])
     return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def city(tmp_path: Path) -> Iterator[ThreadServer]:
-    with thread_server(f"sqlite:///{tmp_path / 'city' / 'server.sqlite'}") as server:
-        yield server
 
 
 def county_dir(tmp_path: Path) -> Path:

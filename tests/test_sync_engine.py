@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,7 +19,6 @@ from sync_fixtures import (
     local_record,
     server_record,
     sync,
-    thread_server,
     update_row,
     wire,
 )
@@ -35,17 +32,6 @@ from sync.hlc import HybridClock, Timestamp
 from sync.replica import Replica, sync_status
 
 A, B = "410522", "410523"
-
-
-@pytest.fixture
-def city(tmp_path: Path) -> Iterator[ThreadServer]:
-    with thread_server(f"sqlite:///{tmp_path / 'city' / 'server.sqlite'}") as server:
-        yield server
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> StoreFactory:
-    return StoreFactory(tmp_path / "stores")
 
 
 def all_rows(store: Store, table: str) -> list[tuple]:

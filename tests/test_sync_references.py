@@ -4,22 +4,14 @@ hours) syncs even though the change does not repeat the parent's id."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, sync, thread_server, update_row
+from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, sync, update_row
 
 from schema.models import Membership, Team
 from schema.store import Store
 
 COUNTY = "410522"
-
-
-@pytest.fixture
-def city(tmp_path: Path) -> Iterator[ThreadServer]:
-    with thread_server(f"sqlite:///{tmp_path / 'city' / 'server.sqlite'}") as server:
-        yield server
 
 
 def add_membership(store: Store) -> str:
