@@ -14,7 +14,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 from city_server import CityServer, running_city_server
-from test_city_tui import wait_until
+from test_tui_fixtures import wait_until
 from textual.pilot import Pilot
 from textual.widgets import DataTable, TabbedContent
 
@@ -58,20 +58,20 @@ def queue_loaded(app: CityApp) -> bool:
 
 
 async def show_queue(pilot: Pilot[None]) -> None:
-    await wait_until(pilot, pilot.app, lambda: queue_loaded(pilot.app))
+    await wait_until(pilot, lambda: queue_loaded(pilot.app))
 
 
 async def show_item(pilot: Pilot[None]) -> None:
     await show_queue(pilot)
     pilot.app.query_one("#queue-table", DataTable).focus()
     await pilot.press("enter")
-    await wait_until(pilot, pilot.app, lambda: isinstance(pilot.app.screen, ConflictScreen))
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConflictScreen))
 
 
 async def show_reports(pilot: Pilot[None]) -> None:
     await show_queue(pilot)
     pilot.app.query_one(TabbedContent).active = "reports"
-    await wait_until(pilot, pilot.app, lambda: pilot.app.query_one("#report-table", DataTable).row_count == 11)
+    await wait_until(pilot, lambda: pilot.app.query_one("#report-table", DataTable).row_count == 11)
     pilot.app.query_one("#report-table", DataTable).focus()
     await pilot.pause()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
@@ -11,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from city_server import CityServer, running_city_server
 from test_city_queue import make_conflict, queue, row
+from test_tui_fixtures import settle, wait_until
 from textual.command import CommandInput, CommandPalette
 from textual.widgets import DataTable, Input, Label, Select, TabbedContent
 
@@ -31,27 +31,12 @@ def city(tmp_path) -> Iterator[CityServer]:
         yield server
 
 
-async def settle(pilot, app: CityApp) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def wait_until(pilot, app: CityApp, condition, timeout: float = 20.0) -> None:
-    """Let workers run until ``condition()`` holds: on a loaded machine they may start late."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the screen did not reach the expected state in time"
-        await settle(pilot, app)
-        await pilot.pause(0.05)
-
-
 async def test_decide_per_field_with_typed_value_and_reason(city) -> None:
     row_id = make_conflict(city)
     with CityAdminClient(city.url, city.admin_token) as client:
         app = CityApp(client, "zh", today=date(2024, 5, 1))
         async with app.run_test(size=(140, 40)) as pilot:
-            await wait_until(pilot, app, lambda: app.query_one("#queue-table", DataTable).row_count == 1)
+            await wait_until(pilot, lambda: app.query_one("#queue-table", DataTable).row_count == 1)
             app.query_one("#queue-table", DataTable).focus()
             await pilot.press("enter")
             await pilot.pause()
@@ -70,7 +55,7 @@ async def test_decide_per_field_with_typed_value_and_reason(city) -> None:
             assert "理由" in str(screen.query_one("#item-error", Label).content)
             screen.query_one("#reason", Input).value = "电话核实"
             await pilot.press("ctrl+s")
-            await wait_until(pilot, app, lambda: not isinstance(app.screen, ConflictScreen))
+            await wait_until(pilot, lambda: not isinstance(app.screen, ConflictScreen))
     stored = row(city, "volunteer", row_id)
     assert (stored["mobile"], stored["work_unit"]) == ("13900000002", "安阳县人民医院")
     assert queue(city, status="resolved")["items"][0]["reason"] == "电话核实"
@@ -82,7 +67,7 @@ async def test_bulk_take_county_on_a_selection_asks_reason_and_confirmation(city
         app = CityApp(client, "en", today=date(2024, 5, 1))
         async with app.run_test(size=(140, 40)) as pilot:
             table = app.query_one("#queue-table", DataTable)
-            await wait_until(pilot, app, lambda: table.row_count == 2)
+            await wait_until(pilot, lambda: table.row_count == 2)
             table.focus()
             await pilot.press("space", "down", "space", "ctrl+k")
             await pilot.pause()
@@ -100,7 +85,7 @@ async def test_bulk_take_county_on_a_selection_asks_reason_and_confirmation(city
             await pilot.press("enter")
             await pilot.pause()
             await pilot.press("left", "enter")  # move to 是 / Yes
-            await wait_until(pilot, app, lambda: queue(city)["total"] == 0)
+            await wait_until(pilot, lambda: queue(city)["total"] == 0)
     assert queue(city)["total"] == 0
     assert row(city, "volunteer", first)["work_unit"] == row(city, "volunteer", second)["work_unit"] == "县一中"
 
@@ -111,12 +96,12 @@ async def test_reports_tab_shows_the_grid_and_exports(city, tmp_path, monkeypatc
         app = CityApp(client, "zh", today=date(2024, 5, 1))
         async with app.run_test(size=(140, 40)) as pilot:
             table = app.query_one("#report-table", DataTable)
-            await wait_until(pilot, app, lambda: table.row_count == 11)  # ten units and the completeness row
+            await wait_until(pilot, lambda: table.row_count == 11)  # ten units and the completeness row
             # On 1 May 2024 the months to March are past their lock day (15 days), April is still due.
             assert table.get_row("410522")[1:6] == ["未报（已锁定）"] * 4 + ["待报"]
             app.query_one("TabbedContent").active = "reports"
             await pilot.press("ctrl+e")  # asks where, offering a name in the current folder
-            await wait_until(pilot, app, lambda: isinstance(app.screen, ExportModal))
+            await wait_until(pilot, lambda: isinstance(app.screen, ExportModal))
             assert app.screen.query_one("#path", Input).value == str(tmp_path / "city-reports-2023-12-2024-04.xlsx")
             app.screen.query_one("#path", Input).value = str(tmp_path / "no-such-folder" / "r.xlsx")
             await pilot.press("enter")
@@ -125,7 +110,7 @@ async def test_reports_tab_shows_the_grid_and_exports(city, tmp_path, monkeypatc
             app.screen.query_one("#path", Input).value = str(tmp_path / "out" / "安阳市月报")
             (tmp_path / "out").mkdir()
             await pilot.press("enter")
-            await wait_until(pilot, app, lambda: (tmp_path / "out" / "安阳市月报.xlsx").exists())
+            await wait_until(pilot, lambda: (tmp_path / "out" / "安阳市月报.xlsx").exists())
     assert not (tmp_path / "city-reports-2023-12-2024-04.xlsx").exists()
 
 
@@ -145,7 +130,7 @@ async def test_f1_help_lists_the_keys_of_the_current_screen(city) -> None:
     with CityAdminClient(city.url, city.admin_token) as client:
         app = CityApp(client, "en", today=date(2024, 5, 1))
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_until(pilot, app, lambda: "open items" in str(app.screen.query_one("#status", Label).content))
+            await wait_until(pilot, lambda: "open items" in str(app.screen.query_one("#status", Label).content))
             await pilot.press("f1")
             await pilot.pause()
             assert isinstance(app.screen, HelpModal)
@@ -162,7 +147,7 @@ async def test_command_palette_lists_and_runs_the_city_actions(city) -> None:
     with CityAdminClient(city.url, city.admin_token) as client:
         app = CityApp(client, "zh", today=date(2024, 5, 1))
         async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot, app)
+            await settle(pilot, rounds=1)
             await pilot.press("ctrl+p")
             await pilot.pause()
             assert isinstance(app.screen, CommandPalette)
@@ -177,7 +162,7 @@ async def test_command_palette_lists_and_runs_the_city_actions(city) -> None:
             assert any(text.startswith("批量采用县级") for text in texts) and not any("首页" in x for x in texts)
             app.query_one(TabbedContent).active = "reports"
             await hits[texts.index(next(x for x in texts if x.startswith("锁定/重开")))].command()
-            await wait_until(pilot, app, lambda: isinstance(app.screen, LockModal))
+            await wait_until(pilot, lambda: isinstance(app.screen, LockModal))
 
 
 async def test_the_queue_pages_past_200_items_through_the_api(city) -> None:
@@ -186,17 +171,17 @@ async def test_the_queue_pages_past_200_items_through_the_api(city) -> None:
         app = CityApp(client, "en", today=date(2024, 5, 1))
         async with app.run_test(size=(120, 40)) as pilot:
             table = app.query_one("#queue-table", PagedTable)
-            await wait_until(pilot, app, lambda: table.row_count == 200)
+            await wait_until(pilot, lambda: table.row_count == 200)
             table.focus()
             await pilot.press("space")  # picked on page one, kept while paging
             table.move_cursor(row=199)
             await pilot.press("down")
-            await wait_until(pilot, app, lambda: table.page_offset == 200)
+            await wait_until(pilot, lambda: table.page_offset == 200)
             assert table.row_count == 30 and table.current_key == "item-field_conflict-0200"
             assert str(app.screen.query_one("#status", Label).content) == "Items 201–230 of 230"
             table.move_cursor(row=0)
             await pilot.press("up")
-            await wait_until(pilot, app, lambda: table.page_offset == 0)
+            await wait_until(pilot, lambda: table.page_offset == 0)
             assert table.current_key == "item-field_conflict-0199" and table.get_row("item-field_conflict-0000")[0] == "✓"
 
 
@@ -207,16 +192,16 @@ async def test_the_kind_filter_is_a_choice_of_the_known_kinds(city) -> None:
         app = CityApp(client, "zh", today=date(2024, 5, 1))
         async with app.run_test(size=(120, 40)) as pilot:
             table = app.query_one("#queue-table", PagedTable)
-            await wait_until(pilot, app, lambda: table.row_count == 5)
+            await wait_until(pilot, lambda: table.row_count == 5)
             kinds = app.query_one("#f-kind", Select)
             assert [str(prompt) for prompt, _ in kinds._options[1:]] == [
                 "字段冲突", "删除与修改冲突", "修改与删除冲突", "跨县重复人员", "已解散队伍的活动"]
             kinds.value = "dissolved_team"
-            await wait_until(pilot, app, lambda: table.row_count == 2)
+            await wait_until(pilot, lambda: table.row_count == 2)
             assert {str(table.get_row(key)[3]) for key in ("item-dissolved_team-0000", "item-dissolved_team-0001")} \
                 == {"已解散队伍的活动"}
             kinds.clear()
-            await wait_until(pilot, app, lambda: table.row_count == 5)
+            await wait_until(pilot, lambda: table.row_count == 5)
 
 
 async def test_uploads_tab_shows_the_per_record_report_of_an_upload(city) -> None:
@@ -225,13 +210,13 @@ async def test_uploads_tab_shows_the_per_record_report_of_an_upload(city) -> Non
         app = CityApp(client, "en", today=date(2024, 5, 1))
         async with app.run_test(size=(120, 40)) as pilot:
             uploads = app.query_one("#upload-table", PagedTable)
-            await wait_until(pilot, app, lambda: uploads.row_count == 3)
+            await wait_until(pilot, lambda: uploads.row_count == 3)
             app.query_one(TabbedContent).active = "uploads"
             uploads.focus()
             assert [str(v) for v in uploads.get_row_at(0)[3:8]] == ["1", "0", "0", "1", "0"]  # the conflicting push
             await pilot.press("enter")
             report = app.query_one("#upload-report", DataTable)
-            await wait_until(pilot, app, lambda: report.row_count == 1)
+            await wait_until(pilot, lambda: report.row_count == 1)
             assert [str(v) for v in report.get_row_at(0)[2:]] == ["conflict", "field_conflict"]
 
 
@@ -240,12 +225,12 @@ async def test_lock_modal_reopens_a_month_for_the_county_under_the_cursor(city) 
         app = CityApp(client, "zh", today=date(2024, 5, 1))
         async with app.run_test(size=(140, 40)) as pilot:
             grid = app.query_one("#report-table", DataTable)
-            await wait_until(pilot, app, lambda: grid.row_count == 11)
+            await wait_until(pilot, lambda: grid.row_count == 11)
             app.query_one(TabbedContent).active = "reports"
             grid.focus()
             grid.move_cursor(row=grid.get_row_index("410522"), column=2)  # 2024-01
             await pilot.press("ctrl+l")
-            await wait_until(pilot, app, lambda: isinstance(app.screen, LockModal))
+            await wait_until(pilot, lambda: isinstance(app.screen, LockModal))
             modal = app.screen
             assert str(modal.query_one(Label).content) == "410522 2024-01：最后可修改日期与理由"
             assert modal.query_one("#until", Input).value == "2024-05-08"
@@ -255,7 +240,7 @@ async def test_lock_modal_reopens_a_month_for_the_county_under_the_cursor(city) 
             modal.query_one("#until", Input).value = "2024-05-31"
             modal.query_one("#reason", Input).value = "县里申请更正一月月报"
             await pilot.press("ctrl+s")
-            await wait_until(pilot, app, lambda: grid.row_count == 11 and grid.get_row("410522")[2] == "未报")
+            await wait_until(pilot, lambda: grid.row_count == 11 and grid.get_row("410522")[2] == "未报")
             assert grid.get_row("410523")[2] == "未报（已锁定）"
     with city.db.read() as connection:
         note, until = connection.execute(sa.text(
@@ -296,17 +281,17 @@ async def test_conflict_from_two_real_county_stores_resolved_in_the_tui_reaches_
             app = CityApp(client, "zh", today=date(2024, 5, 1))
             async with app.run_test(size=(140, 40)) as pilot:
                 table = app.query_one("#queue-table", DataTable)
-                await wait_until(pilot, app, lambda: table.row_count == 1)
+                await wait_until(pilot, lambda: table.row_count == 1)
                 table.focus()
                 await pilot.press("enter")
-                await wait_until(pilot, app, lambda: isinstance(app.screen, ConflictScreen))
+                await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen))
                 screen = app.screen
                 fields = screen.query_one("#fields", DataTable)
                 fields.move_cursor(row=fields.get_row_index("mobile"))
                 await pilot.press("space")  # city → county: the second device's number
                 screen.query_one("#reason", Input).value = "电话回访核实"
                 await pilot.press("ctrl+s")
-                await wait_until(pilot, app, lambda: not isinstance(app.screen, ConflictScreen))
+                await wait_until(pilot, lambda: not isinstance(app.screen, ConflictScreen))
         for device in (first, second):
             summary = sync(device, city, token)
             assert summary.resolutions == 1
