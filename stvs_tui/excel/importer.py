@@ -137,19 +137,20 @@ def plan_import(path: Path, store: Store | None = None, *, on_duplicate: OnDupli
 def _plan(workbook: Any, path: Path, store: Store | None, on_duplicate: OnDuplicate, sheet_name: str | None,
           max_rows: int, today: date, progress: Progress | None) -> ImportPlan:
     checked: list[str] = []
+    index = header_index()
     for sheet in pick_sheet(workbook, sheet_name):
         declared = declared_rows(sheet)
         if declared is not None:
             refuse_if_too_long(sheet.title, declared, max_rows, slack=HEADER_SCAN_ROWS)
         scan = SheetScan()
         rows = stream_rows(workbook, sheet, scan)
-        found = _find_header(rows)
+        found = _find_header(rows, index)
         if found is None:
             rows.close()
             checked.append(sheet.title)
             continue
         header_row, header_cells, after = found
-        plan = _new_plan(path, sheet.title, header_row, header_cells, on_duplicate)
+        plan = _new_plan(path, sheet.title, header_row, header_cells, index, on_duplicate)
         _read_data(plan, chain(after, rows), scan, max_rows, today, declared, progress)
         if store is not None:
             with store.engine.connect() as connection:
@@ -160,11 +161,10 @@ def _plan(workbook: Any, path: Path, store: Store | None, on_duplicate: OnDuplic
         f" (no header row found: expected columns such as 姓名/Name, 证件号码/ID number, 手机号码/Mobile)")
 
 
-def _find_header(rows: Iterator[tuple[int, list[Cell]]]
+def _find_header(rows: Iterator[tuple[int, list[Cell]]], index: dict[str, tuple[str, bool]]
                  ) -> tuple[int, list[Cell], list[tuple[int, list[Cell]]]] | None:
     """The row among the first ones that names the most roster fields (at least two), and the rows read
-    after it while looking (they are data)."""
-    index = header_index()
+    after it while looking (they are data). ``index`` is ``header_index()``."""
     best: tuple[int, list[Cell]] | None = None
     best_score = 1
     after: list[tuple[int, list[Cell]]] = []
@@ -180,8 +180,8 @@ def _find_header(rows: Iterator[tuple[int, list[Cell]]]
     return None if best is None else (*best, after)
 
 
-def _new_plan(path: Path, sheet: str, header_row: int, cells: list[Cell], on_duplicate: OnDuplicate) -> ImportPlan:
-    index = header_index()
+def _new_plan(path: Path, sheet: str, header_row: int, cells: list[Cell], index: dict[str, tuple[str, bool]],
+              on_duplicate: OnDuplicate) -> ImportPlan:
     columns: dict[int, str] = {}
     headers: dict[str, str] = {}
     own_label: dict[str, bool] = {}
