@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from schema.enums import LabeledEnum
 from schema.models import Region
+from schema.rules import month_bounds
 from schema.store import Store
 from stvs_tui.excel.errors import ExportFailed
 
@@ -43,8 +44,8 @@ def parse_period(text: str | None) -> Period:
     year = int(match.group(1))
     if month is None:
         return Period(f"{year:04d}", datetime(year, 1, 1), datetime(year + 1, 1, 1))
-    end = datetime(year + month // 12, month % 12 + 1, 1)
-    return Period(f"{year:04d}-{month:02d}", datetime(year, month, 1), end)
+    text = f"{year:04d}-{month:02d}"
+    return Period(text, *month_bounds(text))
 
 
 def county_name(store: Store) -> str:
