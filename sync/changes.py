@@ -8,7 +8,7 @@ deleted here (hard delete) goes as a tombstone carrying its whole base.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -165,12 +165,3 @@ def _content(row: dict[str, Any] | None, base: tuple[int, dict[str, Any]] | None
 
 _ABSENT = object()
 
-
-def iter_batches(connection_factory: Any, cursor: Cursor, size: int) -> Iterator[list[PendingRow]]:
-    """Pending rows batch by batch, each read in its own short transaction."""
-    while True:
-        with connection_factory() as connection:
-            pending = pending_rows(connection, cursor, size)
-        if not pending:
-            return
-        yield pending

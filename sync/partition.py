@@ -13,7 +13,6 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from schema.models import SYNCED_TABLES
 from schema.server_models import PartitionState, ServerChange
 from sync.bulk import insert_rows
 from sync.protocol import PartitionDigest, RediffPage
@@ -74,18 +73,6 @@ def read_digest(connection: Connection, county: str) -> PartitionDigest:
         return PartitionDigest(county_code=county, last_seq=0, row_count=0, digest=DIGEST_ZERO)
     return PartitionDigest(county_code=county, last_seq=state.last_seq, row_count=state.row_count,
                            digest=state.digest)
-
-
-def compute_digest(connection: Connection, county: str) -> tuple[int, str]:
-    """The digest recomputed from the rows themselves (for checks; O(rows))."""
-    digest, count = DIGEST_ZERO, 0
-    for name in SYNCED_TABLES:
-        table = table_of(name)
-        rows = connection.execute(sa.select(table.c.id, table.c.version).where(table.c.county_code == county))
-        for row_id, version in rows:
-            digest = digest_xor(digest, row_hash(name, row_id, version))
-            count += 1
-    return count, digest
 
 
 def rediff_page(connection: Connection, county: str, table_name: str, after: str, limit: int) -> RediffPage:

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from schema.errors import FieldError, InvalidRecord
-from schema.models import LOCAL_ONLY_COLUMNS, SYNC_META_COLUMNS, SYNCED_TABLES, TABLE_MODELS
+from schema.models import LOCAL_ONLY_COLUMNS, SYNC_META_COLUMNS, TABLE_MODELS
 from schema.validation import clean_record
 
 # Columns a change carries besides the data: ``id`` names the row, the meta columns are the server's.
@@ -155,6 +155,3 @@ def digest_xor(digest: str, *hashes: int) -> str:
         value ^= item
     return f"{value:016x}"
 
-
-def is_synced_table(name: str) -> bool:
-    return name in SYNCED_TABLES
