@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -140,9 +139,9 @@ async def test_the_activity_screen_shows_a_decision_and_hides_the_line_without_o
 
 
 @pytest.mark.postgres
-def test_the_decision_reaches_the_county_from_a_postgresql_server(pg_url: str, tmp_path: Path) -> None:
+def test_the_decision_reaches_the_county_from_a_postgresql_server(pg_url: str, stores: StoreFactory) -> None:
     with thread_server(pg_url) as server:
-        first, second, row_id, token, _resolved = resolved_conflict(server, StoreFactory(tmp_path / "stores"))
+        first, second, row_id, token, _resolved = resolved_conflict(server, stores)
         for store in (second, first):
             summary = sync(store, server, token)
             assert (summary.resolutions, summary.resolutions_error) == (1, "")

@@ -107,12 +107,11 @@ async def test_clerk_corrects_confirmed_hours_and_sees_it_on_the_record(demo_sto
         assert [str(c) for c in corrections.get_row_at(0)[1:4]] == [f"{target.hours:g}", "6", "活动延长至下午"]
 
 
-def test_a_correction_reaches_the_city_and_the_other_device(city: ThreadServer, tmp_path: Path) -> None:
+def test_a_correction_reaches_the_city_and_the_other_device(city: ThreadServer, stores: StoreFactory) -> None:
     from datetime import date
 
     from stvs_tui.demo import generate, store_demo
 
-    stores = StoreFactory(tmp_path / "stores")
     token = city.token(COUNTY)
     first, second = stores.make(COUNTY), stores.make(COUNTY)
     store_demo(first, generate(COUNTY, "安阳县", 30, 5, date(2025, 3, 15)))

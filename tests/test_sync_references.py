@@ -4,7 +4,6 @@ hours) syncs even though the change does not repeat the parent's id."""
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, sync, update_row
 
@@ -27,8 +26,7 @@ def add_membership(store: Store) -> str:
         return membership.id
 
 
-def test_editing_a_synced_child_row_is_applied_not_rejected(city: ThreadServer, tmp_path: Path) -> None:
-    stores = StoreFactory(tmp_path / "stores")
+def test_editing_a_synced_child_row_is_applied_not_rejected(city: ThreadServer, stores: StoreFactory) -> None:
     token = city.token(COUNTY)
     first, second = stores.make(COUNTY), stores.make(COUNTY)
     membership_id = add_membership(first)
@@ -42,8 +40,7 @@ def test_editing_a_synced_child_row_is_applied_not_rejected(city: ThreadServer, 
         assert session.get(Membership, membership_id).role == "leader"
 
 
-def test_a_change_setting_an_unknown_parent_is_still_rejected(city: ThreadServer, tmp_path: Path) -> None:
-    stores = StoreFactory(tmp_path / "stores")
+def test_a_change_setting_an_unknown_parent_is_still_rejected(city: ThreadServer, stores: StoreFactory) -> None:
     token = city.token(COUNTY)
     first = stores.make(COUNTY)
     membership_id = add_membership(first)
