@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any, TypeVar
 
 from sqlmodel import Session
-from textual.app import App
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
@@ -24,8 +23,7 @@ from schema.store import Store, open_store
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import LANGUAGES, t, use_language
 from stvs_tui.paths import AppPaths
-from stvs_tui.widgets.help import HelpModal
-from stvs_tui.widgets.palette import ActionsProvider, LocalizedCommandPalette
+from stvs_tui.widgets.help import RegistryApp
 
 T = TypeVar("T")
 AreaFactory = Callable[[], Screen[Any]]
@@ -57,9 +55,8 @@ def _register_builtin_areas() -> None:
         AREAS.setdefault(name, factory)
 
 
-class CountyApp(App[None]):
+class CountyApp(RegistryApp):
     CSS_PATH = "county.tcss"
-    COMMANDS = {ActionsProvider}
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, store: Store, *, lang: str = "zh", today: date | None = None,
@@ -138,19 +135,6 @@ class CountyApp(App[None]):
     def action_back(self) -> None:
         if len(self.screen_stack) > 2:
             self.pop_screen()
-
-    def action_help(self) -> None:
-        if isinstance(self.screen, HelpModal):
-            self.screen.dismiss()
-            return
-        screen = self.screen
-        title = getattr(screen, "screen_title", lambda: t("app.title"))()
-        body = getattr(screen, "screen_help", lambda: "")()
-        self.push_screen(HelpModal(screen, title, body))
-
-    def action_command_palette(self) -> None:
-        if self.use_command_palette and not LocalizedCommandPalette.is_open(self):
-            self.push_screen(LocalizedCommandPalette())
 
     def action_help_quit(self) -> None:
         self.notify(t("app.quit_hint", key="Ctrl+Q"), title=t("app.quit_hint_title"))

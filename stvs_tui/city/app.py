@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, TabbedContent, TabPane
@@ -26,9 +26,8 @@ from stvs_tui.city.export import cell_mark, export_city_reports
 from stvs_tui.city.item import ConflictScreen, ExportModal, LockModal, ReasonModal
 from stvs_tui.i18n import t, use_language
 from stvs_tui.widgets.confirm import ConfirmModal
-from stvs_tui.widgets.help import HelpModal
+from stvs_tui.widgets.help import RegistryApp
 from stvs_tui.widgets.paged_table import PagedTable
-from stvs_tui.widgets.palette import ActionsProvider, LocalizedCommandPalette
 from stvs_tui.widgets.text import plain
 from sync.admin_protocol import QUEUE_KINDS
 
@@ -38,7 +37,7 @@ PAGE = 200
 SHARED_CSS = Path(__file__).resolve().parent.parent / "county.tcss"
 
 
-class CityApp(App[None]):
+class CityApp(RegistryApp):
     """The city admin's app: the tabs screen, and over it one queue item or a small modal at a time."""
 
     TITLE = "stvs-tui city"
@@ -50,9 +49,9 @@ class CityApp(App[None]):
     #upload-report { height: 12; }
     #status { height: 1; color: $warning; }
     """
-    COMMANDS = {ActionsProvider}
     # The palette and F1 help offer these scopes on every screen (the county app's "app" is not ours).
     ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("city",)
+    TITLE_KEY: ClassVar[str] = "city.title"
 
     def __init__(self, client: CityAdminClient, lang: str = "zh", today: date | None = None) -> None:
         use_language(lang)
@@ -80,19 +79,6 @@ class CityApp(App[None]):
         main = self.screen_stack[0]
         if isinstance(main, CityMainScreen):
             main.show_status(t("app.error", error=error))
-
-    def action_help(self) -> None:
-        if isinstance(self.screen, HelpModal):
-            self.screen.dismiss()
-            return
-        screen = self.screen
-        title = getattr(screen, "screen_title", lambda: t("city.title"))()
-        body = getattr(screen, "screen_help", lambda: "")()
-        self.push_screen(HelpModal(screen, title, body))
-
-    def action_command_palette(self) -> None:
-        if self.use_command_palette and not LocalizedCommandPalette.is_open(self):
-            self.push_screen(LocalizedCommandPalette())
 
 
 class CityMainScreen(Screen[None]):

@@ -1,16 +1,19 @@
-"""F1 help: what the current screen is for, and every key that works on it."""
+"""F1 help: what the current screen is for, and every key that works on it; and the app base that opens it
+and the command palette (the county and the city TUI both)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
 from stvs_tui.i18n import t
-from stvs_tui.widgets.palette import palette_actions
+from stvs_tui.widgets.palette import ActionsProvider, LocalizedCommandPalette, palette_actions
 
 
 class HelpModal(ModalScreen[None]):
@@ -36,3 +39,25 @@ class HelpModal(ModalScreen[None]):
                 table.add_row(Text(keys), Text(t(spec.label)))
             yield table
             yield Label(t("help.close"), markup=False, classes="help-hint")
+
+
+class RegistryApp(App[None]):
+    """An app whose F1 help and command palette come from the action registry. ``ACTION_SCOPES`` are the
+    registry scopes available on every screen; ``TITLE_KEY`` titles the help of a screen without a title."""
+
+    COMMANDS = {ActionsProvider}
+    ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("app",)
+    TITLE_KEY: ClassVar[str] = "app.title"
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpModal):
+            self.screen.dismiss()
+            return
+        screen = self.screen
+        title = getattr(screen, "screen_title", lambda: t(self.TITLE_KEY))()
+        body = getattr(screen, "screen_help", lambda: "")()
+        self.push_screen(HelpModal(screen, title, body))
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not LocalizedCommandPalette.is_open(self):
+            self.push_screen(LocalizedCommandPalette())
