@@ -30,7 +30,6 @@ from sync.auth import Caller
 from sync.changes import Cursor, build_batch, pending_rows
 from sync.client import SyncClient, SyncSummary
 from sync.errors import IncompatibleVersion, SyncError
-from sync.hlc import HybridClock, Timestamp
 from sync.protocol import MAX_BATCH_CHANGES, PROTOCOL_VERSION, PulledRecord, PushRequest, PushResponse
 from sync.pull import read_pull
 from sync.push import apply_push
@@ -108,8 +107,7 @@ def export_push_bundle(store: Store, path: Path) -> int:
     """Write the store's pending changes to ``path``; return how many. They stay pending until the
     return bundle (or an online sync) brings the city's answers."""
     replica = Replica(store)
-    last = replica.checkpoint("hlc")
-    clock = HybridClock(replica.node, Timestamp.parse(last) if last else None)
+    clock = replica.clock()
     batches: list[dict[str, Any]] = []
     cursor = Cursor()
     while True:

@@ -34,7 +34,6 @@ from sync.errors import (
     TokenRefused,
 )
 from sync.gctune import bulk_allocation
-from sync.hlc import HybridClock, Timestamp
 from sync.protocol import (
     API_PREFIX,
     MAX_PULL_LIMIT,
@@ -110,8 +109,7 @@ class SyncClient:
         self.http = httpx.Client(base_url=self.server_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
                                  headers={"Authorization": f"Bearer {token}", "User-Agent": "stvs-tui-sync"},
                                  transport=transport)
-        last = self.replica.checkpoint("hlc")
-        self.clock = HybridClock(self.replica.node, Timestamp.parse(last) if last else None)
+        self.clock = self.replica.clock()
 
     def close(self) -> None:
         self.http.close()

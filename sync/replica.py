@@ -20,6 +20,7 @@ from schema.enums import SyncState
 from schema.models import SYNCED_TABLES
 from schema.store import Store
 from sync.changes import load_bases, max_seq_of
+from sync.hlc import HybridClock, Timestamp
 from sync.protocol import ChangeResult, PulledRecord
 from sync.push import chunks
 from sync.records import DIGEST_ZERO, digest_xor, from_wire, row_hash, table_of
@@ -84,6 +85,11 @@ class Replica:
         for key, value in values.items():
             connection.execute(sa.text("INSERT INTO sync_checkpoint (key, value) VALUES (:k, :v) "
                                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), {"k": key, "v": value})
+
+    def clock(self) -> HybridClock:
+        """This store's hybrid clock, resumed from the last stamp saved (``hlc`` checkpoint)."""
+        last = self.checkpoint("hlc")
+        return HybridClock(self.node, Timestamp.parse(last) if last else None)
 
     def save_checkpoints(self, **values: str) -> None:
         with self.store.engine.begin() as connection:
