@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from schema.errors import FieldError, InvalidRecord
 from schema.models import new_id
-from sync.hlc import wall_ms
+from sync.hlc import Timestamp, wall_ms
 from sync.partition import RowChange, record_changes
 from sync.push import _execute_writes, defaults
 from sync.records import clean_incoming, from_wire, row_to_wire, table_of
@@ -24,7 +24,7 @@ CITY_NODE = "city"
 
 def city_hlc() -> str:
     """An HLC stamp on the server's own clock: the city's decision is later than anything it has seen."""
-    return f"{wall_ms():013d}-00000-{CITY_NODE}"
+    return str(Timestamp(wall_ms(), 0, CITY_NODE))
 
 
 def current_record(connection: Connection, table: str, row_id: str, *, lock: bool = True) -> dict[str, Any]:
