@@ -234,11 +234,8 @@ class Replica:
         outcome.applied += len(fresh)
         if not fresh:
             return digest
-        connection.execute(sa.text("INSERT INTO sync_base (tbl, row_id, version, data) VALUES (:t, :r, :v, :d) "
-                                   "ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version, "
-                                   "data = excluded.data"),
-                           [{"t": table, "r": r.id, "v": r.version, "d": orjson.dumps(r.record).decode()}
-                            for r in fresh])
+        connection.exec_driver_sql(UPSERT_BASE, [(table, r.id, r.version, orjson.dumps(r.record).decode())
+                                                 for r in fresh])
         for r in fresh:
             digest = self._fold(digest, table, r.id, bases.get(r.id), r.version, r.record)
         self._write_records(connection, table, [(r.id, r.version, r.record) for r in fresh],
