@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlmodel import select
@@ -16,6 +17,9 @@ from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
 from stvs_tui import __version__
 from stvs_tui.paths import AppPaths
+
+if TYPE_CHECKING:
+    from sync.serverdb import ServerDB
 
 DEMO_COUNTY = "410522"
 
@@ -40,6 +44,19 @@ class AppContext:
             raise click.ClickException("本地数据库尚未初始化，请先运行 stvs-tui init --county CODE "
                                        "(the store has no county yet: run `stvs-tui init --county CODE`)")
         return store
+
+    def server_db_url(self, database_url: str | None) -> str:
+        """The city server's database: ``--database-url`` when given, else SQLite in the data dir."""
+        return database_url or f"sqlite:///{self.paths.server_db}"
+
+    def open_server_db(self, database_url: str | None) -> ServerDB:
+        """Open (and migrate) the city server's database; a failure is a one-line ``ClickException``."""
+        from sync.serverdb import open_server_db
+
+        try:
+            return open_server_db(self.server_db_url(database_url))
+        except StoreError as exc:
+            raise click.ClickException(" ".join(str(exc).split())) from None
 
 
 def ensure_regions(store: Store) -> None:

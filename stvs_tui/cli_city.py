@@ -262,9 +262,8 @@ def bundle_import(app: AppContext, file: Path, return_file: Path | None, databas
 def _import_at_city(app: AppContext, bundle: Any, file: Path, return_file: Path | None,
                     database_url: str | None) -> Any:
     from sync.bundle import import_push_bundle, write_bundle
-    from sync.serverdb import open_server_db
 
-    db = open_server_db(database_url or f"sqlite:///{app.paths.server_db}")
+    db = app.open_server_db(database_url)
     try:
         result = import_push_bundle(db, bundle)
     finally:

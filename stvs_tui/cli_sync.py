@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 PHASES = {"push": "上传 (push)", "pull": "下载 (pull)", "verify": "核对 (verify)"}
 
 
-def _server_url(app: AppContext, database_url: str | None) -> str:
-    return database_url or f"sqlite:///{app.paths.server_db}"
-
-
 def _progress_printer(enabled: bool) -> Callable[[SyncProgress], None]:
     def show(progress: SyncProgress) -> None:
         if not enabled:
@@ -111,13 +107,9 @@ def serve_command(app: AppContext, host: str, port: int, database_url: str | Non
     import uvicorn
 
     from sync.server import DATABASE_URL_ENV
-    from sync.serverdb import open_server_db
 
-    url = _server_url(app, database_url)
-    try:
-        open_server_db(url).close()  # migrate once, before the workers start
-    except StoreError as exc:
-        raise click.ClickException(" ".join(str(exc).split())) from None
+    url = app.server_db_url(database_url)
+    app.open_server_db(url).close()  # migrate once, before the workers start
     os.environ[DATABASE_URL_ENV] = url
     click.echo(f"stvs-tui server on http://{host}:{port} ({url.split('@')[-1]})", err=True)
     uvicorn.run("sync.server:app_from_env", factory=True, host=host, port=port, workers=workers,
@@ -149,16 +141,12 @@ def token_add(app: AppContext, county: str, admin: bool, label: str, database_ur
       stvs-tui token add --county 410522 --label 安阳县科协
     """
     from sync.auth import issue_token
-    from sync.serverdb import open_server_db
 
     try:
         code = normalize_region_code(county)
     except InvalidValue as exc:
         raise click.BadParameter(str(exc), param_hint="--county") from None
-    try:
-        db = open_server_db(_server_url(app, database_url))
-    except StoreError as exc:
-        raise click.ClickException(" ".join(str(exc).split())) from None
+    db = app.open_server_db(database_url)
     try:
         click.echo(issue_token(db.engine, code, admin=admin, label=label))
     finally:
