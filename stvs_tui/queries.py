@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from schema.enums import (
     ACTIVITY_TRANSITIONS,
@@ -78,6 +78,11 @@ def _current_member() -> sa.ColumnElement[bool]:
 
 
 # ---------------------------------------------------------------- regions and settings
+
+def _count(session: Session, model: type[SQLModel], where: list[sa.ColumnElement[bool]]) -> int:
+    """How many rows of ``model`` a list's filter matches (the pager's total)."""
+    return session.execute(sa.select(sa.func.count()).select_from(model).where(*where)).scalar_one()
+
 
 def counties(session: Session) -> list[Region]:
     """Regions a county store may belong to: every region below the city."""
@@ -151,8 +156,7 @@ def volunteer_page(session: Session, county_code: str, flt: VolunteerFilter, off
 
 
 def volunteer_count(session: Session, county_code: str, flt: VolunteerFilter) -> int:
-    return session.execute(sa.select(sa.func.count()).select_from(Volunteer)
-                           .where(*flt.conditions(county_code))).scalar_one()
+    return _count(session, Volunteer, flt.conditions(county_code))
 
 
 @dataclass(frozen=True)
@@ -400,8 +404,7 @@ def activity_page(session: Session, county_code: str, flt: ActivityFilter, offse
 
 
 def activity_count(session: Session, county_code: str, flt: ActivityFilter) -> int:
-    return session.execute(sa.select(sa.func.count()).select_from(Activity)
-                           .where(*flt.conditions(county_code))).scalar_one()
+    return _count(session, Activity, flt.conditions(county_code))
 
 
 @dataclass(frozen=True)
@@ -576,8 +579,7 @@ def demand_page(session: Session, county_code: str, text: str, offset: int, limi
 
 
 def demand_count(session: Session, county_code: str, text: str) -> int:
-    return session.execute(sa.select(sa.func.count()).select_from(Demand)
-                           .where(*_demand_conditions(county_code, text))).scalar_one()
+    return _count(session, Demand, _demand_conditions(county_code, text))
 
 
 def save_demand(session: Session, county_code: str, demand_id: str | None, values: dict[str, Any]) -> Demand:
