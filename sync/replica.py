@@ -260,10 +260,14 @@ class Replica:
             if hlc and row_id in hlc:
                 values |= {"updated_hlc": hlc[row_id][0], "updated_by": hlc[row_id][1]}
             rows.append(values)
+        # One executemany per set of columns (records of a table carry the same ones), not a statement per row.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for values in rows:
-            statement = sqlite_insert(table).values(**values)
-            update = {k: statement.excluded[k] for k in values if k != "id"}
-            connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=update))
+            groups[tuple(values)].append(values)
+        for names, group in groups.items():
+            statement = sqlite_insert(table)
+            update = {k: statement.excluded[k] for k in names if k != "id"}
+            connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=update), group)
 
     # ---- helpers ----------------------------------------------------------------------------------------
 
