@@ -97,9 +97,7 @@ class Replica:
 
     def outbox(self) -> tuple[str, str] | None:
         """The batch sent but not yet answered (batch id, payload), if a sync was interrupted."""
-        with self.store.engine.connect() as connection:
-            row = connection.execute(sa.text("SELECT batch_id, payload FROM sync_outbox ORDER BY rowid")).first()
-        return (row[0], row[1]) if row else None
+        return next(iter(self.outboxes()), None)
 
     def outboxes(self) -> list[tuple[str, str]]:
         """Every batch sent but not yet answered, in the order they were sent (at most two, see push)."""
