@@ -542,10 +542,6 @@ def complete_activity(session: Session, activity_id: str, values: dict[str, Any]
     return change_status(session, activity_id, ActivityStatus.FINISHED)
 
 
-def activity_choices(session: Session, county_code: str, text: str, offset: int, limit: int) -> list[ActivityRow]:
-    return activity_page(session, county_code, ActivityFilter(text=text), offset, limit)
-
-
 # ---------------------------------------------------------------- demands
 
 @dataclass(frozen=True)

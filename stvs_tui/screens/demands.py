@@ -79,7 +79,7 @@ class DemandsScreen(ListScreen):
         lang = language()
 
         def page(session: Session, text: str, offset: int, limit: int) -> list[tuple[str, list[Any]]]:
-            rows = queries.activity_choices(session, county, text, offset, limit)
+            rows = queries.activity_page(session, county, queries.ActivityFilter(text=text), offset, limit)
             return [(r.id, [plain(r.title), plain(r.team), f"{r.starts_at:%Y-%m-%d}",
                              enum_label(ActivityStatus, r.status)]) for r in rows]
 
