@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from stvs_tui.formatting import display_text
+
 
 def plain(value: object) -> Text:
     """A cell or label made from user data: ``[b]`` stays ``[b]``."""
-    if value is None:
-        return Text("")
-    if isinstance(value, float):
-        return Text(f"{value:g}")
-    return Text(str(value))
+    return Text(display_text(value))
