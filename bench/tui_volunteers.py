@@ -16,7 +16,6 @@ import asyncio
 import io
 import multiprocessing
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,20 +23,16 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
-# bench/ has a sync.py of its own: the project root must come first so that ``sync`` is the package.
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rich.console import Console
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Input
 
-from rich.console import Console  # noqa: E402
-from textual.app import App, ComposeResult  # noqa: E402
-from textual.widgets import DataTable, Input  # noqa: E402
-
-from schema.regions import install_regions, read_regions  # noqa: E402
-from schema.store import Store, open_store  # noqa: E402
-from schema.validators import mask_id_number  # noqa: E402
-from stvs_tui.app import CountyApp  # noqa: E402
-from stvs_tui.demo import generate, store_demo  # noqa: E402
-from stvs_tui.screens.volunteers import VolunteersScreen  # noqa: E402
+from schema.regions import install_regions, read_regions
+from schema.store import Store, open_store
+from schema.validators import mask_id_number
+from stvs_tui.app import CountyApp
+from stvs_tui.demo import generate, store_demo
+from stvs_tui.screens.volunteers import VolunteersScreen
 
 TODAY = date(2025, 3, 15)
 SIZE = (120, 40)

@@ -1,8 +1,8 @@
 """Sync benchmark: initial push of ~100k records through the real server on loopback, compared with a raw
 SQLite executemany of the same rows; no-op sync at 100k and at 1k; peak RSS of client and server.
 
-    python bench/sync.py                  # 100k records
-    python bench/sync.py --records 20000  # a quicker run
+    python bench/sync_push.py                  # 100k records
+    python bench/sync_push.py --records 20000  # a quicker run
 
 Prints figures and ratios; targets: ≥ 20,000 records/s, no-op at 100k ≤ 100 ms and ≤ 1.5 × no-op at 1k,
 peak RSS ≤ 250 MB for client and server each.
@@ -23,7 +23,6 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 COUNTY = "410522"
 RECORDS_PER_VOLUNTEER = 5.35  # what stvs_tui.demo makes per volunteer with a year of activities
