@@ -15,11 +15,21 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from schema.store import open_store
-from stvs_tui.demo import DemoData, _sql_value, generate, store_demo
+from stvs_tui.demo import DemoData, generate, store_demo
+
+
+def _sql_value(value: Any) -> Any:
+    """Values as SQLAlchemy's SQLite dialect stores them, for the raw baseline."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def rows_of(data: DemoData) -> list[tuple[str, list[str], list[tuple]]]:

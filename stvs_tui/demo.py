@@ -30,6 +30,7 @@ from schema.enums import (
 from schema.models import CITY_CODE, Activity, Membership, Participation, Team, Volunteer
 from schema.store import Store
 from schema.validators import id_check_char
+from sync.bulk import insert_rows
 
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田"
@@ -276,28 +277,11 @@ def generate(county_code: str, county_name: str, n_volunteers: int, seed: int, t
     return data
 
 
-def _sql_value(value: Any) -> Any:
-    """Values as SQLAlchemy's SQLite dialect stores them, so the rows read back as dates and datetimes."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def store_demo(store: Store, data: DemoData) -> dict[str, int]:
-    """Insert the demo rows in one transaction (change capture included); return rows per table.
-
-    Rows go to the driver's executemany as ready tuples: SQLAlchemy's per-row processing would double the
-    cost of a 100k-volunteer load.
-    """
+    """Insert the demo rows in one transaction (change capture included); return rows per table."""
     counts: dict[str, int] = {}
     with store.engine.begin() as connection:
         for table, rows in data.tables():
-            columns = [column.name for column in table.columns]
-            statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                         f"VALUES ({', '.join('?' * len(columns))})")
-            if rows:
-                connection.exec_driver_sql(statement, [tuple(_sql_value(row[c]) for c in columns) for row in rows])
+            insert_rows(connection, table, rows)
             counts[table.name] = len(rows)
     return counts
