@@ -23,14 +23,27 @@ def tune_for_server() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, 20, 20)
 
 
+def freeze_settled_heap() -> None:
+    """For a long-running app once its working set is loaded: collect once, then freeze what is alive, so
+    full collections no longer walk it (the county TUI: they landed inside filter keystrokes)."""
+    gc.collect()
+    gc.freeze()
+
+
 @contextmanager
 def bulk_allocation() -> Iterator[None]:
-    """Fewer collections while a push runs in a client process; the previous settings come back after."""
+    """Fewer collections while a push runs in a client process; the previous settings come back after.
+
+    A heap the process had frozen already (``freeze_settled_heap``) stays frozen: ``gc.unfreeze`` cannot
+    tell whose objects it releases, so it runs only when this push made the freeze.
+    """
     previous = gc.get_threshold()
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, 20, 20)
     try:
         yield
     finally:
         gc.set_threshold(*previous)
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()

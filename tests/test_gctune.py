@@ -1,0 +1,37 @@
+"""The collector settings of sync and of the county TUI work together: a push must not undo the TUI's
+frozen heap (its full collections made filter keystrokes stall)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from sync.gctune import bulk_allocation, freeze_settled_heap
+
+
+@pytest.fixture(autouse=True)
+def restore_collector() -> Iterator[None]:
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+def test_a_push_keeps_a_heap_the_app_had_frozen() -> None:
+    freeze_settled_heap()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    with bulk_allocation():
+        pass
+    assert gc.get_freeze_count() >= frozen
+
+
+def test_a_push_in_a_plain_process_leaves_nothing_frozen_and_restores_thresholds() -> None:
+    gc.unfreeze()
+    threshold = gc.get_threshold()
+    with bulk_allocation():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == threshold
