@@ -120,9 +120,6 @@ class CityMainScreen(Screen[None]):
         yield Label("", id="status", markup=False)
         yield Footer()
 
-    def screen_title(self) -> str:
-        return t("city.title")
-
     def screen_help(self) -> str:
         return t(f"city.help_{self.active_tab()}")
 

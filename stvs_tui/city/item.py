@@ -144,9 +144,6 @@ class FormModal(ModalScreen[Any]):
         super().__init__()
         install_bindings(self, self.SCOPES)
 
-    def screen_title(self) -> str:
-        return t("city.title")
-
     def screen_help(self) -> str:
         return t("city.help_form")
 
