@@ -7,7 +7,6 @@ their own with ``register_area`` and an ``ActionSpec`` whose action is ``go('nam
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -24,6 +23,7 @@ from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import LANGUAGES, t, use_language
 from stvs_tui.paths import AppPaths
 from stvs_tui.widgets.help import RegistryApp
+from sync.gctune import freeze_settled_heap
 
 T = TypeVar("T")
 AreaFactory = Callable[[], Screen[Any]]
@@ -150,8 +150,7 @@ class CountyApp(RegistryApp):
         if self.heap_settled:
             return
         self.heap_settled = True
-        gc.collect()
-        gc.freeze()
+        freeze_settled_heap()
 
     def run_db(self, node: DOMNode, job: Callable[[Session], T], done: Callable[[T], Any] | None = None, *,
                group: str = "load", exclusive: bool = True) -> Worker[None]:
