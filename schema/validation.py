@@ -43,7 +43,13 @@ Cleaner = Callable[[Any, str], Any]
 
 
 def enum_of(kind: type[LabeledEnum]) -> Cleaner:
+    codes = {member.value: member.value for member in kind}
+
     def clean(value: Any, field: str) -> str:
+        if type(value) is str:  # a code as stored: what every synced record carries
+            code = codes.get(value)
+            if code is not None:
+                return code
         member = kind.from_label(str(value)) if value is not None else None
         if member is None:
             allowed = "、".join(m.zh for m in kind)
@@ -57,8 +63,13 @@ def enum_list_of(kind: type[LabeledEnum]) -> Cleaner:
     """A comma/、/；-separated list of members, stored as comma-separated codes."""
 
     member = enum_of(kind)  # made once, not once per item of every value
+    codes = frozenset(m.value for m in kind)
 
     def clean(value: Any, field: str) -> str:
+        if type(value) is str:  # already distinct codes joined by commas (as stored): nothing to normalise
+            parts = value.split(",")
+            if codes.issuperset(parts) and len(set(parts)) == len(parts):
+                return value
         text = str(value or "")
         for sep in "、，；;/ ":
             text = text.replace(sep, ",")
@@ -85,6 +96,11 @@ def name(max_length: int = 50) -> Cleaner:
 
 
 def optional_date(value: Any, field: str) -> date | None:
+    if type(value) is str and len(value) == 10:  # YYYY-MM-DD as sent: one parse, no normalising to try
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     if value in (None, ""):
         return None
     return required_date(value, field)
@@ -238,8 +254,14 @@ RULES: dict[str, dict[str, Cleaner]] = {
     },
 }
 
+def region_code(value: Any, field: str) -> str:
+    if type(value) is str and len(value) == 6 and value.isascii() and value.isdigit():
+        return value  # six ASCII digits: what normalize_region_code would return unchanged
+    return normalize_region_code(str(value or ""), field=field)
+
+
 COMMON_RULES: dict[str, Cleaner] = {
-    "county_code": lambda v, f: normalize_region_code(str(v or ""), field=f),
+    "county_code": region_code,
     "deleted": boolean,
 }
 
@@ -250,13 +272,13 @@ def clean_record(table: str, fields: Mapping[str, Any], *, partial: bool = False
     With ``partial`` only the given fields are checked (an edit of some fields); otherwise fields the
     table requires must be present. Unknown fields are an error: they would be silently lost.
     """
-    if table not in RULES:
+    rules = _rules_of(table)
+    if rules is None:
         raise InvalidRecord(table, [FieldError("table", f"unknown table {table!r}")])
-    rules = RULES[table]
     cleaned: dict[str, Any] = {}
     errors: list[FieldError] = []
     for field, value in fields.items():
-        rule = rules.get(field) or COMMON_RULES.get(field)
+        rule = rules.get(field)
         if rule is None:
             errors.append(FieldError(field, "未知字段 (unknown field)"))
             continue
@@ -266,10 +288,18 @@ def clean_record(table: str, fields: Mapping[str, Any], *, partial: bool = False
             errors.append(exc.error)
     if not partial:
         errors.extend(_missing_required(table, fields))
-    errors.extend(_cross_field_errors(table, cleaned))
+    cross_field = CROSS_FIELD_RULES.get(table)
+    if cross_field is not None:
+        errors.extend(cross_field(cleaned))
     if errors:
         raise InvalidRecord(table, errors)
     return cleaned
+
+
+@cache
+def _rules_of(table: str) -> dict[str, Cleaner] | None:
+    """The table's rules and the common ones in one mapping (one lookup per field of every record)."""
+    return COMMON_RULES | RULES[table] if table in RULES else None
 
 
 def _missing_required(table: str, fields: Mapping[str, Any]) -> list[FieldError]:
@@ -285,25 +315,42 @@ def _required_fields(table: str) -> tuple[str, ...]:
                  if info.is_required() and name in RULES[table])
 
 
-def _cross_field_errors(table: str, cleaned: dict[str, Any]) -> list[FieldError]:
-    """Rules that involve more than one field; derived values (sex, birth date) are filled in here."""
-    errors: list[FieldError] = []
-    if table == "volunteer" and "id_number" in cleaned:
-        id_type = cleaned.get("id_type", IdType.RESIDENT.value)
-        try:
-            if id_type == IdType.RESIDENT.value:
-                parsed = parse_resident_id(cleaned["id_number"])
-                cleaned.update(id_number=parsed.number, sex=parsed.sex.value, birth_date=parsed.birth_date)
-            else:
-                cleaned["id_number"] = normalize_id_number(id_type, cleaned["id_number"])
-        except InvalidValue as exc:
-            errors.append(exc.error)
-    if table == "activity" and {"starts_at", "ends_at"} <= cleaned.keys() and cleaned["ends_at"] < cleaned["starts_at"]:
-        errors.append(FieldError("ends_at", "结束时间早于开始时间 (ends before it starts)"))
-    if table == "membership" and cleaned.get("left_on") and cleaned.get("joined_on") \
-            and cleaned["left_on"] < cleaned["joined_on"]:
-        errors.append(FieldError("left_on", "退出日期早于加入日期 (left before joining)"))
-    if table == "commendation" and "volunteer_id" in cleaned and "team_id" in cleaned \
-            and not (cleaned["volunteer_id"] or cleaned["team_id"]):
-        errors.append(FieldError("volunteer_id", "须指定受表彰的志愿者或队伍 (name a volunteer or a team)"))
-    return errors
+def _volunteer_errors(cleaned: dict[str, Any]) -> list[FieldError]:
+    """The ID number against its type; a resident ID fills in sex and birth date."""
+    if "id_number" not in cleaned:
+        return []
+    id_type = cleaned.get("id_type", IdType.RESIDENT.value)
+    try:
+        if id_type == IdType.RESIDENT.value:
+            parsed = parse_resident_id(cleaned["id_number"])
+            cleaned.update(id_number=parsed.number, sex=parsed.sex.value, birth_date=parsed.birth_date)
+        else:
+            cleaned["id_number"] = normalize_id_number(id_type, cleaned["id_number"])
+    except InvalidValue as exc:
+        return [exc.error]
+    return []
+
+
+def _activity_errors(cleaned: dict[str, Any]) -> list[FieldError]:
+    if {"starts_at", "ends_at"} <= cleaned.keys() and cleaned["ends_at"] < cleaned["starts_at"]:
+        return [FieldError("ends_at", "结束时间早于开始时间 (ends before it starts)")]
+    return []
+
+
+def _membership_errors(cleaned: dict[str, Any]) -> list[FieldError]:
+    if cleaned.get("left_on") and cleaned.get("joined_on") and cleaned["left_on"] < cleaned["joined_on"]:
+        return [FieldError("left_on", "退出日期早于加入日期 (left before joining)")]
+    return []
+
+
+def _commendation_errors(cleaned: dict[str, Any]) -> list[FieldError]:
+    if "volunteer_id" in cleaned and "team_id" in cleaned and not (cleaned["volunteer_id"] or cleaned["team_id"]):
+        return [FieldError("volunteer_id", "须指定受表彰的志愿者或队伍 (name a volunteer or a team)")]
+    return []
+
+
+# Rules that involve more than one field of a table; derived values (sex, birth date) are filled in here.
+CROSS_FIELD_RULES: dict[str, Callable[[dict[str, Any]], list[FieldError]]] = {
+    "volunteer": _volunteer_errors, "activity": _activity_errors, "membership": _membership_errors,
+    "commendation": _commendation_errors,
+}

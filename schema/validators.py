@@ -6,6 +6,7 @@ Each takes raw text and returns the normalised value, or raises ``InvalidValue``
 from __future__ import annotations
 
 import re
+from operator import mul
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,6 +17,7 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
 _ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
 _MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+_PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # a mobile number already in the form normalize_mobile returns
 _MOBILE_NOISE = re.compile(r"[\s\-()（）]")
 _LANDLINE_PATTERN = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _REGION_PATTERN = re.compile(r"^\d{6}$")
@@ -33,7 +35,9 @@ class ResidentId:
 
 def id_check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    if len(first17) != len(_ID_WEIGHTS):
+        raise ValueError(f"expected 17 digits, got {len(first17)}")
+    total = sum(map(mul, map(int, first17), _ID_WEIGHTS))
     return _ID_CHECK_CHARS[total % 11]
 
 
@@ -71,6 +75,8 @@ def normalize_id_number(id_type: str, raw: str, field: str = "id_number") -> str
 
 def normalize_mobile(raw: str, field: str = "mobile") -> str:
     """Strip spaces, dashes and a +86/86 prefix; require a mainland mobile number ``1[3-9]xxxxxxxxx``."""
+    if raw and _PLAIN_MOBILE.fullmatch(raw):
+        return raw
     digits = _MOBILE_NOISE.sub("", raw or "")
     if digits.startswith("+86"):
         digits = digits[3:]

@@ -22,8 +22,6 @@ from schema.validation import clean_record
 
 # Columns a change carries besides the data: ``id`` names the row, the meta columns are the server's.
 NOT_ON_WIRE = frozenset({"id"}) | SYNC_META_COLUMNS | LOCAL_ONLY_COLUMNS
-# Wire columns the record validators do not know: checked here instead.
-EXTRA_WIRE_COLUMNS = frozenset({"created_at"})
 DIGEST_ZERO = "0000000000000000"
 
 
@@ -95,41 +93,43 @@ def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool) -> d
     validators leave it to the store); unknown columns are refused by ``clean_record``.
     """
     errors: list[FieldError] = []
-    extra = {name: fields[name] for name in EXTRA_WIRE_COLUMNS & fields.keys()}
-    for name, value in extra.items():
+    known, created_at = fields, None
+    if CREATED_AT in fields:
+        known = dict(fields)
+        raw = known.pop(CREATED_AT)
         try:
-            datetime.fromisoformat(str(value))
+            created_at = datetime.fromisoformat(str(raw)).isoformat()
         except ValueError:
-            errors.append(FieldError(name, f"“{value}”不是有效时间 (not a date and time)"))
-    known = {k: v for k, v in fields.items() if k not in extra} if extra else fields
+            errors.append(FieldError(CREATED_AT, f"“{raw}”不是有效时间 (not a date and time)"))
     try:
         cleaned = clean_record(table, known, partial=partial)
     except InvalidRecord as exc:
         errors = exc.errors + errors
         cleaned = {}
-    errors.extend(_storable_errors(cleaned))
+    errors.extend(_to_storable_wire(cleaned))
     if errors:
         raise InvalidRecord(table, errors)
-    for name, value in cleaned.items():  # to wire form in place: clean_record's dict is ours to change
-        if isinstance(value, date):
-            cleaned[name] = value.isoformat()
-    for name, value in extra.items():
-        cleaned[name] = to_wire(datetime.fromisoformat(str(value)))
+    if created_at is not None:
+        cleaned[CREATED_AT] = created_at
     return cleaned
 
 
+CREATED_AT = "created_at"
 INT_RANGE = (-(2**31), 2**31 - 1)
 
 
-def _storable_errors(cleaned: Mapping[str, Any]) -> list[FieldError]:
-    """Values every database can store: no NUL in text, integers that fit, finite numbers."""
+def _to_storable_wire(cleaned: dict[str, Any]) -> list[FieldError]:
+    """Dates and times to wire form in place (clean_record's dict is ours to change), and the errors of
+    values some database cannot store: NUL in text, integers that do not fit, numbers not finite."""
     errors: list[FieldError] = []
     for name, value in cleaned.items():
         kind = type(value)  # exact types first: this runs for every field of every pushed record
         if kind is str or isinstance(value, str):
             if "\x00" in value:
                 errors.append(FieldError(name, "含有不可见的控制字符 (contains a NUL character)"))
-        elif kind is not bool and kind is not date and value is not None and _out_of_range(value):
+        elif isinstance(value, date):
+            cleaned[name] = value.isoformat()
+        elif kind is not bool and value is not None and _out_of_range(value):
             errors.append(FieldError(name, "数值超出范围 (number out of range)"))
     return errors
 

@@ -141,3 +141,31 @@ def test_activity_cannot_end_before_it_starts() -> None:
     with pytest.raises(InvalidRecord, match="ends_at"):
         clean_record("activity", {"title": "讲座", "team_id": "t", "starts_at": "2026-05-01 10:00",
                                   "ends_at": "2026-05-01 09:00"})
+
+
+# Values already in the stored form take a short path through the rules (every pushed record is in that
+# form); these pin that the short path and the full normalising path still agree at their border.
+@pytest.mark.parametrize(("field", "raw", "expected"), [
+    ("tier", "county", "county"), ("tier", " county ", "county"), ("tier", "大队", "county"),
+    ("service_kinds", "health,tech_promotion", "health,tech_promotion"),
+    ("service_kinds", "health,health", "health"), ("service_kinds", "health,,tech_promotion", "health,tech_promotion"),
+    ("service_kinds", "health、tech_promotion", "health,tech_promotion"), ("service_kinds", "", ""),
+    ("county_code", "410522", "410522"), ("county_code", " 410522\n", "410522"),
+    ("founded_on", "2023-01-05", date(2023, 1, 5)), ("founded_on", "2023/01/05", date(2023, 1, 5)),
+    ("founded_on", "", None), ("contact_phone", "13800138000", "13800138000"),
+    ("contact_phone", "138 0013 8000", "13800138000"),
+])
+def test_stored_form_and_raw_input_clean_alike(field: str, raw: object, expected: object) -> None:
+    assert clean_record("team", {field: raw}, partial=True)[field] == expected
+
+
+@pytest.mark.parametrize(("field", "raw"), [("tier", "County"), ("service_kinds", "health,battalion"),
+                                            ("county_code", "41052"), ("founded_on", "2023-02-30")])
+def test_near_misses_of_the_stored_form_are_still_checked(field: str, raw: str) -> None:
+    with pytest.raises(InvalidRecord, match=field):
+        clean_record("team", {field: raw}, partial=True)
+
+
+def test_id_check_char_wants_exactly_seventeen_digits() -> None:
+    with pytest.raises(ValueError):
+        id_check_char("1101051949123100")
