@@ -6,9 +6,9 @@ Each takes raw text and returns the normalised value, or raises ``InvalidValue``
 from __future__ import annotations
 
 import re
-from operator import mul
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 from schema.enums import IdType, Sex
 from schema.errors import InvalidValue

@@ -26,7 +26,7 @@ from sync.hlc import wall_ms
 from sync.merge import MergeResult, merge_record
 from sync.partition import RowChange, record_changes
 from sync.period_locks import PeriodGuard
-from sync.protocol import STATUSES, Change, PushRequest, PushResponse
+from sync.protocol import STATUSES, Change, IncomingChange, IncomingPush, PushRequest, PushResponse
 from sync.records import clean_incoming, from_wire, row_to_wire, table_of, to_wire, wire_fields
 from sync.serverdb import ServerDB
 
@@ -35,6 +35,9 @@ RECEIPT = SyncReceipt.__table__  # type: ignore[attr-defined]
 CONFLICT = SyncConflict.__table__  # type: ignore[attr-defined]
 NODE = SyncNode.__table__  # type: ignore[attr-defined]
 CHUNK = 500  # ids per IN (...) list
+# A push as the server received it (``read_push``) or as a bundle import built it: the same fields.
+Push = PushRequest | IncomingPush
+AnyChange = Change | IncomingChange
 
 
 @cache
@@ -63,13 +66,13 @@ def canonical_json(value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def change_hash(change: Change) -> str:
+def change_hash(change: AnyChange) -> str:
     """What a change id stands for: a replay of the id with other content is refused."""
     return hashlib.sha256(canonical_json((change.change_id, change.table, change.id, change.base_version,
                                           change.base, change.fields, change.deleted, change.hlc))).hexdigest()
 
 
-def request_hash(request: PushRequest, change_hashes: Iterable[str]) -> str:
+def request_hash(request: Push, change_hashes: Iterable[str]) -> str:
     """The whole batch's content, built from its changes' hashes rather than a second dump of the request."""
     head = canonical_json((request.node_id, request.protocol_version, request.schema_version, request.batch_id))
     return hashlib.sha256(head + "".join(change_hashes).encode()).hexdigest()
@@ -80,12 +83,12 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[start:start + size]
 
 
-def apply_push(db: ServerDB, caller: Caller, request: PushRequest) -> PushResponse:
+def apply_push(db: ServerDB, caller: Caller, request: Push) -> PushResponse:
     """Apply a pushed batch, or return the stored answer if this batch was applied before."""
     return PushResponse.model_validate_json(push_answer(db, caller, request))
 
 
-def push_answer(db: ServerDB, caller: Caller, request: PushRequest) -> bytes:
+def push_answer(db: ServerDB, caller: Caller, request: Push) -> bytes:
     """``apply_push`` as the JSON the server sends (and stores for a replay), without a model round trip."""
     hashes = {change.change_id: change_hash(change) for change in request.changes}
     batch_hash = request_hash(request, hashes.values())
@@ -117,7 +120,7 @@ def _stored_answer(db: ServerDB, batch_id: str, batch_hash: str) -> bytes | None
 class BatchRun:
     """One push batch inside one write transaction."""
 
-    def __init__(self, db: ServerDB, connection: Connection, caller: Caller, request: PushRequest,
+    def __init__(self, db: ServerDB, connection: Connection, caller: Caller, request: Push,
                  batch_hash: str, hashes: dict[str, str], careful: bool) -> None:
         self.db, self.connection, self.caller, self.request = db, connection, caller, request
         self.request_hash, self.hashes, self.careful = batch_hash, hashes, careful
@@ -194,14 +197,14 @@ class BatchRun:
 
     # ---- one change -------------------------------------------------------------------------------------
 
-    def _duplicate(self, change: Change, receipt: Any) -> Result:
+    def _duplicate(self, change: AnyChange, receipt: Any) -> Result:
         current = self.rows.get((change.table, change.id))
         return result(change, "duplicate", receipt.status, receipt.version, record=current["record"] if current else None)
 
-    def _reject(self, change: Change, reason: str, message: str) -> Result:
+    def _reject(self, change: AnyChange, reason: str, message: str) -> Result:
         return result(change, "rejected", reason, 0, message=message[:2000])
 
-    def _process(self, change: Change) -> Result:
+    def _process(self, change: AnyChange) -> Result:
         key = (change.table, change.id)
         current = self.rows.get(key)
         if current is None and change.deleted:
@@ -242,7 +245,7 @@ class BatchRun:
                 return f"{column}: 引用的记录不存在 (refers to {target} {value}, which the server does not have)"
         return None
 
-    def _accept(self, change: Change, current: dict[str, Any] | None, cleaned: dict[str, Any],
+    def _accept(self, change: AnyChange, current: dict[str, Any] | None, cleaned: dict[str, Any],
                 merged: MergeResult, moved: bool) -> Result:
         key = (change.table, change.id)
         version = current["version"] if current else 0
@@ -265,7 +268,7 @@ class BatchRun:
         return result(change, merged.status, merged.reason, version, record=merged.record if echo else None,
                       conflict_id=conflict_id)
 
-    def _write_for(self, change: Change, current: dict[str, Any] | None, record: dict[str, Any],
+    def _write_for(self, change: AnyChange, current: dict[str, Any] | None, record: dict[str, Any],
                    version: int) -> tuple[str, dict[str, Any]]:
         values = from_wire(change.table, record) | {
             "id": change.id, "version": version, "updated_hlc": change.hlc, "updated_by": self.node[:64],
@@ -273,7 +276,7 @@ class BatchRun:
         inserting = current is None or self.writes.get((change.table, change.id), ("",))[0] == "insert"
         return ("insert" if inserting else "update", values)
 
-    def _open_conflict(self, change: Change, merged: MergeResult, version: int) -> str:
+    def _open_conflict(self, change: AnyChange, merged: MergeResult, version: int) -> str:
         conflict_id = new_id()
         self.conflicts.append({
             "id": conflict_id, "county_code": merged.record["county_code"], "tbl": change.table, "row_id": change.id,
@@ -330,7 +333,7 @@ class BatchRun:
 Result = dict[str, Any]  # a ChangeResult in its JSON form
 
 
-def result(change: Change, status: str, reason: str, version: int, *, message: str = "",
+def result(change: AnyChange, status: str, reason: str, version: int, *, message: str = "",
            record: dict[str, Any] | None = None, conflict_id: str | None = None) -> Result:
     """One per-record answer, with every field of ``ChangeResult``."""
     return {"change_id": change.change_id, "table": change.table, "id": change.id, "status": status,

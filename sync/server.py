@@ -48,6 +48,7 @@ from sync.protocol import (
     RediffPage,
     ResolveRequest,
     TableName,
+    read_push,
 )
 from sync.pull import fetch_records, read_pull
 from sync.push import push_answer
@@ -197,8 +198,8 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
     async def push(request: Request, who: CallerDep) -> Response:
         """Apply a batch of changes; one answer per change (applied, merged, conflict, duplicate, rejected)."""
         raw = await request.body()
-        # Parsed here by pydantic straight from the bytes (a third quicker than FastAPI's json.loads and
-        # validation of the dicts), in the thread pool like the merge; the answer is already
+        # Parsed here from the bytes (``read_push``: pydantic's answer at a fraction of FastAPI's cost), in
+        # the thread pool like the merge; the answer is already
         # PushResponse's JSON (also stored for replays) and goes out as it is.
         answer = await run_in_threadpool(_push, db, who, raw)
         return Response(answer, media_type="application/json")
@@ -265,7 +266,7 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
 
 def _push(db: ServerDB, who: Caller, raw: bytes) -> bytes:
     try:
-        body = PushRequest.model_validate_json(raw)
+        body = read_push(raw)
     except ValidationError as exc:
         raise RequestValidationError([{**error, "loc": ("body", *error["loc"])}
                                       for error in exc.errors(include_url=False, include_context=False, include_input=False)]) from None
