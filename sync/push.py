@@ -20,14 +20,14 @@ from schema.errors import InvalidRecord
 from schema.models import SYNCED_TABLES, TABLE_MODELS, new_id
 from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
 from sync.auth import Caller
-from sync.bulk import insert_rows, update_rows
+from sync.bulk import existing_ids, insert_params, insert_rows, select_by_ids, update_params, update_rows
 from sync.errors import BatchMismatch, Forbidden
 from sync.hlc import wall_ms
 from sync.merge import MergeResult, merge_record
 from sync.partition import RowChange, record_changes
 from sync.period_locks import PeriodGuard
 from sync.protocol import STATUSES, Change, IncomingChange, IncomingPush, PushRequest, PushResponse
-from sync.records import clean_incoming, from_wire, row_to_wire, table_of, to_wire, wire_fields
+from sync.records import clean_incoming, from_wire, row_to_wire, table_of, to_wire, wire_fields, wire_params
 from sync.serverdb import ServerDB
 
 BATCH = SyncBatch.__table__  # type: ignore[attr-defined]
@@ -153,8 +153,11 @@ class BatchRun:
 
     def _load_receipts(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
+        mark = "?" if self.db.is_sqlite else "%s"
         for ids in chunks(list(self.hashes)):
-            for row in self.connection.execute(sa.select(RECEIPT).where(RECEIPT.c.change_id.in_(ids))):
+            for row in self.connection.exec_driver_sql(
+                    "SELECT change_id, content_hash, status, version FROM sync_receipt "
+                    f"WHERE change_id IN ({', '.join([mark] * len(ids))})", tuple(ids)):
                 if row.content_hash != self.hashes[row.change_id]:
                     raise BatchMismatch(f"change {row.change_id} was received before with different content")
                 found[row.change_id] = row
@@ -166,12 +169,9 @@ class BatchRun:
         for change in self.request.changes:
             wanted.setdefault(change.table, set()).add(change.id)
         for name in SYNCED_TABLES:
-            table = table_of(name)
-            for ids in chunks(sorted(wanted.get(name, ()))):
-                query = sa.select(table).where(table.c.id.in_(ids)).order_by(table.c.id)
-                if self.db.is_postgres:
-                    query = query.with_for_update()
-                for row in self.connection.execute(query).mappings():
+            if name in wanted:
+                for row in select_by_ids(self.connection, table_of(name), sorted(wanted[name]), chunk=CHUNK,
+                                         for_update=self.db.is_postgres):
                     self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row)}
 
     def _authorise(self, receipts: dict[str, Any]) -> None:
@@ -189,11 +189,7 @@ class BatchRun:
                 if isinstance(value, str) and value:
                     wanted.setdefault(target, set()).add(value)
         for target, ids in wanted.items():
-            table = table_of(target)
-            found: set[str] = set()
-            for part in chunks(sorted(ids)):
-                found.update(self.connection.execute(sa.select(table.c.id).where(table.c.id.in_(part))).scalars())
-            self.known_refs[target] = found
+            self.known_refs[target] = existing_ids(self.connection, table_of(target), sorted(ids), chunk=CHUNK)
 
     # ---- one change -------------------------------------------------------------------------------------
 
@@ -213,18 +209,20 @@ class BatchRun:
             cleaned = clean_incoming(change.table, change.fields, partial=current is not None)
         except InvalidRecord as exc:
             return self._reject(change, "invalid", str(exc))
-        incoming = dict(cleaned)
+        if current is None:
+            if not cleaned.get("county_code"):
+                return self._reject(change, "invalid", "county_code: 不能为空 (required)")
+            incoming = {**defaults(change.table), **cleaned}
+        else:
+            incoming = dict(cleaned)
+            if incoming.get("county_code", current["record"]["county_code"]) != current["record"]["county_code"]:
+                return self._reject(change, "county_change", "记录不能改属其他县区 (a record cannot move to another county)")
         if change.deleted:
             incoming["deleted"] = True
-        if current is None:
-            if not incoming.get("county_code"):
-                return self._reject(change, "invalid", "county_code: 不能为空 (required)")
-            incoming = {**defaults(change.table), **incoming}
-        elif incoming.get("county_code", current["record"]["county_code"]) != current["record"]["county_code"]:
-            return self._reject(change, "county_change", "记录不能改属其他县区 (a record cannot move to another county)")
-        base = dict(change.base)
-        for derived in cleaned.keys() - change.fields.keys():
-            if current is not None:
+        base = change.base
+        if current is not None:
+            base = dict(base)
+            for derived in cleaned.keys() - change.fields.keys():
                 base.setdefault(derived, current["record"].get(derived))
         moved = current is not None and current["version"] != change.base_version
         merged = merge_record(base, current["record"] if current else None, incoming, server_moved=moved)
@@ -270,9 +268,9 @@ class BatchRun:
 
     def _write_for(self, change: AnyChange, current: dict[str, Any] | None, record: dict[str, Any],
                    version: int) -> tuple[str, dict[str, Any]]:
-        values = from_wire(change.table, record) | {
-            "id": change.id, "version": version, "updated_hlc": change.hlc, "updated_by": self.node[:64],
-            "sync_state": "synced"}
+        """The row to write, in wire form plus the server's columns (``_execute_writes`` types it)."""
+        values = {**record, "id": change.id, "version": version, "updated_hlc": change.hlc,
+                  "updated_by": self.node[:64], "sync_state": "synced"}
         inserting = current is None or self.writes.get((change.table, change.id), ("",))[0] == "insert"
         return ("insert" if inserting else "update", values)
 
@@ -366,11 +364,18 @@ def touch_node(connection: Connection, node: str, caller: Caller, *, pushed: dat
 
 
 def _execute_writes(connection: Connection, table_name: str, kind: str, rows: list[dict[str, Any]]) -> None:
+    """Write rows given in wire form plus the server's columns (every row carries every column)."""
     table = table_of(table_name)
+    if connection.dialect.name != "sqlite":
+        typed = [from_wire(table_name, row) for row in rows]
+        (insert_rows if kind == "insert" else update_rows)(connection, table, typed)
+        return
+    names = tuple(table.c.keys())
     if kind == "insert":
-        insert_rows(connection, table, rows)
+        insert_params(connection, table, names, wire_params(table_name, names, rows))
     else:
-        update_rows(connection, table, rows)
+        names = (*(name for name in names if name != "id"), "id")
+        update_params(connection, table, names, wire_params(table_name, names, rows))
 
 
 def _parents_first(table_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
