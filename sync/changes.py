@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from schema.models import SYNCED_TABLES
@@ -24,8 +23,10 @@ from sync.push import canonical_json, chunks
 from sync.records import column_kinds, wire_fields
 
 
-@dataclass(frozen=True)
-class PendingRow:
+class PendingRow(NamedTuple):
+    """A row with log entries to send; ``max_seq`` is the last entry the change covers. (A tuple: a batch
+    makes thousands, and a frozen dataclass cost more to make than a plain tuple.)"""
+
     table: str
     row_id: str
     max_seq: int
@@ -65,10 +66,8 @@ def pending_rows(connection: Connection, cursor: Cursor, limit: int) -> list[Pen
     found: list[PendingRow] = []
     while cursor.table_index < len(SYNCED_TABLES) and len(found) < limit:
         table = SYNCED_TABLES[cursor.table_index]
-        rows = connection.execute(sa.text(
-            "SELECT row_id, MAX(seq) FROM change_log WHERE tbl = :t AND row_id > :after "
-            "GROUP BY row_id ORDER BY row_id LIMIT :n"), {"t": table, "after": cursor.after,
-                                                          "n": limit - len(found)}).all()
+        rows = driver_rows(connection, "SELECT row_id, MAX(seq) FROM change_log WHERE tbl = ? AND row_id > ? "
+                                       "GROUP BY row_id ORDER BY row_id LIMIT ?", (table, cursor.after, limit - len(found)))
         found.extend(PendingRow(table, row_id, seq) for row_id, seq in rows)
         if len(found) < limit:
             cursor.table_index, cursor.after = cursor.table_index + 1, ""
@@ -80,70 +79,102 @@ def pending_rows(connection: Connection, cursor: Cursor, limit: int) -> list[Pen
 def load_bases(connection: Connection, table: str, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
     bases: dict[str, tuple[int, dict[str, Any]]] = {}
     for part in chunks(ids):
-        statement = sa.text("SELECT row_id, version, data FROM sync_base WHERE tbl = :t AND row_id IN :ids") \
-            .bindparams(sa.bindparam("ids", expanding=True))
-        for row_id, version, data in connection.execute(statement, {"t": table, "ids": part}):
+        for row_id, version, data in driver_rows(
+                connection, f"SELECT row_id, version, data FROM sync_base WHERE tbl = ? AND row_id IN ({marks(part)})",
+                (table, *part)):
             bases[row_id] = (version, orjson.loads(data))
     return bases
+
+
+def marks(values: list[Any]) -> str:
+    """Placeholders of an ``IN (...)`` list."""
+    return ",".join("?" * len(values))
+
+
+def driver_rows(connection: Connection, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """A query's rows as plain sqlite3 tuples. For the ``IN (...)`` lists of sync bookkeeping: SQLAlchemy
+    compiles an expanding parameter anew at every call, which cost more than SQLite's own lookups."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        return cursor.execute(sql, parameters).fetchall()
+    finally:
+        cursor.close()
 
 
 def load_rows(connection: Connection, table_name: str, ids: list[str]) -> dict[str, dict[str, Any]]:
     """Rows in wire form, read as plain sqlite3 tuples (typed SQLAlchemy rows cost more than the rest of
     building a change): only dates, times and flags need converting to their wire form."""
     names = wire_fields(table_name)
-    converters = _raw_converters(table_name)
-    sql = f"SELECT id, {', '.join(names)} FROM {table_name} WHERE id IN "  # names come from the model
+    # ``id`` comes last, so zip(names, values) leaves it out without slicing the tuple.
+    sql = f"SELECT {', '.join(names)}, id FROM {table_name} WHERE id IN "  # names come from the model
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    # Date and time texts are converted once per call and column: the same days recur in a table.
+    plan = [(index, convert, None if convert is bool else {}) for index, convert in _raw_converters(table_name)]
     rows: dict[str, dict[str, Any]] = {}
     for part in chunks(ids):
-        for raw in cursor.execute(sql + f"({','.join('?' * len(part))})", part):
-            record = dict(zip(names, raw[1:], strict=True))
-            for name, convert in converters:
-                value = record[name]
-                if value is not None:
-                    record[name] = convert(value)
-            rows[raw[0]] = record
+        for raw in cursor.execute(sql + f"({marks(part)})", part):
+            values = list(raw)
+            for index, convert, memo in plan:
+                value = values[index]
+                if value is None:
+                    continue
+                if memo is None or type(value) is not str:
+                    values[index] = convert(value)
+                else:
+                    converted = memo.get(value)
+                    if converted is None:  # a converter never returns None
+                        converted = memo[value] = convert(value)
+                    values[index] = converted
+            rows[values[-1]] = dict(zip(names, values, strict=False))
     cursor.close()
     return rows
 
 
 @cache
-def _raw_converters(table: str) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    """(column, raw SQLite value → wire value) for the wire columns whose stored form is not the wire form."""
+def _raw_converters(table: str) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """(index in ``wire_fields``, raw SQLite value → wire value) for the wire columns whose stored form is
+    not the wire form."""
     convert: dict[str, Callable[[Any], Any]] = {
         "datetime": lambda v: datetime.fromisoformat(v).isoformat() if isinstance(v, str) else v,
         "date": lambda v: date.fromisoformat(v).isoformat() if isinstance(v, str) else v,
         "bool": bool}
     kinds = column_kinds(table)
-    return tuple((name, convert[kinds[name]]) for name in wire_fields(table) if kinds[name] in convert)
+    return tuple((index, convert[kinds[name]]) for index, name in enumerate(wire_fields(table))
+                 if kinds[name] in convert)
 
 
 def build_batch(connection: Connection, pending: list[PendingRow], node: str, clock: HybridClock) -> OutgoingBatch:
     batch = OutgoingBatch()
+    by_table: dict[str, list[PendingRow]] = {}
+    for item in pending:
+        by_table.setdefault(item.table, []).append(item)
     for table in SYNCED_TABLES:
-        of_table = [p for p in pending if p.table == table]
+        of_table = by_table.get(table)
         if not of_table:
             continue
         ids = [p.row_id for p in of_table]
         rows, bases = load_rows(connection, table, ids), load_bases(connection, table, ids)
         for item in of_table:
-            change = _change_for(item, rows.get(item.row_id), bases.get(item.row_id), node, clock)
+            change = _change_for(item, rows.get(item.row_id), bases.get(item.row_id), node)
             if change is None:
                 batch.settled.append(item)
             else:
                 batch.changes.append(change)
+    # Stamped in the order built, as one tick each would (``hlc`` stays the last key of a change).
+    for change, stamp in zip(batch.changes, clock.tick_texts(len(batch.changes)), strict=True):
+        change["hlc"] = stamp
     return batch
 
 
 def _change_for(item: PendingRow, row: dict[str, Any] | None, base: tuple[int, dict[str, Any]] | None,
-                node: str, clock: HybridClock) -> dict[str, Any] | None:
+                node: str) -> dict[str, Any] | None:
+    """A change without its ``hlc`` stamp (``build_batch`` stamps the batch), or None if nothing to send."""
     content = _content(row, base)
     if content is None:
         return None
     base_version, base_values, fields, deleted = content
     return {"change_id": change_id(node, item, list(content)), "table": item.table, "id": item.row_id,
-            "base_version": base_version, "base": base_values, "fields": fields, "deleted": deleted,
-            "hlc": str(clock.tick())}
+            "base_version": base_version, "base": base_values, "fields": fields, "deleted": deleted}
 
 
 def _content(row: dict[str, Any] | None, base: tuple[int, dict[str, Any]] | None) \
@@ -164,4 +195,3 @@ def _content(row: dict[str, Any] | None, base: tuple[int, dict[str, Any]] | None
 
 
 _ABSENT = object()
-

@@ -85,3 +85,15 @@ def test_clock_never_goes_back_and_follows_a_server_ahead_of_it() -> None:
     anchored = clock.observe(9_000)
     assert anchored.wall_ms == 9_000 and clock.tick() > anchored
     assert Timestamp.parse(str(anchored)) == anchored
+
+
+def test_a_batch_of_stamps_is_what_as_many_ticks_give_at_one_instant() -> None:
+    now = [1_000]
+    ticked, batched = HybridClock("n1", now=lambda: now[0]), HybridClock("n1", now=lambda: now[0])
+    for count, moment in ((3, 1_000), (2, 1_000), (4, 2_000), (1, 500), (0, 500)):
+        now[0] = moment
+        assert batched.tick_texts(count) == [str(ticked.tick()) for _ in range(count)]
+        assert batched.last == ticked.last
+    batched.observe(9_000)
+    ticked.observe(9_000)
+    assert batched.tick_texts(2) == [str(ticked.tick()) for _ in range(2)]
