@@ -202,7 +202,7 @@ class SyncClient:
         batch_id = new_id()
         payload = orjson.dumps({"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
                                 "schema_version": schema_version(), "batch_id": batch_id, "changes": changes})
-        self.replica.put_outbox(batch_id, payload.decode())
+        self.replica.put_outbox(batch_id, payload)
         return batch_id, changes, payload
 
     def _post_push(self, payload: bytes) -> bytes:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from schema.enums import SyncState
 from schema.models import SYNCED_TABLES
 from schema.store import Store
-from sync.changes import load_bases, max_seq_of
+from sync.changes import driver_rows, load_bases, marks, max_seq_of
 from sync.hlc import HybridClock, Timestamp
 from sync.protocol import ChangeResult, PulledRecord
 from sync.push import chunks
@@ -47,13 +47,12 @@ def sync_status(store: Store) -> SyncStatus:
                       server_url=store.setting("server_url"))
 
 
-def marks(values: list[Any]) -> str:
-    """Placeholders of an ``IN (...)`` list."""
-    return ",".join("?" * len(values))
-
-
-UPSERT_BASE = ("INSERT INTO sync_base (tbl, row_id, version, data) VALUES (?, ?, ?, ?) "
+# ``data`` is bound as orjson's UTF-8 bytes and cast to TEXT, which stores exactly what binding the
+# decoded ``str`` stored, without decoding every record to ``str`` for sqlite3 to encode it back.
+UPSERT_BASE = ("INSERT INTO sync_base (tbl, row_id, version, data) VALUES (?, ?, ?, CAST(? AS TEXT)) "
                "ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version, data = excluded.data")
+SYNCED, QUEUED, CONFLICT, ERROR = (SyncState.SYNCED.value, SyncState.QUEUED.value, SyncState.CONFLICT.value,
+                                   SyncState.ERROR.value)
 Digest = tuple[int, int]  # (row count, XOR of row hashes) while folding; saved as hex text
 
 
@@ -105,9 +104,12 @@ class Replica:
             rows = connection.execute(sa.text("SELECT batch_id, payload FROM sync_outbox ORDER BY rowid")).all()
         return [(row[0], row[1]) for row in rows]
 
-    def put_outbox(self, batch_id: str, payload: str) -> None:
+    def put_outbox(self, batch_id: str, payload: str | bytes) -> None:
+        """Keep a batch until it is answered; ``payload`` as text or its UTF-8 bytes (stored as the same text:
+        a batch is a megabyte, not worth decoding only for sqlite3 to encode it again)."""
         with self.store.engine.begin() as connection:
-            connection.execute(sa.text("INSERT INTO sync_outbox (batch_id, payload, created_at) VALUES (:b, :p, :t)"),
+            connection.execute(sa.text("INSERT INTO sync_outbox (batch_id, payload, created_at) "
+                                       "VALUES (:b, CAST(:p AS TEXT), :t)"),
                                {"b": batch_id, "p": payload, "t": datetime.now()})
 
     def settle(self, rows: Iterable[Any]) -> None:
@@ -127,10 +129,13 @@ class Replica:
     def apply_results(self, batch_id: str, changes: list[dict[str, Any]], results: list[ChangeResult]) -> None:
         """Record the server's answers in one transaction, and empty the outbox."""
         sent = {c["change_id"]: c for c in changes}
+        by_table: dict[str, list[ChangeResult]] = defaultdict(list)
+        for result in results:
+            by_table[result.table].append(result)
         with self.store.applying_remote_changes() as connection:
             digest = self._digest_state(connection)
             for table in SYNCED_TABLES:
-                of_table = [r for r in results if r.table == table]
+                of_table = by_table.get(table)
                 if of_table:
                     digest = self._apply_table_results(connection, table, of_table, sent, digest)
             connection.execute(sa.text("DELETE FROM sync_outbox WHERE batch_id = :b"), {"b": batch_id})
@@ -149,13 +154,17 @@ class Replica:
         still_pending = self._pending_ids(connection, table, ids)
         base_rows, records = [], []
         for result in accepted:
-            old = bases.get(result.id)
-            change = sent[result.change_id]
-            data = result.record if result.record is not None else {**(old[1] if old else {}), **change["fields"]}
-            base_rows.append((table, result.id, result.version, orjson.dumps(data).decode()))
-            digest = self._fold(digest, table, result.id, old, result.version, data)
-            if result.record is not None and result.id not in still_pending:
-                records.append((result.id, result.version, result.record))
+            row_id, record = result.id, result.record
+            old = bases.get(row_id)
+            if record is None:
+                fields = sent[result.change_id]["fields"]
+                data = {**old[1], **fields} if old else fields  # read only: no copy needed
+            else:
+                data = record
+                if row_id not in still_pending:
+                    records.append((row_id, result.version, record))
+            base_rows.append((table, row_id, result.version, orjson.dumps(data)))
+            digest = self._fold(digest, table, row_id, old, result.version, data)
         if base_rows:
             connection.exec_driver_sql(UPSERT_BASE, base_rows)
         self._write_records(connection, table, records)
@@ -164,30 +173,26 @@ class Replica:
 
     def _set_states(self, connection: Connection, table: str, results: list[ChangeResult],
                     still_pending: set[str]) -> None:
-        states: list[dict[str, Any]] = []
         issues: list[dict[str, Any]] = []
         cleared: list[str] = []
-        for result in results:
-            conflict = result.status == "conflict" or result.status == "duplicate" and result.reason == "conflict"
-            if result.status == "rejected":
-                state = SyncState.ERROR.value
-            elif conflict:
-                state = SyncState.CONFLICT.value
-            else:
-                state = SyncState.QUEUED.value if result.id in still_pending else SyncState.SYNCED.value
-            values = {"id": result.id, "st": state, "v": result.version}
-            states.append(values)
-            if state in (SyncState.ERROR.value, SyncState.CONFLICT.value):
-                issues.append({"t": table, "r": result.id, "s": state, "reason": result.reason,
-                               "m": result.message or (result.conflict_id or ""), "at": datetime.now()})
-            else:
-                cleared.append(result.id)
         rejected = {r.id for r in results if r.status == "rejected"}
         # One UPDATE per (state, version) and chunk of ids, not one per row: an initial push puts
         # thousands of rows at version 1, synced.
         groups: dict[tuple[str, int | None], list[str]] = defaultdict(list)
-        for item in states:
-            groups[(item["st"], None if item["id"] in rejected else item["v"])].append(item["id"])
+        for result in results:
+            status, row_id = result.status, result.id
+            if status == "rejected":
+                state = ERROR
+            elif status == "conflict" or status == "duplicate" and result.reason == "conflict":
+                state = CONFLICT
+            else:
+                state = QUEUED if row_id in still_pending else SYNCED
+            groups[(state, None if row_id in rejected else result.version)].append(row_id)
+            if state in (ERROR, CONFLICT):
+                issues.append({"t": table, "r": row_id, "s": state, "reason": result.reason,
+                               "m": result.message or (result.conflict_id or ""), "at": datetime.now()})
+            else:
+                cleared.append(row_id)
         for (state, version), ids in groups.items():
             assignments = "sync_state = ?" if version is None else "sync_state = ?, version = ?"
             values = (state,) if version is None else (state, version)
@@ -199,9 +204,11 @@ class Replica:
                 "INSERT INTO sync_issue (tbl, row_id, status, reason, message, at) VALUES (:t, :r, :s, :reason, :m, :at) "
                 "ON CONFLICT(tbl, row_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, "
                 "message = excluded.message, at = excluded.at"), issues)
-        for part in chunks(cleared):
-            connection.exec_driver_sql(f"DELETE FROM sync_issue WHERE tbl = ? AND row_id IN ({marks(part)})",
-                                       (table, *part))
+        # Most tables have no issue at all: one look saves a DELETE per chunk of ids that finds nothing.
+        if cleared and driver_rows(connection, "SELECT 1 FROM sync_issue WHERE tbl = ? LIMIT 1", (table,)):
+            for part in chunks(cleared):
+                connection.exec_driver_sql(f"DELETE FROM sync_issue WHERE tbl = ? AND row_id IN ({marks(part)})",
+                                           (table, *part))
 
     # ---- pulled records ---------------------------------------------------------------------------------
 
@@ -232,8 +239,7 @@ class Replica:
         outcome.applied += len(fresh)
         if not fresh:
             return digest
-        connection.exec_driver_sql(UPSERT_BASE, [(table, r.id, r.version, orjson.dumps(r.record).decode())
-                                                 for r in fresh])
+        connection.exec_driver_sql(UPSERT_BASE, [(table, r.id, r.version, orjson.dumps(r.record)) for r in fresh])
         for r in fresh:
             digest = self._fold(digest, table, r.id, bases.get(r.id), r.version, r.record)
         self._write_records(connection, table, [(r.id, r.version, r.record) for r in fresh],
@@ -273,18 +279,17 @@ class Replica:
     def _pending_ids(connection: Connection, table: str, ids: list[str]) -> set[str]:
         found: set[str] = set()
         for part in chunks(ids):
-            statement = sa.text("SELECT DISTINCT row_id FROM change_log WHERE tbl = :t AND row_id IN :ids") \
-                .bindparams(sa.bindparam("ids", expanding=True))
-            found.update(connection.execute(statement, {"t": table, "ids": part}).scalars())
+            found.update(row[0] for row in driver_rows(
+                connection, f"SELECT DISTINCT row_id FROM change_log WHERE tbl = ? AND row_id IN ({marks(part)})",
+                (table, *part)))
         return found
 
     @staticmethod
     def _existing_ids(connection: Connection, table: str, ids: list[str]) -> set[str]:
         found: set[str] = set()
         for part in chunks(ids):
-            statement = sa.text(f"SELECT id FROM {table} WHERE id IN :ids").bindparams(
-                sa.bindparam("ids", expanding=True))
-            found.update(connection.execute(statement, {"ids": part}).scalars())
+            found.update(row[0] for row in driver_rows(connection, f"SELECT id FROM {table} WHERE id IN ({marks(part)})",
+                                                       tuple(part)))
         return found
 
     def _fold(self, digest: Digest, table: str, row_id: str, old: tuple[int, dict[str, Any]] | None,
