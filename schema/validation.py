@@ -79,11 +79,16 @@ def enum_list_of(kind: type[LabeledEnum]) -> Cleaner:
     return clean
 
 
+NUL_MESSAGE = "含有不可见的控制字符 (contains a NUL character)"
+
+
 def text(max_length: int, required: bool = False) -> Cleaner:
     def clean(value: Any, field: str) -> str:
         result = "" if value is None else str(value).strip()
         if required and not result:
             raise InvalidValue(field, "不能为空 (required)")
+        if "\x00" in result:  # never meant, and PostgreSQL cannot store it
+            raise InvalidValue(field, NUL_MESSAGE)
         if len(result) > max_length:
             raise InvalidValue(field, f"不能超过{max_length}个字 (at most {max_length} characters)")
         return result
@@ -162,6 +167,13 @@ def hours(value: Any, field: str) -> float:
     return round(number, 2)
 
 
+def number(value: Any, field: str) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        raise InvalidValue(field, f"“{value}”不是数字 (not a number)") from None
+
+
 def boolean(value: Any, field: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -184,7 +196,10 @@ def optional_ref(value: Any, field: str) -> str | None:
 def json_counts(value: Any, field: str) -> str:
     import json
 
-    data = json.loads(value) if isinstance(value, str) else value
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        data = None
     if not isinstance(data, dict) or not all(isinstance(v, int) and v >= 0 for v in data.values()):
         raise InvalidValue(field, "应为{类别: 次数}的JSON (expected a JSON object of counts)")
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -243,7 +258,7 @@ RULES: dict[str, dict[str, Cleaner]] = {
     "monthly_report": {
         "period": lambda v, f: normalize_period(str(v or ""), f), "is_nil": boolean,
         "activities": non_negative_int, "by_kind": json_counts, "by_venue": json_counts,
-        "person_times": non_negative_int, "volunteers": non_negative_int, "hours": lambda v, f: float(v or 0),
+        "person_times": non_negative_int, "volunteers": non_negative_int, "hours": number,
         "beneficiaries": non_negative_int, "new_volunteers": non_negative_int, "new_teams": non_negative_int,
         "highlights": text(4000), "status": enum_of(ReportStatus), "submitted_at": optional_datetime,
         "submitted_by": text(50),

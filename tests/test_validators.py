@@ -169,3 +169,28 @@ def test_near_misses_of_the_stored_form_are_still_checked(field: str, raw: str) 
 def test_id_check_char_wants_exactly_seventeen_digits() -> None:
     with pytest.raises(ValueError):
         id_check_char("1101051949123100")
+
+
+def _text_fields() -> list[tuple[str, str]]:
+    from schema.validation import COMMON_RULES, RULES
+    from sync.records import column_kinds
+
+    fields = [(table, name) for table, rules in RULES.items() for name in (*rules, *COMMON_RULES)
+              if column_kinds(table)[name] == "str"]
+    assert len(fields) > 50
+    return fields
+
+
+@pytest.mark.parametrize(("table", "field"), _text_fields())
+def test_no_text_field_lets_a_nul_through(table: str, field: str) -> None:
+    """The server stores what the rules return (PostgreSQL refuses NUL in text): every text rule refuses it."""
+    with pytest.raises(InvalidRecord, match=field):
+        clean_record(table, {field: "a\x00b"}, partial=True)
+
+
+def test_malformed_monthly_figures_are_field_errors_not_crashes() -> None:
+    """Found by comparing the rules against their earlier form on random input: these raised JSON and
+    float errors, which the server would have answered with a 500 instead of a per-record rejection."""
+    with pytest.raises(InvalidRecord) as info:
+        clean_record("monthly_report", {"by_kind": "local", "by_venue": "{", "hours": "many"}, partial=True)
+    assert {e.field for e in info.value.errors} == {"by_kind", "by_venue", "hours"}
