@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from schema.server_models import PartitionState, ServerChange
-from sync.bulk import insert_rows
+from sync.bulk import insert_params
 from sync.protocol import PartitionDigest, RediffPage
 from sync.records import DIGEST_ZERO, digest_xor, row_hash, table_of
 from sync.serverdb import ServerDB
@@ -39,9 +39,8 @@ def record_changes(db: ServerDB, connection: Connection, changes: list[RowChange
     if not changes:
         return
     db.lock_sequence(connection)
-    insert_rows(connection, SERVER_CHANGE, [
-        {"county_code": c.county_code, "tbl": c.table, "row_id": c.row_id, "version": c.new_version,
-         "origin_node": c.origin_node} for c in changes])
+    insert_params(connection, SERVER_CHANGE, ("county_code", "tbl", "row_id", "version", "origin_node"),
+                  [(c.county_code, c.table, c.row_id, c.new_version, c.origin_node) for c in changes])
     hashes: dict[str, list[int]] = defaultdict(list)
     added: dict[str, int] = defaultdict(int)
     for c in changes:

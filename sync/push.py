@@ -32,6 +32,7 @@ from sync.serverdb import ServerDB
 
 BATCH = SyncBatch.__table__  # type: ignore[attr-defined]
 RECEIPT = SyncReceipt.__table__  # type: ignore[attr-defined]
+RECEIPT_COLUMNS = ("change_id", "batch_id", "content_hash", "status", "reason", "version")
 CONFLICT = SyncConflict.__table__  # type: ignore[attr-defined]
 NODE = SyncNode.__table__  # type: ignore[attr-defined]
 CHUNK = 500  # ids per IN (...) list
@@ -130,7 +131,7 @@ class BatchRun:
         self.writes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self.row_changes: list[RowChange] = []
         self.conflicts: list[dict[str, Any]] = []
-        self.receipts: list[dict[str, Any]] = []
+        self.receipts: list[tuple[str, str, str, str, str, int]] = []  # RECEIPT_COLUMNS
         self.guard = PeriodGuard(connection, caller)
 
     def run(self) -> bytes:
@@ -257,9 +258,8 @@ class BatchRun:
                                               current["version"] if current else None, version + 1, self.node))
             version += 1
         conflict_id = self._open_conflict(change, merged, version) if merged.status == "conflict" else None
-        self.receipts.append({"change_id": change.change_id, "batch_id": self.request.batch_id,
-                              "content_hash": self.hashes[change.change_id], "status": merged.status,
-                              "reason": merged.reason, "version": version})
+        self.receipts.append((change.change_id, self.request.batch_id, self.hashes[change.change_id], merged.status,
+                              merged.reason, version))
         # The row goes back only when it differs from what the node will assume: its base plus what it sent.
         as_sent = merged.record != change.fields if current is None else cleaned != change.fields
         echo = merged.status != "applied" or moved or as_sent
@@ -310,7 +310,7 @@ class BatchRun:
         """Keep conflicts, receipts and the upload report with its answer (what a replay gets back)."""
         if self.conflicts:
             self.connection.execute(sa.insert(CONFLICT), self.conflicts)
-        insert_rows(self.connection, RECEIPT, self.receipts)
+        insert_params(self.connection, RECEIPT, RECEIPT_COLUMNS, self.receipts)
         counts = dict.fromkeys(STATUSES, 0)
         for item in results:
             counts[item["status"]] += 1
