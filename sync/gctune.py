@@ -11,6 +11,7 @@ never scanned again.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,3 +48,32 @@ def bulk_allocation() -> Iterator[None]:
         gc.set_threshold(*previous)
         if not frozen_before:
             gc.unfreeze()
+
+
+_pause_lock = threading.Lock()
+_pauses = 0  # server threads inside paused_collection now
+_enabled_before = True  # whether the collector ran before the first of them paused it
+
+
+@contextmanager
+def paused_collection() -> Iterator[None]:
+    """No cyclic collection while the server merges a push batch.
+
+    A batch makes some 100,000 short-lived objects, all freed by reference counting; the collector's
+    passes over them (two full ones per 100k records) were about 6 % of the server's push time. Batches
+    on several threads may overlap: the collector resumes when the last of them ends, and only if it was
+    running when the first began.
+    """
+    global _pauses, _enabled_before
+    with _pause_lock:
+        if _pauses == 0:
+            _enabled_before = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _enabled_before:
+                gc.enable()

@@ -26,7 +26,7 @@ from sync import conflicts as conflict_queue
 from sync.admin_api import mount_admin_routes
 from sync.auth import Caller, authenticate
 from sync.errors import BatchMismatch, Forbidden, IncompatibleVersion, SyncError
-from sync.gctune import tune_for_server
+from sync.gctune import paused_collection, tune_for_server
 from sync.hlc import wall_ms
 from sync.partition import read_digest, rediff_page
 from sync.protocol import (
@@ -265,13 +265,14 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
 
 
 def _push(db: ServerDB, who: Caller, raw: bytes) -> bytes:
-    try:
-        body = read_push(raw)
-    except ValidationError as exc:
-        raise RequestValidationError([{**error, "loc": ("body", *error["loc"])}
-                                      for error in exc.errors(include_url=False, include_context=False, include_input=False)]) from None
-    check_versions(body.protocol_version, body.schema_version)
-    return push_answer(db, who, body)
+    with paused_collection():
+        try:
+            body = read_push(raw)
+        except ValidationError as exc:
+            raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors(
+                include_url=False, include_context=False, include_input=False)]) from None
+        check_versions(body.protocol_version, body.schema_version)
+        return push_answer(db, who, body)
 
 
 def _json_body(model: type[BaseModel]) -> dict[str, Any]:

@@ -35,3 +35,29 @@ def test_a_push_in_a_plain_process_leaves_nothing_frozen_and_restores_thresholds
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == threshold
+
+
+def test_the_collector_resumes_when_the_last_overlapping_push_ends() -> None:
+    from sync.gctune import paused_collection
+
+    assert gc.isenabled()
+    first, second = paused_collection(), paused_collection()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_a_collector_disabled_before_stays_disabled() -> None:
+    from sync.gctune import paused_collection
+
+    gc.disable()
+    try:
+        with paused_collection():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
