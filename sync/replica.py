@@ -49,10 +49,26 @@ def sync_status(store: Store) -> SyncStatus:
 
 # ``data`` is bound as orjson's UTF-8 bytes and cast to TEXT, which stores exactly what binding the
 # decoded ``str`` stored, without decoding every record to ``str`` for sqlite3 to encode it back.
-UPSERT_BASE = ("INSERT INTO sync_base (tbl, row_id, version, data) VALUES (?, ?, ?, CAST(? AS TEXT)) "
+UPSERT_BASE = ("INSERT INTO sync_base (tbl, row_id, version, data) VALUES {rows} "
                "ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version, data = excluded.data")
+BASE_ROW = "(?, ?, ?, CAST(? AS TEXT))"
+BASE_ROWS_PER_STATEMENT = 200  # 4 parameters each: within the 999 of older SQLite builds
 SYNCED, QUEUED, CONFLICT, ERROR = (SyncState.SYNCED.value, SyncState.QUEUED.value, SyncState.CONFLICT.value,
                                    SyncState.ERROR.value)
+
+
+def upsert_bases(connection: Connection, rows: list[tuple[str, str, int, bytes]]) -> None:
+    """Write (table, id, version, data) rows to the sync base, 200 rows per multi-row INSERT: sqlite3's
+    executemany binds and steps the statement once per row, which cost a third of SQLite's own work."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for part in chunks(rows, BASE_ROWS_PER_STATEMENT):
+            cursor.execute(UPSERT_BASE.format(rows=",".join([BASE_ROW] * len(part))),
+                           [value for row in part for value in row])
+    finally:
+        cursor.close()
+
+
 Digest = tuple[int, int]  # (row count, XOR of row hashes) while folding; saved as hex text
 
 
@@ -165,8 +181,7 @@ class Replica:
                     records.append((row_id, result.version, record))
             base_rows.append((table, row_id, result.version, orjson.dumps(data)))
             digest = self._fold(digest, table, row_id, old, result.version, data)
-        if base_rows:
-            connection.exec_driver_sql(UPSERT_BASE, base_rows)
+        upsert_bases(connection, base_rows)
         self._write_records(connection, table, records)
         self._set_states(connection, table, results, still_pending)
         return digest
@@ -239,7 +254,7 @@ class Replica:
         outcome.applied += len(fresh)
         if not fresh:
             return digest
-        connection.exec_driver_sql(UPSERT_BASE, [(table, r.id, r.version, orjson.dumps(r.record)) for r in fresh])
+        upsert_bases(connection, [(table, r.id, r.version, orjson.dumps(r.record)) for r in fresh])
         for r in fresh:
             digest = self._fold(digest, table, r.id, bases.get(r.id), r.version, r.record)
         self._write_records(connection, table, [(r.id, r.version, r.record) for r in fresh],
