@@ -91,10 +91,18 @@ def marks(values: list[Any]) -> str:
     return ",".join("?" * len(values))
 
 
+def driver_cursor(connection: Connection) -> Any:
+    """A plain sqlite3 cursor on ``connection``, inside its transaction: begun here if SQLAlchemy has not begun
+    it yet (as its own first statement would), so the reads of one batch see one snapshot of the store."""
+    if not connection.in_transaction():
+        connection.begin()
+    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def driver_rows(connection: Connection, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """A query's rows as plain sqlite3 tuples. For the ``IN (...)`` lists of sync bookkeeping: SQLAlchemy
     compiles an expanding parameter anew at every call, which cost more than SQLite's own lookups."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver_cursor(connection)
     try:
         return cursor.execute(sql, parameters).fetchall()
     finally:
@@ -107,7 +115,7 @@ def load_rows(connection: Connection, table_name: str, ids: list[str]) -> dict[s
     names = wire_fields(table_name)
     # ``id`` comes last, so zip(names, values) leaves it out without slicing the tuple.
     sql = f"SELECT {', '.join(names)}, id FROM {table_name} WHERE id IN "  # names come from the model
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver_cursor(connection)
     # Date and time texts are converted once per call and column: the same days recur in a table.
     plan = [(index, convert, None if convert is bool else {}) for index, convert in _raw_converters(table_name)]
     rows: dict[str, dict[str, Any]] = {}

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from schema.enums import SyncState
 from schema.models import SYNCED_TABLES
 from schema.store import Store
-from sync.changes import driver_rows, load_bases, marks, max_seq_of
+from sync.changes import driver_cursor, driver_rows, load_bases, marks, max_seq_of
 from sync.hlc import HybridClock, Timestamp
 from sync.protocol import ChangeResult, PulledRecord
 from sync.push import chunks
@@ -60,7 +60,7 @@ SYNCED, QUEUED, CONFLICT, ERROR = (SyncState.SYNCED.value, SyncState.QUEUED.valu
 def upsert_bases(connection: Connection, rows: list[tuple[str, str, int, bytes]]) -> None:
     """Write (table, id, version, data) rows to the sync base, 200 rows per multi-row INSERT: sqlite3's
     executemany binds and steps the statement once per row, which cost a third of SQLite's own work."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver_cursor(connection)
     try:
         for part in chunks(rows, BASE_ROWS_PER_STATEMENT):
             cursor.execute(UPSERT_BASE.format(rows=",".join([BASE_ROW] * len(part))),

@@ -209,6 +209,20 @@ def test_child_whose_parent_was_rejected_is_rejected_not_the_batch(city: ThreadS
     assert server_record(city.db, "volunteer", volunteer) is not None
 
 
+def test_a_batch_is_built_from_one_snapshot_of_the_store(stores: StoreFactory) -> None:
+    """An edit committed while a batch is being built waits for the next batch: the rows' log entries and
+    their contents are read in one transaction, so a change never carries content its entries do not cover."""
+    from sync.changes import Cursor, build_batch, pending_rows
+
+    store = stores.make(A)
+    row_id = add_volunteer(store, name="王芳")
+    with store.engine.connect() as connection:
+        pending = pending_rows(connection, Cursor(), 100)
+        update_row(store, "volunteer", row_id, name="李娜")
+        batch = build_batch(connection, pending, store.node_id, HybridClock(store.node_id))
+    assert [(c["id"], c["fields"]["name"]) for c in batch.changes] == [(row_id, "王芳")]
+
+
 def test_replayed_batch_returns_the_stored_answer_and_creates_nothing_twice(city: ThreadServer,
                                                                             stores: StoreFactory) -> None:
     from sync.changes import Cursor, build_batch, pending_rows
