@@ -8,8 +8,10 @@ stored exactly as a Core insert stores it), and errors still surface as SQLAlche
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from functools import cache
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -17,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
 Processor = Callable[[Any], Any] | None
+ROWS_PER_STATEMENT = 500  # rows of one multi-row INSERT on SQLite (within its bound-parameter limit)
 
 
 def insert_rows(connection: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -36,11 +39,28 @@ def insert_rows(connection: Connection, table: sa.Table, rows: Sequence[dict[str
 
 
 def insert_params(connection: Connection, table: sa.Table, names: Sequence[str], params: list[tuple[Any, ...]]) -> None:
-    """INSERT rows whose driver parameters are ready, in ``names`` order (``names`` must be columns)."""
-    if params:
-        marks = ", ".join([_mark(connection.dialect)] * len(names))
-        connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(_checked(table, names))}) VALUES ({marks})",
-                                   params)
+    """INSERT rows whose driver parameters are ready, in ``names`` order (``names`` must be columns).
+
+    On SQLite, many rows per statement: sqlite3's executemany binds and steps the statement once per row,
+    which costs more than SQLite's own insert work. Elsewhere the driver's executemany."""
+    if not params:
+        return
+    head = f"INSERT INTO {table.name} ({', '.join(_checked(table, names))}) VALUES "
+    one = f"({', '.join([_mark(connection.dialect)] * len(names))})"
+    if connection.dialect.name != "sqlite":
+        connection.exec_driver_sql(head + one, params)
+        return
+    driver = connection.connection.driver_connection
+    per_statement = max(1, min(ROWS_PER_STATEMENT, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
+    cursor = driver.cursor()
+    try:
+        for start in range(0, len(params), per_statement):
+            part = params[start:start + per_statement]
+            cursor.execute(head + ", ".join([one] * len(part)), list(chain.from_iterable(part)))
+    except sqlite3.DatabaseError as exc:  # the same exceptions a Core statement raises
+        raise sa.exc.DBAPIError.instance(head, None, exc, sqlite3.Error) from exc
+    finally:
+        cursor.close()
 
 
 def update_params(connection: Connection, table: sa.Table, names: Sequence[str], params: list[tuple[Any, ...]]) -> None:

@@ -78,3 +78,19 @@ def test_rows_read_by_id_are_typed_as_a_core_select_types_them(store: Store) -> 
             ids = [r["id"] for r in core] + ["no-such-row"]
             assert select_by_ids(connection, table, ids, chunk=7) == core
             assert existing_ids(connection, table, ids, chunk=7) == {r["id"] for r in core}
+
+
+def test_a_broken_constraint_in_a_multi_row_insert_is_sqlalchemys_integrity_error(store: Store) -> None:
+    import pytest
+
+    store_demo(store, generate("410522", "安阳县", 12, seed=5, today=date(2026, 3, 1)))
+    table = table_of("team")
+    with store.engine.connect() as connection:
+        row = dict(connection.execute(sa.select(table).limit(1)).mappings().one()) | {"id": "copy"}
+    names = tuple(row)
+    params = wire_params("team", names, [row_to_wire("team", row) | {k: row[k] for k in names if k not in
+                                                                  row_to_wire("team", row)}] * 2)
+    with pytest.raises(sa.exc.IntegrityError, match="UNIQUE"), store.engine.begin() as connection:
+        insert_params(connection, table, names, params)
+    with store.engine.connect() as connection:
+        assert existing_ids(connection, table, ["copy"]) == set()
