@@ -163,26 +163,18 @@ def build_batch(connection: Connection, pending: list[PendingRow], node: str, cl
         ids = [p.row_id for p in of_table]
         rows, bases = load_rows(connection, table, ids), load_bases(connection, table, ids)
         for item in of_table:
-            change = _change_for(item, rows.get(item.row_id), bases.get(item.row_id), node)
-            if change is None:
+            content = _content(rows.get(item.row_id), bases.get(item.row_id))
+            if content is None:
                 batch.settled.append(item)
-            else:
-                batch.changes.append(change)
-    # Stamped in the order built, as one tick each would (``hlc`` stays the last key of a change).
+                continue
+            base_version, base_values, fields, deleted = content
+            batch.changes.append({"change_id": change_id(node, item, list(content)), "table": table,
+                                  "id": item.row_id, "base_version": base_version, "base": base_values,
+                                  "fields": fields, "deleted": deleted})
+    # Stamped once the batch is built, in the order built, as one tick each would (``hlc`` stays the last key).
     for change, stamp in zip(batch.changes, clock.tick_texts(len(batch.changes)), strict=True):
         change["hlc"] = stamp
     return batch
-
-
-def _change_for(item: PendingRow, row: dict[str, Any] | None, base: tuple[int, dict[str, Any]] | None,
-                node: str) -> dict[str, Any] | None:
-    """A change without its ``hlc`` stamp (``build_batch`` stamps the batch), or None if nothing to send."""
-    content = _content(row, base)
-    if content is None:
-        return None
-    base_version, base_values, fields, deleted = content
-    return {"change_id": change_id(node, item, list(content)), "table": item.table, "id": item.row_id,
-            "base_version": base_version, "base": base_values, "fields": fields, "deleted": deleted}
 
 
 def _content(row: dict[str, Any] | None, base: tuple[int, dict[str, Any]] | None) \

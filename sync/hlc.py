@@ -53,7 +53,8 @@ class HybridClock:
             return []
         first = self.tick()
         wall, counter, node = first.wall_ms, first.counter, self.node
-        stamps = [str(first)] + [f"{wall:013d}-{counter + step:05d}-{node}" for step in range(1, count)]
+        head, tail = f"{wall:013d}-", f"-{node}"  # the text of a Timestamp, its constant parts made once
+        stamps = [str(first)] + [f"{head}{number:05d}{tail}" for number in range(counter + 1, counter + count)]
         self.last = Timestamp(wall, counter + count - 1, node)
         return stamps
 
