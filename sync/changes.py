@@ -79,11 +79,25 @@ def pending_rows(connection: Connection, cursor: Cursor, limit: int) -> list[Pen
 def load_bases(connection: Connection, table: str, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
     bases: dict[str, tuple[int, dict[str, Any]]] = {}
     for part in chunks(ids):
+        if not any_in_id_range(connection, "sync_base", table, part):
+            continue
         for row_id, version, data in driver_rows(
                 connection, f"SELECT row_id, version, data FROM sync_base WHERE tbl = ? AND row_id IN ({marks(part)})",
                 (table, *part)):
             bases[row_id] = (version, orjson.loads(data))
     return bases
+
+
+def any_in_id_range(connection: Connection, bookkeeping: str, table: str, ids: list[str]) -> bool:
+    """Whether ``bookkeeping`` (sync_base, change_log: keyed by tbl and row_id) has any row of ``table`` from the
+    least to the greatest of ``ids``. One index probe; when it finds none, no id of the list has a row there
+    and the lookup id by id can be skipped: the common case of an initial push, whose rows have no base
+    yet and, once answered, no log entry left. (SQLite compares text as UTF-8 bytes, which orders as
+    Python orders ``str``.)"""
+    if not ids:
+        return False
+    return bool(driver_rows(connection, f"SELECT 1 FROM {bookkeeping} WHERE tbl = ? AND row_id BETWEEN ? AND ? LIMIT 1",
+                            (table, min(ids), max(ids))))
 
 
 def marks(values: list[Any]) -> str:

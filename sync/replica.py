@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from schema.enums import SyncState
 from schema.models import SYNCED_TABLES
 from schema.store import Store
-from sync.changes import driver_cursor, driver_rows, load_bases, marks, max_seq_of
+from sync.changes import any_in_id_range, driver_cursor, driver_rows, load_bases, marks, max_seq_of
 from sync.hlc import HybridClock, Timestamp
 from sync.protocol import ChangeResult, PulledRecord
 from sync.push import chunks
@@ -294,6 +294,8 @@ class Replica:
     def _pending_ids(connection: Connection, table: str, ids: list[str]) -> set[str]:
         found: set[str] = set()
         for part in chunks(ids):
+            if not any_in_id_range(connection, "change_log", table, part):
+                continue
             found.update(row[0] for row in driver_rows(
                 connection, f"SELECT DISTINCT row_id FROM change_log WHERE tbl = ? AND row_id IN ({marks(part)})",
                 (table, *part)))

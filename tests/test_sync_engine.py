@@ -223,6 +223,25 @@ def test_a_batch_is_built_from_one_snapshot_of_the_store(stores: StoreFactory) -
     assert [(c["id"], c["fields"]["name"]) for c in batch.changes] == [(row_id, "王芳")]
 
 
+def test_bases_and_log_entries_are_found_wherever_they_fall_among_the_ids_asked(stores: StoreFactory) -> None:
+    """The lookups skip an id range with nothing in it, and only such a range."""
+    from sync.changes import load_bases
+
+    store = stores.make(A)
+    ids = sorted(add_volunteer(store) for _ in range(5))
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO sync_base (tbl, row_id, version, data) VALUES ('volunteer', ?, 2, "
+                                   "'{\"name\": \"王芳\"}')", (ids[2],))
+        assert load_bases(connection, "volunteer", ids) == {ids[2]: (2, {"name": "王芳"})}
+        assert load_bases(connection, "volunteer", [ids[4], ids[2], ids[0]]) == {ids[2]: (2, {"name": "王芳"})}
+        assert load_bases(connection, "volunteer", ids[:2] + ids[3:]) == {}
+        assert load_bases(connection, "volunteer", ids[3:]) == load_bases(connection, "team", ids) == {}
+        assert Replica._pending_ids(connection, "volunteer", ids) == set(ids)
+        connection.exec_driver_sql("DELETE FROM change_log WHERE row_id IN (?, ?)", (ids[0], ids[4]))
+        assert Replica._pending_ids(connection, "volunteer", [ids[0], ids[4]]) == set()
+        assert Replica._pending_ids(connection, "volunteer", [ids[4], ids[1], ids[0]]) == {ids[1]}
+
+
 def test_replayed_batch_returns_the_stored_answer_and_creates_nothing_twice(city: ThreadServer,
                                                                             stores: StoreFactory) -> None:
     from sync.changes import Cursor, build_batch, pending_rows
