@@ -242,6 +242,22 @@ def test_bases_and_log_entries_are_found_wherever_they_fall_among_the_ids_asked(
         assert Replica._pending_ids(connection, "volunteer", [ids[4], ids[1], ids[0]]) == {ids[1]}
 
 
+def test_rows_are_read_alike_whether_they_fill_their_id_range_or_not(stores: StoreFactory) -> None:
+    """A batch's rows are read by walking their id range when they (nearly) fill it, by id otherwise: the
+    same rows either way, and never one that was not asked for."""
+    from sync.changes import load_rows
+
+    store = stores.make(A)
+    ids = sorted(add_volunteer(store, name=f"志愿者{n}") for n in range(10))
+    names = {row_id: name for row_id, name in zip(ids, (f"志愿者{n}" for n in range(10)), strict=True)}
+    with store.engine.connect() as connection:
+        for asked in (ids, ids[:4] + ids[5:9], [ids[9], ids[0]], [ids[3], "no-such-id", ids[2]], []):
+            rows = load_rows(connection, "volunteer", asked)
+            assert {row_id: row["name"] for row_id, row in rows.items()} == \
+                {row_id: names[row_id] for row_id in asked if row_id in names}
+            assert all(row["deleted"] is False and row["created_at"] == "2026-01-01T09:00:00" for row in rows.values())
+
+
 def test_replayed_batch_returns_the_stored_answer_and_creates_nothing_twice(city: ThreadServer,
                                                                             stores: StoreFactory) -> None:
     from sync.changes import Cursor, build_batch, pending_rows
