@@ -333,9 +333,18 @@ Result = dict[str, Any]  # a ChangeResult in its JSON form
 
 def result(change: AnyChange, status: str, reason: str, version: int, *, message: str = "",
            record: dict[str, Any] | None = None, conflict_id: str | None = None) -> Result:
-    """One per-record answer, with every field of ``ChangeResult``."""
-    return {"change_id": change.change_id, "table": change.table, "id": change.id, "status": status,
-            "reason": reason, "version": version, "message": message, "record": record, "conflict_id": conflict_id}
+    """One per-record answer in ``ChangeResult``'s JSON form; ``message``, ``record`` and ``conflict_id`` only
+    when they say something (their defaults are "", null and null): most answers of a push are a plain
+    "applied", and the answer is sent, parsed and stored for replays once per record."""
+    item: Result = {"change_id": change.change_id, "table": change.table, "id": change.id, "status": status,
+                    "reason": reason, "version": version}
+    if message:
+        item["message"] = message
+    if record is not None:
+        item["record"] = record
+    if conflict_id is not None:
+        item["conflict_id"] = conflict_id
+    return item
 
 
 def check_node(connection: Connection, node: str, caller: Caller) -> None:

@@ -123,3 +123,18 @@ def test_bodies_orjson_cannot_read_or_reads_its_own_way_get_pydantics_answer(raw
 def test_more_changes_than_a_batch_may_hold_are_refused() -> None:
     raw = orjson.dumps(client_body(MAX_BATCH_CHANGES + 1))
     assert outcome(as_read_fields, raw)[0] == "invalid" == outcome(as_model_fields, raw)[0]
+
+
+def test_an_answer_leaves_out_only_fields_at_their_defaults() -> None:
+    from sync.protocol import ChangeResult, IncomingChange
+    from sync.push import result
+
+    change = IncomingChange("c1", "volunteer", "v1", 0, {}, {}, False, "")
+    plain = result(change, "applied", "inserted", 1)
+    assert set(plain) == {"change_id", "table", "id", "status", "reason", "version"}
+    assert ChangeResult.model_validate(plain) == ChangeResult(change_id="c1", table="volunteer", id="v1",
+                                                              status="applied", reason="inserted", version=1)
+    full = result(change, "conflict", "field_conflict", 2, message="m", record={"name": "王芳"}, conflict_id="k")
+    assert ChangeResult.model_validate(full).model_dump() == {
+        "change_id": "c1", "table": "volunteer", "id": "v1", "status": "conflict", "reason": "field_conflict",
+        "version": 2, "message": "m", "record": {"name": "王芳"}, "conflict_id": "k"}
