@@ -6,6 +6,7 @@ normalised and typed, and raises ``InvalidRecord`` listing every field at fault.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cache
@@ -80,6 +81,8 @@ def enum_list_of(kind: type[LabeledEnum]) -> Cleaner:
 
 
 NUL_MESSAGE = "含有不可见的控制字符 (contains a NUL character)"
+OUT_OF_RANGE = "数值超出范围 (number out of range)"
+INT_MAX = 2**31 - 1  # what every database's INTEGER holds
 
 
 def text(max_length: int, required: bool = False) -> Cleaner:
@@ -154,6 +157,8 @@ def non_negative_int(value: Any, field: str) -> int:
         raise InvalidValue(field, f"“{value}”不是整数 (not a whole number)") from None
     if number < 0:
         raise InvalidValue(field, "不能为负数 (must not be negative)")
+    if number > INT_MAX:
+        raise InvalidValue(field, OUT_OF_RANGE)
     return number
 
 
@@ -169,9 +174,12 @@ def hours(value: Any, field: str) -> float:
 
 def number(value: Any, field: str) -> float:
     try:
-        return float(value or 0)
+        result = float(value or 0)
     except (TypeError, ValueError):
         raise InvalidValue(field, f"“{value}”不是数字 (not a number)") from None
+    if not (math.isfinite(result) and abs(result) < 1e15):
+        raise InvalidValue(field, OUT_OF_RANGE)
+    return result
 
 
 def boolean(value: Any, field: str) -> bool:
@@ -281,11 +289,13 @@ COMMON_RULES: dict[str, Cleaner] = {
 }
 
 
-def clean_record(table: str, fields: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+def clean_record(table: str, fields: Mapping[str, Any], *, partial: bool = False,
+                 extra_rules: Mapping[str, Cleaner] | None = None) -> dict[str, Any]:
     """Validate and normalise ``fields`` of a ``table`` record.
 
     With ``partial`` only the given fields are checked (an edit of some fields); otherwise fields the
     table requires must be present. Unknown fields are an error: they would be silently lost.
+    ``extra_rules`` checks fields a caller knows besides the record's own (sync: ``created_at``).
     """
     rules = _rules_of(table)
     if rules is None:
@@ -294,6 +304,8 @@ def clean_record(table: str, fields: Mapping[str, Any], *, partial: bool = False
     errors: list[FieldError] = []
     for field, value in fields.items():
         rule = rules.get(field)
+        if rule is None and extra_rules is not None:
+            rule = extra_rules.get(field)
         if rule is None:
             errors.append(FieldError(field, "未知字段 (unknown field)"))
             continue

@@ -18,9 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from schema.errors import FieldError, InvalidRecord
+from schema.errors import FieldError, InvalidRecord, InvalidValue
 from schema.models import LOCAL_ONLY_COLUMNS, SYNC_META_COLUMNS, TABLE_MODELS
-from schema.validation import clean_record
+from schema.validation import OUT_OF_RANGE, clean_record
 
 # Columns a change carries besides the data: ``id`` names the row, the meta columns are the server's.
 NOT_ON_WIRE = frozenset({"id"}) | SYNC_META_COLUMNS | LOCAL_ONLY_COLUMNS
@@ -137,29 +137,22 @@ def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool) -> d
     Raises ``InvalidRecord`` naming every bad field. ``created_at`` is checked here (the record
     validators leave it to the store); unknown columns are refused by ``clean_record``.
     """
-    errors: list[FieldError] = []
-    known, created_at = fields, None
-    if CREATED_AT in fields:
-        known = dict(fields)
-        raw = known.pop(CREATED_AT)
-        try:
-            created_at = datetime.fromisoformat(str(raw)).isoformat()
-        except ValueError:
-            errors.append(FieldError(CREATED_AT, f"“{raw}”不是有效时间 (not a date and time)"))
-    try:
-        cleaned = clean_record(table, known, partial=partial)
-    except InvalidRecord as exc:
-        errors = exc.errors + errors
-        cleaned = {}
-    errors.extend(_to_storable_wire(table, cleaned))
+    cleaned = clean_record(table, fields, partial=partial, extra_rules=WIRE_RULES)
+    errors = _to_storable_wire(table, cleaned)
     if errors:
         raise InvalidRecord(table, errors)
-    if created_at is not None:
-        cleaned[CREATED_AT] = created_at
     return cleaned
 
 
+def _wire_datetime(value: Any, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidValue(field, f"“{value}”不是有效时间 (not a date and time)") from None
+
+
 CREATED_AT = "created_at"
+WIRE_RULES = {CREATED_AT: _wire_datetime}  # columns on the wire the record rules leave to the store
 INT_RANGE = (-(2**31), 2**31 - 1)
 
 
@@ -175,7 +168,7 @@ def _to_storable_wire(table: str, cleaned: dict[str, Any]) -> list[FieldError]:
         if isinstance(value, date):
             cleaned[name] = value.isoformat()
         elif _out_of_range(value):
-            errors.append(FieldError(name, "数值超出范围 (number out of range)"))
+            errors.append(FieldError(name, OUT_OF_RANGE))
     return errors
 
 

@@ -194,3 +194,24 @@ def test_malformed_monthly_figures_are_field_errors_not_crashes() -> None:
     with pytest.raises(InvalidRecord) as info:
         clean_record("monthly_report", {"by_kind": "local", "by_venue": "{", "hours": "many"}, partial=True)
     assert {e.field for e in info.value.errors} == {"by_kind", "by_venue", "hours"}
+
+
+@pytest.mark.parametrize(("table", "field", "value"), [
+    ("activity", "recruit_quota", 2**31), ("activity", "beneficiaries", 10**30), ("monthly_report", "hours", 1e300),
+    ("monthly_report", "hours", "inf"), ("monthly_report", "activities", 2**40), ("participation", "hours", "nan"),
+])
+def test_numbers_a_database_cannot_hold_are_field_errors(table: str, field: str, value: object) -> None:
+    """Reported with the other errors of the record (the server stores what the rules return)."""
+    with pytest.raises(InvalidRecord, match=field) as info:
+        clean_record(table, {field: value}, partial=True)
+    assert [e.field for e in info.value.errors] == [field]
+
+
+def test_sync_checks_created_at_with_the_record() -> None:
+    from sync.records import clean_incoming
+
+    with pytest.raises(InvalidRecord) as info:
+        clean_incoming("activity", {"created_at": "yesterday", "recruit_quota": -1}, partial=True)
+    assert {e.field for e in info.value.errors} == {"created_at", "recruit_quota"}
+    assert clean_incoming("activity", {"created_at": "2026-03-01T10:00:00"}, partial=True) == {
+        "created_at": "2026-03-01T10:00:00"}
