@@ -112,20 +112,21 @@ class ConflictScreen(ModalScreen[bool]):
             self.query_one("#item-error", Label).update(t("city.reason_required"))
             self.query_one("#reason", Input).focus()
             return
-        self.submit(reason)
+        # Widgets are read here, on the UI thread; the worker only talks to the server.
+        action = str(self.query_one("#action", Select).value) if self.duplicate else ""
+        self.submit(reason, action, self._decisions())
 
     @work(thread=True, exclusive=True)
-    def submit(self, reason: str) -> None:
+    def submit(self, reason: str, action: str, decisions: dict[str, dict[str, Any]]) -> None:
         try:
             if self.duplicate:
-                action = str(self.query_one("#action", Select).value)
                 if action == "keep_both":
                     self.client.duplicate(self.item.id, "keep_both", reason)
                 else:
                     self.client.duplicate(self.item.id, "merge", reason, survivor=action.split(":")[1],
-                                          decisions=self._decisions())
+                                          decisions=decisions)
             else:
-                self.client.decide(self.item.id, self._decisions(), reason)
+                self.client.decide(self.item.id, decisions, reason)
         except Exception as exc:  # noqa: BLE001  (shown next to the form; the item stays open)
             self.app.call_from_thread(self.query_one("#item-error", Label).update, " ".join(str(exc).split()))
             return
