@@ -110,7 +110,8 @@ async def test_the_volunteer_record_shows_the_decision_and_its_reason(city: Thre
         text = str(note.render())
         assert text.startswith(t("sync.resolved", by="王主任", date=date.today().isoformat(), reason=REASON))
         assert "手机号码=13900000002" in text
-        assert REASON in screen_text(app)
+        # The note was hidden until now: the screenshot shows it once the layout has caught up.
+        await wait_until(pilot, lambda: REASON in screen_text(app))
 
 
 async def test_the_activity_screen_shows_a_decision_and_hides_the_line_without_one(stores: StoreFactory) -> None:
