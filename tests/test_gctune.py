@@ -61,3 +61,26 @@ def test_a_collector_disabled_before_stays_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_pushes_that_keep_overlapping_still_get_a_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sync.gctune as gctune
+
+    monkeypatch.setattr(gctune, "MAX_PAUSE_SECONDS", 0.0)
+    collections: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        first, second = gctune.paused_collection(), gctune.paused_collection()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)  # the other push still runs: the pause has lasted "too long"
+        assert collections == [2] and not gc.isenabled()
+        second.__exit__(None, None, None)
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(seen)
