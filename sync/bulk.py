@@ -9,7 +9,7 @@ stored exactly as a Core insert stores it), and errors still surface as SQLAlche
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from itertools import chain
 from operator import itemgetter
@@ -33,9 +33,7 @@ def insert_rows(connection: Connection, table: sa.Table, rows: Sequence[dict[str
     if unusual or any(row.keys() != keys for row in rows):
         connection.execute(sa.insert(table), list(rows))
         return
-    marks = ", ".join([_mark(connection.dialect)] * len(names))
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"  # names checked above: columns
-    connection.exec_driver_sql(sql, _tuples(connection.dialect, table, names, rows))
+    insert_params(connection, table, names, _tuples(connection.dialect, table, names, rows))
 
 
 def insert_params(connection: Connection, table: sa.Table, names: Sequence[str], params: list[tuple[Any, ...]]) -> None:
@@ -50,9 +48,9 @@ def insert_params(connection: Connection, table: sa.Table, names: Sequence[str],
     if connection.dialect.name != "sqlite":
         connection.exec_driver_sql(head + one, params)
         return
-    driver = connection.connection.driver_connection
-    per_statement = max(1, min(ROWS_PER_STATEMENT, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
-    cursor = driver.cursor()
+    cursor = driver_cursor(connection)
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per_statement = max(1, min(ROWS_PER_STATEMENT, limit // len(names)))
     try:
         for start in range(0, len(params), per_statement):
             part = params[start:start + per_statement]
@@ -89,39 +87,55 @@ def select_by_ids(connection: Connection, table: sa.Table, ids: Sequence[str], *
         return rows
     names = tuple(table.c.keys())
     processors = _result_processors(connection.dialect, table)
-    mark = _mark(connection.dialect)
     rows = []
-    for start in range(0, len(ids), chunk):
-        part = tuple(ids[start:start + chunk])
-        sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE id IN ({', '.join([mark] * len(part))}) ORDER BY id"
-        for raw in connection.exec_driver_sql(sql, part):
-            values = list(raw)
-            for index, process in processors:
-                if values[index] is not None:
-                    values[index] = process(values[index])
-            rows.append(dict(zip(names, values, strict=True)))
+    for raw in rows_in(connection, f"SELECT {', '.join(names)} FROM {table.name} WHERE id", ids, chunk=chunk,
+                       tail=" ORDER BY id"):
+        values = list(raw)
+        for index, process in processors:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        rows.append(dict(zip(names, values, strict=True)))
     return rows
 
 
 def existing_ids(connection: Connection, table: sa.Table, ids: Sequence[str], *, chunk: int = 500) -> set[str]:
     """Which of ``ids`` are rows of ``table``."""
+    return {row[0] for row in rows_in(connection, f"SELECT id FROM {table.name} WHERE id", ids, chunk=chunk)}
+
+
+def rows_in(connection: Connection, head: str, values: Sequence[Any], *, chunk: int = 500,
+            tail: str = "") -> Iterator[Any]:
+    """Rows of ``{head} IN (values…){tail}``, ``chunk`` values per statement, through the driver: SQLAlchemy
+    compiles an expanding ``IN`` anew at every call, which cost more than the lookups themselves."""
     mark = _mark(connection.dialect)
-    found: set[str] = set()
-    for start in range(0, len(ids), chunk):
-        part = tuple(ids[start:start + chunk])
-        found.update(row[0] for row in connection.exec_driver_sql(
-            f"SELECT id FROM {table.name} WHERE id IN ({', '.join([mark] * len(part))})", part))
-    return found
+    for start in range(0, len(values), chunk):
+        part = tuple(values[start:start + chunk])
+        yield from connection.exec_driver_sql(f"{head} IN ({', '.join([mark] * len(part))}){tail}", part)
+
+
+def driver_cursor(connection: Connection) -> Any:
+    """A plain sqlite3 cursor on ``connection``, inside its transaction: begun here if SQLAlchemy has not begun
+    it yet (as its own first statement would), so what the cursor writes or reads belongs to that transaction."""
+    if not connection.in_transaction():
+        connection.begin()
+    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def driver_rows(connection: Connection, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """A query's rows as plain sqlite3 tuples."""
+    cursor = driver_cursor(connection)
+    try:
+        return cursor.execute(sql, parameters).fetchall()
+    finally:
+        cursor.close()
 
 
 def update_rows(connection: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """UPDATE every column but ``id`` of each row, by id (every row carries every column)."""
     if not rows:
         return
-    names = tuple(c.name for c in table.columns if c.name != "id")
-    mark = _mark(connection.dialect)
-    sql = f"UPDATE {table.name} SET {', '.join(f'{n} = {mark}' for n in names)} WHERE id = {mark}"
-    connection.exec_driver_sql(sql, _tuples(connection.dialect, table, (*names, "id"), rows))
+    names = (*(c.name for c in table.columns if c.name != "id"), "id")
+    update_params(connection, table, names, _tuples(connection.dialect, table, names, rows))
 
 
 def _mark(dialect: Dialect) -> str:

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from schema.models import SYNCED_TABLES
+from sync.bulk import driver_cursor, driver_rows
 from sync.hlc import HybridClock
 from sync.push import canonical_json, chunks
 from sync.records import column_kinds, wire_fields
@@ -103,24 +104,6 @@ def any_in_id_range(connection: Connection, bookkeeping: str, table: str, ids: l
 def marks(values: list[Any]) -> str:
     """Placeholders of an ``IN (...)`` list."""
     return ",".join("?" * len(values))
-
-
-def driver_cursor(connection: Connection) -> Any:
-    """A plain sqlite3 cursor on ``connection``, inside its transaction: begun here if SQLAlchemy has not begun
-    it yet (as its own first statement would), so the reads of one batch see one snapshot of the store."""
-    if not connection.in_transaction():
-        connection.begin()
-    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-
-
-def driver_rows(connection: Connection, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """A query's rows as plain sqlite3 tuples. For the ``IN (...)`` lists of sync bookkeeping: SQLAlchemy
-    compiles an expanding parameter anew at every call, which cost more than SQLite's own lookups."""
-    cursor = driver_cursor(connection)
-    try:
-        return cursor.execute(sql, parameters).fetchall()
-    finally:
-        cursor.close()
 
 
 def load_rows(connection: Connection, table_name: str, ids: list[str]) -> dict[str, dict[str, Any]]:

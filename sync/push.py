@@ -20,7 +20,15 @@ from schema.errors import InvalidRecord
 from schema.models import SYNCED_TABLES, TABLE_MODELS, new_id
 from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
 from sync.auth import Caller
-from sync.bulk import existing_ids, insert_params, insert_rows, select_by_ids, update_params, update_rows
+from sync.bulk import (
+    existing_ids,
+    insert_params,
+    insert_rows,
+    rows_in,
+    select_by_ids,
+    update_params,
+    update_rows,
+)
 from sync.errors import BatchMismatch, Forbidden
 from sync.hlc import wall_ms
 from sync.merge import MergeResult, merge_record
@@ -154,14 +162,11 @@ class BatchRun:
 
     def _load_receipts(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        mark = "?" if self.db.is_sqlite else "%s"
-        for ids in chunks(list(self.hashes)):
-            for row in self.connection.exec_driver_sql(
-                    "SELECT change_id, content_hash, status, version FROM sync_receipt "
-                    f"WHERE change_id IN ({', '.join([mark] * len(ids))})", tuple(ids)):
-                if row.content_hash != self.hashes[row.change_id]:
-                    raise BatchMismatch(f"change {row.change_id} was received before with different content")
-                found[row.change_id] = row
+        for row in rows_in(self.connection, "SELECT change_id, content_hash, status, version FROM sync_receipt "
+                                            "WHERE change_id", list(self.hashes), chunk=CHUNK):
+            if row.content_hash != self.hashes[row.change_id]:
+                raise BatchMismatch(f"change {row.change_id} was received before with different content")
+            found[row.change_id] = row
         return found
 
     def _load_rows(self) -> None:

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection
 from schema.enums import SyncState
 from schema.models import SYNCED_TABLES
 from schema.store import Store
-from sync.changes import any_in_id_range, driver_cursor, driver_rows, load_bases, marks, max_seq_of
+from sync.bulk import driver_cursor, driver_rows
+from sync.changes import any_in_id_range, load_bases, marks, max_seq_of
 from sync.hlc import HybridClock, Timestamp
 from sync.protocol import ChangeResult, PulledRecord
 from sync.push import chunks

@@ -49,10 +49,6 @@ class ServerDB:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction: one consistent snapshot on both SQLite (WAL) and PostgreSQL."""

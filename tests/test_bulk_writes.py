@@ -94,3 +94,19 @@ def test_a_broken_constraint_in_a_multi_row_insert_is_sqlalchemys_integrity_erro
         insert_params(connection, table, names, params)
     with store.engine.connect() as connection:
         assert existing_ids(connection, table, ["copy"]) == set()
+
+
+def test_a_multi_row_insert_as_the_first_statement_belongs_to_the_transaction(store: Store) -> None:
+    """The store's connections leave BEGIN to SQLAlchemy: a driver-level insert before any SQLAlchemy
+    statement must still be inside the transaction, and roll back with it."""
+    store_demo(store, generate("410522", "安阳县", 12, seed=6, today=date(2026, 3, 1)))
+    table = table_of("team")
+    with store.engine.connect() as connection:
+        row = dict(connection.execute(sa.select(table).limit(1)).mappings().one()) | {"id": "copy"}
+    names = tuple(row)
+    with store.engine.connect() as connection:
+        insert_params(connection, table, names, wire_params("team", names, [row_to_wire("team", row) | {
+            k: row[k] for k in names if k not in row_to_wire("team", row)}]))
+        connection.rollback()
+    with store.engine.connect() as connection:
+        assert existing_ids(connection, table, ["copy"]) == set()
