@@ -8,7 +8,6 @@ transaction as the rows it brought.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 import orjson
+from filelock import FileLock, Timeout
 
 from schema.models import SYNCED_TABLES, new_id
 from schema.store import Store
@@ -145,12 +145,16 @@ class SyncClient:
         if self.store.path is None:
             yield
             return
-        with open(self.store.path.with_name(self.store.path.name + ".sync-lock"), "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise SyncError("另一个同步正在进行 (another sync of this store is running)") from None
+        # filelock: an OS lock on Linux, macOS and Windows alike (fcntl exists on none but the first two).
+        lock = FileLock(self.store.path.with_name(self.store.path.name + ".sync-lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise SyncError("另一个同步正在进行 (another sync of this store is running)") from None
+        try:
             yield
+        finally:
+            lock.release()
 
     def hello(self) -> HelloResponse:
         body = {"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,

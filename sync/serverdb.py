@@ -4,7 +4,6 @@ write transactions that serialise the way the change sequence needs, and retries
 
 from __future__ import annotations
 
-import fcntl
 import sqlite3
 import threading
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from filelock import FileLock
 from sqlalchemy.engine import Connection, Engine
 
 from schema.models import new_id
@@ -141,8 +141,7 @@ def _migration_lock(url: str) -> Iterator[None]:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(path.with_name(path.name + ".migrate-lock"), "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with FileLock(path.with_name(path.name + ".migrate-lock")):  # any OS, Windows included
             yield
         return
     engine = sa.create_engine(url)
