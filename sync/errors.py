@@ -29,6 +29,10 @@ class BatchMismatch(SyncError):
     """A batch or change id was sent before with different content: HTTP 409."""
 
 
+class NestedTooDeep(SyncError):
+    """A request body nests objects or lists deeper than any wire value needs: HTTP 422, never a crash."""
+
+
 class ProtocolError(SyncError):
     """The server answered something this client does not understand (or a server error)."""
 

@@ -29,7 +29,7 @@ from sync.bulk import (
     update_params,
     update_rows,
 )
-from sync.errors import BatchMismatch, Forbidden
+from sync.errors import BatchMismatch, Forbidden, NestedTooDeep
 from sync.hlc import wall_ms
 from sync.merge import MergeResult, merge_record
 from sync.partition import RowChange, record_changes
@@ -44,6 +44,9 @@ RECEIPT_COLUMNS = ("change_id", "batch_id", "content_hash", "status", "reason", 
 CONFLICT = SyncConflict.__table__  # type: ignore[attr-defined]
 NODE = SyncNode.__table__  # type: ignore[attr-defined]
 CHUNK = 500  # ids per IN (...) list
+# Levels of lists and objects a hashed value may nest (a change is 2 deep, its values flat); pydantic's own
+# JSON parser refuses bodies past about 200.
+MAX_NESTING = 64
 # A push as the server received it (``read_push``) or as a bundle import built it: the same fields.
 Push = PushRequest | IncomingPush
 AnyChange = Change | IncomingChange
@@ -72,7 +75,27 @@ def canonical_json(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):  # integers beyond 64 bits: orjson refuses them, json does not
+        # orjson also refuses what nests deeper than 254 levels, where json would end in a RecursionError
+        if nesting_depth(value) > MAX_NESTING:
+            raise NestedTooDeep(f"请求内容嵌套超过 {MAX_NESTING} 层 (the body nests objects or lists deeper than "
+                                f"{MAX_NESTING} levels; a record's values are plain text, numbers and flags)") from None
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep lists, tuples and objects nest in ``value`` (walked without recursion: the point is to
+    measure bodies too deep to recurse into)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list | tuple):
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_NESTING:  # deeper is too deep already: no need to walk it all
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def change_hash(change: AnyChange) -> str:

@@ -25,7 +25,7 @@ from schema.models import SYNCED_TABLES
 from sync import conflicts as conflict_queue
 from sync.admin_api import mount_admin_routes
 from sync.auth import Caller, authenticate
-from sync.errors import BatchMismatch, Forbidden, IncompatibleVersion, SyncError
+from sync.errors import BatchMismatch, Forbidden, IncompatibleVersion, NestedTooDeep, SyncError
 from sync.gctune import paused_collection, tune_for_server
 from sync.hlc import wall_ms
 from sync.partition import read_digest, rediff_page
@@ -60,6 +60,7 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     Forbidden: (403, "forbidden"),
     BatchMismatch: (409, "batch_mismatch"),
     IncompatibleVersion: (426, "incompatible_version"),
+    NestedTooDeep: (422, "too_deep"),
     conflict_queue.ConflictNotFound: (404, "not_found"),
     conflict_queue.ConflictClosed: (409, "conflict_closed"),
 }
