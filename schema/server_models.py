@@ -1,4 +1,4 @@
-"""Tables of the sync machinery: server-only ones (tokens, nodes, upload reports, receipts, the change
+"""Tables of the sync machinery: server-only ones (tokens, nodes, node keys, upload reports, receipts, the change
 sequence, partition digests, the conflict queue) and the county store's own (outbox, checkpoints, issues).
 
 Schema layer: plain tables, no HTTP. Created by migration 0003 for the role that needs them.
@@ -42,6 +42,26 @@ class SyncNode(SQLModel, table=True):
     last_push_at: NaiveDatetime | None = None
     last_pull_at: NaiveDatetime | None = None
     last_pull_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class NodeKey(SQLModel, table=True):
+    """A county device's Ed25519 public key: the bundles it signs are checked against it.
+
+    Registered at the device's first online sync (``source`` "sync", tied to the token's county) or from
+    its enrolment file (``source`` "enrolment"); a revoked key signs nothing the city accepts.
+    """
+
+    __tablename__ = "node_key"
+
+    node_id: str = Field(primary_key=True, max_length=64)
+    county_code: str = Field(max_length=6, index=True)
+    public_key: str = Field(max_length=100)
+    token_id: str = Field(default="", max_length=36)
+    source: str = Field(max_length=16)
+    label: str = Field(default="", max_length=100)
+    registered_at: NaiveDatetime = Field(default_factory=datetime.now)
+    revoked_at: NaiveDatetime | None = None
+    revoked_reason: str = Field(default="", max_length=200)
 
 
 class SyncBatch(SQLModel, table=True):
@@ -154,7 +174,7 @@ class ReportReceipt(SQLModel, table=True):
 
 
 SERVER_MODELS: tuple[type[SQLModel], ...] = (
-    SyncToken, SyncNode, SyncBatch, SyncReceipt, ServerChange, PartitionState, SyncConflict, ReportReceipt,
+    SyncToken, SyncNode, NodeKey, SyncBatch, SyncReceipt, ServerChange, PartitionState, SyncConflict, ReportReceipt,
 )
 
 # ---- county store ------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from schema.errors import StoreCorrupt, StoreError, StoreTooNew
-from schema.models import Setting, new_id
+from schema.identity import SigningKey, node_identity
+from schema.models import Setting
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 STORE_FILENAME = "stvs.sqlite"
@@ -175,12 +176,13 @@ class Store:
 
     @property
     def node_id(self) -> str:
-        """This device's identity as a sync node, made once when the store is first opened."""
-        node = self.setting("node_id")
-        if not node:
-            node = new_id()
-            self.set_settings(node_id=node)
-        return node
+        """This device's identity as a sync node (see ``schema.identity``), made with its key pair."""
+        return self.identity.signer
+
+    @property
+    def identity(self) -> SigningKey:
+        """This node's id and Ed25519 key, which signs its bundles; made once, kept in the store."""
+        return node_identity(self)
 
     @contextmanager
     def applying_remote_changes(self) -> Iterator[Connection]:
@@ -230,6 +232,8 @@ def open_store(path: Path, *, daily_backup: bool = True) -> Store:
         migrate(store.engine, "county", before_upgrade=lambda: store.backup("pre-migration"))
         if daily_backup:
             store.rotate_daily_backup()
+        if store.county_code:
+            node_identity(store)  # a store from before node keys gets its key pair now
     except sa.exc.DatabaseError as exc:
         store.close()
         raise StoreCorrupt(f"{path} 无法读取，文件可能已损坏 (cannot be read, the file may be damaged): "

@@ -83,6 +83,7 @@ def initialise(store: Store, county: str, clerk: str) -> str:
             f"本地数据库已属于 {current} {names.get(current, '')}，不能改为 {county} "
             f"(this store already belongs to county {current}; use another --data-dir)")
     store.set_settings(county_code=county, **({"clerk": clerk} if clerk else {}))
+    store.identity  # noqa: B018  (the store becomes a node: its id and key pair are made now)
     return names[county]
 
 
@@ -208,3 +209,7 @@ register_sync_commands(main)
 from stvs_tui.cli_city import register as register_city_commands  # noqa: E402  (conflicts, bundle, city)
 
 register_city_commands(main)
+
+from stvs_tui.cli_keys import register as register_key_commands  # noqa: E402  (node enrol, list, revoke, city-key)
+
+register_key_commands(main)

@@ -205,7 +205,10 @@ def bundle_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def bundle_export(app: AppContext, file: Path) -> None:
-    """Write this county's pending changes, its device identity and a checksum to FILE.
+    """Write this county's pending changes and its device identity to FILE, signed with this device's key.
+
+    The city accepts it once this device is registered: by an online sync, or by the enrolment file
+    (`bundle enrol`) the city imports.
 
     The changes stay pending until the city's return bundle (or an online sync) brings the answers.
 
@@ -235,8 +238,12 @@ def bundle_export(app: AppContext, file: Path) -> None:
 @click.pass_obj
 def bundle_import(app: AppContext, file: Path, return_file: Path | None, database_url: str | None,
                   as_json: bool) -> None:
-    """Import a bundle: at the city a county's upload (then a return bundle is written), on a county's
-    device the city's return bundle. A truncated or altered file is refused and changes nothing.
+    """Import a bundle: at the city a county's upload (then a return bundle, signed by the city, is written),
+    on a county's device the city's return bundle.
+
+    Refused, changing nothing, when the file is truncated or its signature fails; at the city when its device
+    is not registered (see `node enrol`) or revoked, or it carries another county's record; on a county's
+    device when it is not signed by this store's city or carries another county's record.
 
     \b
     Examples:
@@ -266,10 +273,10 @@ def _import_at_city(app: AppContext, bundle: Any, file: Path, return_file: Path 
     db = app.open_server_db(database_url)
     try:
         result = import_push_bundle(db, bundle)
+        target = return_file or file.with_name(f"{file.stem}.return{file.suffix or '.stvsb'}")
+        write_bundle(result.return_bundle, target, db.city_key)
     finally:
         db.close()
-    target = return_file or file.with_name(f"{file.stem}.return{file.suffix or '.stvsb'}")
-    write_bundle(result.return_bundle, target)
     click.echo(f"回传包 return bundle: {target}", err=True)
     return result.summary
 
@@ -282,6 +289,59 @@ def _import_at_county(app: AppContext, bundle: Any) -> Any:
         return apply_return_bundle(store, bundle)
     finally:
         store.close()
+
+
+@bundle_group.command("enrol")
+@click.option("-o", "--output", "file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the enrolment file.")
+@click.option("--label", default="", help="A note for the city, e.g. 安阳县科协-王芳的笔记本.")
+@click.pass_obj
+def bundle_enrol(app: AppContext, file: Path, label: str) -> None:
+    """Write this device's enrolment file for a city it never syncs with online: its node id, county and
+    public key, signed by its key. The city imports it with `stvs-tui node enrol FILE`; compare the
+    fingerprint printed here with the one the city sees (by phone) before trusting it.
+
+    \b
+    Example:
+      stvs-tui bundle enrol -o /media/usb/anyang-county.enrol.json --label 安阳县科协
+    """
+    from sync.keys import fingerprint, write_enrolment
+
+    store = app.open_initialised_store()
+    try:
+        enrolment = write_enrolment(store, file, label)
+    except (SyncError, StoreError, OSError) as exc:
+        raise _one_line(exc) from None
+    finally:
+        store.close()
+    click.echo(f"设备 node {enrolment.node_id} ({enrolment.county_code}), 指纹 fingerprint {fingerprint(enrolment.public_key)}")
+    click.echo(f"已写入 written: {file}", err=True)
+
+
+@bundle_group.command("trust-city")
+@click.argument("source", metavar="FILE|KEY")
+@click.pass_obj
+def bundle_trust_city(app: AppContext, source: str) -> None:
+    """Trust the city's key for return bundles: a city-key file (`stvs-tui node city-key -o FILE`) or the key
+    `stvs-tui token add` printed (ed25519:...). Needed only by a county that never syncs online: an online
+    sync learns the key itself.
+
+    \b
+    Example:
+      stvs-tui bundle trust-city /media/usb/city-key.json
+    """
+    from sync.keys import fingerprint, read_city_key, trust_city
+
+    try:
+        server_id, key = read_city_key(source)
+    except SyncError as exc:
+        raise _one_line(exc) from None
+    store = app.open_initialised_store()
+    try:
+        trust_city(store, server_id, key)
+    finally:
+        store.close()
+    click.echo(f"已信任市里的密钥 trusted the city's key, 指纹 fingerprint {fingerprint(key)}")
 
 
 # ---- the city TUI -----------------------------------------------------------------------------------------

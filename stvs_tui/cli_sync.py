@@ -136,11 +136,15 @@ def token_group() -> None:
 def token_add(app: AppContext, county: str, admin: bool, label: str, database_url: str | None) -> None:
     """Issue a token and print it once; the server keeps only its hash.
 
+    Also printed (on stderr): the city's public key, which a county that never syncs online gives to
+    `stvs-tui bundle trust-city` so that it accepts the city's return bundles.
+
     \b
     Example:
       stvs-tui token add --county 410522 --label 安阳县科协
     """
     from sync.auth import issue_token
+    from sync.keys import fingerprint
 
     try:
         code = normalize_region_code(county)
@@ -149,9 +153,68 @@ def token_add(app: AppContext, county: str, admin: bool, label: str, database_ur
     db = app.open_server_db(database_url)
     try:
         click.echo(issue_token(db.engine, code, admin=admin, label=label))
+        city_key = db.city_key.public_key
     finally:
         db.close()
     click.echo("请妥善保存，此令牌只显示一次 (keep it safe: it is shown only this once)", err=True)
+    if not admin:
+        click.echo(f"市里的公钥 city key (fingerprint {fingerprint(city_key)}); 只用同步包的县运行 (a county that "
+                   f"syncs by bundle only runs):\n  stvs-tui bundle trust-city {city_key}", err=True)
+
+
+@token_group.command("list")
+@click.option("--county", help="Only this county (six-digit code).")
+@click.option("--json", "as_json", is_flag=True, help="Print the tokens as JSON.")
+@click.option("--database-url", envvar="STVS_SERVER_DATABASE_URL",
+              help="The server's database (default: SQLite in the data dir).")
+@click.pass_obj
+def token_list(app: AppContext, county: str | None, as_json: bool, database_url: str | None) -> None:
+    """List tokens (never the tokens themselves): id, county, admin or not, label, issued, revoked.
+
+    \b
+    Example:
+      stvs-tui token list --county 410522
+    """
+    from sync.auth import list_tokens
+
+    db = app.open_server_db(database_url)
+    try:
+        tokens = list_tokens(db.engine, county)
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps(tokens, ensure_ascii=False, indent=2))
+        return
+    for row in tokens:
+        state = f"revoked {row['revoked_at'][:10]}" if row["revoked_at"] else "active"
+        click.echo(f"{row['id']}  {row['county_code']}  {'admin' if row['is_admin'] else 'device'}  "
+                   f"{row['created_at'][:16]}  {state}  {row['label']}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id")
+@click.option("--reason", default="token revoked", show_default=True, help="Why (kept with the device keys).")
+@click.option("--database-url", envvar="STVS_SERVER_DATABASE_URL",
+              help="The server's database (default: SQLite in the data dir).")
+@click.pass_obj
+def token_revoke(app: AppContext, token_id: str, reason: str, database_url: str | None) -> None:
+    """Revoke a token (its id from `token list`): it is refused from now on, and the keys of the devices
+    that synced with it are revoked too (their bundles are refused).
+
+    \b
+    Example:
+      stvs-tui token revoke 0190a1b2-... --reason 笔记本丢失
+    """
+    from sync.keys import revoke_token
+
+    db = app.open_server_db(database_url)
+    try:
+        nodes = revoke_token(db, token_id, reason)
+    except SyncError as exc:
+        raise click.ClickException(" ".join(str(exc).split())) from None
+    finally:
+        db.close()
+    click.echo(f"已注销令牌 revoked token {token_id}" + (f"; 设备 devices {', '.join(nodes)}" if nodes else ""))
 
 
 def register(main: click.Group) -> None:

@@ -65,3 +65,16 @@ def authenticate(engine: Engine, token: str) -> Caller | None:
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, wanted):
         return None
     return Caller(token_id=row.id, county_code=row.county_code, is_admin=bool(row.is_admin))
+
+
+def list_tokens(engine: Engine, county: str | None = None) -> list[dict[str, object]]:
+    """Every token's id, county, kind, label and dates (never a hash), oldest first."""
+    table = SyncToken.__table__  # type: ignore[attr-defined]
+    query = sa.select(table.c.id, table.c.county_code, table.c.is_admin, table.c.label, table.c.created_at,
+                      table.c.revoked_at).order_by(table.c.created_at, table.c.id)
+    if county:
+        query = query.where(table.c.county_code == county)
+    with engine.connect() as connection:
+        return [{**row._mapping, "is_admin": bool(row.is_admin), "created_at": row.created_at.isoformat(),
+                 "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None}
+                for row in connection.execute(query)]

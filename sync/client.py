@@ -34,6 +34,7 @@ from sync.errors import (
     TokenRefused,
 )
 from sync.gctune import bulk_allocation
+from sync.keys import learn_city_key
 from sync.protocol import (
     API_PREFIX,
     MAX_PULL_LIMIT,
@@ -158,9 +159,11 @@ class SyncClient:
 
     def hello(self) -> HelloResponse:
         body = {"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
-                "schema_version": schema_version()}
+                "schema_version": schema_version(), "public_key": self.store.identity.public_key}
         hello = HelloResponse.model_validate_json(self._request("POST", "/sync/hello", json=body).content)
         self.clock.observe(hello.server_time_ms)
+        if hello.city_key:
+            learn_city_key(self.store, hello.server_id, hello.city_key)
         return hello
 
     # ---- push ---------------------------------------------------------------------------------------------

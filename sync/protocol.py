@@ -40,6 +40,9 @@ class HelloRequest(Model):
     protocol_version: int
     schema_version: str = Field(max_length=32)
     client_version: str = Field(default="", max_length=32)
+    # The node's Ed25519 public key (``ed25519:`` + base64): registered for the token's county at the first
+    # hello, checked at every later one. Empty for a client that signs no bundles (scripts, the city admin).
+    public_key: str = Field(default="", max_length=100, pattern=r"^(ed25519:[A-Za-z0-9+/=]{44})?$")
 
 
 class HelloResponse(Model):
@@ -49,6 +52,7 @@ class HelloResponse(Model):
     server_time_ms: int
     county_code: str
     is_admin: bool
+    city_key: str = ""  # the city's public key: the county accepts only return bundles it signed
 
 
 class Change(Model):

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from filelock import FileLock
 from sqlalchemy.engine import Connection, Engine
 
+from schema.identity import SigningKey, load_private_key, private_key_text
 from schema.models import new_id
 from schema.store import Store, head_revision, open_database
 
@@ -39,6 +41,7 @@ class ServerDB:
 
     store: Store
     server_id: str
+    city_key: SigningKey
     checkpointer: WalCheckpointer | None = None
 
     @property
@@ -162,12 +165,14 @@ def open_server_db(url: str) -> ServerDB:
     with _migration_lock(url):
         store = open_database(url, role="server")
         server_id = _server_identity(store.engine)
+        city_key = _city_key(store.engine, server_id)
     database = store.engine.url.database
     if store.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
         sa.event.listen(store.engine, "connect", _server_sqlite_pragmas)
         store.engine.dispose()  # connections opened so far lack them
-        return ServerDB(store=store, server_id=server_id, checkpointer=WalCheckpointer(str(database)))
-    return ServerDB(store=store, server_id=server_id)
+        return ServerDB(store=store, server_id=server_id, city_key=city_key,
+                        checkpointer=WalCheckpointer(str(database)))
+    return ServerDB(store=store, server_id=server_id, city_key=city_key)
 
 
 def _server_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -190,6 +195,21 @@ def _server_identity(engine: Engine) -> str:
         connection.execute(sa.text("INSERT INTO sync_checkpoint (key, value) VALUES ('server_id', :v)"),
                            {"v": server_id})
         return server_id
+
+
+def _city_key(engine: Engine, server_id: str) -> SigningKey:
+    """The city's Ed25519 key pair, which signs return bundles: made once with the server database, kept in it
+    (beside the server id: whoever holds the database is the city)."""
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO sync_checkpoint (key, value) VALUES ('city_key', :v) "
+                                   "ON CONFLICT (key) DO NOTHING"), {"v": private_key_text(Ed25519PrivateKey.generate())})
+        text = connection.exec_driver_sql("SELECT value FROM sync_checkpoint WHERE key = 'city_key'").scalar_one()
+    return SigningKey(city_signer(server_id), load_private_key(text))
+
+
+def city_signer(server_id: str) -> str:
+    """How the city signs: ``city:`` and its server id (a county knows which city database it trusts)."""
+    return f"city:{server_id}"
 
 
 @cache

@@ -25,6 +25,7 @@ from sync.bundle import (
     write_bundle,
 )
 from sync.city_reporting import set_period_lock
+from sync.keys import enrol_node, read_enrolment, trust_city, write_enrolment
 from sync.serverdb import ServerDB, open_server_db
 
 
@@ -37,8 +38,12 @@ def city_db(request, tmp_path) -> Iterator[ServerDB]:
 
 
 @pytest.fixture
-def county(tmp_path) -> Iterator[Store]:
+def county(tmp_path, city_db) -> Iterator[Store]:
+    """A county store the city knows (enrolled from its file) and that trusts the city's key."""
     store = StoreFactory(tmp_path / "stores").make("410522")
+    write_enrolment(store, tmp_path / "enrol.json")
+    enrol_node(city_db, read_enrolment(tmp_path / "enrol.json"))
+    trust_city(store, city_db.server_id, city_db.city_key.public_key)
     yield store
     store.close()
 
@@ -60,7 +65,7 @@ def test_bundle_round_trip_brings_the_city_changes_back(county, city_db, tmp_pat
     # The city reopens January for this county meanwhile; the return bundle carries that too.
     lock_id = set_period_lock(city_db, "410522", "2026-01", date(2026, 3, 31), "更正一月月报", "admin:市科协")
     again = import_push_bundle(city_db, read_bundle(tmp_path / "up.stvsb"))
-    write_bundle(again.return_bundle, tmp_path / "back.stvsb")
+    write_bundle(again.return_bundle, tmp_path / "back.stvsb", city_db.city_key)
     summary = apply_return_bundle(county, read_bundle(tmp_path / "back.stvsb"))
     assert county.pending_change_count() == 0
     assert local_record(county, "volunteer", ids[0])["version"] == 1
@@ -105,21 +110,37 @@ def test_an_altered_bundle_is_refused_and_changes_nothing(county, city_db, tmp_p
     assert server_state(city_db) == before
 
 
-def test_bundle_cli_exits_1_with_one_line_on_a_damaged_file(county, tmp_path) -> None:
-    add_volunteer(county)
-    data_dir = county.path.parent
-    county.close()
+def test_bundle_cli_exits_1_with_one_line_on_a_damaged_file(tmp_path) -> None:
+    store = StoreFactory(tmp_path / "stores").make("410522")
+    add_volunteer(store)
+    data_dir = store.path.parent
+    store.close()
     runner = CliRunner()
-    exported = runner.invoke(main, ["--data-dir", str(data_dir), "bundle", "export", str(tmp_path / "up.stvsb")])
+    county_cli = ["--data-dir", str(data_dir)]
+    city_cli = ["--data-dir", str(tmp_path / "citydata")]
+    exported = runner.invoke(main, [*county_cli, "bundle", "export", str(tmp_path / "up.stvsb")])
     assert exported.exit_code == 0, exported.output
     raw = (tmp_path / "up.stvsb").read_bytes()
     (tmp_path / "cut.stvsb").write_bytes(raw[:-10])
-    city_dir = tmp_path / "citydata"
-    refused = runner.invoke(main, ["--data-dir", str(city_dir), "bundle", "import", str(tmp_path / "cut.stvsb")])
+    refused = runner.invoke(main, [*city_cli, "bundle", "import", str(tmp_path / "cut.stvsb")])
     assert refused.exit_code == 1 and "truncated" in refused.output and len(refused.output.strip().splitlines()) == 1
-    imported = runner.invoke(main, ["--data-dir", str(city_dir), "bundle", "import", str(tmp_path / "up.stvsb"),
-                                    "--json"])
+    unknown = runner.invoke(main, [*city_cli, "bundle", "import", str(tmp_path / "up.stvsb")])
+    assert unknown.exit_code == 1 and "unknown_signer" in unknown.output, unknown.output
+    # The enrolment by file: the county writes it, the city imports it and gives its key back.
+    enrolled = runner.invoke(main, [*county_cli, "bundle", "enrol", "-o", str(tmp_path / "enrol.json")])
+    assert enrolled.exit_code == 0, enrolled.output
+    registered = runner.invoke(main, [*city_cli, "node", "enrol", str(tmp_path / "enrol.json")])
+    assert registered.exit_code == 0, registered.output
+    fingerprint = enrolled.stdout.split("fingerprint ")[1].strip()
+    assert fingerprint in registered.stdout  # what the two clerks compare by phone
+    city_key = runner.invoke(main, [*city_cli, "node", "city-key", "-o", str(tmp_path / "city-key.json")])
+    assert city_key.exit_code == 0, city_key.output
+    imported = runner.invoke(main, [*city_cli, "bundle", "import", str(tmp_path / "up.stvsb"), "--json"])
     assert imported.exit_code == 0, imported.output
     assert json.loads(imported.stdout)["applied"] == 1
-    back = runner.invoke(main, ["--data-dir", str(data_dir), "bundle", "import", str(tmp_path / "up.return.stvsb")])
+    untrusted = runner.invoke(main, [*county_cli, "bundle", "import", str(tmp_path / "up.return.stvsb")])
+    assert untrusted.exit_code == 1 and "trust-city" in untrusted.output, untrusted.output
+    trusted = runner.invoke(main, [*county_cli, "bundle", "trust-city", str(tmp_path / "city-key.json")])
+    assert trusted.exit_code == 0, trusted.output
+    back = runner.invoke(main, [*county_cli, "bundle", "import", str(tmp_path / "up.return.stvsb")])
     assert back.exit_code == 0, back.output

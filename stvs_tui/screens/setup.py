@@ -70,6 +70,7 @@ class SetupScreen(StvsScreen):
 
         def initialise(_session: object) -> str:
             store.set_settings(county_code=county, clerk=clerk)
+            store.identity  # noqa: B018  (the store becomes a node: its id and key pair are made now)
             if demo:
                 from stvs_tui.demo import generate, store_demo
 
