@@ -126,11 +126,12 @@ class Volunteer(SyncColumns, table=True):
     name: str = labeled(zh="姓名", en="Name", aliases=("名字", "志愿者姓名", "full name"), max_length=50)
     id_type: str = labeled(IdType.RESIDENT.value, zh="证件类型", en="ID type", aliases=("证件种类",), max_length=16)
     id_number: str = labeled(zh="证件号码", en="ID number",
-                             aliases=("身份证号", "身份证号码", "身份证", "公民身份号码", "id no", "id card"),
+                             aliases=("身份证号", "身份证号码", "身份证", "公民身份号码", "公民身份证号码", "证件号",
+                                      "id no", "id card"),
                              max_length=30)
     sex: str = labeled("", zh="性别", en="Sex", max_length=8)
-    birth_date: date | None = labeled(None, zh="出生日期", en="Birth date", aliases=("出生年月",))
-    mobile: str = labeled(zh="手机号码", en="Mobile", aliases=("手机", "手机号", "联系电话", "电话", "phone"),
+    birth_date: date | None = labeled(None, zh="出生日期", en="Birth date", aliases=("出生年月", "出生年月日"))
+    mobile: str = labeled(zh="手机号码", en="Mobile", aliases=("手机", "手机号", "联系电话", "联系方式", "电话", "phone"),
                           max_length=20)
     phone2: str = labeled("", zh="其他电话", en="Other phone", aliases=("座机", "固定电话", "landline"), max_length=32)
     work_unit: str = labeled("", zh="工作单位", en="Work unit", aliases=("单位", "所在单位", "employer"), max_length=100)

@@ -72,14 +72,17 @@ def import_group() -> None:
 @click.option("--on-duplicate", type=click.Choice(["skip", "update"]), default="skip", show_default=True,
               help="A volunteer already in the store (same ID number, or same name and mobile): skip or update.")
 @click.option("--sheet", default=None, help="Read this sheet (default: the first sheet with a roster header).")
+@click.option("--include-hidden", is_flag=True, help="Import hidden rows too (by default they are listed and left out).")
 @click.pass_obj
 def import_volunteers(app: Any, file: Path, dry_run: bool, valid_only: bool, on_duplicate: str,
-                      sheet: str | None) -> None:
+                      sheet: str | None, include_hidden: bool) -> None:
     """Import a volunteer roster (.xlsx); every problem is listed as row, column and reason.
 
     The header row is found among the first 30 rows; columns are matched by their usual Chinese and
     English names (姓名/名字, 证件号码/身份证号, 手机号码/手机/联系电话, 工作单位/单位, …). By default
     nothing is imported if any row has a problem. `stvs-tui export template` writes a blank roster.
+    Hidden rows are left out (and listed) unless --include-hidden; a hidden column never wins over a
+    visible one for the same field; a 合计 row or a 填表人 sign-off under the table is skipped.
 
     \b
     Examples:
@@ -88,7 +91,7 @@ def import_volunteers(app: Any, file: Path, dry_run: bool, valid_only: bool, on_
     """
     store = app.open_initialised_store()
     try:
-        plan = _plan(store, file, on_duplicate, sheet, app.lang)
+        plan = _plan(store, file, on_duplicate, sheet, include_hidden)
         _report_problems(plan, app.lang)
         click.echo(plan.summary(app.lang))
         if plan.ignored_headers:
@@ -106,11 +109,11 @@ def import_volunteers(app: Any, file: Path, dry_run: bool, valid_only: bool, on_
         store.close()
 
 
-def _plan(store: Store, file: Path, on_duplicate: str, sheet: str | None, lang: str) -> ImportPlan:
+def _plan(store: Store, file: Path, on_duplicate: str, sheet: str | None, include_hidden: bool) -> ImportPlan:
     try:
         with progress_display("检查 (checking)") as progress:
             return plan_import(file, store, on_duplicate=on_duplicate, sheet=sheet,  # type: ignore[arg-type]
-                               progress=progress)
+                               progress=progress, include_hidden=include_hidden)
     except ExcelError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -123,6 +126,8 @@ def _apply(store: Store, plan: ImportPlan, valid_only: bool) -> Any:
 
 
 def _report_problems(plan: ImportPlan, lang: str) -> None:
+    for note in plan.notes:
+        click.echo(note.describe(lang), err=True)
     for problem in plan.problems:
         click.echo(problem.describe(lang), err=True)
 

@@ -197,7 +197,8 @@ def test_formulas_are_refused_cell_by_cell(store: Store, tmp_path: Path) -> None
     assert all("公式" in p.message for p in plan.problems)
 
 
-def test_merged_cells_in_the_data_are_refused_but_a_merged_title_is_fine(store: Store, tmp_path: Path) -> None:
+def test_a_unit_merged_down_over_rows_is_filled_into_each_row_and_a_merged_title_is_fine(store: Store,
+                                                                                       tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
     path = write_book(tmp_path / "v.xlsx", [HEADERS, ["张三", ID_A, "13800001234", "县医院", ""],
@@ -207,8 +208,21 @@ def test_merged_cells_in_the_data_are_refused_but_a_merged_title_is_fine(store: 
     workbook.active.merge_cells("D3:D4")
     workbook.save(path)
     plan = plan_import(path, store)
-    assert [(p.row, p.column) for p in plan.problems] == [(3, "D")]
-    assert "合并单元格D3:D4" in plan.problems[0].message
+    assert plan.problems == []
+    assert [r.values["work_unit"] for r in plan.rows] == ["县医院", "县医院"]
+
+
+def test_names_merged_over_rows_are_refused_row_by_row(store: Store, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = write_book(tmp_path / "v.xlsx", [HEADERS, ["张三", ID_A, "13800001234", "县医院", ""],
+                                            [None, ID_B, "13800001235", "县医院", ""]])
+    workbook = load_workbook(path)
+    workbook.active.merge_cells("A2:A3")
+    workbook.save(path)
+    plan = plan_import(path, store)
+    merged = [(p.row, p.column) for p in plan.problems if "合并单元格A2:A3" in p.message]
+    assert merged == [(2, "A"), (3, "A")] and plan.rows == []
 
 
 def test_other_id_types_keep_the_stated_sex_and_birth_date(store: Store, tmp_path: Path) -> None:

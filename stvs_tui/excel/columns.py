@@ -6,7 +6,9 @@ schema (``field_label``, ``field_aliases``, ``LabeledEnum``), so export, templat
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -38,8 +40,18 @@ TEAMS_HEADER = ("所在队伍", "Teams")
 LIST_SEPARATOR = "、"
 YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
 
-_HEADER_NOISE = re.compile(r"[\s\u3000*＊:：]+")
-_TRAILING_NOTE = re.compile(r"[(（][^)）]*(必填|选填|可选|required|optional)[^)）]*[)）]$", re.IGNORECASE)
+# Codes, numbers and dates are compared as NFKC text (full-width digits and letters become ASCII).
+CODE_FIELDS: frozenset[str] = (DIGIT_FIELDS | DATE_FIELDS | BOOL_FIELDS | frozenset(ENUM_FIELDS)
+                               | frozenset(LIST_FIELDS))
+# Characters no one types on purpose that arrive with text pasted from web pages, PDFs and chat apps.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"))
+FOOTER_WORDS = ("合计", "总计", "小计", "共计", "填表人", "填报人", "制表人", "审核人", "负责人", "单位负责人",
+                "联系电话", "联系人", "填表日期", "填报日期", "制表日期", "注：", "注:", "说明：", "说明:")
+
+_HEADER_NOISE = re.compile(r"[\s*:：]+")
+_HEADER_NOTE = re.compile(r"[(\[【][^)\]】]*[)\]】]")  # 身份证号码（18位）, 姓名（必填）, 出生年月(yyyy.mm)
+_FOOTER = re.compile(r"^\s*(?:" + "|".join(FOOTER_WORDS) + r")")
+_YEAR_MONTH = re.compile(r"^(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*月?|(\d{2}))$")
 _TEXT_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 _LIST_SPLIT = re.compile(r"[、，,；;/]")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -48,9 +60,10 @@ EARLIEST_RECORD_DATE = date(1990, 1, 1)
 
 
 def header_key(text: Any) -> str:
-    """A header as compared: no spaces, required-marks or "(必填)" notes, case-folded."""
-    key = _HEADER_NOISE.sub("", str(text or ""))
-    return _TRAILING_NOTE.sub("", key).casefold()
+    """A header as compared: NFKC, no spaces (an ideographic one either), required-marks or notes in
+    brackets ("身份证号码（18位）", "姓名（必填）"), case-folded."""
+    key = unicodedata.normalize("NFKC", str(text or "")).translate(INVISIBLE)
+    return _HEADER_NOTE.sub("", _HEADER_NOISE.sub("", key)).casefold()
 
 
 def header_index() -> dict[str, tuple[str, bool]]:
@@ -69,17 +82,112 @@ def roster_headers(lang: str = "zh") -> list[str]:
     return [field_label(Volunteer, field, lang) for field in ROSTER_FIELDS]
 
 
+def is_footer(text: Any) -> bool:
+    """A line under the table: a 合计 row, or the 填表人/联系电话 sign-off."""
+    return isinstance(text, str) and bool(_FOOTER.match(unicodedata.normalize("NFKC", text)))
+
+
+def is_month_header(header: str) -> bool:
+    """出生年月: a year and month are what the column asks for."""
+    key = header_key(header)
+    return "年月" in key and "日" not in key
+
+
+@dataclass(frozen=True)
+class YearMonth:
+    """A birth date given as year and month only (出生年月: 1985.03, 1985年3月, 198503)."""
+
+    year: int
+    month: int
+
+    def matches(self, day: date) -> bool:
+        return (day.year, day.month) == (self.year, self.month)
+
+    def __str__(self) -> str:
+        return f"{self.year}-{self.month:02d}"
+
+
+_INVISIBLE_OR_NBSP = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad\u00a0]")
+
+
+def normalise_text(field: str, text: str) -> str:
+    """Strip invisible characters everywhere; NFKC codes, numbers and dates; no spaces inside an ID number."""
+    if not text.isascii():
+        if field in CODE_FIELDS:
+            text = unicodedata.normalize("NFKC", text.translate(INVISIBLE))
+        elif _INVISIBLE_OR_NBSP.search(text):
+            text = text.translate(INVISIBLE).replace("\u00a0", " ")
+    text = text.strip()
+    if field == "id_number" and " " in text:
+        text = text.replace(" ", "")
+    return text
+
+
+CellReader = Callable[[Any], Any]
+MEMO_LIMIT = 10_000  # distinct values remembered per enumerated column (they repeat on every row)
+
+
 def from_cell(field: str, value: Any, today: date) -> Any:
     """A cell's value as the raw input ``clean_record`` expects; raises ``InvalidValue`` for what it cannot be.
 
     Dates may be real dates, Excel serial numbers or text (2021-03-05, 2021/3/5, 2021年3月5日, 20210305).
     """
-    if isinstance(value, str):
-        value = value.strip()
+    return cell_reader(field, today)(value)
+
+
+def cell_reader(field: str, today: date) -> CellReader:
+    """``from_cell`` for one column, made once per import: enumerated columns remember what each distinct
+    value became (100k rows hold a handful of labels), text columns take a short path."""
     if field in DATE_FIELDS:
-        return _date_from_cell(field, value, today)
-    if field in DIGIT_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        return lambda value: _date_value(field, value, today)
+    if field in DIGIT_FIELDS:
+        return lambda value: _digits_value(field, value)
+    if field in LIST_FIELDS or field in ENUM_FIELDS or field in BOOL_FIELDS:
+        return memoised(lambda value: _convert(field, value))
+
+    def text_value(value: Any) -> Any:
+        if type(value) is str:
+            return normalise_text(field, value)
+        return _convert(field, value)
+
+    return text_value
+
+
+def memoised(convert: CellReader) -> CellReader:
+    """``convert`` remembering what each distinct value became (up to ``MEMO_LIMIT`` values)."""
+    memo: dict[Any, Any] = {}
+
+    def read(value: Any) -> Any:
+        key = (type(value), value)
+        found = memo.get(key, memo)
+        if found is memo:
+            found = convert(value)  # raises InvalidValue for a bad value: not remembered, raised each time
+            if len(memo) < MEMO_LIMIT:
+                memo[key] = found
+        return found
+
+    return read
+
+
+def _date_value(field: str, value: Any, today: date) -> Any:
+    if isinstance(value, str):
+        value = normalise_text(field, value)
+    if field == "birth_date" and (month := _year_month(value)) is not None:
+        return month
+    return _date_from_cell(field, value, today)
+
+
+def _digits_value(field: str, value: Any) -> Any:
+    if type(value) is str:
+        return normalise_text(field, value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return _digits_from_number(field, value)
+    return value
+
+
+def _convert(field: str, value: Any) -> Any:
+    if isinstance(value, str):
+        value = normalise_text(field, value)
     if field in LIST_FIELDS:
         return _list_codes(LIST_FIELDS[field], value)
     if field == "sex":
@@ -96,6 +204,21 @@ def from_cell(field: str, value: Any, today: date) -> Any:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return value
+
+
+def _year_month(value: Any) -> YearMonth | None:
+    """A year and month without a day: "1985.03", "1985-3", "1985年3月", "198503", or 1985.03 as a number."""
+    if isinstance(value, float) and 1900 <= value < 2100 and not value.is_integer():
+        text = f"{value:.2f}"  # 1985.1 is how a typed "1985.10" is stored: October
+        year, month = int(text[:4]), int(text[5:7])
+        return YearMonth(year, month) if 1 <= month <= 12 else None
+    if not isinstance(value, str):
+        return None
+    match = _YEAR_MONTH.match(value)
+    if not match:
+        return None
+    month = int(match.group(2) or match.group(3))
+    return YearMonth(int(match.group(1)), month) if 1 <= month <= 12 else None
 
 
 def _list_codes(kind: type[LabeledEnum], value: Any) -> str:

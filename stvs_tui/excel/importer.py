@@ -18,25 +18,32 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from schema.enums import IdType, Sex
-from schema.errors import FieldError, InvalidRecord, InvalidValue
+from schema.errors import FieldError, InvalidValue
 from schema.models import Volunteer, new_id
 from schema.store import Store
-from schema.validation import clean_record
-from stvs_tui.excel.columns import IGNORED_HEADERS, REQUIRED_FIELDS, from_cell, header_index, header_key
+from schema.validation import field_rule, record_errors
+from stvs_tui.excel.columns import (
+    IGNORED_HEADERS,
+    REQUIRED_FIELDS,
+    YearMonth,
+    cell_reader,
+    header_index,
+    header_key,
+    is_footer,
+    is_month_header,
+    memoised,
+)
 from stvs_tui.excel.errors import ImportRefused, UnrecognisedSheet
+from stvs_tui.excel.package import SheetFacts
 from stvs_tui.excel.reader import (
     HEADER_SCAN_ROWS,
     MAX_IMPORT_ROWS,
-    Cell,
-    SheetScan,
+    Book,
+    Row,
     column_letter,
-    declared_rows,
-    merged_problem_ranges,
-    open_workbook,
-    pick_sheet,
     refuse_if_too_long,
-    stream_rows,
 )
+from sync.bulk import insert_rows
 
 OnDuplicate = Literal["update", "skip"]
 Progress = Callable[[int, int | None], None]
@@ -65,6 +72,17 @@ class Problem:
         return f"{where}：{self.message}"
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something the import left out or read on purpose (hidden rows, a sign-off under the table)."""
+
+    zh: str
+    en: str
+
+    def describe(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
+
+
 @dataclass
 class PlannedRow:
     """A valid data row: its cleaned fields and what applying will do with it."""
@@ -87,10 +105,12 @@ class ImportPlan:
     ignored_headers: list[str] = field(default_factory=list)
     rows: list[PlannedRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    masked_rows: list[int] = field(default_factory=list)  # ID numbers like 410522********1234: one problem
 
     @property
     def bad_rows(self) -> set[int]:
-        return {p.row for p in self.problems if p.row is not None}
+        return {p.row for p in self.problems if p.row is not None} | set(self.masked_rows)
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
@@ -121,91 +141,132 @@ class ImportResult:
 
 def plan_import(path: Path, store: Store | None = None, *, on_duplicate: OnDuplicate = "skip",
                 sheet: str | None = None, max_rows: int = MAX_IMPORT_ROWS, today: date | None = None,
-                progress: Progress | None = None) -> ImportPlan:
+                progress: Progress | None = None, include_hidden: bool = False) -> ImportPlan:
     """Read and check a roster workbook without writing anything.
 
     Raises ``UnreadableWorkbook``, ``UnrecognisedSheet`` or ``TooManyRows`` for a file that cannot be
-    imported at all; everything about single rows and cells goes into ``ImportPlan.problems``.
+    imported at all; everything about single rows and cells goes into ``ImportPlan.problems``, and what
+    was left out on purpose (hidden rows, a total or sign-off under the table) into ``ImportPlan.notes``.
+    Hidden rows are imported only with ``include_hidden``.
     """
-    workbook = open_workbook(Path(path))
+    book = Book(Path(path))
     try:
-        return _plan(workbook, Path(path), store, on_duplicate, sheet, max_rows, today or date.today(), progress)
+        options = _Options(on_duplicate, max_rows, today or date.today(), progress, include_hidden, book.program)
+        return _plan(book, Path(path), store, sheet, options)
     finally:
-        workbook.close()
+        book.close()
 
 
-def _plan(workbook: Any, path: Path, store: Store | None, on_duplicate: OnDuplicate, sheet_name: str | None,
-          max_rows: int, today: date, progress: Progress | None) -> ImportPlan:
+@dataclass(frozen=True)
+class _Options:
+    on_duplicate: OnDuplicate
+    max_rows: int
+    today: date
+    progress: Progress | None
+    include_hidden: bool
+    program: str  # the application that saved the file, for messages that name it
+
+
+def _plan(book: Book, path: Path, store: Store | None, sheet_name: str | None, options: _Options) -> ImportPlan:
+    """The first sheet (of those asked for) with a roster header: a summary sheet before the roster, or a
+    sheet whose header lacks required columns, is passed over for the next one."""
     checked: list[str] = []
+    refused: UnrecognisedSheet | None = None
     index = header_index()
-    for sheet in pick_sheet(workbook, sheet_name):
-        declared = declared_rows(sheet)
-        if declared is not None:
-            refuse_if_too_long(sheet.title, declared, max_rows, slack=HEADER_SCAN_ROWS)
-        scan = SheetScan()
-        rows = stream_rows(workbook, sheet, scan)
-        found = _find_header(rows, index)
+    for entry in book.pick(sheet_name):
+        read = book.read(entry, options.max_rows)
+        found = _find_header(read.rows, index)
         if found is None:
-            rows.close()
-            checked.append(sheet.title)
+            read.rows.close()
+            checked.append(entry.name)
             continue
-        header_row, header_cells, after = found
-        plan = _new_plan(path, sheet.title, header_row, header_cells, index, on_duplicate)
-        _read_data(plan, chain(after, rows), scan, max_rows, today, declared, progress)
+        header_row, header_values, offset, after = found
+        try:
+            plan = _new_plan(path, entry.name, header_row, _header_cells(header_values, offset), index,
+                             options.on_duplicate, read.facts)
+        except UnrecognisedSheet as exc:
+            read.rows.close()
+            refused = refused or exc
+            continue
+        _read_data(plan, chain(after, read.rows), read.facts, options)
         if store is not None:
             with store.engine.connect() as connection:
                 _match_existing(plan, connection)
         return plan
+    if refused is not None:
+        raise refused
     raise UnrecognisedSheet(
         f"在工作表{'、'.join(checked)}的前{HEADER_SCAN_ROWS}行中找不到表头（应有“姓名”“证件号码”“手机号码”等列名）"
         f" (no header row found: expected columns such as 姓名/Name, 证件号码/ID number, 手机号码/Mobile)")
 
 
-def _find_header(rows: Iterator[tuple[int, list[Cell]]], index: dict[str, tuple[str, bool]]
-                 ) -> tuple[int, list[Cell], list[tuple[int, list[Cell]]]] | None:
+def _header_cells(values: list[Any], offset: int) -> list[tuple[int, str]]:
+    return [(offset + i + 1, str(v).strip()) for i, v in enumerate(values) if isinstance(v, str) and v.strip()]
+
+
+def _find_header(rows: Iterator[Row], index: dict[str, tuple[str, bool]]
+                 ) -> tuple[int, list[Any], int, list[Row]] | None:
     """The row among the first ones that names the most roster fields (at least two), and the rows read
     after it while looking (they are data). ``index`` is ``header_index()``."""
-    best: tuple[int, list[Cell]] | None = None
+    best: tuple[int, list[Any], int] | None = None
     best_score = 1
-    after: list[tuple[int, list[Cell]]] = []
-    for row_number, cells in rows:
-        score = len({index[k][0] for c in cells if (k := header_key(c.value)) in index})
+    after: list[Row] = []
+    for row in rows:
+        row_number, values, offset = row
+        if not any(v != "" and v is not None for v in values):
+            continue
+        score = len({index[k][0] for v in values if isinstance(v, str) and (k := header_key(v)) in index})
         if score > best_score:
-            best, best_score, after = (row_number, cells), score, []
+            best, best_score, after = row, score, []
         elif best is not None:
-            after.append((row_number, cells))
+            after.append(row)
         # A header is followed by data: once the row after a header names fewer fields, stop looking.
         if row_number >= HEADER_SCAN_ROWS or after:
             break
     return None if best is None else (*best, after)
 
 
-def _new_plan(path: Path, sheet: str, header_row: int, cells: list[Cell], index: dict[str, tuple[str, bool]],
-              on_duplicate: OnDuplicate) -> ImportPlan:
-    columns: dict[int, str] = {}
-    headers: dict[str, str] = {}
-    own_label: dict[str, bool] = {}
+def _new_plan(path: Path, sheet: str, header_row: int, cells: list[tuple[int, str]],
+              index: dict[str, tuple[str, bool]], on_duplicate: OnDuplicate, facts: SheetFacts) -> ImportPlan:
+    """Columns to fields. Two columns for one field (手机 and 联系电话): a visible column wins over a hidden
+    one, then the field's own label over a variant, then the first column."""
+    candidates: dict[str, list[tuple[bool, bool, int, str]]] = {}
     ignored: list[str] = []
-    for cell in cells:
-        text = str(cell.value).strip()
+    for column, text in cells:
         key = header_key(text)
         if key not in index:
             if key not in IGNORED_HEADERS:
                 ignored.append(text)
             continue
         name, is_label = index[key]
-        # Two columns for one field (手机 and 联系电话): the field's own label wins, else the first column.
-        if name in headers and (own_label[name] or not is_label):
-            ignored.append(text)
-            continue
-        if name in headers:
-            columns = {c: f for c, f in columns.items() if f != name}
-        columns[cell.column], headers[name], own_label[name] = name, text, is_label
+        candidates.setdefault(name, []).append((column in facts.hidden_columns, not is_label, column, text))
+    columns: dict[int, str] = {}
+    headers: dict[str, str] = {}
+    notes: list[Note] = []
+    for name, found in candidates.items():
+        hidden, _variant, column, text = min(found)
+        columns[column], headers[name] = name, text
+        ignored.extend(t for *_rest, t in sorted(found)[1:])
+        notes.extend(_hidden_column_note(found, column, text))
     missing = [f for f in REQUIRED_FIELDS if f not in headers]
     if missing:
         raise UnrecognisedSheet(_missing_columns_message(sheet, header_row, missing))
-    return ImportPlan(path=path, sheet=sheet, header_row=header_row, columns=columns, headers=headers,
-                      on_duplicate=on_duplicate, ignored_headers=ignored)
+    return ImportPlan(path=path, sheet=sheet, header_row=header_row, columns=dict(sorted(columns.items())),
+                      headers=headers, on_duplicate=on_duplicate, ignored_headers=ignored, notes=notes)
+
+
+def _hidden_column_note(found: list[tuple[bool, bool, int, str]], chosen: int, chosen_text: str) -> list[Note]:
+    notes = []
+    for hidden, _variant, column, text in found:
+        where = f"{column_letter(column)}（{text}）"
+        if hidden and column == chosen:
+            notes.append(Note(f"隐藏的列{where}已读取（没有可见的同类列）",
+                              f"hidden column {column_letter(column)} ({text}) was read: no visible column for it"))
+        elif hidden:
+            notes.append(Note(f"隐藏的列{where}未读取，以可见的列{column_letter(chosen)}（{chosen_text}）为准",
+                              f"hidden column {column_letter(column)} ({text}) ignored: the visible column "
+                              f"{column_letter(chosen)} ({chosen_text}) is used"))
+    return notes
 
 
 def _missing_columns_message(sheet: str, header_row: int, missing: list[str]) -> str:
@@ -216,34 +277,242 @@ def _missing_columns_message(sheet: str, header_row: int, missing: list[str]) ->
     return f"工作表“{sheet}”第{header_row}行的表头缺少必填列：{'；'.join(parts)} (missing required columns: {english})"
 
 
-def _read_data(plan: ImportPlan, rows: Iterator[tuple[int, list[Cell]]], scan: SheetScan, max_rows: int,
-               today: date, declared: int | None, progress: Progress | None) -> None:
-    seen_ids: dict[str, int] = {}
-    seen_contacts: dict[tuple[str, str], int] = {}
-    total = declared - plan.header_row if declared else None
-    data_rows = 0
-    for row_number, cells in rows:
-        mapped = [c for c in cells if c.column in plan.columns]
-        if not mapped:
+def _read_data(plan: ImportPlan, rows: Iterator[Row], facts: SheetFacts, options: _Options) -> None:
+    reader = _DataReader(plan, facts, options)
+    for row in rows:
+        reader.row(*row)
+    reader.finish()
+
+
+IDENTITY_FIELDS = frozenset({"name", "id_number", "mobile"})
+MASK = "*"
+
+
+class _DataReader:
+    """The data rows of one sheet, one at a time: hidden rows, merged cells, sign-offs and masked exports
+    are sorted out here; each remaining row is checked and planned."""
+
+    def __init__(self, plan: ImportPlan, facts: SheetFacts, options: _Options) -> None:
+        self.plan, self.facts, self.options = plan, facts, options
+        self.mapped = list(plan.columns.items())
+        self.cleaners = {column: _column_cleaner(name, options.today) for column, name in self.mapped}
+        self.id_column = next(c for c, f in self.mapped if f == "id_number")
+        self.month_only = "birth_date" in plan.headers and is_month_header(plan.headers["birth_date"])
+        self.odd_cells = facts.formulas | facts.errors
+        self.odd_rows: dict[int, list[int]] = {}
+        for row, column in self.odd_cells:
+            if column in plan.columns:
+                self.odd_rows.setdefault(row, []).append(column)
+        self.fills, self.merge_tops = _merge_fills(plan, facts)
+        self.merged_values: dict[tuple[int, int], Any] = {}
+        self.seen_ids: dict[str, int] = {}
+        self.seen_contacts: dict[tuple[str, str], int] = {}
+        self.hidden: list[int] = []
+        self.footers: list[tuple[int, str]] = []
+        self.total = max(facts.rows - plan.header_row, 0) or None
+        self.data_rows = 0
+
+    def row(self, row_number: int, values: list[Any], offset: int) -> None:
+        cells = self._mapped_cells(row_number, values, offset)
+        if not cells:
+            return
+        if row_number in self.facts.hidden_rows and not self.options.include_hidden:
+            self.hidden.append(row_number)
+            return
+        footer = _footer_text(values, cells, self.id_column)
+        if footer is not None:
+            self.footers.append((row_number, footer))
+            return
+        self.data_rows += 1
+        if self.data_rows > self.options.max_rows:
+            refuse_if_too_long(self.plan.sheet, self.data_rows, self.options.max_rows)
+        planned = self._check(row_number, cells)
+        if planned is not None and not _duplicate_in_file(self.plan, planned, self.seen_ids, self.seen_contacts):
+            self.plan.rows.append(planned)
+        progress = self.options.progress
+        if progress is not None and self.data_rows % PROGRESS_EVERY == 0:
+            progress(self.data_rows, self.total)
+
+    def _mapped_cells(self, row_number: int, values: list[Any], offset: int) -> dict[int, Any]:
+        """column → value of the mapped, non-empty cells, with merged values filled down."""
+        cells: dict[int, Any] = {}
+        width = len(values)
+        for column, _name in self.mapped:
+            index = column - 1 - offset
+            if 0 <= index < width:
+                value = values[index]
+                if value != "" and value is not None:
+                    cells[column] = value
+        if row_number in self.merge_tops:
+            for column in self.merge_tops[row_number]:
+                self.merged_values[(row_number, column)] = cells.get(column, "")
+        for column, top in self.fills.get(row_number, ()):
+            value = self.merged_values.get((top, column), "")
+            if column not in cells and value != "":
+                cells[column] = value
+        for column in self.odd_rows.get(row_number, ()):
+            cells.setdefault(column, "")  # a formula without a cached value still gets its message
+        return cells
+
+    def _check(self, row_number: int, cells: dict[int, Any]) -> PlannedRow | None:
+        plan, columns = self.plan, self.plan.columns
+        cleaned: dict[str, Any] = {}
+        stated: dict[str, Any] = {}  # sex and birth date as the sheet states them
+        errors: list[FieldError] = []
+        unreadable: set[str] = set()
+        odd = row_number in self.odd_rows
+        for column, value in cells.items():
+            name = columns[column]
+            if odd and (row_number, column) in self.odd_cells:
+                unreadable.add(name)
+                what = "公式" if (row_number, column) in self.facts.formulas else "错误值"
+                errors.append(FieldError(name, f"单元格是{what}，请粘贴为数值后再导入 "
+                                               "(a formula or error value: paste the values instead)"))
+                continue
+            if name == "id_number" and _is_number(value):
+                unreadable.add(name)
+                errors.append(FieldError(name, self._number_id_message(cells)))
+                continue
+            if name == "id_number" and isinstance(value, str) and MASK in value:
+                plan.masked_rows.append(row_number)
+                return None
+            try:
+                result = self.cleaners[column](value)
+            except InvalidValue as exc:
+                unreadable.add(name)
+                errors.append(exc.error)
+                continue
+            if name in STATED_FIELDS:
+                stated[name] = result
+            else:
+                cleaned[name] = result
+        if self.month_only and isinstance(stated.get("birth_date"), date):
+            stated["birth_date"] = YearMonth(stated["birth_date"].year, stated["birth_date"].month)
+        if cleaned.get("id_type", RESIDENT) != RESIDENT:
+            _clean_stated(stated, cleaned, unreadable, errors)
+        checked = record_errors("volunteer", cleaned, cleaned.keys() | unreadable)
+        if not checked and "id_number" in cleaned and cleaned.get("id_type", RESIDENT) == RESIDENT:
+            checked = _stated_facts_mismatch(stated, cleaned)
+        for error in errors + checked:
+            plan.problems.append(_problem(plan, row_number, error.field, error.message))
+        return PlannedRow(row_number, cleaned) if not errors and not checked else None
+
+    def _number_id_message(self, cells: dict[int, Any]) -> str:
+        name_column = next((c for c, f in self.mapped if f == "name"), None)
+        who = cells.get(name_column) if name_column is not None else None
+        known = isinstance(who, str) and who.strip()
+        who_zh = f"{str(who).strip()}的证件号码" if known else "证件号码"
+        who_en = f"{str(who).strip()}'s ID number" if known else "the ID number"
+        program = self.options.program
+        by_zh, by_en = (f"被{program}", f" by {program}") if program else ("", "")
+        return (f"{who_zh}{by_zh}存成了数字，末几位已丢失；请把此列设为“文本”格式后重新填写完整号码 "
+                f"({who_en} was stored as a number{by_en}, last digits lost: format the column as text "
+                "and type the number again)")
+
+    def finish(self) -> None:
+        plan, progress = self.plan, self.options.progress
+        if progress is not None:
+            progress(self.data_rows, self.data_rows)
+        _merge_problems(plan, self.facts)
+        if self.facts.unlocated:
+            plan.problems.append(Problem(None, None, None, f"有{self.facts.unlocated}个公式或错误值单元格无法定位，"
+                                         "请粘贴为数值后再导入 (formulas or error values: paste the values instead)"))
+        if plan.masked_rows:
+            plan.problems.append(_masked_problem(plan))
+        self._notes()
+        if plan.problems:
+            plan.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+            bad = plan.bad_rows
+            plan.rows = [r for r in plan.rows if r.row not in bad]
+
+    def _notes(self) -> None:
+        notes = self.plan.notes
+        if self.hidden:
+            rows = row_ranges(self.hidden)
+            notes.append(Note(f"隐藏的行：第{rows}行，共{len(self.hidden)}行，未导入（加 --include-hidden 可导入）",
+                              f"hidden rows {rows} ({len(self.hidden)}) not imported (--include-hidden imports them)"))
+        included = sorted(r for r in self.facts.hidden_rows if r > self.plan.header_row)
+        if self.options.include_hidden and included:
+            notes.append(Note(f"隐藏的行：第{row_ranges(included)}行，已按要求导入",
+                              f"hidden rows {row_ranges(included)} imported as asked"))
+        for row, text in self.footers:
+            notes.append(Note(f"第{row}行“{text[:20]}”是表尾（合计或签字栏），未导入",
+                              f"row {row} ({text[:20]}) is a total or sign-off under the table: not imported"))
+        if self.fills:
+            notes.append(Note("合并单元格的内容已填入其覆盖的每一行", "merged cells: the value was filled into every row"))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _footer_text(values: list[Any], cells: dict[int, Any], id_column: int) -> str | None:
+    """A 合计 row or the 填表人/联系电话 sign-off: it holds no ID number and starts with such a word."""
+    if isinstance(cells.get(id_column), str) and len(cells[id_column].strip()) >= 15:
+        return None
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return value.strip() if is_footer(value) else None
+    return None
+
+
+def _merge_fills(plan: ImportPlan, facts: SheetFacts
+                 ) -> tuple[dict[int, list[tuple[int, int]]], dict[int, list[int]]]:
+    """For merged ranges inside the data (a unit merged down over its people's rows): row → [(column, the
+    range's top row)] to fill, and top row → [columns] whose value to keep. Identity columns are not
+    filled: two people never share an ID number (``_merge_problems`` names those rows)."""
+    fills: dict[int, list[tuple[int, int]]] = {}
+    tops: dict[int, list[int]] = {}
+    for first_col, first_row, _last_col, last_row in facts.merged:
+        name = plan.columns.get(first_col)
+        if first_row <= plan.header_row or last_row == first_row or name is None or name in IDENTITY_FIELDS:
             continue
-        data_rows += 1
-        if data_rows > max_rows:
-            refuse_if_too_long(plan.sheet, data_rows, max_rows)
-        planned = _check_row(plan, row_number, mapped, today)
-        if planned is not None and not _duplicate_in_file(plan, planned, seen_ids, seen_contacts):
-            plan.rows.append(planned)
-        if progress is not None and data_rows % PROGRESS_EVERY == 0:
-            progress(data_rows, total)
-    if progress is not None:
-        progress(data_rows, data_rows)
-    for row, col, ref in merged_problem_ranges(scan.merged, plan.header_row):
-        plan.problems.append(Problem(row, column_letter(col), _header_of(plan, col),
-                                     f"合并单元格{ref}：请取消合并，并在每一行填写完整后再导入 "
-                                     "(merged cells: unmerge them and fill every row)"))
-    if plan.problems:
-        plan.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-        bad = plan.bad_rows
-        plan.rows = [r for r in plan.rows if r.row not in bad]
+        tops.setdefault(first_row, []).append(first_col)
+        for row in range(first_row + 1, last_row + 1):
+            fills.setdefault(row, []).append((first_col, first_row))
+    return fills, tops
+
+
+def _merge_problems(plan: ImportPlan, facts: SheetFacts) -> None:
+    """Merged cells that cannot be read as a value per row: across the header row, or over the rows of
+    a name, ID number or mobile column (every row of the range is named)."""
+    for first_col, first_row, last_col, last_row in sorted(facts.merged, key=lambda m: (m[1], m[0])):
+        ref = f"{column_letter(first_col)}{first_row}:{column_letter(last_col)}{last_row}"
+        if last_row < plan.header_row:
+            continue  # a merged title above the header
+        if first_row <= plan.header_row:
+            plan.problems.append(Problem(first_row, column_letter(first_col), _header_of(plan, first_col),
+                                         f"合并单元格{ref}：表头不能合并到数据行，请取消合并 "
+                                         "(merged cells across the header: unmerge them)"))
+            continue
+        names = {plan.columns.get(c) for c in range(first_col, last_col + 1)} & IDENTITY_FIELDS
+        if last_row > first_row and names:
+            for row in range(first_row, last_row + 1):
+                plan.problems.append(Problem(row, column_letter(first_col), _header_of(plan, first_col),
+                                             f"合并单元格{ref}：每个人的{_header_of(plan, first_col)}须单独填写，"
+                                             "请取消合并 (merged cells: every person needs their own)"))
+
+
+def _masked_problem(plan: ImportPlan) -> Problem:
+    rows = plan.masked_rows
+    column = next(c for c, f in plan.columns.items() if f == "id_number")
+    return Problem(None, column_letter(column), plan.headers["id_number"],
+                   f"{len(rows)}行（第{row_ranges(rows)}行）的证件号码中间是*，这是“导出名册”时脱敏的文件，不能作为名册导入；"
+                   "请用 export roster --unmasked 导出完整号码的名册 "
+                   f"(a masked export: {len(rows)} ID numbers are masked like 410522********1234; "
+                   "export the roster with --unmasked to re-import it)")
+
+
+def row_ranges(rows: list[int], limit: int = 12) -> str:
+    """5、7–9、12 (the first ``limit`` runs, then …)."""
+    runs: list[list[int]] = []
+    for row in sorted(set(rows)):
+        if runs and row == runs[-1][1] + 1:
+            runs[-1][1] = row
+        else:
+            runs.append([row, row])
+    text = "、".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:limit])
+    return text + ("…" if len(runs) > limit else "")
 
 
 def _header_of(plan: ImportPlan, column: int) -> str:
@@ -258,54 +527,58 @@ def _problem(plan: ImportPlan, row: int, name: str, message: str) -> Problem:
     return Problem(row, column_letter(column), plan.headers[name], message)
 
 
-def _check_row(plan: ImportPlan, row: int, cells: list[Cell], today: date) -> PlannedRow | None:
-    raw: dict[str, Any] = {}
-    errors: list[FieldError] = []
-    unreadable: set[str] = set()
-    for cell in cells:
-        name = plan.columns[cell.column]
-        if cell.data_type in ("f", "e"):
+RESIDENT = IdType.RESIDENT.value
+STATED_FIELDS = frozenset({"sex", "birth_date"})  # a resident ID gives them: compared, not taken
+UNIQUE_FIELDS = frozenset({"name", "id_number", "mobile", "phone2", "notes"})  # differ row by row
+
+
+def _column_cleaner(name: str, today: date) -> Callable[[Any], Any]:
+    """A cell of this column as ``clean_record`` would store it: the cell read, then the field's own rule.
+    Columns whose values repeat (units, titles, labels, dates) apply both once per distinct value."""
+    read = cell_reader(name, today)
+    if name in STATED_FIELDS:
+        return read
+    rule = field_rule("volunteer", name)
+    assert rule is not None, name
+
+    def clean(value: Any) -> Any:
+        return rule(read(value), name)
+
+    return clean if name in UNIQUE_FIELDS else memoised(clean)
+
+
+def _clean_stated(stated: dict[str, Any], cleaned: dict[str, Any], unreadable: set[str],
+                  errors: list[FieldError]) -> None:
+    """Another ID type: its number says nothing of sex and birth date, so the sheet's are taken."""
+    for name, value in stated.items():
+        if isinstance(value, YearMonth):
             unreadable.add(name)
-            what = "公式" if cell.data_type == "f" else f"错误值{cell.value}"
-            errors.append(FieldError(name, f"单元格是{what}，请粘贴为数值后再导入 "
-                                           "(a formula or error value: paste the values instead)"))
+            errors.append(FieldError(name, f"“{value}”只有年月，请填写完整出生日期（YYYY-MM-DD）"
+                                           "(a full birth date is needed for this ID type)"))
             continue
         try:
-            raw[name] = from_cell(name, cell.value, today)
+            cleaned[name] = field_rule("volunteer", name)(value, name)  # type: ignore[misc]
         except InvalidValue as exc:
             unreadable.add(name)
             errors.append(exc.error)
-    cleaned = _clean(raw, unreadable, errors)
-    if cleaned is not None:
-        errors.extend(_stated_facts_mismatch(raw, cleaned))
-    for error in errors:
-        plan.problems.append(_problem(plan, row, error.field, error.message))
-    return PlannedRow(row, cleaned) if cleaned is not None and not errors else None
-
-
-def _clean(raw: dict[str, Any], unreadable: set[str], errors: list[FieldError]) -> dict[str, Any] | None:
-    """``clean_record`` on what could be read; a field already reported is not reported again as missing."""
-    present = {k: v for k, v in raw.items() if k not in ("sex", "birth_date") or not _derived_from_id(raw)}
-    try:
-        return clean_record("volunteer", present)
-    except InvalidRecord as exc:
-        errors.extend(e for e in exc.errors if e.field not in unreadable)
-        return None
-
-
-def _derived_from_id(raw: dict[str, Any]) -> bool:
-    return raw.get("id_type", IdType.RESIDENT.value) == IdType.RESIDENT.value
+    stated.clear()
 
 
 def _stated_facts_mismatch(raw: dict[str, Any], cleaned: dict[str, Any]) -> list[FieldError]:
     """A resident ID encodes sex and birth date; a roster stating otherwise has a typo somewhere."""
-    if cleaned.get("id_type", IdType.RESIDENT.value) != IdType.RESIDENT.value:
+    if cleaned.get("id_type", RESIDENT) != RESIDENT:
         return []
     errors = []
+    stated = raw.get("birth_date")
+    if isinstance(stated, YearMonth):
+        if not stated.matches(cleaned["birth_date"]):
+            errors.append(FieldError("birth_date", f"出生年月{stated}与身份证号码不符，号码表明为"
+                                                   f"{cleaned['birth_date']:%Y-%m} (does not match the ID number)"))
+        stated = None
     if raw.get("sex") and raw["sex"] != cleaned["sex"]:
         derived = Sex(cleaned["sex"]).zh
         errors.append(FieldError("sex", f"性别与身份证号码不符，号码表明为“{derived}” (does not match the ID number)"))
-    if raw.get("birth_date") and raw["birth_date"] != cleaned["birth_date"]:
+    if stated and stated != cleaned["birth_date"]:
         errors.append(FieldError("birth_date", f"出生日期与身份证号码不符，号码表明为{cleaned['birth_date'].isoformat()} "
                                                "(does not match the ID number)"))
     return errors
@@ -397,11 +670,13 @@ def _defaults() -> dict[str, Any]:
     return values
 
 
+INSERT_BATCH = 2_000  # rows of parameters held at once (100k rows' dicts at once would double the memory)
+
+
 def _insert(connection: Connection, rows: list[PlannedRow], county: str) -> None:
-    if not rows:
-        return
     base = _defaults() | {"county_code": county, "created_at": datetime.now()}
-    connection.execute(_TABLE.insert(), [base | r.values | {"id": new_id()} for r in rows])
+    for start in range(0, len(rows), INSERT_BATCH):
+        insert_rows(connection, _TABLE, [base | r.values | {"id": new_id()} for r in rows[start:start + INSERT_BATCH]])
 
 
 def _update(connection: Connection, rows: list[PlannedRow]) -> None:

@@ -1,27 +1,24 @@
-"""Reading an .xlsx safely and fast: refuse what is not one, find the header row, stream the data rows.
+"""Reading an .xlsx safely and fast: refuse what is not one (or is a bomb), then read a sheet's rows.
 
-The file is read with openpyxl in read-only mode, so memory stays flat however long the sheet is; a
-sheet that declares (or turns out to have) more rows than an import takes is refused early.
+Rows are read with python-calamine (Rust), after ``package`` has checked the zip and scanned the sheet's
+XML for what calamine does not report (hidden rows and columns, merged ranges, formula and error cells).
+calamine builds a dense grid of the used area, so a sheet whose cells lie far apart (one stray value at
+row 1,048,576) would cost gigabytes: such a sheet is streamed through openpyxl's parser instead.
 """
 
 from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-from openpyxl.utils import get_column_letter, range_boundaries
-from openpyxl.utils.cell import coordinate_to_tuple
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-from openpyxl.worksheet._reader import WorkSheetParser
-from openpyxl.xml.constants import SHEET_MAIN_NS
+import python_calamine
+from openpyxl.utils import get_column_letter
 
 from stvs_tui.excel.errors import TooManyRows, UnreadableWorkbook, UnrecognisedSheet
+from stvs_tui.excel.package import Package, SheetEntry, SheetFacts, damaged, open_package, scan_sheet
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -29,28 +26,14 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTION_MARKERS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
 HEADER_SCAN_ROWS = 30
 MAX_IMPORT_ROWS = 100_000
-_INLINE_STRING = f"{{{SHEET_MAIN_NS}}}is"
-_TEXT = f"{{{SHEET_MAIN_NS}}}t"
+DENSE_CELLS = 4_000_000  # calamine's grid for 100k rows of 26 columns is 2.6M cells (32 bytes each)
 
-
-@dataclass(frozen=True)
-class Cell:
-    """A cell value with what the importer must know beyond it: its column and Excel's type code."""
-
-    column: int
-    value: Any
-    data_type: str  # "s" text, "n" number, "d" date, "b" boolean, "f" formula, "e" error value
-
-
-@dataclass
-class SheetScan:
-    """What streaming a sheet found besides its rows: merged ranges (known once the stream has ended)."""
-
-    merged: list[str] = field(default_factory=list)
+# (row number, the row's values, the column of values[0] less one): column c is values[c - 1 - offset].
+Row = tuple[int, list[Any], int]
 
 
 def check_signature(path: Path) -> None:
-    """Tell the usual wrong files apart before openpyxl sees them, each with its own clear reason."""
+    """Tell the usual wrong files apart before any reader sees them, each with its own clear reason."""
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
@@ -75,49 +58,94 @@ def _is_encrypted_ooxml(path: Path) -> bool:
     return any(marker in data for marker in ENCRYPTION_MARKERS)
 
 
-def open_workbook(path: Path) -> Workbook:
-    path = Path(path)
-    check_signature(path)
+@dataclass
+class SheetRead:
+    """One sheet being read: its scan and its rows (a generator: close it when stopping early)."""
+
+    entry: SheetEntry
+    facts: SheetFacts
+    rows: Iterator[Row]
+
+
+class Book:
+    """An opened workbook: the checked package, and calamine opened on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        check_signature(self.path)
+        self.archive, self.package = open_package(self.path)
+        self._calamine: Any = None
+
+    @property
+    def program(self) -> str:
+        return self.package.program
+
+    def close(self) -> None:
+        self.archive.close()
+        if self._calamine is not None:
+            self._calamine.close()
+
+    def pick(self, name: str | None) -> list[SheetEntry]:
+        """The sheets to search for a roster: the named one, or every visible sheet in order."""
+        sheets = self.package.sheets
+        if name is None:
+            return [s for s in sheets if s.visible]
+        chosen = [s for s in sheets if s.name == name]
+        if not chosen:
+            raise UnrecognisedSheet(f"没有名为“{name}”的工作表；现有：{'、'.join(s.name for s in sheets)} "
+                                    f"(no sheet named {name!r})")
+        return chosen
+
+    def read(self, entry: SheetEntry, max_rows: int) -> SheetRead:
+        facts = scan_sheet(self.path, self.archive, entry, max_rows=max_rows, slack=HEADER_SCAN_ROWS)
+        if facts.last_row * max(facts.max_column, 26) <= DENSE_CELLS:
+            return SheetRead(entry, facts, self._calamine_rows(entry))
+        return SheetRead(entry, facts, _openpyxl_rows(self.path, entry))
+
+    def _calamine_rows(self, entry: SheetEntry) -> Iterator[Row]:
+        try:
+            if self._calamine is None:
+                self._calamine = python_calamine.CalamineWorkbook.from_path(str(self.path))
+            sheet = self._calamine.get_sheet_by_name(entry.name)
+        except (python_calamine.CalamineError, OSError, ValueError) as exc:
+            raise damaged(self.path, _one_line(exc)) from None
+        return _calamine_iter(sheet)
+
+
+def _calamine_iter(sheet: Any) -> Iterator[Row]:
+    offset = sheet.start[1] if sheet.height else 0
+    for index, values in enumerate(sheet.iter_rows(), start=1):
+        yield index, values, offset
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def _openpyxl_rows(path: Path, entry: SheetEntry) -> Iterator[Row]:
+    """A sparse sheet, streamed row by row through openpyxl's parser in constant memory."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._reader import WorkSheetParser
+
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise UnreadableWorkbook(f"{path.name} 已损坏或不是有效的.xlsx工作簿 (damaged, or not a valid .xlsx): {exc}") \
-            from None
-
-
-class _RowParser(WorkSheetParser):
-    """openpyxl's streaming sheet parser with a quicker path for inline strings, which openpyxl itself
-    writes for every text cell (our own exports and templates); other cells take openpyxl's own path."""
-
-    def parse_cell(self, element: Any) -> dict[str, Any]:
-        # Plain <c r=".." t="inlineStr"><is><t>text</t></is></c>; rich text and formulas take the long way.
-        if element.get("t") == "inlineStr" and len(element) == 1:
-            inline = element[0]
-            coordinate = element.get("r")
-            if inline.tag == _INLINE_STRING and len(inline) == 1 and inline[0].tag == _TEXT and coordinate:
-                row, column = coordinate_to_tuple(coordinate)
-                self.col_counter = column
-                return {"row": row, "column": column, "value": inline[0].text or "", "data_type": "s",
-                        "style_id": 0}
-        return super().parse_cell(element)
-
-
-def declared_rows(sheet: ReadOnlyWorksheet) -> int | None:
-    """The row count the sheet's <dimension> claims (None when the writer left it out)."""
-    return sheet.max_row
-
-
-def stream_rows(workbook: Workbook, sheet: ReadOnlyWorksheet, scan: SheetScan
-                ) -> Iterator[tuple[int, list[Cell]]]:
-    """(row number, non-empty cells) for each row; ``scan.merged`` is filled when the stream ends."""
-    with sheet._get_source() as source:
-        parser = _RowParser(source, sheet._shared_strings, data_only=False, epoch=workbook.epoch,
-                            date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats)
-        for row_number, cells in parser.parse():
-            yield row_number, [Cell(c["column"], c["value"], c["data_type"]) for c in cells
-                               if c["value"] is not None and c["value"] != ""]
-        if parser.merged_cells is not None:
-            scan.merged.extend(str(m.ref) for m in parser.merged_cells.mergeCell)
+        workbook = load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise damaged(path, _one_line(exc)) from None
+    try:
+        sheet = workbook[entry.name]
+        with sheet._get_source() as source:
+            parser = WorkSheetParser(source, sheet._shared_strings, data_only=False, epoch=workbook.epoch,
+                                     date_formats=workbook._date_formats,
+                                     timedelta_formats=workbook._timedelta_formats)
+            for row_number, cells in parser.parse():
+                values: list[Any] = [""] * (max((c["column"] for c in cells), default=0))
+                for cell in cells:
+                    if cell["value"] is not None:
+                        values[cell["column"] - 1] = cell["value"]
+                yield row_number, values, 0
+    finally:
+        workbook.close()
 
 
 def refuse_if_too_long(sheet_name: str, rows: int, limit: int, slack: int = 0) -> None:
@@ -127,29 +155,9 @@ def refuse_if_too_long(sheet_name: str, rows: int, limit: int, slack: int = 0) -
                           f"(more than {limit:,} rows: split the file)")
 
 
-def merged_problem_ranges(merged: list[str], header_row: int) -> list[tuple[int, int, str]]:
-    """Merged ranges that touch the header or the data (a merged title above the header is fine)."""
-    found = []
-    for ref in merged:
-        min_col, min_row, _max_col, max_row = range_boundaries(ref)
-        if max_row >= header_row:
-            found.append((min_row, min_col, ref))
-    return sorted(found)
-
-
-def visible_sheets(workbook: Workbook) -> list[ReadOnlyWorksheet]:
-    return [ws for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
-
-
-def pick_sheet(workbook: Workbook, name: str | None) -> list[ReadOnlyWorksheet]:
-    """The sheets to search for a roster: the named one, or every visible sheet in order."""
-    if name is None:
-        return visible_sheets(workbook)
-    if name not in workbook.sheetnames:
-        raise UnrecognisedSheet(f"没有名为“{name}”的工作表；现有：{'、'.join(workbook.sheetnames)} "
-                                f"(no sheet named {name!r})")
-    return [workbook[name]]
-
-
 def column_letter(column: int) -> str:
     return get_column_letter(column)
+
+
+__all__ = ["HEADER_SCAN_ROWS", "MAX_IMPORT_ROWS", "Book", "Package", "Row", "SheetRead", "check_signature",
+           "column_letter", "refuse_if_too_long"]

@@ -116,6 +116,8 @@ class ExcelScreen(StvsScreen):
         self.query_one("#xl-summary", Label).update(plan.summary(language()))
         table = self.query_one("#xl-problems", DataTable)
         table.clear()
+        for note in plan.notes:  # hidden rows left out, a sign-off skipped: said before the problems
+            table.add_row("", "", "", plain(note.describe(language())))
         for problem in plan.problems:
             table.add_row(plain(problem.row or ""), plain(problem.column or ""), plain(problem.header or ""),
                           plain(problem.message))
