@@ -49,5 +49,9 @@ class StoreCorrupt(StoreError):
     """The file is not a readable stvs-tui store."""
 
 
+class StoreUnavailable(StoreError):
+    """The store's file or folder cannot be used as it is: not found, not a folder, not writable, read-only."""
+
+
 class UnknownRegion(StvsError, ValueError):
     """A region code that is not in the loaded region list."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,9 +23,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from schema.errors import StoreCorrupt, StoreError, StoreTooNew
+from schema.errors import StoreCorrupt, StoreError, StoreTooNew, StoreUnavailable
 from schema.identity import SigningKey, node_identity
 from schema.models import Setting
+from schema.paths import NOT_A_FOLDER, folder_problem, input_problem, os_reason, output_problem
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 STORE_FILENAME = "stvs.sqlite"
@@ -108,11 +110,41 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
+def _make_folder(folder: Path) -> None:
+    """The store's folder (0700 when made here); a folder that cannot be made or written says why."""
+    if folder.exists() and not folder.is_dir():
+        raise StoreUnavailable(f"{folder}: {NOT_A_FOLDER}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        where = Path(exc.filename) if exc.filename else folder
+        raise StoreUnavailable(f"{where}: 无法创建文件夹 (cannot create the folder): {os_reason(exc)}") from None
+    # SQLite writes its -wal and -shm files beside the store, so the folder itself must be writable.
+    problem = folder_problem(folder)
+    if problem:
+        raise StoreUnavailable(problem)
+
+
 def _create_private_file(path: Path) -> None:
-    """Create the store readable by its owner only (0600) in a 0700 folder, before SQLite touches it."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
+    """Create the store readable by its owner only (0600) in a 0700 folder, before SQLite touches it.
+
+    An existing store is checked first: a folder in its place, a file this user cannot read or write
+    (a read-only copy, another user's file, an immutable file) is refused with its path and reason.
+    """
+    _make_folder(path.parent)
+    if path.exists():
+        problem = input_problem(path) or output_problem(path)
+        if problem:
+            raise StoreUnavailable(problem)
+        status = path.stat()
+        # Take away what others may do with an existing file, never add to what its owner may.
+        if status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) & 0o077:
+            os.chmod(path, stat.S_IMODE(status.st_mode) & 0o700)
+        return
+    try:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise StoreUnavailable(f"{path}: 无法创建 (cannot create): {os_reason(exc)}") from None
     os.chmod(path, 0o600)
 
 
@@ -128,6 +160,20 @@ def _check_header(path: Path) -> None:
         header = handle.read(len(_SQLITE_HEADER))
     if header and header != _SQLITE_HEADER:
         raise StoreCorrupt(f"{path} 不是 stvs-tui 数据库或已损坏 (not an SQLite database, or damaged)")
+
+
+def _open_failure(where: object, exc: sa.exc.DatabaseError) -> StoreError:
+    """SQLite's refusal in words that say what is wrong: read-only and unopenable files are not damaged."""
+    message = str(exc.orig)
+    if "readonly" in message or "read-only" in message:
+        return StoreUnavailable(f"{where}: 只读，无法写入 (read-only: cannot write to it): {message}")
+    if "unable to open" in message:
+        return StoreUnavailable(f"{where}: 无法打开 (cannot open the file or its folder): {message}")
+    if "locked" in message:
+        return StoreUnavailable(f"{where}: 被其他程序锁定 (locked by another program): {message}")
+    if "disk I/O" in message or "full" in message:
+        return StoreUnavailable(f"{where}: 读写出错 (cannot read or write the disk): {message}")
+    return StoreCorrupt(f"{where} 无法读取，文件可能已损坏 (cannot be read, the file may be damaged): {message}")
 
 
 def backup_sqlite(source: Path, target: Path) -> Path:
@@ -236,8 +282,10 @@ def open_store(path: Path, *, daily_backup: bool = True) -> Store:
             node_identity(store)  # a store from before node keys gets its key pair now
     except sa.exc.DatabaseError as exc:
         store.close()
-        raise StoreCorrupt(f"{path} 无法读取，文件可能已损坏 (cannot be read, the file may be damaged): "
-                           f"{exc.orig}") from None
+        raise _open_failure(path, exc) from None
+    except (OSError, sqlite3.Error) as exc:  # only the backups write outside SQLAlchemy
+        store.close()
+        raise StoreUnavailable(f"{store.backup_dir}: 无法写入备份 (cannot write a backup): {exc}") from None
     except StoreError:
         store.close()
         raise
@@ -260,5 +308,7 @@ def open_database(url: str, role: str = "server") -> Store:
         migrate(engine, role, before_upgrade=(lambda: store.backup("pre-migration")) if path else None)
     except sa.exc.DatabaseError as exc:
         store.close()
-        raise StoreCorrupt(f"{url}: 无法打开数据库 (cannot open the database): {exc.orig}") from None
+        if path is None:
+            raise StoreCorrupt(f"{url}: 无法打开数据库 (cannot open the database): {exc.orig}") from None
+        raise _open_failure(path, exc) from None
     return store

@@ -16,6 +16,7 @@ from schema.models import Region
 from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
 from stvs_tui import __version__
+from stvs_tui.cli_params import unknown_county
 from stvs_tui.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -75,8 +76,7 @@ def initialise(store: Store, county: str, clerk: str) -> str:
     """Set the store's county (and clerk); return the county's name. Refuses to switch county."""
     names = region_names(store)
     if county not in names:
-        valid = ", ".join(f"{code} {name}" for code, name in names.items())
-        raise click.ClickException(f"未知的县区代码 {county}；可用代码：{valid} (unknown county code; valid: {valid})")
+        raise click.BadParameter(unknown_county(county, names), param_hint="--county")
     current = store.county_code
     if current and current != county:
         raise click.ClickException(
@@ -111,17 +111,13 @@ def main(ctx: click.Context, data_dir: Path | None, lang: str | None, demo: bool
     if ctx.invoked_subcommand is not None:
         return
     if demo:
-        store = ctx.obj.open_store()
-        try:
-            if not store.county_code:
-                initialise(store, DEMO_COUNTY, "")
-            if store.pending_change_count() == 0:
-                _fill_demo(store, volunteers=300, seed=1)
-        finally:
-            store.close()
+        _open_with_demo_data(ctx.obj)
     from stvs_tui.app import run_county_app
 
-    run_county_app(ctx.obj.paths, lang)
+    try:
+        run_county_app(ctx.obj.paths, lang)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -144,11 +140,32 @@ def init(app: AppContext, county: str, clerk: str) -> None:
 
 
 def _fill_demo(store: Store, volunteers: int, seed: int) -> dict[str, int]:
-    from stvs_tui.demo import generate, store_demo
+    """Load demo data; a store that has demo data or data of its own is refused with a one-line reason."""
+    from stvs_tui.demo import DemoRefused, generate, store_demo
 
     county = store.county_code
     data = generate(county, region_names(store)[county], volunteers, seed, date.today())
-    return store_demo(store, data)
+    try:
+        return store_demo(store, data)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _open_with_demo_data(app: AppContext) -> None:
+    """``--demo``: a new store is set up as the demo county and filled; a store that already has demo
+    data, or data of its own, opens as it is."""
+    from stvs_tui.demo import demo_refusal
+
+    store = app.open_store()
+    try:
+        if not store.county_code:
+            initialise(store, DEMO_COUNTY, "")
+        with store.engine.connect() as connection:
+            refusal = demo_refusal(connection)
+        if refusal is None:
+            _fill_demo(store, volunteers=300, seed=1)
+    finally:
+        store.close()
 
 
 @main.command()
@@ -160,7 +177,9 @@ def demo(app: AppContext, volunteers: int, seed: int) -> None:
     """Fill the store with realistic demo data for its county.
 
     Teams of every tier (some short of the minimum size), volunteers with valid ID numbers and mobiles,
-    and a year of activities with participation and hours.
+    and a year of activities with participation and hours. A store takes demo data once, and only while
+    it holds no teams or volunteers (after `stvs-tui --demo` it already has some): a second `demo` is
+    refused and changes nothing. Record ids carry the county code, so two counties' demo data both sync.
 
     \b
     Example:

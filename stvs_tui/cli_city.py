@@ -268,12 +268,16 @@ def bundle_import(app: AppContext, file: Path, return_file: Path | None, databas
 
 def _import_at_city(app: AppContext, bundle: Any, file: Path, return_file: Path | None,
                     database_url: str | None) -> Any:
-    from sync.bundle import import_push_bundle, write_bundle
+    from schema.paths import output_problem
+    from sync.bundle import BundleError, import_push_bundle, write_bundle
 
+    target = return_file or file.with_name(f"{file.stem}.return{file.suffix or '.stvsb'}")
+    problem = output_problem(target)  # checked first: an import whose answers cannot be written is not begun
+    if problem:
+        raise BundleError(f"无法写回传包 (cannot write the return bundle) {problem}")
     db = app.open_server_db(database_url)
     try:
         result = import_push_bundle(db, bundle)
-        target = return_file or file.with_name(f"{file.stem}.return{file.suffix or '.stvsb'}")
         write_bundle(result.return_bundle, target, db.city_key)
     finally:
         db.close()

@@ -14,7 +14,9 @@ from typing import Any
 
 import click
 
+from schema.paths import os_reason
 from schema.store import Store
+from stvs_tui.cli_params import PeriodType
 from stvs_tui.excel import (
     ExcelError,
     ImportPlan,
@@ -136,7 +138,7 @@ def _report_problems(plan: ImportPlan, lang: str) -> None:
 @click.argument("kind", type=click.Choice(EXPORT_KINDS))
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The .xlsx file to write (replaced if it exists).")
-@click.option("--month", default=None, metavar="YYYY-MM",
+@click.option("--month", default=None, type=PeriodType(),
               help="Period: a month (YYYY-MM) or a year (YYYY). monthly: default this month; "
                    "activities, hours, certificate: default all time.")
 @click.option("--unmasked", is_flag=True, help="roster, certificate: full ID numbers instead of 410522********1234.")
@@ -184,6 +186,9 @@ def _check_export_options(kind: str, output: Path, unmasked: bool, volunteer: st
         raise click.UsageError("--unmasked applies to roster and certificate only")
     if month and kind in ("teams", "roster", "template"):
         raise click.UsageError(f"--month does not apply to {kind}")
+    if month and kind == "monthly" and len(month) == 4:
+        raise click.BadParameter(f"月报须指定月份YYYY-MM，而不是“{month}” (the monthly report needs a month YYYY-MM)",
+                                 param_hint="--month")
 
 
 def _exporter(store: Store, kind: str, output: Path, month: str | None, unmasked: bool, volunteer: str | None,
@@ -209,7 +214,7 @@ def _run_export(run: Callable[[], Any], output: Path, kind: str | None) -> None:
     except ExcelError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"无法写入 {output}：{exc.strerror} (cannot write the file)") from None
+        raise click.ClickException(f"{output}: 无法写入 (cannot write the file): {os_reason(exc)}") from None
     what = {"roster": "名志愿者", "teams": "支队伍", "activities": "次活动", "hours": "名志愿者",
             "certificate": "小时"}.get(kind or "")
     detail = f"（{count:g}{what}）" if what and count is not None else ""

@@ -13,14 +13,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
+import sqlalchemy as sa
 
 from schema.errors import InvalidValue, StoreError
+from schema.models import Region
+from schema.regions import read_regions
 from schema.validators import normalize_region_code
+from stvs_tui.cli_params import unknown_county
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.errors import SyncError
 
 if TYPE_CHECKING:
     from stvs_tui.cli import AppContext
+    from sync.serverdb import ServerDB
 
 PHASES = {"push": "上传 (push)", "pull": "下载 (pull)", "verify": "核对 (verify)"}
 
@@ -152,6 +157,9 @@ def token_add(app: AppContext, county: str, admin: bool, label: str, database_ur
         raise click.BadParameter(str(exc), param_hint="--county") from None
     db = app.open_server_db(database_url)
     try:
+        names = _server_regions(db)
+        if code not in names:
+            raise click.BadParameter(unknown_county(code, names), param_hint="--county")
         click.echo(issue_token(db.engine, code, admin=admin, label=label))
         city_key = db.city_key.public_key
     finally:
@@ -215,6 +223,13 @@ def token_revoke(app: AppContext, token_id: str, reason: str, database_url: str 
     finally:
         db.close()
     click.echo(f"已注销令牌 revoked token {token_id}" + (f"; 设备 devices {', '.join(nodes)}" if nodes else ""))
+
+
+def _server_regions(db: ServerDB) -> dict[str, str]:
+    """The server's region list (code → name); the shipped one while the city has not loaded its own."""
+    with db.engine.connect() as connection:
+        rows = connection.execute(sa.select(Region.code, Region.name).order_by(Region.code)).all()
+    return {code: name for code, name in rows} or {r.code: r.name for r in read_regions()}
 
 
 def register(main: click.Group) -> None:

@@ -1,8 +1,12 @@
 """Realistic demo data for a county store: Chinese names, valid ID numbers and mobiles, teams of every tier
 (some meeting the minimum size, some short of it), and a year of activities with participation and hours.
 
-Everything, record ids included, comes from one ``random.Random(seed)`` and a reference day, so the same
-seed on the same day gives the same data.
+Everything, record ids included, comes from one ``random.Random(seed)``, the county and a reference day, so
+the same seed in the same county on the same day gives the same data. Record ids carry the county code, so
+two counties' demo data never share an id whatever their seeds (both can sync to one city server).
+
+A store takes demo data once, and only while it holds no teams or volunteers: a second load would
+double every team, and demo people mixed into a county's real roster would reach the city.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from schema.enums import (
     TeamTier,
     VenueKind,
 )
-from schema.models import CITY_CODE, Activity, Membership, Participation, Team, Volunteer
+from schema.errors import StvsError
+from schema.models import CITY_CODE, Activity, Membership, Participation, Setting, Team, Volunteer
 from schema.store import Store
 from schema.validators import id_check_char
 from sync.bulk import insert_rows
@@ -54,6 +59,14 @@ SERVICE_TITLES = {
 }
 
 
+DEMO_SETTING = "demo_data"  # device-local setting: what demo data this store took, and when
+_COUNTY_BITS = 20  # a six-digit region code fits in 20 bits
+
+
+class DemoRefused(StvsError):
+    """The store already holds demo data, or data of its own: nothing was added."""
+
+
 @dataclass
 class DemoData:
     teams: list[dict[str, Any]] = field(default_factory=list)
@@ -61,6 +74,7 @@ class DemoData:
     memberships: list[dict[str, Any]] = field(default_factory=list)
     activities: list[dict[str, Any]] = field(default_factory=list)
     participations: list[dict[str, Any]] = field(default_factory=list)
+    origin: str = ""  # what made it, for the store's record: "seed 7, 500 volunteers, 2026-11-30"
 
     def tables(self) -> Iterable[tuple[sa.Table, list[dict[str, Any]]]]:
         yield Team.__table__, self.teams
@@ -80,9 +94,11 @@ class DemoGenerator:
         self._id_serials: set[str] = set()
 
     def record_id(self) -> str:
-        """A UUIDv7-shaped id from the seeded generator (time-ordered, reproducible)."""
+        """A UUIDv7-shaped id from the seeded generator (time-ordered, reproducible) whose top 20 random
+        bits are the county code: another county's demo data, whatever its seed, never has this id."""
         self._clock_ms += 1
-        rand = self.rng.getrandbits(74)
+        drawn = self.rng.getrandbits(74)  # drawn whole, so the rest of the data is the same as it always was
+        rand = (int(self.county_code) << (74 - _COUNTY_BITS)) | (drawn & ((1 << (74 - _COUNTY_BITS)) - 1))
         value = (self._clock_ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
         return str(uuid.UUID(int=value))
 
@@ -272,16 +288,39 @@ def generate(county_code: str, county_name: str, n_volunteers: int, seed: int, t
              with_activities: bool = True) -> DemoData:
     generator = DemoGenerator(county_code, county_name, seed, today)
     data = generator.roster(n_volunteers)
+    data.origin = f"seed {seed}, {n_volunteers} volunteers, {today.isoformat()}"
     if with_activities:
         generator.activities(data)
     return data
 
 
+def demo_refusal(connection: sa.Connection) -> str | None:
+    """Why this store may not take demo data (a one-line reason), or None when it may."""
+    loaded = connection.execute(sa.select(Setting.value).where(Setting.key == DEMO_SETTING)).scalar()
+    if loaded:
+        return (f"本地数据库已有演示数据（{loaded}），未再添加；如需另一份演示数据请用新的 --data-dir "
+                f"(the store already has demo data: {loaded}; nothing added, use a new --data-dir for other demo data)")
+    teams = connection.execute(sa.select(sa.func.count()).select_from(Team)).scalar_one()
+    volunteers = connection.execute(sa.select(sa.func.count()).select_from(Volunteer)).scalar_one()
+    if teams or volunteers:
+        return (f"本地数据库已有 {teams} 支队伍、{volunteers} 名志愿者，演示数据只能载入空的数据库 "
+                f"(the store already holds {teams} teams and {volunteers} volunteers: demo data goes into "
+                f"an empty store only; use a new --data-dir)")
+    return None
+
+
 def store_demo(store: Store, data: DemoData) -> dict[str, int]:
-    """Insert the demo rows in one transaction (change capture included); return rows per table."""
+    """Insert the demo rows in one transaction (change capture included); return rows per table.
+
+    Raises ``DemoRefused`` (nothing written) when the store already has demo data or data of its own.
+    """
     counts: dict[str, int] = {}
     with store.engine.begin() as connection:
+        reason = demo_refusal(connection)
+        if reason:
+            raise DemoRefused(reason)
         for table, rows in data.tables():
             insert_rows(connection, table, rows)
             counts[table.name] = len(rows)
+        connection.execute(sa.insert(Setting.__table__).values(key=DEMO_SETTING, value=data.origin or "demo"))
     return counts

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from schema.identity import SigningKey, signature_valid
 from schema.models import CITY_CODE
+from schema.paths import os_reason, output_problem
 from schema.store import Store
 from sync.auth import Caller
 from sync.bulk import rows_in
@@ -87,7 +88,13 @@ def write_bundle(bundle: Bundle, path: Path, key: SigningKey) -> None:
               "body_bytes": len(body), "sha256": hashlib.sha256(body).hexdigest(), "signer": key.signer}
     header["signature"] = key.sign(_signed_part(header))
     path = Path(path)
-    handle, temp = tempfile.mkstemp(prefix=".stvs-bundle-", dir=path.parent)
+    problem = output_problem(path)
+    if problem:
+        raise BundleError(problem)
+    try:
+        handle, temp = tempfile.mkstemp(prefix=".stvs-bundle-", dir=path.parent)
+    except OSError as exc:
+        raise BundleError(f"{path.parent}: 无法写入 (cannot write there): {os_reason(exc)}") from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(json.dumps(header, ensure_ascii=False).encode() + b"\n" + body)
@@ -103,7 +110,7 @@ def read_bundle(path: Path) -> Bundle:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise BundleError(f"无法读取同步包 {path} (cannot read the bundle: {exc.strerror})") from None
+        raise BundleError(f"无法读取同步包 (cannot read the bundle) {path}: {os_reason(exc)}") from None
     head, _, body = raw.partition(b"\n")
     try:
         header = json.loads(head)

@@ -6,8 +6,10 @@ import json
 import sqlite3
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from stvs_tui.cli import main
@@ -23,10 +25,11 @@ def dump(store: Path, query: str) -> list[tuple]:
         return connection.execute(query).fetchall()
 
 
-def test_init_with_an_unknown_code_exits_1_naming_the_valid_codes(tmp_path: Path) -> None:
+def test_init_with_an_unknown_code_is_a_usage_error_naming_the_valid_codes_once(tmp_path: Path) -> None:
     code, _, err = run(tmp_path, "init", "--county", "999999")
-    assert code == 1
-    assert "999999" in err and "410522 安阳县" in err and "410581 林州市" in err
+    assert code == 2
+    assert "999999" in err and "410581 林州市" in err and "--county" in err
+    assert err.count("410522 安阳县") == 1
 
 
 def test_init_sets_county_and_clerk(tmp_path: Path) -> None:
@@ -65,6 +68,67 @@ def test_demo_is_deterministic_for_a_seed(tmp_path: Path) -> None:
         first = dump(tmp_path / "a" / "stvs.sqlite", query)
         assert first and first == dump(tmp_path / "b" / "stvs.sqlite", query)
     assert dump(tmp_path / "a" / "stvs.sqlite", DEMO_QUERIES[0]) != dump(tmp_path / "c" / "stvs.sqlite", DEMO_QUERIES[0])
+
+
+def counts(store: Path) -> dict[str, int]:
+    return {table: dump(store, f"SELECT COUNT(*) FROM {table}")[0][0]
+            for table in ("team", "volunteer", "membership", "activity", "participation", "change_log")}
+
+
+def test_a_second_demo_is_refused_in_one_line_and_adds_nothing(tmp_path: Path) -> None:
+    """Same seed (ids would collide) or another seed (every team would be there twice): refused alike."""
+    run(tmp_path, "init", "--county", "410522")
+    assert run(tmp_path, "demo", "--volunteers", "60", "--seed", "7")[0] == 0
+    before = counts(tmp_path / "stvs.sqlite")
+    for seed in ("7", "8"):
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "demo", "--volunteers", "60", "--seed", seed])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+        assert "already has demo data" in result.stderr and "seed 7, 60 volunteers" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert counts(tmp_path / "stvs.sqlite") == before
+    assert dump(tmp_path / "stvs.sqlite", "SELECT name FROM team GROUP BY name HAVING COUNT(*) > 1") == []
+
+
+def test_demo_after_the_demo_flag_is_refused_and_the_flag_twice_loads_once(tmp_path: Path) -> None:
+    """The README's order: ``stvs-tui --demo``, then ``init``, then ``demo``."""
+    from stvs_tui.cli import AppContext, _open_with_demo_data
+    from stvs_tui.paths import AppPaths
+
+    for _ in range(2):  # what --demo does before it opens the TUI
+        _open_with_demo_data(AppContext(AppPaths.resolve(tmp_path), "zh"))
+    before = counts(tmp_path / "stvs.sqlite")
+    assert before["volunteer"] == 300
+    assert run(tmp_path, "init", "--county", "410522", "--clerk", "王芳")[0] == 0
+    code, _, err = run(tmp_path, "demo", "--volunteers", "500", "--seed", "7")
+    assert code == 1 and "already has demo data" in err and "seed 1, 300 volunteers" in err
+    assert counts(tmp_path / "stvs.sqlite") == before
+
+
+def test_demo_is_refused_in_a_store_that_holds_its_own_data(tmp_path: Path) -> None:
+    from sync_fixtures import add_volunteer
+
+    from schema.store import open_store
+
+    run(tmp_path, "init", "--county", "410522")
+    store = open_store(tmp_path / "stvs.sqlite", daily_backup=False)
+    add_volunteer(store, name="李明")
+    store.close()
+    code, _, err = run(tmp_path, "demo")
+    assert code == 1 and "0 teams and 1 volunteers" in err
+    assert counts(tmp_path / "stvs.sqlite")["volunteer"] == 1
+
+
+def test_demo_ids_are_unique_per_county_whatever_the_seed() -> None:
+    from stvs_tui.demo import generate
+
+    def ids(county: str, seed: int) -> list[str]:
+        data = generate(county, "县", 80, seed, date(2026, 3, 1))
+        return [row["id"] for _table, rows in data.tables() for row in rows]
+
+    anyang, tangyin = ids("410522", 7), ids("410523", 7)
+    assert anyang == ids("410522", 7)  # same seed, same county: the same data
+    assert not set(anyang) & set(tangyin)
+    assert not set(anyang) & set(ids("410523", 8)) and not set(anyang) & set(ids("410500", 7))
 
 
 def test_demo_data_is_valid_and_covers_every_tier_and_minimum(tmp_path: Path) -> None:
@@ -127,3 +191,33 @@ def test_every_command_help_has_an_example() -> None:
                 assert "Example" in sub_help, f"{name} {sub} --help has no example"
         else:
             assert "Example" in result.stdout, f"{name} --help has no example"
+
+
+def _options_named(command: click.Command, name: str, path: str = "") -> list[tuple[str, click.Parameter]]:
+    found = [(f"{path} {command.name}".strip(), p) for p in command.params if p.name == name]
+    for sub in getattr(command, "commands", {}).values():
+        found += _options_named(sub, name, f"{path} {command.name}".strip())
+    return found
+
+
+def test_every_month_option_checks_its_value_as_a_usage_error() -> None:
+    from stvs_tui.cli_params import PeriodType
+
+    months = _options_named(main, "month")
+    assert months, "no command takes --month any more: drop this test"
+    for where, option in months:
+        assert isinstance(option.type, PeriodType), f"{where} --month is not a PeriodType"
+
+
+def test_a_bad_month_is_a_usage_error_exit_2_on_every_export(tmp_path: Path) -> None:
+    run(tmp_path, "init", "--county", "410522")
+    out = str(tmp_path / "x.xlsx")
+    for kind in ("monthly", "activities", "hours", "certificate"):
+        extra = ["--volunteer", "11010519491231002X"] if kind == "certificate" else []
+        for bad in ("2026/05", "05-2026", "2026-13", "2026-5-1", "next"):
+            code, _, err = run(tmp_path, "export", kind, "--month", bad, "-o", out, *extra)
+            assert code == 2 and "--month" in err and bad in err, (kind, bad, err)
+    code, _, err = run(tmp_path, "export", "monthly", "--month", "2026", "-o", out)
+    assert code == 2 and "YYYY-MM" in err
+    assert not (tmp_path / "x.xlsx").exists()
+    assert run(tmp_path, "export", "activities", "--month", "2026-5", "-o", out)[0] == 0  # 2026-5 is 2026-05

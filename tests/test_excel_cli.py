@@ -97,9 +97,10 @@ def test_export_usage_errors_exit_2(data_dir: Path, args: list[str]) -> None:
     assert code == 2
 
 
-def test_export_with_a_bad_period_or_unknown_volunteer_exits_1(store: Store, data_dir: Path, tmp_path: Path) -> None:
+def test_export_with_a_bad_period_exits_2_and_an_unknown_volunteer_exits_1(store: Store, data_dir: Path,
+                                                                             tmp_path: Path) -> None:
     code, _, err = run(data_dir, "export", "monthly", "--month", "2026-13", "-o", str(tmp_path / "m.xlsx"))
-    assert code == 1 and "YYYY-MM" in err
+    assert code == 2 and "YYYY-MM" in err
     code, _, err = run(data_dir, "export", "certificate", "--volunteer", "x", "-o", str(tmp_path / "c.xlsx"))
     assert code == 1 and "找不到志愿者" in err
     assert list(tmp_path.glob("*.xlsx")) == []

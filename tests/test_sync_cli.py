@@ -105,3 +105,25 @@ def test_serve_runs_the_server_on_the_given_port(tmp_path: Path) -> None:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
+
+
+def test_two_counties_demo_data_with_the_same_seed_both_sync(tmp_path: Path, city: ThreadServer) -> None:
+    """Demo ids carry the county: the second county's demo data is not refused as the first county's rows."""
+    for county in ("410522", "410523"):
+        folder = tmp_path / county
+        assert run(folder, "init", "--county", county)[0] == 0
+        assert run(folder, "demo", "--volunteers", "30", "--seed", "7")[0] == 0
+        code, out, err = run(folder, "sync", "--server", city.url, "--token", city.token(county), "--json")
+        summary = json.loads(out)
+        assert code == 0, err
+        assert summary["pushed"] > 0 and summary["applied"] == summary["pushed"] and summary["rejected"] == 0
+        assert summary["digest"] == "match"
+
+
+def test_token_add_checks_the_county_against_the_region_list(tmp_path: Path) -> None:
+    code, _, err = run(tmp_path, "token", "add", "--county", "999999")
+    assert code == 2 and "999999" in err and "--county" in err
+    assert err.count("410522 安阳县") == 1 and "410581 林州市" in err
+    with sqlite3.connect(tmp_path / "city-server.sqlite") as connection:
+        assert connection.execute("SELECT COUNT(*) FROM sync_token").fetchone() == (0,)
+    assert run(tmp_path, "token", "add", "--county", "410500", "--admin")[0] == 0

@@ -23,6 +23,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from schema.paths import os_reason, output_problem
 from stvs_tui.excel.errors import ExportFailed
 from stvs_tui.formatting import display_text
 
@@ -198,11 +199,15 @@ def saving_workbook(path: Path) -> Iterator[Workbook]:
     A failure half-way leaves no file behind, and an existing file is replaced only by a complete one.
     """
     path = Path(path)
-    if not path.parent.is_dir():
-        raise ExportFailed(f"目录不存在：{path.parent} (no such folder)")
+    problem = output_problem(path)  # before any row is written: a refusal leaves nothing half done
+    if problem:
+        raise ExportFailed(problem)
     workbook = Workbook(write_only=True)
     yield workbook
-    handle, temp_name = tempfile.mkstemp(prefix=".stvs-export-", suffix=".xlsx", dir=path.parent)
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=".stvs-export-", suffix=".xlsx", dir=path.parent)
+    except OSError as exc:
+        raise ExportFailed(f"{path.parent}: 无法写入 (cannot write there): {os_reason(exc)}") from None
     os.close(handle)
     try:
         workbook.save(temp_name)
