@@ -22,6 +22,7 @@ from schema.validators import normalize_region_code
 from stvs_tui.cli_params import unknown_county
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.errors import SyncError
+from sync.transport import CA_FILE_SETTING, INSECURE_URL_SETTING
 
 if TYPE_CHECKING:
     from stvs_tui.cli import AppContext
@@ -59,29 +60,42 @@ def _print_summary(summary: SyncSummary) -> None:
 @click.command("sync")
 @click.option("--server", "server_url", help="City server URL, e.g. https://kx.anyang.example:8765 (saved).")
 @click.option("--token", help="This device's token from `stvs-tui token add` (saved in the local store).")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+              help="Trust the city's own CA (PEM) for the server's certificate (saved, like the server).")
+@click.option("--insecure-http", is_flag=True,
+              help="Allow a plain http:// server on another machine: the token and records go unencrypted (saved "
+                   "for that URL). Without it only https://, or http:// to this machine, is used.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (for scripts).")
 @click.pass_obj
-def sync_command(app: AppContext, server_url: str | None, token: str | None, as_json: bool) -> None:
+def sync_command(app: AppContext, server_url: str | None, token: str | None, ca_file: str | None,
+                 insecure_http: bool, as_json: bool) -> None:
     """Push this county's changes to the city server, then pull what changed for it.
 
     Conflicts do not stop a sync: they are listed in the summary and wait in the city's queue.
-    Server and token are remembered once a sync with them has run.
+    Server, token, CA file and --insecure-http are remembered once a sync with them has run.
+    The server's certificate is verified; a token is never sent over plain http:// to another
+    machine unless --insecure-http is given.
 
     \b
-    Example:
-      stvs-tui sync --server http://192.168.1.10:8765 --token 6fQ...x2 --json
+    Examples:
+      stvs-tui sync --server https://kx.anyang.example:8765 --token 6fQ...x2 --json
+      stvs-tui sync --server https://10.1.2.3:8765 --token 6fQ...x2 --ca-file anyang-ca.pem
     """
     store = app.open_initialised_store()
     try:
-        url = (server_url or store.setting("server_url")).strip()
+        url = (server_url or store.setting("server_url")).strip().rstrip("/")
         secret = (token or store.setting("token")).strip()
         if not url or not secret:
             raise click.UsageError("需要 --server 和 --token (no server or token saved yet: give --server and --token)")
-        with SyncClient(store, url, secret) as client:
+        with SyncClient(store, url, secret, ca_file=ca_file, insecure_http=insecure_http or None) as client:
             summary = client.run(_progress_printer(not as_json and sys.stderr.isatty()))
         # Remembered only once the server has taken them: a mistyped token must not replace a good one.
         if server_url or token:
             store.set_settings(server_url=url, token=secret)
+        if ca_file:
+            store.set_settings(**{CA_FILE_SETTING: ca_file})
+        if insecure_http:
+            store.set_settings(**{INSECURE_URL_SETTING: url})
     except (SyncError, StoreError) as exc:
         raise click.ClickException(" ".join(str(exc).split())) from None
     finally:
@@ -101,24 +115,37 @@ def sync_command(app: AppContext, server_url: str | None, token: str | None, as_
               help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/stvs (default: SQLite in the data dir).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="uvicorn worker processes (use several with PostgreSQL).")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+              help="Serve HTTPS with this certificate (PEM, the chain included); needs --tls-key.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+              help="The certificate's private key (PEM).")
 @click.pass_obj
-def serve_command(app: AppContext, host: str, port: int, database_url: str | None, workers: int) -> None:
+def serve_command(app: AppContext, host: str, port: int, database_url: str | None, workers: int,
+                  tls_cert: str | None, tls_key: str | None) -> None:
     """Run the city sync server (FastAPI on uvicorn); OpenAPI document at /docs, health at /healthz.
 
+    With --tls-cert and --tls-key it serves HTTPS (uvicorn's own TLS). Without them, counties on other
+    machines must pass `sync --insecure-http` to send their tokens in clear: use TLS across any network.
+
     \b
-    Example:
-      stvs-tui serve --host 0.0.0.0 --port 8765 --database-url postgresql+psycopg://stvs@db/stvs --workers 4
+    Examples:
+      stvs-tui serve --host 0.0.0.0 --port 8765 --tls-cert kx.anyang.pem --tls-key kx.anyang.key
+      stvs-tui serve --host 0.0.0.0 --database-url postgresql+psycopg://stvs@db/stvs --workers 4 \\
+          --tls-cert kx.anyang.pem --tls-key kx.anyang.key
     """
     import uvicorn
 
     from sync.server import DATABASE_URL_ENV
 
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert 与 --tls-key 须同时给出 (give both --tls-cert and --tls-key)")
     url = app.server_db_url(database_url)
     app.open_server_db(url).close()  # migrate once, before the workers start
     os.environ[DATABASE_URL_ENV] = url
-    click.echo(f"stvs-tui server on http://{host}:{port} ({url.split('@')[-1]})", err=True)
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"stvs-tui server on {scheme}://{host}:{port} ({url.split('@')[-1]})", err=True)
     uvicorn.run("sync.server:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", timeout_graceful_shutdown=10)
+                log_level="warning", timeout_graceful_shutdown=10, ssl_certfile=tls_cert, ssl_keyfile=tls_key)
 
 
 @click.group("token")

@@ -49,6 +49,14 @@ from sync.protocol import (
 from sync.replica import Replica
 from sync.resolutions import fetch_resolutions
 from sync.serverdb import schema_version
+from sync.transport import (
+    CA_FILE_SETTING,
+    INSECURE_URL_SETTING,
+    certificate_problem,
+    check_url,
+    tls_verify,
+    untrusted,
+)
 
 RETRY_STATUSES = {500, 502, 503, 504}
 InFlight = tuple[str, list[dict[str, Any]], Future[bytes]]  # batch id, its changes, the server's answer
@@ -101,15 +109,22 @@ class SyncClient:
 
     def __init__(self, store: Store, server_url: str, token: str, *, batch_size: int = 2000,
                  timeout: float = 60.0, retries: int = 4, backoff: float = 0.5,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, ca_file: str | None = None,
+                 insecure_http: bool | None = None) -> None:
+        """``ca_file`` and ``insecure_http`` default to what the store remembers (``stvs-tui sync --ca-file`` /
+        ``--insecure-http`` for this URL): the TUI's sync runs with the command line's choices."""
         self.store = store
         self.server_url = server_url.rstrip("/")
+        if insecure_http is None:
+            insecure_http = bool(self.server_url) and store.setting(INSECURE_URL_SETTING) == self.server_url
+        check_url(self.server_url, insecure_http=insecure_http)
+        verify = tls_verify(store.setting(CA_FILE_SETTING) if ca_file is None else ca_file)
         self.batch_size = batch_size
         self.retries, self.backoff = retries, backoff
         self.replica = Replica(store)
         self.http = httpx.Client(base_url=self.server_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
                                  headers={"Authorization": f"Bearer {token}", "User-Agent": "stvs-tui-sync"},
-                                 transport=transport)
+                                 transport=transport, verify=verify)
         self.clock = self.replica.clock()
 
     def close(self) -> None:
@@ -332,6 +347,9 @@ class SyncClient:
             try:
                 response = self.http.request(method, f"{API_PREFIX}{path}", **kwargs)
             except httpx.TransportError as exc:
+                problem = certificate_problem(exc)
+                if problem:  # trying again will not make the certificate trusted
+                    raise untrusted(self.server_url, problem) from None
                 last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 continue
             if response.status_code in RETRY_STATUSES:
