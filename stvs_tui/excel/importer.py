@@ -7,6 +7,7 @@ is already in the store (same ID number, or same name and mobile) is updated or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -406,7 +407,7 @@ class _DataReader:
         program = self.options.program
         by_zh, by_en = (f"被{program}", f" by {program}") if program else ("", "")
         return (f"{who_zh}{by_zh}存成了数字，末几位已丢失；请把此列设为“文本”格式后重新填写完整号码 "
-                f"({who_en} was stored as a number{by_en}, last digits lost: format the column as text "
+                f"({who_en}: stored as a number, last digits lost (saved{by_en}); format the column as text "
                 "and type the number again)")
 
     def finish(self) -> None:
@@ -442,13 +443,17 @@ class _DataReader:
             notes.append(Note("合并单元格的内容已填入其覆盖的每一行", "merged cells: the value was filled into every row"))
 
 
+_ID_LIKE = re.compile(r"[0-9A-Za-z*()\-]{5,}")
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _footer_text(values: list[Any], cells: dict[int, Any], id_column: int) -> str | None:
     """A 合计 row or the 填表人/联系电话 sign-off: it holds no ID number and starts with such a word."""
-    if isinstance(cells.get(id_column), str) and len(cells[id_column].strip()) >= 15:
+    id_cell = cells.get(id_column)
+    if _is_number(id_cell) or (isinstance(id_cell, str) and _ID_LIKE.fullmatch(id_cell.strip())):
         return None
     for value in values:
         if isinstance(value, str) and value.strip():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import struct
+import xml.parsers.expat
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -33,6 +34,10 @@ MAX_RATIO = 200  # real sheets inflate 5-30x; a bomb inflates hundreds or a thou
 RATIO_FLOOR = 4 * 1024 * 1024  # small parts may inflate more (a tiny, very regular styles.xml)
 MAX_SHARED_STRINGS = 3_000_000
 CHUNK = 4 * 1024 * 1024
+# Parts up to this size are also checked to be well-formed XML (by expat, in C, no Python per element):
+# calamine reads some broken XML leniently. Above it the check would cost more than calamine's own read
+# (~3 s per 100 MB), so there calamine's errors are what catches a broken part.
+WELL_FORMED_CHECK_BYTES = 32 * 1024 * 1024
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_MAGIC = 0x04034B50
 
@@ -93,11 +98,13 @@ def open_package(path: Path) -> tuple[zipfile.ZipFile, Package]:
         _check_declared_sizes(path, archive)
         for info in archive.infolist():
             if _is_xml(info.filename) and not _is_worksheet(info.filename):
-                limit = MAX_PART_BYTES
                 counter = _SharedStringCounter(path) if info.filename.endswith("sharedStrings.xml") else None
-                for chunk in inflate(path, archive, info, limit):
+                checker = WellFormed(path, info)
+                for chunk in inflate(path, archive, info, MAX_PART_BYTES):
+                    checker.feed(chunk)
                     if counter is not None:
                         counter.feed(chunk)
+                checker.close()
         package = Package(path, _sheets(path, archive), _program(archive))
     except BaseException:
         archive.close()
@@ -191,6 +198,25 @@ def _refuse_dtd(path: Path, name: str, head: bytes) -> None:
     if _DTD.search(head[:65536]):
         raise UnreadableWorkbook(f"{path.name} 的{name}含有DTD实体声明，电子表格软件不会写入这种内容，疑似恶意构造，已拒绝 "
                                  "(refused: the file declares XML entities (a DTD), which no spreadsheet program writes)")
+
+
+class WellFormed:
+    """Feeds a part to expat (no handlers: C speed) when it is small enough to afford it."""
+
+    def __init__(self, path: Path, info: zipfile.ZipInfo) -> None:
+        self.path, self.name = path, info.filename
+        self.parser = xml.parsers.expat.ParserCreate() if info.file_size <= WELL_FORMED_CHECK_BYTES else None
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        if self.parser is None:
+            return
+        try:
+            self.parser.Parse(chunk, final)
+        except xml.parsers.expat.ExpatError as exc:
+            raise damaged(self.path, f"{self.name}: XML {exc}") from None
+
+    def close(self) -> None:
+        self.feed(b"", final=True)
 
 
 class _SharedStringCounter:
@@ -298,7 +324,10 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, entry: SheetEntry, *, max_r
     rows), without reading the rest."""
     facts = SheetFacts()
     carry = b""
-    for chunk in inflate(path, archive, archive.getinfo(entry.part), MAX_SHEET_BYTES):
+    info = archive.getinfo(entry.part)
+    checker = WellFormed(path, info)
+    for chunk in inflate(path, archive, info, MAX_SHEET_BYTES):
+        checker.feed(chunk)
         data = carry + chunk
         cut = _last_row_end(data)
         piece, carry = data[:cut], data[cut:]
@@ -307,6 +336,7 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, entry: SheetEntry, *, max_r
             raise TooManyRows(f"工作表“{entry.name}”的行数超过单次导入上限{max_rows:,}行；请分成多个文件导入 "
                               f"(more than {max_rows:,} rows: split the file)")
     _scan_piece(carry, facts)
+    checker.close()
     return facts
 
 

@@ -1,0 +1,150 @@
+"""Crafted and broken files: zip and XML bombs are refused before any cell is read, in little memory;
+DTDs, external entities and malformed XML get one clear line, never a traceback, and the store is unchanged."""
+
+from __future__ import annotations
+
+import struct
+import tracemalloc
+import zlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from excel_helpers import change_count, fill_demo, resident_id, volunteer_count
+from xlsx_parts import MAIN_NS, build_xlsx, sheet_xml
+
+from schema.store import Store
+from stvs_tui.cli import main
+from stvs_tui.excel import UnreadableWorkbook, plan_import
+from stvs_tui.excel import package as package_module
+
+ROSTER = [["姓名", "证件号码", "手机号码"], ["张三", resident_id(), "13800001234"]]
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n > 1 else "&lol;" * 10}">' for n in range(1, 10))
+          + "]>")
+
+
+def set_declared_size(path: Path, member: str, size: int) -> None:
+    """Rewrite the uncompressed size the zip claims for ``member`` (local header and central directory)."""
+    data = bytearray(path.read_bytes())
+    name = member.encode()
+    local = data.find(b"PK\x03\x04" + bytes(0))
+    while local >= 0:
+        name_length = struct.unpack_from("<H", data, local + 26)[0]
+        if data[local + 30:local + 30 + name_length] == name:
+            struct.pack_into("<I", data, local + 22, size)
+        local = data.find(b"PK\x03\x04", local + 4)
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:
+        name_length = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46:central + 46 + name_length] == name:
+            struct.pack_into("<I", data, central + 24, size)
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+
+
+def shared_strings_bomb(path: Path, megabytes: int) -> Path:
+    """Shared strings that inflate to ``megabytes`` MB of repeated items (deflate packs them ~1000:1)."""
+    item = b"<si><t>" + b"A" * 1000 + b"</t></si>"
+    body = item * (megabytes * 1024 * 1024 // len(item))
+    xml = f'<?xml version="1.0"?><sst xmlns="{MAIN_NS}">'.encode() + body + b"</sst>"
+    build_xlsx(path, [("名册", sheet_xml(ROSTER))], shared_strings=xml.decode(), compresslevel=9)
+    return path
+
+
+def refused_in_little_memory(path: Path, match: str) -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnreadableWorkbook, match=match):
+            plan_import(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024 * 1024
+
+
+def test_a_part_declaring_a_gigabyte_is_refused_before_inflating(tmp_path: Path) -> None:
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", sheet_xml(ROSTER))])
+    set_declared_size(path, "xl/worksheets/sheet1.xml", 1_100_000_000)
+    refused_in_little_memory(path, "解压后异常巨大.*declares 1,100,000,000 bytes")
+
+
+def test_a_high_ratio_part_is_refused_from_its_declared_sizes(tmp_path: Path) -> None:
+    path = shared_strings_bomb(tmp_path / "v.xlsx", 64)
+    refused_in_little_memory(path, r"inflates \d[\d,]*x")
+
+
+def test_a_bomb_that_understates_its_size_is_stopped_while_inflating(tmp_path: Path) -> None:
+    path = shared_strings_bomb(tmp_path / "v.xlsx", 64)
+    set_declared_size(path, "xl/sharedStrings.xml", 1000)
+    refused_in_little_memory(path, "inflates over 200x")
+
+
+def test_millions_of_shared_strings_are_refused_by_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(package_module, "MAX_SHARED_STRINGS", 1_000)
+    items = "<si><t>x</t></si>" * 1_500
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", sheet_xml(ROSTER))],
+                      shared_strings=f'<sst xmlns="{MAIN_NS}" uniqueCount="1500">{items}</sst>')
+    refused_in_little_memory(path, "more than 1,000 shared strings")
+
+
+def test_billion_laughs_in_the_workbook_part_is_refused(tmp_path: Path) -> None:
+    workbook = (LAUGHS + f'<workbook xmlns="{MAIN_NS}" xmlns:r="http://schemas.openxmlformats.org/'
+                'officeDocument/2006/relationships"><sheets><sheet name="&lol9;" sheetId="1" r:id="rId1"/>'
+                "</sheets></workbook>")
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", sheet_xml(ROSTER))], workbook_xml=workbook)
+    refused_in_little_memory(path, "DTD")
+
+
+def test_an_external_entity_in_a_sheet_is_refused(tmp_path: Path) -> None:
+    xml = sheet_xml(ROSTER).replace('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
+                                    '<?xml version="1.0"?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>')
+    xml = xml.replace("张三", "&x;")
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", xml)])
+    refused_in_little_memory(path, "DTD")
+
+
+@pytest.mark.parametrize("broken", [
+    lambda xml: xml.replace("</sheetData>", ""),
+    lambda xml: xml[: len(xml) // 2],
+    lambda xml: xml.replace('<row r="2">', '<row r="2"><c r="A2" <<t="s"><v>1</v></c>'),
+])
+def test_malformed_sheet_xml_is_one_clear_reason(tmp_path: Path, broken) -> None:
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", broken(sheet_xml(ROSTER)))])
+    with pytest.raises(UnreadableWorkbook, match="已损坏") as caught:
+        plan_import(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_malformed_workbook_xml_is_one_clear_reason(tmp_path: Path) -> None:
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", sheet_xml(ROSTER))], workbook_xml="<workbook><sheets>")
+    with pytest.raises(UnreadableWorkbook, match="已损坏.*workbook.xml"):
+        plan_import(path)
+
+
+def test_a_corrupted_part_fails_its_checksum(tmp_path: Path) -> None:
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", sheet_xml(ROSTER))], compresslevel=0)
+    data = path.read_bytes().replace("张三".encode(), "李四".encode())  # stored bytes edited, CRC left as it was
+    path.write_bytes(data)
+    with pytest.raises(UnreadableWorkbook, match="checksum"):
+        plan_import(path)
+
+
+def test_cli_refuses_a_bomb_in_one_line_and_leaves_the_store_unchanged(store: Store, store_path: Path,
+                                                                         tmp_path: Path) -> None:
+    fill_demo(store, 10)
+    before = (volunteer_count(store), change_count(store))
+    path = shared_strings_bomb(tmp_path / "bomb.xlsx", 16)
+    set_declared_size(path, "xl/sharedStrings.xml", 1000)
+    result = CliRunner().invoke(main, ["--data-dir", str(store_path.parent), "import", "volunteers", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and "bomb.xlsx" in result.stderr
+    assert (volunteer_count(store), change_count(store)) == before
+
+
+def test_the_deflate_stream_is_checked_against_the_size_it_claims(tmp_path: Path) -> None:
+    """A stream that ends before its declared size: the part is cut short, not read as it claims."""
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", sheet_xml(ROSTER))])
+    set_declared_size(path, "xl/worksheets/sheet1.xml", len(zlib.compress(b"x")) + 10_000)
+    with pytest.raises(UnreadableWorkbook, match="size or checksum"):
+        plan_import(path)
