@@ -62,12 +62,11 @@ def test_teams_form_is_annex_2_with_title_unit_date_two_row_header_and_totals(de
     count = export_teams(demo_store, path, today=DEMO_TODAY)
     ws = sheet_of(path)
     assert ws["A1"].value == "附件2" and ws["A2"].value == "科技志愿服务队基本情况表"
-    assert ws["A3"].value == "填报单位（盖章）：安阳县科学技术协会" and ws["H3"].value == "填报日期：2026年06月15日"
+    assert ws["A3"].value == "填报单位：安阳县科学技术协会" and ws["H3"].value == "统计截至：2026年06月15日"
     assert (ws["H4"].value, ws["H5"].value, ws["I5"].value, ws["J5"].value) == ("其中", "三长", "科技专家", "乡土科技人才")
     assert {"A1:N1", "A2:N2", "H4:J4", "L4:M4", "A4:A5", "G4:G5"} <= merged(ws)
     assert_a4_landscape(ws, "A6")
-    assert ws.print_title_rows == "$1:$5"
-    assert ws.column_dimensions["B"].width >= display_width("安阳县科技志愿服务大队")
+    assert ws.print_title_rows == "$4:$5"
     with demo_store.session() as session:
         figures = team_compliance(session, "410522", "2026-06")
     body = rows_of(ws)[5:5 + count]
@@ -102,14 +101,16 @@ def test_monthly_form_matches_the_monthly_figures_with_zero_dash_and_signature(d
     with demo_store.session() as session:
         figures = monthly_figures(session, "410522", "2026-05")
     rows = {r[0].strip(): r for r in rows_of(ws) if r[0]}
-    assert ws["A2"].value == "报告期：2026年05月" and ws.freeze_panes == "A5"
+    assert ws["A2"].value == "报告期：2026年05月" and ws.freeze_panes == "A4"
     assert rows["一、活动次数"][2] == figures.activities > 0
     assert rows["二、参与志愿者人次"][2] == figures.person_times
     assert rows["四、服务时长"][2] == pytest.approx(figures.hours)
     assert rows["三、参与志愿者人数"][2:4] == (figures.volunteers, "-")
     assert rows["其他"][2] == 0
     assert "☐ 本月无活动（零报告）" in rows
-    assert any(str(r[0]).startswith("负责人") for r in rows_of(ws) if r[0])
+    assert any(str(r[0]).startswith("负责人：") and "填报人：王芳" in r[0] for r in rows_of(ws) if r[0])
+    assert any("填报单位（盖章）：安阳县科学技术协会" in str(v) and "填报日期：2026年06月15日" in str(v)
+               for r in rows_of(ws) for v in r)
 
 
 def test_a_month_without_activity_is_a_nil_report_of_zeros(demo_store: Store, tmp_path: Path) -> None:
@@ -133,10 +134,10 @@ def test_roster_masks_id_numbers_unless_unmasked(demo_store: Store, tmp_path: Pa
     export_roster(demo_store, tmp_path / "full.xlsx", unmasked=True)
     masked = sheet_of(tmp_path / "masked.xlsx")
     full = sheet_of(tmp_path / "full.xlsx")
-    assert masked["F3"].value == "证件号码" and masked.freeze_panes == "A4"
-    numbers = [r[5] for r in rows_of(masked)[3:]]
+    assert masked["E3"].value == "证件号码" and masked.freeze_panes == "A4"
+    numbers = [r[4] for r in rows_of(masked)[3:]]
     assert len(numbers) == 150 and all(n.startswith("410522********") for n in numbers)
-    assert all("*" not in r[5] and len(r[5]) == 18 for r in rows_of(full)[3:])
+    assert all("*" not in r[4] and len(r[4]) == 18 for r in rows_of(full)[3:])
     assert oct((tmp_path / "full.xlsx").stat().st_mode & 0o777) == "0o600"
 
 
@@ -155,8 +156,8 @@ def test_activity_ledger_lists_the_period_with_dash_for_activities_not_held(demo
             Activity.starts_at >= "2026-06-01", Activity.starts_at < "2026-07-01")).scalars().all()
     body = rows_of(sheet_of(path))[3:3 + count]
     assert count == len(statuses) > 0
-    not_held = [r for r in body if r[14] not in ("已结束", "进行中")]
-    assert all(r[11:14] == ("-", "-", "-") for r in not_held)
+    not_held = [r for r in body if r[13] not in ("已结束", "进行中")]
+    assert all(r[10:13] == ("-", "-", "-") for r in not_held)
     assert rows_of(sheet_of(path))[3 + count][0] == "合计"
 
 
@@ -191,12 +192,12 @@ def test_certificate_totals_the_confirmed_hours_with_a_seal_area(demo_store: Sto
     assert export_certificate(demo_store, path, person.id_number, today=DEMO_TODAY) == pytest.approx(expected)
     ws = sheet_of(path)
     assert ws["A1"].value == "志愿服务记录证明" and ws.page_setup.orientation == "portrait"
-    assert person.name in ws["A2"].value and "410522********" in ws["A2"].value
-    assert f"{expected:g}小时" in ws["A2"].value
+    assert person.name in ws["A3"].value and "410522********" in ws["A3"].value
+    assert f"{expected:g}小时" in ws["A3"].value
     texts = [str(v) for r in rows_of(ws) for v in r if v]
-    assert "出具单位（盖章）：安阳县科学技术协会" in texts and "出具日期：2026年06月15日" in texts
+    assert "出具单位（盖章）：安阳县科学技术协会\n\n出具日期：2026年06月15日" in texts
     export_certificate(demo_store, tmp_path / "full.xlsx", volunteer_id, unmasked=True)
-    assert person.id_number in sheet_of(tmp_path / "full.xlsx")["A2"].value
+    assert person.id_number in sheet_of(tmp_path / "full.xlsx")["A3"].value
 
 
 def test_certificate_for_an_unknown_volunteer_fails_and_writes_nothing(demo_store: Store, tmp_path: Path) -> None:

@@ -16,6 +16,10 @@ from stvs_tui.excel.sheet import NOT_APPLICABLE, FormSheet, chinese_date, column
 
 CITY_UNIT = "安阳市科学技术协会"
 SIGN_OFF = ("负责人", "填报人", "联系电话")
+
+
+def _sign_off(sheet: FormSheet, reports: CityReports) -> None:
+    sheet.sign_off(SIGN_OFF, (f"填报单位（盖章）：{CITY_UNIT}", f"填报日期：{chinese_date(reports.today)}"))
 CELL_MARKS = {
     CellState.ON_TIME: "√",
     CellState.LATE: "逾期",
@@ -57,12 +61,12 @@ def _grid_sheet(workbook: Any, reports: CityReports) -> None:
     sheet.title("科技志愿服务月报报送情况统计表")
     sheet.line(f"统计期间：{reports.first} 至 {reports.last}；完整率 = 实报 ÷ 应报，及时率 = 按时报 ÷ 应报；"
                "零报告（本月无活动）计为已报。")
-    sheet.split_line(f"填报单位（盖章）：{CITY_UNIT}", f"统计日期：{chinese_date(reports.today)}")
+    sheet.split_line(f"填报单位：{CITY_UNIT}", f"统计日期：{chinese_date(reports.today)}")
     sheet.header(headers)
     sheet.data_rows(rows[:-1])
     sheet.data_row(rows[-1], bold=True)
     sheet.line("注：√ 按时报送；逾期 报送晚于截止日期；未报 已过截止日期未报；待报 尚在报送期内；“-” 该月未结束，不适用。")
-    sheet.signature_block(SIGN_OFF)
+    _sign_off(sheet, reports)
 
 
 def team_rows(reports: CityReports, names: dict[str, str]) -> list[list[Any]]:
@@ -81,13 +85,13 @@ def _teams_sheet(workbook: Any, reports: CityReports, names: dict[str, str]) -> 
     sheet = FormSheet(workbook, "队伍达标情况", column_widths(headers, rows), frozen_rows=4)
     sheet.title("科技志愿服务队伍达标情况统计表")
     sheet.line(f"统计月份：{reports.last}；大队不少于30人，其他队伍不少于10人，每队每月活动不少于1次。")
-    sheet.split_line(f"填报单位（盖章）：{CITY_UNIT}", f"统计日期：{chinese_date(reports.today)}")
+    sheet.split_line(f"填报单位：{CITY_UNIT}", f"统计日期：{chinese_date(reports.today)}")
     sheet.header(headers)
     sheet.data_rows(rows)
     sheet.data_row(["合计", *(sum(r[i] for r in rows) for i in (1, 2)), NOT_APPLICABLE,
                     *(sum(r[i] for r in rows) for i in (4, 5, 6)), f"达标{sum(r[7] == '达标' for r in rows)}个"],
                    bold=True)
-    sheet.signature_block(SIGN_OFF)
+    _sign_off(sheet, reports)
 
 
 def activity_rows(reports: CityReports) -> list[list[Any]]:
@@ -103,21 +107,20 @@ def activity_rows(reports: CityReports) -> list[list[Any]]:
 def _activities_sheet(workbook: Any, reports: CityReports) -> None:
     headers = ["县（市、区）", "活动总数", *(k.zh for k in ServiceKind), *(v.zh for v in VenueKind)]
     rows = activity_rows(reports)
-    widths = [min(w, 18.0) for w in column_widths(headers, rows)]
-    sheet = FormSheet(workbook, "活动分类统计", widths, frozen_rows=5)
+    # The sub-header names each column: the top one only groups them.
+    sheet = FormSheet(workbook, "活动分类统计", column_widths(headers, rows), frozen_rows=5)
     sheet.title("科技志愿服务活动分类统计表")
     sheet.line(f"统计期间：{reports.first} 至 {reports.last}（已开展、已结束的活动）")
-    sheet.split_line(f"填报单位（盖章）：{CITY_UNIT}", f"统计日期：{chinese_date(reports.today)}")
+    sheet.split_line(f"填报单位：{CITY_UNIT}", f"统计日期：{chinese_date(reports.today)}")
     top = sheet.header(["县（市、区）", "活动总数", "按服务类别", *[None] * (len(ServiceKind) - 1), "按服务场所",
-                        *[None] * (len(VenueKind) - 1)], height=22)
+                        *[None] * (len(VenueKind) - 1)],
+                       spans=((3, 2 + len(ServiceKind)), (3 + len(ServiceKind), len(headers))))
     sub = sheet.header([None, None, *headers[2:]])
     sheet.merge(1, 1, top, sub)
     sheet.merge(2, 2, top, sub)
-    sheet.merge(3, 2 + len(ServiceKind), top)
-    sheet.merge(3 + len(ServiceKind), len(headers), top)
     sheet.data_rows(rows)
     sheet.data_row(["合计", *(sum(r[i] for r in rows) for i in range(1, len(headers)))], bold=True)
-    sheet.signature_block(SIGN_OFF)
+    _sign_off(sheet, reports)
 
 
 def export_city_reports(reports: CityReports, path: Path) -> None:

@@ -59,6 +59,12 @@ def issuing_unit(store: Store) -> str:
     return f"{county_name(store)}科学技术协会"
 
 
+def signers(store: Store) -> tuple[str, ...]:
+    """Who signs a form under its table: the head, the clerk (named when the store knows the clerk), a phone."""
+    clerk = store.setting("clerk")
+    return ("负责人", f"填报人：{clerk}" if clerk else "填报人", "联系电话")
+
+
 def require_county(store: Store) -> str:
     county = store.county_code
     if not county:

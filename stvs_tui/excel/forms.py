@@ -24,16 +24,26 @@ from schema.rules import (
 )
 from schema.store import Store
 from schema.validators import mask_id_number
-from stvs_tui.excel.common import issuing_unit, label_of, labels_of, parse_period, require_county, today_or
+from stvs_tui.excel.common import (
+    issuing_unit,
+    label_of,
+    labels_of,
+    parse_period,
+    require_county,
+    signers,
+    today_or,
+)
 from stvs_tui.excel.errors import ExportFailed
 from stvs_tui.excel.sheet import (
     CENTER,
-    HEADER_FONT,
+    CERTIFICATE_SIZE,
     NOT_APPLICABLE,
+    SEAL_ROW,
     FormSheet,
     chinese_date,
     column_widths,
     saving_workbook,
+    song,
 )
 
 TEAM_HEADER_TOP = ("序号", "队伍名称", "层级", "依托单位", "负责人", "联系电话", "队员人数", "其中", None, None,
@@ -44,9 +54,14 @@ TEAM_HEADER_SUB = (None, None, None, None, None, None, None, "三长", "科技�
 TEAM_TALL_COLUMNS = (1, 2, 3, 4, 5, 6, 7, 11, 14)
 
 
-def _sign_off(sheet: FormSheet, store: Store) -> None:
-    clerk = store.setting("clerk")
-    sheet.signature_block(("负责人", f"填报人：{clerk}" if clerk else "填报人", "联系电话"))
+CERTIFICATE_TABLE_SIZE = 11.0
+HIGHLIGHTS_HEIGHT = 130.0  # the monthly form's 工作亮点 box: 46 mm, seven handwritten lines
+
+
+def _sign_off(sheet: FormSheet, store: Store, day: date) -> None:
+    """负责人, 填报人 (the clerk set in the store), 联系电话; the unit to stamp and the date."""
+    sheet.sign_off(signers(store),
+                   (f"填报单位（盖章）：{issuing_unit(store)}", f"填报日期：{chinese_date(day)}"))
 
 
 def _team_row(number: int, team: Team, figures: TeamCompliance) -> list[Any]:
@@ -74,25 +89,23 @@ def export_teams(store: Store, path: Path, *, today: date | None = None) -> int:
     day = today_or(today)
     with store.session() as session:
         rows = team_rows(session, county, period_of(day))
-    widths = column_widths([h or "" for h in TEAM_HEADER_TOP], rows[:300])
-    widths[7:10] = [max(w, 10.0) for w in widths[7:10]]
+    # The sub-header names each column but three: those take their width from the top header.
+    widths = column_widths([s or t or "" for t, s in zip(TEAM_HEADER_TOP, TEAM_HEADER_SUB, strict=True)], rows[:300])
     with saving_workbook(path) as workbook:
         sheet = FormSheet(workbook, "科技志愿服务队基本情况表", widths, frozen_rows=5)
-        sheet.line("附件2", font=HEADER_FONT)
+        sheet.line("附件2", font=sheet.bold_font)
         sheet.title("科技志愿服务队基本情况表")
-        sheet.split_line(f"填报单位（盖章）：{issuing_unit(store)}", f"填报日期：{chinese_date(day)}")
-        top = sheet.header(TEAM_HEADER_TOP, height=22)
-        sub = sheet.header(TEAM_HEADER_SUB, height=22)
+        sheet.split_line(f"填报单位：{issuing_unit(store)}", f"统计截至：{chinese_date(day)}")
+        top = sheet.header(TEAM_HEADER_TOP, spans=((8, 10), (12, 13)))
+        sub = sheet.header(TEAM_HEADER_SUB)
         for column in TEAM_TALL_COLUMNS:
             sheet.merge(column, column, top, sub)
-        sheet.merge(8, 10, top)
-        sheet.merge(12, 13, top)
         sheet.data_rows(rows)
         sheet.data_row(["合计", f"共{len(rows)}支队伍", *[None] * 4, *(sum(r[i] for r in rows) for i in range(6, 10)),
-                        None, f"已注册{sum(1 for r in rows if r[11] == RegistrationStatus.REGISTERED.zh)}支", None, None], bold=True)
-        sheet.merge(2, 6)
+                        None, f"已注册{sum(1 for r in rows if r[11] == RegistrationStatus.REGISTERED.zh)}支", None, None],
+                       bold=True, spans=((2, 6),))
         sheet.line("注：队员人数为在队志愿者人数（同一志愿者可属于多支队伍）；大队不少于30人，其他队伍不少于10人。")
-        _sign_off(sheet, store)
+        _sign_off(sheet, store, day)
     return len(rows)
 
 
@@ -147,19 +160,19 @@ def export_monthly(store: Store, path: Path, *, period: str | None = None, today
     for row in rows[1 + len(ServiceKind):1 + len(ServiceKind) + len(VenueKind)]:
         row.append("按服务场所")
     headers = ["指标", "计量单位", "本月", "本年累计", "备注"]
+    rows = [row + [None] * (5 - len(row)) for row in rows]
     with saving_workbook(path) as workbook:
-        sheet = FormSheet(workbook, "月报表", [26, 10, 12, 12, 40], frozen_rows=4)
+        sheet = FormSheet(workbook, "月报表", column_widths(headers, rows, landscape=False), frozen_rows=3,
+                          landscape=False)
         sheet.title("科技志愿服务活动月报表")
         sheet.line(f"报告期：{span.label}", align=CENTER)
-        sheet.split_line(f"填报单位（盖章）：{issuing_unit(store)}", f"填报日期：{chinese_date(day)}")
         sheet.header(headers)
-        sheet.data_rows(row + [None] * (5 - len(row)) for row in rows)
+        sheet.data_rows(rows)
         nil = "☑" if month.is_empty else "☐"
-        sheet.data_row([f"{nil} 本月无活动（零报告）", None, None, None, None])
-        sheet.merge(1, 5)
-        sheet.text_box("工作亮点", report.highlights if report else "", height=80)
+        sheet.data_row([f"{nil} 本月无活动（零报告）", None, None, None, None], spans=((1, 5),))
+        sheet.text_box("工作亮点", report.highlights if report else "", height=HIGHLIGHTS_HEIGHT)
         sheet.line("注：数字为0的填0，不适用的填“-”；人数不可跨月相加，故“参与志愿者人数”本年累计填“-”。")
-        _sign_off(sheet, store)
+        _sign_off(sheet, store, day)
 
 
 def _find_volunteer(session: Session, county: str, key: str) -> Volunteer:
@@ -198,23 +211,22 @@ def export_certificate(store: Store, path: Path, volunteer: str, *, period: str 
     headers = ["序号", "服务日期", "活动名称", "组织队伍", "服务地点", "服务类别", "服务时长(小时)", "确认人"]
     rows = [[n, r[0].strftime("%Y-%m-%d"), r[1], r[2], r[3], label_of(ServiceKind, r[4]), r[5], r[6]]
             for n, r in enumerate(records, start=1)]
+    widths = column_widths(headers, rows[:300], landscape=False, size=CERTIFICATE_TABLE_SIZE)
     with saving_workbook(path) as workbook:
-        sheet = FormSheet(workbook, "志愿服务记录证明", column_widths(headers, rows[:300]), frozen_rows=3,
-                          landscape=False)
-        sheet.title("志愿服务记录证明")
-        sheet.line(_certificate_text(person, rows, hours, lifetime, span.label, unmasked), height=60)
+        sheet = FormSheet(workbook, "志愿服务记录证明", widths, frozen_rows=4, landscape=False,
+                          size=CERTIFICATE_TABLE_SIZE)
+        sheet.title("志愿服务记录证明", size=22)
+        sheet.spacer(12)
+        text = _certificate_text(person, rows, hours, lifetime, span.label, unmasked)
+        sheet.line(f"　　{text}", font=song(CERTIFICATE_SIZE))
         sheet.header(headers)
         sheet.data_rows(rows)
-        sheet.data_row(["合计", f"共{len(rows)}次", None, None, None, None, hours, None], bold=True)
-        sheet.merge(2, 6)
-        sheet.line("")
-        sheet.line("本证明依据组织队伍确认的服务记录出具（《志愿服务条例》第十九条）。", font=HEADER_FONT)
-        sheet.line("")
-        sheet.split_line("", f"出具单位（盖章）：{issuing_unit(store)}")
-        sheet.split_line("", "经办人：")
-        sheet.split_line("", f"出具日期：{chinese_date(day)}")
-        for _ in range(4):  # room for the seal
-            sheet.line("")
+        sheet.data_row(["合计", f"共{len(rows)}次", None, None, None, None, hours, None], bold=True, spans=((2, 6),))
+        sheet.spacer(12)
+        sheet.line("本证明依据组织队伍确认的服务记录出具（《志愿服务条例》第十九条）。", font=song(CERTIFICATE_SIZE))
+        # A short record still fills the portrait page: the room goes above the sign-off, as on paper.
+        sheet.fill_page(landscape=False, then=SEAL_ROW + 10)
+        sheet.sign_off(("经办人",), (f"出具单位（盖章）：{issuing_unit(store)}", f"出具日期：{chinese_date(day)}"))
     return hours
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,17 @@ from stvs_tui.excel.columns import (
     roster_formatter,
     roster_headers,
 )
-from stvs_tui.excel.common import Period, issuing_unit, label_of, parse_period, require_county, today_or
+from stvs_tui.excel.common import (
+    Period,
+    issuing_unit,
+    label_of,
+    parse_period,
+    require_county,
+    signers,
+    today_or,
+)
 from stvs_tui.excel.sheet import (
+    LIST_SIZE,
     NOT_APPLICABLE,
     FormSheet,
     chinese_date,
@@ -36,7 +45,16 @@ from stvs_tui.excel.sheet import (
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 5000
-SIGN_OFF = ("负责人", "填报人", "联系电话")
+# The printed roster holds what a paper roster does; the other fields follow, outside the print area, so the
+# file still imports back whole (columns are found by header, in any order).
+ROSTER_PRINTED = ("name", "sex", "birth_date", "id_number", "mobile", "work_unit", "title", "expertise",
+                  "talent_tags", "stvs_status", "status")
+ROSTER_UNPRINTED = tuple(f for f in ROSTER_FIELDS if f not in ROSTER_PRINTED and f != "notes")
+_PRINTED_AT = [ROSTER_FIELDS.index(f) for f in ROSTER_PRINTED]
+_NOTES_AT = ROSTER_FIELDS.index("notes")
+_UNPRINTED_AT = [ROSTER_FIELDS.index(f) for f in ROSTER_UNPRINTED]
+# 序号, the printed fields, 所在队伍 and 备注
+ROSTER_PRINTED_COLUMNS = len(ROSTER_PRINTED) + 3
 
 
 def _team_names() -> sa.Subquery:
@@ -66,9 +84,11 @@ def roster_rows(connection: Connection, county: str, unmasked: bool, lang: str,
     to_cells = roster_formatter(lang)
     result = connection.execution_options(yield_per=2000).execute(_roster_query(county))
     id_at = ROSTER_FIELDS.index("id_number")
+    printed, notes_at, unprinted = _PRINTED_AT, _NOTES_AT, _UNPRINTED_AT
     for number, record in enumerate(result, start=1):
         id_number = record[id_at] if unmasked else mask_id_number(record[id_at])
-        yield [number, *to_cells(record, id_number), record[-1]]
+        cells = to_cells(record, id_number)
+        yield [number, *[cells[i] for i in printed], record[-1], cells[notes_at], *[cells[i] for i in unprinted]]
         if progress is not None and number % PROGRESS_EVERY == 0:
             progress(number)
 
@@ -77,30 +97,42 @@ def export_roster(store: Store, path: Path, *, unmasked: bool = False, lang: str
                   today: date | None = None, progress: Progress | None = None) -> int:
     """The county's volunteers, ID numbers masked unless ``unmasked``; returns the number of volunteers.
 
-    Headers are the schema's labels, so the file imports back with ``stvs-tui import volunteers``.
+    Headers are the schema's labels, so the file imports back with ``stvs-tui import volunteers``; for that
+    it ends with its last volunteer (no sign-off rows under it: the importer would read them as data).
     """
     county = require_county(store)
     en = lang == "en"
-    headers = [SERIAL_NUMBER_HEADER[en], *roster_headers(lang), TEAMS_HEADER[en]]
+    labels = dict(zip(ROSTER_FIELDS, roster_headers(lang), strict=True))
+    headers = [SERIAL_NUMBER_HEADER[en], *(labels[f] for f in ROSTER_PRINTED), TEAMS_HEADER[en], labels["notes"],
+               *(labels[f] for f in ROSTER_UNPRINTED)]
     unit = issuing_unit(store)
     # One read transaction (the store's engine emits a real BEGIN): the count written into the sheet's
     # declared size and the rows streamed after it are the same snapshot, even while the TUI writes.
     with store.engine.connect() as connection, connection.begin(), saving_workbook(path) as workbook:
         total = connection.execute(sa.select(sa.func.count()).select_from(_roster_query(county).subquery())).scalar_one()
         sample, rows = sample_rows(roster_rows(connection, county, unmasked, lang, progress))
-        sheet = FormSheet(workbook, "Volunteers" if en else "志愿者名册", column_widths(headers, sample), frozen_rows=3,
-                          boxed=False)
+        widths = column_widths(headers, sample, size=LIST_SIZE, printed=ROSTER_PRINTED_COLUMNS)
+        sheet = FormSheet(workbook, "Volunteers" if en else "志愿者名册", widths, frozen_rows=3, size=LIST_SIZE,
+                          printed=ROSTER_PRINTED_COLUMNS)
         sheet.declare_last_row(3 + total)
         sheet.title(f"{unit}科技志愿者名册" if not en else "Science & technology volunteers")
-        sheet.split_line(f"{'Unit' if en else '填报单位（盖章）'}：{unit}",
-                         f"{'Date' if en else '导出日期'}：{chinese_date(today_or(today))}")
+        day = chinese_date(today_or(today))
+        sheet.split_line(f"{'Unit' if en else '填报单位'}：{unit}", f"{'Date' if en else '导出日期'}：{day}")
         sheet.header(headers)
         count = sheet.data_rows(rows)
+        sheet.finish()
     return count
 
 
-ACTIVITY_FIELDS = ("title", "service_kind", "venue_kind", "starts_at", "ends_at", "place", "partner_unit",
+ACTIVITY_FIELDS = ("title", "service_kind", "venue_kind", "starts_at", "place", "partner_unit",
                    "person_in_charge", "recorder")
+
+
+def activity_time(starts: datetime, ends: datetime) -> str:
+    """When, in two short lines: 2026-05-03 / 09:00-11:30, or the start and the end if days apart."""
+    if starts.date() == ends.date():
+        return f"{starts:%Y-%m-%d}\n{starts:%H:%M}-{ends:%H:%M}"
+    return f"{starts:%Y-%m-%d %H:%M}至\n{ends:%Y-%m-%d %H:%M}"
 
 
 def _activity_rows(store: Store, county: str, period: Period) -> Iterator[list[Any]]:
@@ -120,8 +152,8 @@ def _activity_rows(store: Store, county: str, period: Period) -> Iterator[list[A
         for number, (activity, team, people, hours) in enumerate(session.execute(query), start=1):
             held = activity.status in HELD_STATUSES
             yield [number, activity.title, team, label_of(ServiceKind, activity.service_kind),
-                   label_of(VenueKind, activity.venue_kind), activity.starts_at.strftime("%Y-%m-%d %H:%M"),
-                   activity.ends_at.strftime("%Y-%m-%d %H:%M"), activity.place, activity.partner_unit,
+                   label_of(VenueKind, activity.venue_kind), activity_time(activity.starts_at, activity.ends_at),
+                   activity.place, activity.partner_unit,
                    activity.person_in_charge, activity.recorder,
                    (people or 0) if held else NOT_APPLICABLE, round(hours or 0, 2) if held else NOT_APPLICABLE,
                    activity.beneficiaries if held else NOT_APPLICABLE,
@@ -133,21 +165,23 @@ def export_activities(store: Store, path: Path, *, period: str | None = None, to
     county = require_county(store)
     span = parse_period(period)
     headers = ["序号", *(field_label(Activity, f) for f in ("title", "team_id")),
-               *(field_label(Activity, f) for f in ACTIVITY_FIELDS[1:]), "参与人数", "服务时长(小时)",
+               *(field_label(Activity, f) for f in ACTIVITY_FIELDS[1:3]), "活动时间",
+               *(field_label(Activity, f) for f in ACTIVITY_FIELDS[4:]), "参与人数", "服务时长(小时)",
                field_label(Activity, "beneficiaries"), field_label(Activity, "status"), "宣传报道"]
     rows = list(_activity_rows(store, county, span))
+    day = today_or(today)
     with saving_workbook(path) as workbook:
-        sheet = FormSheet(workbook, "活动台账", column_widths(headers, rows[:300]), frozen_rows=3)
+        sheet = FormSheet(workbook, "活动台账", column_widths(headers, rows[:300], size=LIST_SIZE), frozen_rows=3,
+                          size=LIST_SIZE)
         sheet.title(f"科技志愿服务活动台账（{span.label}）")
-        sheet.split_line(f"填报单位（盖章）：{issuing_unit(store)}", f"填报日期：{chinese_date(today_or(today))}")
+        sheet.split_line(f"填报单位：{issuing_unit(store)}", "")
         sheet.header(headers)
         sheet.data_rows(rows)
-        held = [r for r in rows if r[11] != NOT_APPLICABLE]
-        sheet.data_row(["合计", f"共{len(rows)}次活动，已开展{len(held)}次", *[None] * 9,
-                        sum(r[11] for r in held), round(sum(r[12] for r in held), 2), sum(r[13] for r in held),
-                        None, None], bold=True)
-        sheet.merge(2, 11)
-        sheet.signature_block(SIGN_OFF)
+        held = [r for r in rows if r[10] != NOT_APPLICABLE]
+        sheet.data_row(["合计", f"共{len(rows)}次活动，已开展{len(held)}次", *[None] * 8,
+                        sum(r[10] for r in held), round(sum(r[11] for r in held), 2), sum(r[12] for r in held),
+                        None, None], bold=True, spans=((2, 10),))
+        sheet.sign_off(signers(store), (f"填报单位（盖章）：{issuing_unit(store)}", f"填报日期：{chinese_date(day)}"))
     return len(rows)
 
 
@@ -187,19 +221,21 @@ def export_hours(store: Store, path: Path, *, period: str | None = None, today: 
     headers = ["序号", "姓名", "性别", "证件号码", "所在队伍", "服务次数", "本期服务时长(小时)", "累计服务时长(小时)",
                "星级"]
     rows = _hours_rows(store, county, span)
+    day = today_or(today)
     with saving_workbook(path) as workbook:
-        sheet = FormSheet(workbook, "时长公示", column_widths(headers, rows[:300]), frozen_rows=3)
+        sheet = FormSheet(workbook, "时长公示", column_widths(headers, rows[:300], size=LIST_SIZE), frozen_rows=3,
+                          size=LIST_SIZE)
         sheet.title(f"科技志愿服务时长公示名单（{span.label}）")
-        sheet.split_line(f"公示单位（盖章）：{issuing_unit(store)}", f"公示日期：{chinese_date(today_or(today))}")
+        sheet.split_line(f"公示单位：{issuing_unit(store)}", "")
         sheet.header(headers)
         sheet.data_rows(rows)
         sheet.data_row(["合计", f"共{len(rows)}人", None, None, None, sum(r[5] for r in rows),
-                        round(sum(r[6] for r in rows), 2), NOT_APPLICABLE, NOT_APPLICABLE], bold=True)
-        sheet.merge(2, 5)
+                        round(sum(r[6] for r in rows), 2), NOT_APPLICABLE, NOT_APPLICABLE], bold=True, spans=((2, 5),))
         for note in ("注：1. 服务时长为组织队伍确认的时长；累计时长含以往各期。",
                      "2. 未同意公开个人信息的志愿者隐去姓名和证件号码；星级按累计时长计（100/300/600/1000/1500小时），"
                      "仅作展示，不作为正式认证。",
                      "3. 公示期为5个工作日，如有异议，请向公示单位反映。"):
             sheet.line(note)
-        sheet.signature_block(("公示单位（盖章）", "联系人", "联系电话"))
+        sheet.sign_off(("联系人", "联系电话"),
+                       (f"公示单位（盖章）：{issuing_unit(store)}", f"公示日期：{chinese_date(day)}"))
     return len(rows)

@@ -26,6 +26,11 @@ from stvs_tui.excel.columns import (
 )
 from stvs_tui.excel.sheet import HEADER_FONT, FormSheet, column_widths, saving_workbook
 
+# What a clerk types, to size the columns (an 18-digit ID must show whole); choices size their own columns.
+EXAMPLE = {"name": "欧阳晓明", "birth_date": "1985-03-12", "id_number": "410522198503121234", "mobile": "13800001234",
+           "phone2": "0372-5123456", "work_unit": "县第一人民医院", "title": "副主任医师", "expertise": "果树栽培",
+           "availability": "周末", "stvs_registered_on": "2021-05-01", "joined_on": "2021-04-01"}
+
 TEMPLATE_ROWS = 2000  # rows prepared with drop-downs and text formats
 OPTIONS_SHEET = "选项"
 REQUIRED_FONT = Font(name="宋体", size=11, bold=True, color="C00000")
@@ -48,6 +53,11 @@ def _options(field: str, lang: str) -> list[str]:
     return list(YES_NO[lang]) if field in BOOL_FIELDS else []
 
 
+def _example(field: str, lang: str) -> str | None:
+    options = _options(field, lang)
+    return max(options, key=len) if options else EXAMPLE.get(field)
+
+
 def _hint(field: str, lang: str) -> str:
     options = _options(field, lang)
     if field in LIST_FIELDS:
@@ -65,8 +75,9 @@ def export_template(path: Path, *, lang: str = "zh") -> None:
     """Write the blank roster template to ``path``."""
     headers = roster_headers(lang)
     with saving_workbook(path) as workbook:
-        roster = FormSheet(workbook, "志愿者名册" if lang == "zh" else "Volunteers",
-                           column_widths(headers, [[None] * len(headers)]), frozen_rows=1, boxed=False)
+        # Filled in on screen, not printed: each column as wide as what is typed, in the default font (11 pt).
+        widths = column_widths(headers, [[_example(f, lang) for f in ROSTER_FIELDS]], size=11, fit=False)
+        roster = FormSheet(workbook, "志愿者名册" if lang == "zh" else "Volunteers", widths, frozen_rows=1)
         options = workbook.create_sheet(OPTIONS_SHEET)
         _prepare_columns(roster, options, lang)
         fonts = [REQUIRED_FONT if f in REQUIRED_FIELDS else HEADER_FONT for f in ROSTER_FIELDS]
