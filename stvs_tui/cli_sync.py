@@ -20,8 +20,11 @@ from schema.models import Region
 from schema.regions import read_regions
 from schema.validators import normalize_region_code
 from stvs_tui.cli_params import unknown_county
+from stvs_tui.i18n import t, use_language
 from sync.client import SyncClient, SyncProgress, SyncSummary
+from sync.doctor import StuckItem, drop_batch, stuck_items
 from sync.errors import SyncError
+from sync.quarantine import take_city
 from sync.transport import CA_FILE_SETTING, INSECURE_URL_SETTING
 
 if TYPE_CHECKING:
@@ -47,6 +50,8 @@ def _print_summary(summary: SyncSummary) -> None:
                f"拒绝 rejected {summary.rejected}")
     click.echo(f"下载 pulled {summary.pulled}" + (f" (有未上传修改而暂缓 held for unsynced edits: "
                                                  f"{summary.skipped_pending})" if summary.skipped_pending else ""))
+    if summary.quarantined:
+        click.echo(f"暂存未写入 quarantined {summary.quarantined} (见 see `stvs-tui sync doctor`)")
     click.echo(f"冲突处理结果 resolutions {summary.resolutions}" + (
         f" (未能获取 could not fetch: {summary.resolutions_error})" if summary.resolutions_error else ""))
     click.echo(f"核对 digest: {summary.digest}" + (f" (修复 repaired {summary.repaired}, 重新上传 resent "
@@ -57,7 +62,7 @@ def _print_summary(summary: SyncSummary) -> None:
         click.echo(f"  冲突 conflict {item['table']} {item['id']}: {item['reason']} (conflict {item['conflict_id']})")
 
 
-@click.command("sync")
+@click.group("sync", invoke_without_command=True)
 @click.option("--server", "server_url", help="City server URL, e.g. https://kx.anyang.example:8765 (saved).")
 @click.option("--token", help="This device's token from `stvs-tui token add` (saved in the local store).")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
@@ -66,12 +71,14 @@ def _print_summary(summary: SyncSummary) -> None:
               help="Allow a plain http:// server on another machine: the token and records go unencrypted (saved "
                    "for that URL). Without it only https://, or http:// to this machine, is used.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (for scripts).")
-@click.pass_obj
-def sync_command(app: AppContext, server_url: str | None, token: str | None, ca_file: str | None,
+@click.pass_context
+def sync_command(ctx: click.Context, server_url: str | None, token: str | None, ca_file: str | None,
                  insecure_http: bool, as_json: bool) -> None:
     """Push this county's changes to the city server, then pull what changed for it.
 
-    Conflicts do not stop a sync: they are listed in the summary and wait in the city's queue.
+    Conflicts do not stop a sync: they are listed in the summary and wait in the city's queue. A pulled
+    row this store cannot write is quarantined (the pull goes on) and retried by every sync; `sync doctor`
+    lists whatever is stuck and how to clear it.
     Server, token, CA file and --insecure-http are remembered once a sync with them has run.
     The server's certificate is verified; a token is never sent over plain http:// to another
     machine unless --insecure-http is given.
@@ -80,7 +87,11 @@ def sync_command(app: AppContext, server_url: str | None, token: str | None, ca_
     Examples:
       stvs-tui sync --server https://kx.anyang.example:8765 --token 6fQ...x2 --json
       stvs-tui sync --server https://10.1.2.3:8765 --token 6fQ...x2 --ca-file anyang-ca.pem
+      stvs-tui sync doctor
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    app: AppContext = ctx.obj
     store = app.open_initialised_store()
     try:
         url = (server_url or store.setting("server_url")).strip().rstrip("/")
@@ -106,6 +117,90 @@ def sync_command(app: AppContext, server_url: str | None, token: str | None, ca_
         if sys.stderr.isatty():
             click.echo("", err=True)
         _print_summary(summary)
+
+
+def doctor_lines(items: list[StuckItem]) -> list[str]:
+    """The doctor's report in the current language: each item, then what clears it."""
+    if not items:
+        return [t("doctor.none")]
+    lines = [t("doctor.count", count=len(items))]
+    for item in items:
+        lines.append(t("doctor.item", kind=t(f"doctor.kind.{item.kind}"), table=item.table, id=item.row_id,
+                       reason=item.reason, detail=item.detail).replace("  ", " ").rstrip())
+        lines.append(t("doctor.how", action=t(f"doctor.action.{item.action}"),
+                       command=f" ({item.command})" if item.command else ""))
+    return lines
+
+
+@sync_command.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the items as JSON (for scripts).")
+@click.pass_obj
+def doctor_command(app: AppContext, as_json: bool) -> None:
+    """List whatever keeps this store from being in sync, each with its reason and what clears it:
+    outbox batches the server refused, quarantined rows, rejected records, open conflicts.
+
+    \b
+    Example:
+      stvs-tui sync doctor --json
+    """
+    store = app.open_initialised_store()
+    try:
+        items = stuck_items(store)
+    finally:
+        store.close()
+    use_language(app.lang)
+    if as_json:
+        click.echo(json.dumps({"items": [item.to_dict() | {"action_text": t(f"doctor.action.{item.action}")}
+                                         for item in items]}, ensure_ascii=False, indent=2))
+        return
+    for line in doctor_lines(items):
+        click.echo(line)
+
+
+@sync_command.command("drop-batch")
+@click.argument("batch_id")
+@click.pass_obj
+def drop_batch_command(app: AppContext, batch_id: str) -> None:
+    """Drop an outbox batch the server refused; its changes stay queued and go in new batches next sync.
+
+    \b
+    Example:
+      stvs-tui sync drop-batch 0190f3c2-7a1b-7c3d-9e4f-123456789abc
+    """
+    use_language(app.lang)
+    store = app.open_initialised_store()
+    try:
+        changes = drop_batch(store, batch_id)
+    finally:
+        store.close()
+    if not changes:
+        raise click.ClickException(t("doctor.no_batch", batch=batch_id))
+    click.echo(t("doctor.dropped", batch=batch_id, changes=changes))
+
+
+@sync_command.command("take-city")
+@click.argument("key", metavar="TABLE:ID")
+@click.pass_obj
+def take_city_command(app: AppContext, key: str) -> None:
+    """Clear a unique-key quarantine the city's way: the local row holding the key is deleted (the
+    deletion goes to the city) and the next sync writes the city's record.
+
+    \b
+    Example:
+      stvs-tui sync take-city monthly_report:0190f3c2-7a1b-7c3d-9e4f-123456789abc
+    """
+    use_language(app.lang)
+    table, _, row_id = key.partition(":")
+    if not row_id:
+        raise click.BadParameter("TABLE:ID, e.g. monthly_report:0190…", param_hint="TABLE:ID")
+    store = app.open_initialised_store()
+    try:
+        removed = take_city(store, table, row_id)
+    except KeyError:
+        raise click.ClickException(t("doctor.not_held", key=key)) from None
+    finally:
+        store.close()
+    click.echo(t("doctor.took_city", ids=", ".join(removed) or "-"))
 
 
 @click.command("serve")

@@ -23,6 +23,7 @@ from filelock import FileLock, Timeout
 
 from schema.models import SYNCED_TABLES, new_id
 from schema.store import Store
+from sync import quarantine
 from sync.changes import Cursor, OutgoingBatch, PendingRow, build_batch, pending_rows
 from sync.errors import (
     BatchMismatch,
@@ -46,6 +47,7 @@ from sync.protocol import (
     PushResponse,
     RediffPage,
 )
+from sync.push import chunks
 from sync.replica import Replica
 from sync.resolutions import fetch_resolutions
 from sync.serverdb import schema_version
@@ -90,6 +92,7 @@ class SyncSummary:
     rejected: int = 0
     pulled: int = 0
     skipped_pending: int = 0
+    quarantined: int = 0
     resolutions: int = 0
     resolutions_error: str = ""
     digest: str = "not_compared"
@@ -148,6 +151,7 @@ class SyncClient:
             with bulk_allocation():
                 self.push(summary, report)
             since, partition = self.pull(hello.server_id, summary, report)
+            self.retry_quarantine(hello.server_id, summary)
             self.fetch_resolutions(hello.server_id, summary)
             self.verify(hello.server_id, since, partition, summary, report)
             summary.seconds = round(time.monotonic() - started, 3)
@@ -195,7 +199,8 @@ class SyncClient:
         """
         for batch_id, payload in self.replica.outboxes():
             summary.resumed_batch = True
-            self._finish(batch_id, orjson.loads(payload)["changes"], self._post_push(payload.encode()), summary)
+            answer = self._noting_refusal(batch_id, lambda payload=payload: self._post_push(payload.encode()))
+            self._finish(batch_id, orjson.loads(payload)["changes"], answer, summary)
         total = self.store.pending_change_count()
         cursor = Cursor()
         report(SyncProgress("push", 0, total))
@@ -205,7 +210,7 @@ class SyncClient:
                 pending, batch = self._next_batch(cursor)
                 self.replica.settle(batch.settled)
                 staged = self._stage(batch.changes) if batch.changes else None
-                answer = in_flight[2].result() if in_flight is not None else b""
+                answer = self._noting_refusal(in_flight[0], in_flight[2].result) if in_flight is not None else b""
                 following = (staged[0], staged[1], sender.submit(self._post_push, staged[2])) if staged else None
                 if in_flight is not None:
                     self._finish(in_flight[0], in_flight[1], answer, summary)
@@ -213,6 +218,14 @@ class SyncClient:
                 in_flight = following
                 if not pending:
                     return
+
+    def _noting_refusal(self, batch_id: str, answer: Callable[[], bytes]) -> bytes:
+        """The server's answer to a batch; a refusal of the batch itself is noted on it for ``sync doctor``."""
+        try:
+            return answer()
+        except (BatchMismatch, Forbidden, ProtocolError) as exc:
+            self.replica.refuse_outbox(batch_id, " ".join(str(exc).split()))
+            raise
 
     def _next_batch(self, cursor: Cursor) -> tuple[list[PendingRow], OutgoingBatch]:
         with self.store.engine.connect() as connection:
@@ -277,6 +290,25 @@ class SyncClient:
             if not page.has_more:
                 return since, page.partition
 
+    def retry_quarantine(self, server_id: str, summary: SyncSummary) -> None:
+        """Write quarantined records again, after asking the server for the rows they refer to that this
+        store lacks (a row hard-deleted here comes back as what the server has: often its tombstone)."""
+        for _ in range(len(SYNCED_TABLES)):  # a row asked for may refer to one missing too: a level a round
+            wanted = quarantine.wanted_references(self.store)
+            if not wanted:
+                break
+            for table, ids in wanted.items():
+                for part in chunks(ids, MAX_PULL_LIMIT):
+                    fetched = FetchResponse.model_validate_json(self._request(
+                        "POST", "/sync/fetch", json={"table": table, "ids": part}).content)
+                    summary.repaired += self.replica.apply_pulled(fetched.records, None, server_id, revive=True).applied
+            if quarantine.wanted_references(self.store) == wanted:
+                break  # the server has none of them either
+        held = quarantine.quarantined(self.store)
+        if held:
+            summary.pulled += self.replica.apply_pulled([item.record for item in held], None, server_id).applied
+        summary.quarantined = quarantine.count(self.store)
+
     # ---- the city's decisions ----------------------------------------------------------------------------
 
     def fetch_resolutions(self, server_id: str, summary: SyncSummary) -> None:
@@ -297,6 +329,10 @@ class SyncClient:
         if partition is None or partition.last_seq > since or summary.skipped_pending or \
                 self.store.pending_change_count():
             summary.digest = "deferred"
+            return
+        if summary.quarantined:
+            # The store lacks the quarantined versions on purpose: a re-diff would only fetch them again.
+            summary.digest = "quarantined"
             return
         if self.replica.digest() == (partition.row_count, partition.digest):
             summary.digest = "match"

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from schema.enums import SyncState
 from schema.models import SYNCED_TABLES
 from schema.store import Store
+from sync import quarantine
 from sync.bulk import driver_cursor, driver_rows
 from sync.changes import any_in_id_range, load_bases, marks, max_seq_of
 from sync.hlc import HybridClock, Timestamp
@@ -79,6 +80,7 @@ class Applied:
 
     applied: int = 0
     skipped_pending: int = 0
+    quarantined: int = 0
 
 
 class Replica:
@@ -128,6 +130,12 @@ class Replica:
             connection.execute(sa.text("INSERT INTO sync_outbox (batch_id, payload, created_at) "
                                        "VALUES (:b, CAST(:p AS TEXT), :t)"),
                                {"b": batch_id, "p": payload, "t": datetime.now()})
+
+    def refuse_outbox(self, batch_id: str, refusal: str) -> None:
+        """Note why the server refused a batch (it stays in the outbox; ``sync doctor`` shows the reason)."""
+        with self.store.engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE sync_outbox SET refused_at = ?, refusal = ? WHERE batch_id = ?",
+                                       (datetime.now().isoformat(sep=" "), refusal, batch_id))
 
     def settle(self, rows: Iterable[Any]) -> None:
         """Forget log entries that hold no change to send (see ``OutgoingBatch.settled``)."""
@@ -228,22 +236,46 @@ class Replica:
 
     # ---- pulled records ---------------------------------------------------------------------------------
 
-    def apply_pulled(self, records: list[PulledRecord], next_since: int | None, server_key: str) -> Applied:
-        """Write pulled records (not over unsynced edits) and move the pull checkpoint, in one transaction."""
+    def apply_pulled(self, records: list[PulledRecord], next_since: int | None, server_key: str, *,
+                     revive: bool = False) -> Applied:
+        """Write pulled records (not over unsynced edits) and move the pull checkpoint, in one transaction.
+
+        A record this store cannot hold (it refers to a row deleted here, or a local row holds its unique key)
+        never fails the pull: the page is written again record by record, and such a record is quarantined
+        with its reason (``sync.quarantine``). ``revive``: write rows this store lacks even at a version it
+        has seen, tombstones too (the rows a quarantined record refers to, asked for again).
+        """
+        try:
+            return self._apply_pulled(records, next_since, server_key, revive, careful=False)
+        except sa.exc.IntegrityError:
+            return self._apply_pulled(records, next_since, server_key, revive, careful=True)
+
+    def _apply_pulled(self, records: list[PulledRecord], next_since: int | None, server_key: str, revive: bool,
+                      careful: bool) -> Applied:
         outcome = Applied()
         with self.store.applying_remote_changes() as connection:
             digest = self._digest_state(connection)
+            chosen = {table: self._fresh(connection, table, [r for r in records if r.table == table], outcome, revive)
+                      for table in SYNCED_TABLES}
+            held = self._write_one_by_one(connection, chosen, revive) if careful else {}
             for table in SYNCED_TABLES:
-                of_table = [r for r in records if r.table == table]
-                if of_table:
-                    digest = self._apply_pulled_table(connection, table, of_table, digest, outcome)
+                fresh = chosen[table]
+                if fresh:
+                    digest = self._apply_pulled_table(connection, table, fresh, digest, held, revive, write=not careful)
+            outcome.applied += sum(len(fresh) for fresh in chosen.values()) - len(held)
+            if held:
+                quarantine.hold(connection, list(held.values()))
+                outcome.quarantined += len(held)
             self._save_digest(connection, digest)
             if next_since is not None:
                 self.set_checkpoints(connection, **{f"pull_since:{server_key}": str(next_since)})
         return outcome
 
-    def _apply_pulled_table(self, connection: Connection, table: str, records: list[PulledRecord],
-                            digest: Digest, outcome: Applied) -> Digest:
+    def _fresh(self, connection: Connection, table: str, records: list[PulledRecord], outcome: Applied,
+               revive: bool) -> list[PulledRecord]:
+        """The records to write: not over unsynced edits, and newer than what this store has."""
+        if not records:
+            return []
         ids = [r.id for r in records]
         pending = self._pending_ids(connection, table, ids)
         bases = load_bases(connection, table, ids)
@@ -251,29 +283,60 @@ class Replica:
         outcome.skipped_pending += len(records) - len(fresh)
         # A version this store has already (its own push answered with it) brings nothing new, and
         # must not clear a conflict mark: only a newer version (say, the city's resolution) does.
-        fresh = [r for r in fresh if r.id not in bases or bases[r.id][0] < r.version]
-        outcome.applied += len(fresh)
+        missing = self._missing_ids(connection, table, [r.id for r in fresh]) if revive else set()
+        return [r for r in fresh if r.id not in bases or bases[r.id][0] < r.version or r.id in missing]
+
+    def _write_one_by_one(self, connection: Connection, chosen: dict[str, list[PulledRecord]],
+                          revive: bool) -> dict[tuple[str, str], tuple[PulledRecord, str, str]]:
+        """Write each record under its own savepoint, foreign keys checked at once, parents' tables first;
+        again while a pass writes any (a team's parent may come after it); return those refused, diagnosed."""
+        connection.exec_driver_sql("PRAGMA defer_foreign_keys=OFF")
+        waiting = [r for table in SYNCED_TABLES for r in chosen[table]]
+        errors: dict[tuple[str, str], str] = {}
+        while waiting:
+            refused = []
+            for record in waiting:
+                try:
+                    with connection.begin_nested():
+                        self._write_records(connection, record.table, [(record.id, record.version, record.record)],
+                                            hlc={record.id: (record.updated_hlc, record.updated_by)}, revive=revive)
+                except sa.exc.IntegrityError as exc:
+                    refused.append(record)
+                    errors[(record.table, record.id)] = str(exc.orig)
+            if len(refused) == len(waiting):
+                break
+            waiting = refused
+        return {(r.table, r.id): (r, *quarantine.diagnose(connection, r, errors[(r.table, r.id)])) for r in waiting}
+
+    def _apply_pulled_table(self, connection: Connection, table: str, fresh: list[PulledRecord], digest: Digest,
+                            held: dict[tuple[str, str], Any], revive: bool, write: bool) -> Digest:
+        fresh = [r for r in fresh if (table, r.id) not in held]
         if not fresh:
             return digest
+        ids = [r.id for r in fresh]
+        bases = load_bases(connection, table, ids)
         upsert_bases(connection, [(table, r.id, r.version, orjson.dumps(r.record)) for r in fresh])
         for r in fresh:
             digest = self._fold(digest, table, r.id, bases.get(r.id), r.version, r.record)
-        self._write_records(connection, table, [(r.id, r.version, r.record) for r in fresh],
-                            hlc={r.id: (r.updated_hlc, r.updated_by) for r in fresh})
+        if write:
+            self._write_records(connection, table, [(r.id, r.version, r.record) for r in fresh],
+                                hlc={r.id: (r.updated_hlc, r.updated_by) for r in fresh}, revive=revive)
         connection.execute(sa.text("DELETE FROM sync_issue WHERE tbl = :t AND row_id = :r"),
-                           [{"t": table, "r": r.id} for r in fresh])
+                           [{"t": table, "r": row_id} for row_id in ids])
+        quarantine.release(connection, table, ids)
         return digest
 
     def _write_records(self, connection: Connection, table_name: str, records: list[tuple[str, int, dict[str, Any]]],
-                       hlc: dict[str, tuple[str, str]] | None = None) -> None:
-        """Upsert server records into local rows; a tombstone for a row this store no longer has stays away."""
+                       hlc: dict[str, tuple[str, str]] | None = None, revive: bool = False) -> None:
+        """Upsert server records into local rows; a tombstone for a row this store no longer has stays away
+        (unless ``revive``: asked for because a row refers to it)."""
         if not records:
             return
         table = table_of(table_name)
         existing = self._existing_ids(connection, table_name, [r[0] for r in records])
         rows = []
         for row_id, version, record in records:
-            if record.get("deleted") and row_id not in existing:
+            if record.get("deleted") and row_id not in existing and not revive:
                 continue
             values = from_wire(table_name, record) | {"id": row_id, "version": version,
                                                       "sync_state": SyncState.SYNCED.value}
@@ -301,6 +364,9 @@ class Replica:
                 connection, f"SELECT DISTINCT row_id FROM change_log WHERE tbl = ? AND row_id IN ({marks(part)})",
                 (table, *part)))
         return found
+
+    def _missing_ids(self, connection: Connection, table: str, ids: list[str]) -> set[str]:
+        return set(ids) - self._existing_ids(connection, table, ids)
 
     @staticmethod
     def _existing_ids(connection: Connection, table: str, ids: list[str]) -> set[str]:
