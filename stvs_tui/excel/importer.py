@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ from schema.store import Store
 from schema.validation import field_rule, record_errors
 from stvs_tui.excel.columns import (
     IGNORED_HEADERS,
+    MEMO_LIMIT,
     REQUIRED_FIELDS,
     YearMonth,
     cell_reader,
@@ -32,7 +34,6 @@ from stvs_tui.excel.columns import (
     header_key,
     is_footer,
     is_month_header,
-    memoised,
 )
 from stvs_tui.excel.errors import ImportRefused, UnrecognisedSheet
 from stvs_tui.excel.package import SheetFacts
@@ -84,15 +85,27 @@ class Note:
         return self.en if lang == "en" else self.zh
 
 
-@dataclass
 class PlannedRow:
-    """A valid data row: its cleaned fields and what applying will do with it."""
+    """A valid data row: its cleaned fields and what applying will do with it. The fields are kept as a key
+    tuple shared by rows of the same shape and a value tuple: 100k rows of dicts would double the memory."""
 
-    row: int
-    values: dict[str, Any]
-    action: Literal["insert", "update", "skip"] = "insert"
-    existing_id: str | None = None
-    matched_by: str = ""
+    __slots__ = ("action", "data", "existing_id", "keys", "matched_by", "row")
+
+    def __init__(self, row: int, keys: tuple[str, ...], data: tuple[Any, ...],
+                 action: Literal["insert", "update", "skip"] = "insert") -> None:
+        self.row, self.keys, self.data, self.action = row, keys, data, action
+        self.existing_id: str | None = None
+        self.matched_by = ""
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(zip(self.keys, self.data, strict=True))
+
+    def get(self, name: str) -> Any:
+        return self.data[self.keys.index(name)] if name in self.keys else None
+
+    def __repr__(self) -> str:
+        return f"PlannedRow({self.row}, {self.values!r}, {self.action!r})"
 
 
 @dataclass
@@ -280,127 +293,209 @@ def _missing_columns_message(sheet: str, header_row: int, missing: list[str]) ->
 
 def _read_data(plan: ImportPlan, rows: Iterator[Row], facts: SheetFacts, options: _Options) -> None:
     reader = _DataReader(plan, facts, options)
+    block: list[tuple[int, tuple[Any, ...]]] = []
     for row in rows:
-        reader.row(*row)
+        accepted = reader.accept(*row)
+        if accepted is not None:
+            block.append(accepted)
+            if len(block) == BLOCK_ROWS:
+                reader.check_block(block)
+                block = []
+    reader.check_block(block)
     reader.finish()
 
 
 IDENTITY_FIELDS = frozenset({"name", "id_number", "mobile"})
 MASK = "*"
+BLOCK_ROWS = 2_000  # rows checked column by column at once
+
+
+class _Failed:
+    """A cell that could not be read: the error to report (or a masked or numeric ID, told apart)."""
+
+    __slots__ = ("error", "kind")
+
+    def __init__(self, error: FieldError | None, kind: str = "") -> None:
+        self.error, self.kind = error, kind
+
+
+_EMPTY = object()  # an empty cell: the field is left out of the record
 
 
 class _DataReader:
-    """The data rows of one sheet, one at a time: hidden rows, merged cells, sign-offs and masked exports
-    are sorted out here; each remaining row is checked and planned."""
+    """The data rows of one sheet. ``accept`` sorts rows out one by one (empty, hidden, a sign-off, merged
+    values filled down); ``check_block`` then reads a block of rows column by column, so a column whose
+    values repeat (units, titles, labels, dates) is cleaned once per distinct value, and plans each row."""
 
     def __init__(self, plan: ImportPlan, facts: SheetFacts, options: _Options) -> None:
         self.plan, self.facts, self.options = plan, facts, options
         self.mapped = list(plan.columns.items())
-        self.cleaners = {column: _column_cleaner(name, options.today) for column, name in self.mapped}
-        self.id_column = next(c for c, f in self.mapped if f == "id_number")
+        self.names = tuple(name for _column, name in self.mapped)
+        self.position = {column: index for index, (column, _name) in enumerate(self.mapped)}
+        self.id_position = self.names.index("id_number")
+        self.name_position = self.names.index("name")
+        self.cleaners = [_column_cleaner(name, options.today) for name in self.names]
+        self.memos: list[dict[Any, Any]] = [{"": _EMPTY} for _name in self.names]
         self.month_only = "birth_date" in plan.headers and is_month_header(plan.headers["birth_date"])
-        self.odd_cells = facts.formulas | facts.errors
         self.odd_rows: dict[int, list[int]] = {}
-        for row, column in self.odd_cells:
-            if column in plan.columns:
-                self.odd_rows.setdefault(row, []).append(column)
+        for row, column in facts.formulas | facts.errors:
+            if column in self.position:
+                self.odd_rows.setdefault(row, []).append(self.position[column])
         self.fills, self.merge_tops = _merge_fills(plan, facts)
         self.merged_values: dict[tuple[int, int], Any] = {}
         self.seen_ids: dict[str, int] = {}
         self.seen_contacts: dict[tuple[str, str], int] = {}
+        self.shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.hidden: list[int] = []
         self.footers: list[tuple[int, str]] = []
         self.total = max(facts.rows - plan.header_row, 0) or None
         self.data_rows = 0
+        self._getters: dict[int, Callable[[list[Any]], tuple[Any, ...]]] = {}
 
-    def row(self, row_number: int, values: list[Any], offset: int) -> None:
-        cells = self._mapped_cells(row_number, values, offset)
-        if not cells:
-            return
+    def _getter(self, offset: int) -> Callable[[list[Any]], tuple[Any, ...]]:
+        getter = self._getters.get(offset)
+        if getter is None:
+            indexes = [column - 1 - offset for column, _name in self.mapped]
+            pick = itemgetter(*indexes)
+            getter = pick if len(indexes) > 1 else (lambda values: (pick(values),))
+            self._getters[offset] = getter
+        return getter
+
+    def accept(self, row_number: int, values: list[Any], offset: int) -> tuple[int, tuple[Any, ...]] | None:
+        """The row's mapped cells in ``self.names`` order ("" when empty), or None for a row to pass over."""
+        try:
+            cells = self._getter(offset)(values)
+        except IndexError:  # a short row (the openpyxl path): pad it
+            cells = self._getter(offset)(values + [""] * (self.mapped[-1][0] - offset))
+        if row_number in self.merge_tops or row_number in self.fills:
+            cells = self._merged(row_number, cells)
+        if cells.count("") + cells.count(None) == len(cells) and row_number not in self.odd_rows:
+            return None
         if row_number in self.facts.hidden_rows and not self.options.include_hidden:
             self.hidden.append(row_number)
-            return
-        footer = _footer_text(values, cells, self.id_column)
-        if footer is not None:
-            self.footers.append((row_number, footer))
-            return
+            return None
+        id_cell = cells[self.id_position]
+        if not (type(id_cell) is str and _ID_LIKE.fullmatch(id_cell.strip())) and not _is_number(id_cell):
+            footer = _footer_text(values)
+            if footer is not None:
+                self.footers.append((row_number, footer))
+                return None
         self.data_rows += 1
         if self.data_rows > self.options.max_rows:
             refuse_if_too_long(self.plan.sheet, self.data_rows, self.options.max_rows)
-        planned = self._check(row_number, cells)
-        if planned is not None and not _duplicate_in_file(self.plan, planned, self.seen_ids, self.seen_contacts):
-            self.plan.rows.append(planned)
         progress = self.options.progress
         if progress is not None and self.data_rows % PROGRESS_EVERY == 0:
             progress(self.data_rows, self.total)
+        return row_number, cells
 
-    def _mapped_cells(self, row_number: int, values: list[Any], offset: int) -> dict[int, Any]:
-        """column → value of the mapped, non-empty cells, with merged values filled down."""
-        cells: dict[int, Any] = {}
-        width = len(values)
-        for column, _name in self.mapped:
-            index = column - 1 - offset
-            if 0 <= index < width:
-                value = values[index]
-                if value != "" and value is not None:
-                    cells[column] = value
-        if row_number in self.merge_tops:
-            for column in self.merge_tops[row_number]:
-                self.merged_values[(row_number, column)] = cells.get(column, "")
+    def _merged(self, row_number: int, cells: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Merged values filled down from the top row of their range."""
+        for column in self.merge_tops.get(row_number, ()):
+            self.merged_values[(row_number, column)] = cells[self.position[column]]
+        filled = list(cells)
         for column, top in self.fills.get(row_number, ()):
-            value = self.merged_values.get((top, column), "")
-            if column not in cells and value != "":
-                cells[column] = value
-        for column in self.odd_rows.get(row_number, ()):
-            cells.setdefault(column, "")  # a formula without a cached value still gets its message
-        return cells
+            index = self.position[column]
+            if filled[index] in ("", None):
+                filled[index] = self.merged_values.get((top, column), "")
+        return tuple(filled)
 
-    def _check(self, row_number: int, cells: dict[int, Any]) -> PlannedRow | None:
-        plan, columns = self.plan, self.plan.columns
+    def check_block(self, block: list[tuple[int, tuple[Any, ...]]]) -> None:
+        if not block:
+            return
+        numbers = [number for number, _cells in block]
+        columns = list(zip(*(cells for _number, cells in block), strict=True))
+        failed: set[int] = set()
+        results = [self._clean_column(index, column, failed) for index, column in enumerate(columns)]
+        for index, (row_number, row) in enumerate(zip(numbers, zip(*results, strict=True), strict=True)):
+            if index in failed or row_number in self.odd_rows:
+                planned = self._check_slowly(row_number, row, block[index][1])
+            else:
+                cleaned = {k: v for k, v in zip(self.names, row, strict=True) if v is not _EMPTY}
+                planned = self._plan_row(row_number, cleaned, set(), [])
+            if planned is not None and not _duplicate_in_file(self.plan, planned, self.seen_ids,
+                                                              self.seen_contacts):
+                self.plan.rows.append(planned)
+
+    def _clean_column(self, index: int, column: tuple[Any, ...], failed: set[int]) -> list[Any]:
+        name, clean = self.names[index], self.cleaners[index]
+        if name in UNIQUE_FIELDS:
+            out = []
+            for position, value in enumerate(column):
+                if value == "" or value is None:
+                    out.append(_EMPTY)
+                    continue
+                result = self._clean_one(name, clean, value)
+                if type(result) is _Failed:
+                    failed.add(position)
+                out.append(result)
+            return out
+        memo = self.memos[index]
+        distinct = set(column)
+        for value in distinct - memo.keys():
+            memo[value] = _EMPTY if value is None else self._clean_one(name, clean, value)
+        out = list(map(memo.__getitem__, column))
+        if any(type(memo[value]) is _Failed for value in distinct):
+            failed.update(p for p, result in enumerate(out) if type(result) is _Failed)
+        if len(memo) > MEMO_LIMIT:
+            memo.clear()
+            memo[""] = _EMPTY
+        return out
+
+    @staticmethod
+    def _clean_one(name: str, clean: Callable[[Any], Any], value: Any) -> Any:
+        if name == "id_number":
+            if _is_number(value):
+                return _Failed(None, "number")
+            if type(value) is str and MASK in value:
+                return _Failed(None, "masked")
+        try:
+            return clean(value)
+        except InvalidValue as exc:
+            return _Failed(exc.error)
+
+    def _check_slowly(self, row_number: int, row: tuple[Any, ...], cells: tuple[Any, ...]) -> PlannedRow | None:
+        """A row with a cell that failed, a formula or an error value: every such cell is reported."""
         cleaned: dict[str, Any] = {}
-        stated: dict[str, Any] = {}  # sex and birth date as the sheet states them
         errors: list[FieldError] = []
         unreadable: set[str] = set()
-        odd = row_number in self.odd_rows
-        for column, value in cells.items():
-            name = columns[column]
-            if odd and (row_number, column) in self.odd_cells:
+        odd = self.odd_rows.get(row_number, ())
+        for index, (name, value) in enumerate(zip(self.names, row, strict=True)):
+            if index in odd:
                 unreadable.add(name)
+                column = self.mapped[index][0]
                 what = "公式" if (row_number, column) in self.facts.formulas else "错误值"
                 errors.append(FieldError(name, f"单元格是{what}，请粘贴为数值后再导入 "
                                                "(a formula or error value: paste the values instead)"))
-                continue
-            if name == "id_number" and _is_number(value):
+            elif type(value) is _Failed:
+                if value.kind == "masked":
+                    self.plan.masked_rows.append(row_number)
+                    return None
                 unreadable.add(name)
-                errors.append(FieldError(name, self._number_id_message(cells)))
-                continue
-            if name == "id_number" and isinstance(value, str) and MASK in value:
-                plan.masked_rows.append(row_number)
-                return None
-            try:
-                result = self.cleaners[column](value)
-            except InvalidValue as exc:
-                unreadable.add(name)
-                errors.append(exc.error)
-                continue
-            if name in STATED_FIELDS:
-                stated[name] = result
-            else:
-                cleaned[name] = result
+                errors.append(value.error or FieldError(name, self._number_id_message(cells)))
+            elif value is not _EMPTY:
+                cleaned[name] = value
+        return self._plan_row(row_number, cleaned, unreadable, errors)
+
+    def _plan_row(self, row_number: int, cleaned: dict[str, Any], unreadable: set[str],
+                  errors: list[FieldError]) -> PlannedRow | None:
+        stated = {name: cleaned.pop(name) for name in STATED_FIELDS if name in cleaned}
         if self.month_only and isinstance(stated.get("birth_date"), date):
             stated["birth_date"] = YearMonth(stated["birth_date"].year, stated["birth_date"].month)
-        if cleaned.get("id_type", RESIDENT) != RESIDENT:
+        resident = cleaned.get("id_type", RESIDENT) == RESIDENT
+        if not resident:
             _clean_stated(stated, cleaned, unreadable, errors)
-        checked = record_errors("volunteer", cleaned, cleaned.keys() | unreadable)
-        if not checked and "id_number" in cleaned and cleaned.get("id_type", RESIDENT) == RESIDENT:
+        checked = record_errors("volunteer", cleaned, cleaned.keys() | unreadable if unreadable else cleaned)
+        if not checked and resident and "id_number" in cleaned:
             checked = _stated_facts_mismatch(stated, cleaned)
-        for error in errors + checked:
-            plan.problems.append(_problem(plan, row_number, error.field, error.message))
-        return PlannedRow(row_number, cleaned) if not errors and not checked else None
+        if errors or checked:
+            for error in errors + checked:
+                self.plan.problems.append(_problem(self.plan, row_number, error.field, error.message))
+            return None
+        keys = tuple(cleaned)
+        return PlannedRow(row_number, self.shapes.setdefault(keys, keys), tuple(cleaned.values()))
 
-    def _number_id_message(self, cells: dict[int, Any]) -> str:
-        name_column = next((c for c, f in self.mapped if f == "name"), None)
-        who = cells.get(name_column) if name_column is not None else None
+    def _number_id_message(self, cells: tuple[Any, ...]) -> str:
+        who = cells[self.name_position]
         known = isinstance(who, str) and who.strip()
         who_zh = f"{str(who).strip()}的证件号码" if known else "证件号码"
         who_en = f"{str(who).strip()}'s ID number" if known else "the ID number"
@@ -450,11 +545,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _footer_text(values: list[Any], cells: dict[int, Any], id_column: int) -> str | None:
-    """A 合计 row or the 填表人/联系电话 sign-off: it holds no ID number and starts with such a word."""
-    id_cell = cells.get(id_column)
-    if _is_number(id_cell) or (isinstance(id_cell, str) and _ID_LIKE.fullmatch(id_cell.strip())):
-        return None
+def _footer_text(values: list[Any]) -> str | None:
+    """A 合计 row or the 填表人/联系电话 sign-off: its first text starts with such a word."""
     for value in values:
         if isinstance(value, str) and value.strip():
             return value.strip() if is_footer(value) else None
@@ -549,7 +641,7 @@ def _column_cleaner(name: str, today: date) -> Callable[[Any], Any]:
     def clean(value: Any) -> Any:
         return rule(read(value), name)
 
-    return clean if name in UNIQUE_FIELDS else memoised(clean)
+    return clean  # memoised per distinct value by the caller for all but UNIQUE_FIELDS
 
 
 def _clean_stated(stated: dict[str, Any], cleaned: dict[str, Any], unreadable: set[str],
@@ -591,16 +683,16 @@ def _stated_facts_mismatch(raw: dict[str, Any], cleaned: dict[str, Any]) -> list
 
 def _duplicate_in_file(plan: ImportPlan, planned: PlannedRow, seen_ids: dict[str, int],
                        seen_contacts: dict[tuple[str, str], int]) -> bool:
-    values = planned.values
-    contact = (values["name"], values["mobile"])
-    earlier, name = seen_ids.get(values["id_number"]), "id_number"
+    number = planned.get("id_number")
+    contact = (planned.get("name"), planned.get("mobile"))
+    earlier, name = seen_ids.get(number), "id_number"
     if earlier is None:
         earlier, name = seen_contacts.get(contact), "mobile"
     if earlier is not None:
         why = "证件号码相同" if name == "id_number" else "姓名和手机号码相同"
         plan.problems.append(_problem(plan, planned.row, name, f"与第{earlier}行重复（{why}）(duplicate of row {earlier})"))
         return True
-    seen_ids[values["id_number"]] = planned.row
+    seen_ids[number] = planned.row
     seen_contacts[contact] = planned.row
     return False
 
@@ -622,13 +714,13 @@ def _match_existing(plan: ImportPlan, connection: Connection) -> None:
     by_id, by_contact = _existing_index(connection)
     kept: list[PlannedRow] = []
     for planned in plan.rows:
-        values = planned.values
-        existing = by_id.get(values["id_number"])
+        number, contact = planned.get("id_number"), (planned.get("name"), planned.get("mobile"))
+        existing = by_id.get(number)
         matched_by = "id_number"
-        if existing is None and (values["name"], values["mobile"]) in by_contact:
-            existing, their_number = by_contact[(values["name"], values["mobile"])]
+        if existing is None and contact in by_contact:
+            existing, their_number = by_contact[contact]
             matched_by = "name_mobile"
-            if their_number != values["id_number"]:
+            if their_number != number:
                 plan.problems.append(_problem(plan, planned.row, "id_number",
                                               "已登记的同名同手机号志愿者证件号码不同，请核对 "
                                               "(a volunteer with this name and mobile has another ID number)"))

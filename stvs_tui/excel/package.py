@@ -326,16 +326,20 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, entry: SheetEntry, *, max_r
     carry = b""
     info = archive.getinfo(entry.part)
     checker = WellFormed(path, info)
+    hints = _FORMULA_HINTS[:1]
     for chunk in inflate(path, archive, info, MAX_SHEET_BYTES):
         checker.feed(chunk)
+        if not carry and not facts.rows and b"<worksheet" not in chunk[:4096]:
+            hints = _FORMULA_HINTS  # a writer that prefixes the namespace: <x:worksheet>, <x:f>
         data = carry + chunk
         cut = _last_row_end(data)
         piece, carry = data[:cut], data[cut:]
-        _scan_piece(piece, facts)
+        _scan_piece(piece, facts, hints)
         if facts.rows > max_rows + slack:
             raise TooManyRows(f"工作表“{entry.name}”的行数超过单次导入上限{max_rows:,}行；请分成多个文件导入 "
                               f"(more than {max_rows:,} rows: split the file)")
-    _scan_piece(carry, facts)
+    _scan_piece(carry, facts, hints)
+    _merged(carry, facts)  # <mergeCells> follows <sheetData>: always after the last row
     checker.close()
     return facts
 
@@ -347,7 +351,7 @@ def _last_row_end(data: bytes) -> int:
     return end + 4 if end >= 0 else 0
 
 
-def _scan_piece(piece: bytes, facts: SheetFacts) -> None:
+def _scan_piece(piece: bytes, facts: SheetFacts, hints: tuple[bytes, ...]) -> None:
     if not piece:
         return
     facts.rows += piece.count(b"row>")  # closing tags: rows with cells (empty <row/> has none)
@@ -360,18 +364,20 @@ def _scan_piece(piece: bytes, facts: SheetFacts) -> None:
             facts.last_row = max(facts.last_row, int(match.group(1)))
     if b"hidden" in piece:
         _hidden(piece, facts)
-    if b"mergeCell" in piece:
-        for match in _MERGE.finditer(piece):
-            first_col, first_row = column_number(match.group(1)), int(match.group(2))
-            last_col = column_number(match.group(3)) if match.group(3) else first_col
-            last_row = int(match.group(4)) if match.group(4) else first_row
-            facts.merged.append((first_col, first_row, last_col, last_row))
-    if any(hint in piece for hint in _FORMULA_HINTS):
+    if any(hint in piece for hint in hints):
         facts.unlocated += _refs(_FORMULA_CELL.finditer(piece), facts.formulas)
     if b't="e"' in piece:
         facts.unlocated += _refs(_ERROR_CELL.finditer(piece), facts.errors)
     for match in _WIDE_REF.finditer(piece):
         facts.max_column = max(facts.max_column, column_number(match.group(1)))
+
+
+def _merged(tail: bytes, facts: SheetFacts) -> None:
+    for match in _MERGE.finditer(tail):
+        first_col, first_row = column_number(match.group(1)), int(match.group(2))
+        last_col = column_number(match.group(3)) if match.group(3) else first_col
+        last_row = int(match.group(4)) if match.group(4) else first_row
+        facts.merged.append((first_col, first_row, last_col, last_row))
 
 
 def _hidden(piece: bytes, facts: SheetFacts) -> None:
