@@ -197,18 +197,22 @@ def demo(app: AppContext, volunteers: int, seed: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the paths as JSON.")
 @click.pass_obj
 def where(app: AppContext, as_json: bool) -> None:
-    """Print where the data, settings, backups and logs are.
+    """Print where the data, settings, backups and logs are, and where the sync token is kept (the OS keyring
+    where there is one, else the store).
 
     \b
     Example:
       stvs-tui where --json
     """
+    from sync.credentials import token_place
+
     paths = {
         "data": str(app.paths.data_dir),
         "store": str(app.paths.store),
         "config": f"{app.paths.store} (table setting)",
         "backups": str(app.paths.backups),
         "logs": str(app.paths.logs),
+        "token": token_place(app.paths.store),
     }
     if as_json:
         click.echo(json.dumps(paths, ensure_ascii=False, indent=2))

@@ -22,6 +22,7 @@ from schema.validators import normalize_region_code
 from stvs_tui.cli_params import unknown_county
 from stvs_tui.i18n import t, use_language
 from sync.client import SyncClient, SyncProgress, SyncSummary
+from sync.credentials import load_token, save_token
 from sync.doctor import StuckItem, drop_batch, stuck_items
 from sync.errors import SyncError
 from sync.quarantine import take_city
@@ -64,7 +65,8 @@ def _print_summary(summary: SyncSummary) -> None:
 
 @click.group("sync", invoke_without_command=True)
 @click.option("--server", "server_url", help="City server URL, e.g. https://kx.anyang.example:8765 (saved).")
-@click.option("--token", help="This device's token from `stvs-tui token add` (saved in the local store).")
+@click.option("--token", help="This device's token from `stvs-tui token add` (saved in the OS keyring, else the store; "
+              "`stvs-tui where` says which).")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
               help="Trust the city's own CA (PEM) for the server's certificate (saved, like the server).")
 @click.option("--insecure-http", is_flag=True,
@@ -95,14 +97,15 @@ def sync_command(ctx: click.Context, server_url: str | None, token: str | None, 
     store = app.open_initialised_store()
     try:
         url = (server_url or store.setting("server_url")).strip().rstrip("/")
-        secret = (token or store.setting("token")).strip()
+        secret = (token or load_token(store)).strip()
         if not url or not secret:
             raise click.UsageError("需要 --server 和 --token (no server or token saved yet: give --server and --token)")
         with SyncClient(store, url, secret, ca_file=ca_file, insecure_http=insecure_http or None) as client:
             summary = client.run(_progress_printer(not as_json and sys.stderr.isatty()))
         # Remembered only once the server has taken them: a mistyped token must not replace a good one.
         if server_url or token:
-            store.set_settings(server_url=url, token=secret)
+            store.set_settings(server_url=url)
+            save_token(store, secret)
         if ca_file:
             store.set_settings(**{CA_FILE_SETTING: ca_file})
         if insecure_http:

@@ -18,6 +18,13 @@ from schema.store import Store, open_store
 PG_URL_ENV = "STVS_TEST_DATABASE_URL"
 
 
+@pytest.fixture(autouse=True)
+def no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the developer's own keyring: keyring's fail backend ("no keyring") unless a test (the
+    token-at-rest tests) chooses a real one of its own."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+
+
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "stvs.sqlite"

@@ -10,8 +10,9 @@ from textual.widgets import Label
 
 from stvs_tui.i18n import t
 from stvs_tui.screens.dashboard import DashboardScreen
-from stvs_tui.screens.settings import SERVER_URL, TOKEN
+from stvs_tui.screens.settings import SERVER_URL
 from stvs_tui.screens.sync import SyncScreen
+from sync.credentials import save_token
 
 
 def _label(app, selector: str) -> str:
@@ -24,7 +25,8 @@ async def test_sync_screen_pushes_to_the_city_and_the_dashboard_shows_it(tmp_pat
     assert pending > 0
     try:
         with running_city_server(tmp_path) as city:
-            store.set_settings(**{SERVER_URL: city.url, TOKEN: city.tokens["410522"]})
+            store.set_settings(**{SERVER_URL: city.url})
+            save_token(store, city.tokens["410522"])
             app = county_app(store)
             async with app.run_test(size=(120, 40)) as pilot:
                 await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.data is not None)

@@ -10,11 +10,11 @@ from textual.widgets import Footer, Input, Label, Select
 
 from stvs_tui.i18n import LANGUAGES, t
 from stvs_tui.screens.base import StvsScreen
+from sync.credentials import load_token, save_token
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
-# Setting keys shared with the sync command line.
+# Setting keys shared with the sync command line (the token: sync.credentials).
 SERVER_URL = "server_url"
-TOKEN = "token"
 LANGUAGE = "language"
 
 
@@ -45,8 +45,7 @@ class SettingsScreen(StvsScreen):
 
     def on_mount(self) -> None:
         store = self.county_app.store
-        keys = ("clerk", SERVER_URL, TOKEN)
-        self.run_db(lambda _session: [store.setting(key) for key in keys], self._fill)
+        self.run_db(lambda _session: [store.setting("clerk"), store.setting(SERVER_URL), load_token(store)], self._fill)
 
     def _fill(self, values: list[str]) -> None:
         for widget_id, value in zip(("#set-clerk", "#set-server", "#set-token"), values, strict=True):
@@ -68,7 +67,8 @@ class SettingsScreen(StvsScreen):
         store = app.store
 
         def job(_session: object) -> str:
-            store.set_settings(clerk=clerk, **{SERVER_URL: server, TOKEN: token, LANGUAGE: lang})
+            store.set_settings(clerk=clerk, **{SERVER_URL: server, LANGUAGE: lang})
+            save_token(store, token)  # the OS keyring where there is one (sync.credentials)
             return lang
 
         def done(chosen: str) -> None:

@@ -14,8 +14,9 @@ from schema.errors import StoreError
 from schema.store import Store
 from stvs_tui.i18n import labelled, t
 from stvs_tui.screens.base import StvsScreen
-from stvs_tui.screens.settings import SERVER_URL, TOKEN
+from stvs_tui.screens.settings import SERVER_URL
 from sync.client import SyncClient, SyncProgress, SyncSummary
+from sync.credentials import load_token
 from sync.errors import SyncError
 from sync.replica import SyncStatus, sync_status
 
@@ -46,7 +47,7 @@ class SyncScreen(StvsScreen):
 
     def load(self) -> None:
         store = self.county_app.store
-        self.run_db(lambda _session: (sync_status(store), bool(store.setting(TOKEN))), self.show)
+        self.run_db(lambda _session: (sync_status(store), bool(load_token(store))), self.show)
 
     def show(self, state: tuple[SyncStatus, bool]) -> None:
         status, has_token = state
@@ -65,7 +66,7 @@ class SyncScreen(StvsScreen):
         if self.running:
             return
         store = self.county_app.store
-        server, token = store.setting(SERVER_URL), store.setting(TOKEN)
+        server, token = store.setting(SERVER_URL), load_token(store)
         if not server or not token:
             self.notify(t("sync.no_server"), severity="warning")
             return
