@@ -25,10 +25,12 @@ from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.exports import export_activity_ledger
 from stvs_tui.screens.listing import ListScreen
 from stvs_tui.screens.teams import volunteer_picker
+from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.paged_table import Row
 from stvs_tui.widgets.resolution import ResolutionNote
+from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 
 ACTIVITY_FIELDS = [
@@ -91,10 +93,17 @@ class ActivitiesScreen(ListScreen):
             return t("act.team_scope", name=self.team_name)
         return t("act.month_scope", period=self.period) if self.period else ""
 
-    def columns(self) -> list[str]:
+    def columns(self) -> list[ListColumn]:
         lang = language()
-        return [field_label(Activity, name, lang) for name in
-                ("title", "team_id", "service_kind", "venue_kind", "starts_at", "status")] + [t("act.col_signed")]
+
+        def label(name: str) -> str:
+            return field_label(Activity, name, lang)
+
+        return [text_column(label("title"), 30, 10), text_column(label("team_id"), 24, 8),
+                enum_column(label("service_kind"), enum_labels(ServiceKind, lang)),
+                enum_column(label("venue_kind"), enum_labels(VenueKind, lang)),
+                fixed_column(label("starts_at"), 16), enum_column(label("status"), enum_labels(ActivityStatus, lang)),
+                fixed_column(t("act.col_signed"), 4)]
 
     def filter_state(self) -> ActivityFilter:
         return ActivityFilter(text=self.filter_text, period=self.period, team_id=self.team_id)
@@ -145,7 +154,7 @@ class ActivityScreen(StvsScreen):
             yield ResolutionNote(id="act-resolution")
             yield Label("", id="act-status", markup=False, classes="section-title")
             yield Label(t("act.participants"), classes="section-title")
-            yield DataTable(id="participants", cursor_type="row", zebra_stripes=True)
+            yield SteadyTable(id="participants", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

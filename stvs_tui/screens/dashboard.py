@@ -16,6 +16,7 @@ from schema.rules import period_of
 from stvs_tui.i18n import enum_label, t
 from stvs_tui.queries import SAN_ZHANG, DashboardData, dashboard_data
 from stvs_tui.screens.base import StvsScreen
+from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 from sync.replica import sync_status
 
@@ -36,7 +37,7 @@ class DashboardScreen(StvsScreen):
             yield Label(t("dash.figures"), classes="section-title")
             yield OptionList(id="figures")
             yield Label(t("dash.teams_title"), classes="section-title")
-            table: DataTable[Text | str] = DataTable(id="team-table", cursor_type="row", zebra_stripes=True)
+            table: SteadyTable = SteadyTable(id="team-table", cursor_type="row", zebra_stripes=True)
             yield table
         yield Footer()
 

@@ -12,6 +12,7 @@ from schema.models import Activity, Demand, Team, field_label
 from stvs_tui import queries
 from stvs_tui.i18n import enum_label, language, t
 from stvs_tui.screens.listing import ListScreen
+from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.paged_table import Row
@@ -34,10 +35,16 @@ class DemandsScreen(ListScreen):
     HELP_KEY = "help.demands"
     FILTER_PLACEHOLDER = "dem.filter_placeholder"
 
-    def columns(self) -> list[str]:
+    def columns(self) -> list[ListColumn]:
         lang = language()
-        return [field_label(Demand, name, lang) for name in
-                ("requesting_unit", "need", "wanted_service_kind", "wanted_on", "status", "activity_id")]
+
+        def label(name: str) -> str:
+            return field_label(Demand, name, lang)
+
+        return [text_column(label("requesting_unit"), 20, 8), text_column(label("need"), 30, 10),
+                enum_column(label("wanted_service_kind"), enum_labels(ServiceKind, lang)),
+                fixed_column(label("wanted_on"), 10), enum_column(label("status"), enum_labels(DemandStatus, lang)),
+                text_column(label("activity_id"), 24, 8)]
 
     def filter_state(self) -> str:
         return self.filter_text
@@ -86,8 +93,10 @@ class DemandsScreen(ListScreen):
         def count(session: Session, text: str) -> int:
             return queries.activity_count(session, county, queries.ActivityFilter(text=text))
 
-        columns = [field_label(Activity, "title", lang), field_label(Team, "name", lang),
-                   field_label(Activity, "starts_at", lang), field_label(Activity, "status", lang)]
+        columns = [text_column(field_label(Activity, "title", lang), 30, 10),
+                   text_column(field_label(Team, "name", lang), 24, 8),
+                   fixed_column(field_label(Activity, "starts_at", lang), 10),
+                   enum_column(field_label(Activity, "status", lang), enum_labels(ActivityStatus, lang))]
         picker = PickerModal(t("dem.pick_activity"), columns, page, count, multiple=False)
 
         def picked(ids: list[str] | None) -> None:

@@ -31,6 +31,7 @@ from stvs_tui.excel import (
 from stvs_tui.i18n import language, t
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 
 EXPORT_KINDS = ("teams", "monthly", "roster", "activities", "hours", "template")
@@ -76,7 +77,7 @@ class ExcelScreen(StvsScreen):
                 yield Select([(t("xl.dup_skip"), "skip"), (t("xl.dup_update"), "update")], value="skip",
                              allow_blank=False, id="xl-duplicates")
             yield Label("", id="xl-summary", markup=False)
-            yield DataTable(id="xl-problems", cursor_type="row", classes="detail-table")
+            yield SteadyTable(id="xl-problems", cursor_type="row", classes="detail-table")
             yield Label(t("xl.export_title"), classes="section-title")
             with Horizontal(classes="excel-bar"):
                 yield Select([(t(f"xl.kind_{k}"), k) for k in EXPORT_KINDS], value="teams", allow_blank=False,

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Label
 
 from stvs_tui.i18n import t
 from stvs_tui.screens.base import StvsScreen
+from stvs_tui.widgets.columns import ListColumn
 from stvs_tui.widgets.paged_table import PagedTable, Row
 
 
@@ -34,7 +35,8 @@ class ListScreen(StvsScreen):
 
     # What a concrete list provides (run in workers: fetch_page and fetch_count)
     @abstractmethod
-    def columns(self) -> list[str]: ...
+    def columns(self) -> list[ListColumn]:
+        """The list's columns with their declared widths (see ``stvs_tui.widgets.columns``)."""
 
     @abstractmethod
     def filter_state(self) -> Any:
@@ -74,8 +76,7 @@ class ListScreen(StvsScreen):
 
     def on_mount(self) -> None:
         table = self.table
-        for label in self.columns():
-            table.add_column(label)
+        table.set_columns(self.columns())
         table.focus()
         self.reload()
 

@@ -20,6 +20,7 @@ from stvs_tui.queries import ReportState
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.exports import export_monthly_form
 from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.table import SteadyTable
 
 
 def shift_period(period: str, months: int) -> str:
@@ -54,7 +55,7 @@ class MonthlyReportScreen(StvsScreen):
         yield from self.title_bar()
         yield Label("", id="report-period", markup=False, classes="section-title")
         with Horizontal(id="report-body"):
-            table: DataTable[str] = DataTable(id="report-figures", cursor_type="row", zebra_stripes=True)
+            table: SteadyTable = SteadyTable(id="report-figures", cursor_type="row", zebra_stripes=True)
             yield table
             with Vertical(id="report-side"):
                 yield Checkbox(t("rep.nil"), id="report-nil")

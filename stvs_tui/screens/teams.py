@@ -20,9 +20,11 @@ from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
 from stvs_tui.queries import TeamDetail, VolunteerFilter
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.exports import export_teams_form
+from stvs_tui.screens.volunteers import volunteer_columns
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.picker import PickerModal
+from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 
 TEAM_FIELDS = [
@@ -54,7 +56,6 @@ def team_fields(parents: list[tuple[str, str]], editing: str | None) -> list[Fie
 def volunteer_picker(app: Any, title: str, taken: set[str], taken_note: str) -> PickerModal:
     """Choose volunteers of the county from the whole (paged, filtered) roster."""
     county = app.county_code
-    lang = language()
 
     def page(session: Session, text: str, offset: int, limit: int) -> list[tuple[str, list[Any]]]:
         rows = queries.volunteer_page(session, county, VolunteerFilter(text=text), offset, limit)
@@ -64,8 +65,8 @@ def volunteer_picker(app: Any, title: str, taken: set[str], taken_note: str) -> 
     def count(session: Session, text: str) -> int:
         return queries.volunteer_count(session, county, VolunteerFilter(text=text))
 
-    columns = [field_label(Volunteer, name, lang) for name in ("name", "id_number", "mobile", "talent_tags")]
-    return PickerModal(title, [*columns, t("vol.col_teams")], page, count, taken=taken, taken_note=taken_note)
+    columns = volunteer_columns("name", "id_number", "mobile", "talent_tags", "teams")
+    return PickerModal(title, columns, page, count, taken=taken, taken_note=taken_note)
 
 
 class TeamsScreen(StvsScreen):
@@ -92,7 +93,7 @@ class TeamsScreen(StvsScreen):
             with Vertical(id="teams-right"):
                 yield Label("", id="team-info", markup=False)
                 yield Label("", id="team-members-title", classes="section-title")
-                yield DataTable(id="members", cursor_type="row", zebra_stripes=True)
+                yield SteadyTable(id="members", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def action_export(self) -> None:

@@ -3,7 +3,7 @@ service record, commendations)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -31,9 +31,11 @@ from stvs_tui.queries import SAN_ZHANG, VolunteerDetail, VolunteerFilter
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.exports import export_hours_certificate, export_roster_list
 from stvs_tui.screens.listing import ListScreen
+from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.paged_table import Row
 from stvs_tui.widgets.resolution import ResolutionNote
+from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 
 VOLUNTEER_FIELDS = [
@@ -62,6 +64,26 @@ COMMENDATION_FIELDS = [
     FieldSpec("awarded_on", "date", required=True),
     FieldSpec("note", "area"),
 ]
+
+
+def volunteer_columns(*names: str) -> list[ListColumn]:
+    """The named columns of a volunteer list (the list and the picker share them)."""
+    lang = language()
+
+    def label(name: str) -> str:
+        return t("vol.col_teams") if name == "teams" else field_label(Volunteer, name, lang)
+
+    widths: dict[str, Callable[[str], ListColumn]] = {
+        "name": lambda text: text_column(text, 10, 8),  # 5 characters; 4 shown before others give way
+        "sex": lambda text: enum_column(text, enum_labels(Sex, lang)),
+        "id_number": lambda text: fixed_column(text, 18),
+        "mobile": lambda text: fixed_column(text, 11),
+        "work_unit": lambda text: text_column(text, 24, 6),
+        "talent_tags": lambda text: text_column(text, 20, 6),
+        "stvs_status": lambda text: enum_column(text, enum_labels(RegistrationStatus, lang)),
+        "teams": lambda text: text_column(text, 24, 6),
+    }
+    return [widths[name](label(name)) for name in names]
 
 
 def volunteer_form(app: Any, volunteer: Volunteer | None) -> FormModal:
@@ -107,10 +129,9 @@ class VolunteersScreen(ListScreen):
         self.team_id = team_id
         self.team_label = team_label
 
-    def columns(self) -> list[str]:
-        lang = language()
-        return [field_label(Volunteer, name, lang) for name in
-                ("name", "sex", "id_number", "mobile", "work_unit", "talent_tags", "stvs_status")] + [t("vol.col_teams")]
+    def columns(self) -> list[ListColumn]:
+        return volunteer_columns("name", "sex", "id_number", "mobile", "work_unit", "talent_tags", "stvs_status",
+                                 "teams")
 
     def extra_filters(self) -> ComposeResult:
         options = [(t("dash.san_zhang", count="").split("：")[0].split(":")[0], SAN_ZHANG)]
@@ -190,13 +211,13 @@ class VolunteerScreen(StvsScreen):
             yield ResolutionNote(id="vol-resolution")
             yield Label("", id="vol-hours", markup=False, classes="section-title")
             yield Label("", id="vol-teams-title", classes="section-title")
-            yield DataTable(id="vol-teams", cursor_type="row", classes="detail-table")
+            yield SteadyTable(id="vol-teams", cursor_type="row", classes="detail-table")
             yield Label(t("vol.services"), classes="section-title")
-            yield DataTable(id="vol-services", cursor_type="row", classes="detail-table")
+            yield SteadyTable(id="vol-services", cursor_type="row", classes="detail-table")
             yield Label(t("vol.commendations"), classes="section-title")
-            yield DataTable(id="vol-commendations", cursor_type="row", classes="detail-table")
+            yield SteadyTable(id="vol-commendations", cursor_type="row", classes="detail-table")
             yield Label(t("vol.corrections"), classes="section-title")
-            yield DataTable(id="vol-corrections", cursor_type="row", classes="detail-table")
+            yield SteadyTable(id="vol-corrections", cursor_type="row", classes="detail-table")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -10,10 +10,11 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Label
+from textual.widgets import Label
 
 from stvs_tui.i18n import t
 from stvs_tui.widgets.palette import ActionsProvider, LocalizedCommandPalette, palette_actions
+from stvs_tui.widgets.table import SteadyTable
 
 
 class HelpModal(ModalScreen[None]):
@@ -32,7 +33,7 @@ class HelpModal(ModalScreen[None]):
             if self.screen_help:
                 yield Label(self.screen_help, markup=False, classes="help-text")
             yield Label(t("help.general"), markup=False, classes="help-text")
-            table: DataTable[Text] = DataTable(cursor_type="row", id="help-keys")
+            table: SteadyTable = SteadyTable(cursor_type="row", id="help-keys")
             table.add_columns(t("help.key"), t("help.action"))
             for spec in palette_actions(self.for_screen):
                 keys = " / ".join(self.app.get_key_display(Binding(k, spec.action)) for k in spec.keys.split(","))

@@ -1,6 +1,8 @@
 """A DataTable that holds one page of a SQL query: moving past either end asks for the neighbouring page.
 
-The table never holds a whole table's rows; its owner fetches pages (LIMIT/OFFSET) in a worker.
+The table never holds a whole table's rows; its owner fetches pages (LIMIT/OFFSET) in a worker. Its columns
+are declared (``ListColumn``) and fitted to the table's width by ``fit_widths`` whenever that width changes,
+so the widths depend on the terminal's size alone, never on which page was drawn first.
 """
 
 from __future__ import annotations
@@ -8,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual import events
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+
+from stvs_tui.widgets.columns import ListColumn, fit_widths
+from stvs_tui.widgets.table import SteadyTable
 
 # A page covers a tall terminal (about 60 rows) without building rows nobody sees.
 PAGE_SIZE = 60
@@ -17,7 +23,12 @@ PAGE_SIZE = 60
 Row = tuple[str, Sequence[Text | str | int]]
 
 
-class PagedTable(DataTable[Text | str | int]):
+class PagedTable(SteadyTable):
+    # A stable gutter: the columns' room does not change when the scrollbar comes and goes.
+    DEFAULT_CSS = """
+    PagedTable { scrollbar-gutter: stable; }
+    """
+
     class PageWanted(Message):
         """The cursor moved past the loaded page: the owner should load the page at ``offset``."""
 
@@ -33,6 +44,30 @@ class PagedTable(DataTable[Text | str | int]):
         self.page_offset = 0
         self.total: int | None = None
         self.pages_shown = 0
+        self.list_columns: list[ListColumn] = []
+
+    def set_columns(self, columns: list[ListColumn]) -> None:
+        self.list_columns = list(columns)
+        for column in columns:
+            label = Text(column.label, no_wrap=True, overflow="ellipsis", end="")
+            self.add_column(label, width=column.width, key=column.key)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Give each column its width for the room the table has now (declared widths before layout)."""
+        room = self.scrollable_content_region.width
+        if not self.list_columns or room <= 0:
+            return
+        widths = fit_widths(self.list_columns, room, self.cell_padding)
+        for column, width in zip(self.ordered_columns, widths, strict=True):
+            column.width = width
+        self.virtual_size = Size(sum(widths) + 2 * self.cell_padding * len(widths), self.virtual_size.height)
+        # Cells are cached without their width: drop what was painted at the old widths.
+        self._clear_caches()
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_columns()
 
     def show_page(self, offset: int, rows: Sequence[Row], cursor_at_end: bool = False) -> None:
         self.clear()

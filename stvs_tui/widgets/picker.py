@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from sqlmodel import Session
 from textual import on
@@ -16,6 +17,7 @@ from textual.widgets import DataTable, Input, Label
 
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import t
+from stvs_tui.widgets.columns import ListColumn
 from stvs_tui.widgets.paged_table import PagedTable, Row
 
 PageFetcher = Callable[[Session, str, int, int], Sequence[Row]]
@@ -28,12 +30,12 @@ class PickerModal(ModalScreen[list[str] | None]):
     SCOPE: ClassVar[str] = "picker"
     SCOPES: ClassVar[tuple[str, ...]] = ("picker",)
 
-    def __init__(self, title: str, columns: list[str], fetch_page: PageFetcher, fetch_count: CountFetcher, *,
+    def __init__(self, title: str, columns: list[ListColumn], fetch_page: PageFetcher, fetch_count: CountFetcher, *,
                  taken: set[str] | None = None, taken_note: str = "", multiple: bool = True) -> None:
         super().__init__(classes="modal")
         install_bindings(self, self.SCOPES)
         self.picker_title = title
-        self.column_labels = columns
+        self.list_columns = columns
         self.fetch_page = fetch_page
         self.fetch_count = fetch_count
         self.taken = taken or set()
@@ -55,9 +57,8 @@ class PickerModal(ModalScreen[list[str] | None]):
         return self.query_one("#picker-list", PagedTable)
 
     def on_mount(self) -> None:
-        self.table.add_column(" ", key="mark")
-        for label in self.column_labels:
-            self.table.add_column(label)
+        mark_width = max(cell_len(MARK), cell_len(self.taken_note))
+        self.table.set_columns([ListColumn(" ", mark_width, mark_width, key="mark"), *self.list_columns])
         self.query_one("#picker-filter", Input).focus()
         self.reload()
 

@@ -1,0 +1,174 @@
+"""List column widths: declared, fitted to the terminal by one rule, and never left to timing.
+
+The volunteer list used to open now and then with every column cut to its header's width and no "…"
+(Textual measures auto-width columns when idle and caches what it painted before). These tests open the
+list with the CPU kept busy beside it and read the cells the table actually paints.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_tui_fixtures import county_app, make_store, settle, wait_until
+
+from schema.store import Store
+from stvs_tui.screens.volunteers import VolunteersScreen
+from stvs_tui.widgets.columns import ListColumn, fit_widths, text_column
+from stvs_tui.widgets.paged_table import PagedTable
+from stvs_tui.widgets.table import SteadyTable
+
+BUSY_LOOP = "while True: pass"
+
+
+@pytest.fixture
+def busy_cpu() -> Iterator[None]:
+    """Every core kept busy by another process, and a busy thread contending for this one's interpreter."""
+    spinners = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(os.cpu_count() or 2)]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+@pytest.fixture
+def list_store(tmp_path: Path) -> Iterator[Store]:
+    store = make_store(tmp_path / "stvs.sqlite", volunteers=120)
+    yield store
+    store.close()
+
+
+def painted_cells(table: PagedTable, line: int) -> list[str]:
+    """The cells of one painted line of the table, as the clerk sees them (trailing padding stripped)."""
+    strip = table.render_line(line)
+    cells, x = [], 0
+    for column in table.ordered_columns:
+        width = column.get_render_width(table)
+        cells.append(strip.crop(x, x + width).text.strip())
+        x += width
+    return cells
+
+
+def shows_whole_or_marked_cut(shown: str, full: str) -> bool:
+    if shown == full.strip():
+        return True
+    return shown.endswith("…") and full.startswith(shown[:-1].rstrip())
+
+
+async def open_volunteer_list(store: Store, size: tuple[int, int]) -> list[int]:
+    """Open the volunteer list; check every painted cell is whole or ends in "…"; return the widths."""
+    app = county_app(store, "zh")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(app.screen, VolunteersScreen) and app.screen.table.row_count > 0)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, VolunteersScreen)
+        table = screen.table
+        declared = screen.columns()
+        widths = [column.width for column in table.ordered_columns]
+        assert widths == fit_widths(declared, table.scrollable_content_region.width, table.cell_padding)
+        headers = painted_cells(table, 0)
+        assert all(shows_whole_or_marked_cut(shown, column.label)
+                   for shown, column in zip(headers, declared, strict=True)), headers
+        for row in range(min(table.row_count, table.scrollable_content_region.height - 1)):
+            data = [str(cell) for cell in table.get_row_at(row)]
+            shown = painted_cells(table, row + 1)
+            assert all(shows_whole_or_marked_cut(s, d) for s, d in zip(shown, data, strict=True)), (shown, data)
+        return widths
+
+
+async def test_volunteer_list_widths_never_depend_on_timing(busy_cpu: None, list_store: Store) -> None:
+    """With the CPU busy beside it the list paints the declared widths, every cell whole or ending in "…"."""
+    await open_volunteer_list(list_store, (80, 24))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_volunteer_list_widths_same_every_time_under_load(busy_cpu: None, list_store: Store,
+                                                                 size: tuple[int, int]) -> None:
+    assert len({tuple(await open_volunteer_list(list_store, size)) for _attempt in range(5)}) == 1
+
+
+async def test_volunteer_list_fits_80_columns_with_every_cut_marked(list_store: Store) -> None:
+    app = county_app(list_store, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(app.screen, VolunteersScreen) and app.screen.table.row_count > 0)
+        await settle(pilot)
+        table = app.screen.query_one(PagedTable)
+        row_width = sum(column.get_render_width(table) for column in table.ordered_columns)
+        assert row_width <= table.scrollable_content_region.width
+        assert any(cell.endswith("…") for cell in painted_cells(table, 1))
+
+
+async def test_steady_table_measures_rows_as_they_are_added() -> None:
+    """An auto-width column is as wide as its widest cell straight after add_row, before any idle moment."""
+    from textual.app import App, ComposeResult
+
+    class OneTable(App[None]):
+        def compose(self) -> ComposeResult:
+            yield SteadyTable()
+
+    app = OneTable()
+    async with app.run_test():
+        table = app.query_one(SteadyTable)
+        table.add_column("姓名")
+        table.add_row("王秀英")
+        table.add_row("阿依古丽·买买提")
+        assert table.ordered_columns[0].content_width == len("阿依古丽·买买提") * 2 - 1
+        table.add_row("[b]x[/b]")
+        assert table.get_row_at(2)[0].plain == "[b]x[/b]"  # user text stays as typed
+
+
+columns_strategy = st.lists(
+    st.builds(lambda width, min_width, fixed: ListColumn("h", width, min(width, min_width), fixed=fixed),
+              st.integers(1, 40), st.integers(1, 40), st.booleans()),
+    min_size=1, max_size=10)
+
+
+@given(columns_strategy, st.integers(0, 200), st.integers(0, 2))
+def test_fit_widths_keeps_between_floor_and_natural_and_fits_when_it_can(
+        columns: list[ListColumn], available: int, padding: int) -> None:
+    widths = fit_widths(columns, available, padding)
+    for column, width in zip(columns, widths, strict=True):
+        assert column.floor() <= width <= column.width
+        if column.fixed:
+            assert width == column.width or width >= column.min_width
+    natural = sum(c.width for c in columns) + 2 * padding * len(columns)
+    floors = sum(c.floor() for c in columns) + 2 * padding * len(columns)
+    if natural <= available:
+        assert widths == [c.width for c in columns]
+    elif floors <= available:
+        assert sum(widths) + 2 * padding * len(columns) == available
+    else:
+        assert widths == [c.floor() for c in columns]
+    assert fit_widths(columns, available, padding) == widths
+
+
+def test_fit_widths_gives_way_in_wide_text_columns_first() -> None:
+    columns = [text_column("姓名", 10, 8), text_column("工作单位", 24, 6), text_column("队伍", 12, 6)]
+    assert fit_widths(columns, 42, 1) == [10, 14, 12]
+    assert fit_widths(columns, 30, 1) == [10, 7, 7]  # the name gives way last
+    assert fit_widths(columns, 20, 1) == [5, 5, 4]  # below the minimums, down to one character and "…"
