@@ -20,10 +20,11 @@ from schema.models import Region
 from schema.regions import read_regions
 from schema.validators import normalize_region_code
 from stvs_tui.cli_params import unknown_county
+from stvs_tui.doctor import doctor_lines
 from stvs_tui.i18n import t, use_language
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.credentials import load_token, save_token
-from sync.doctor import StuckItem, drop_batch, stuck_items
+from sync.doctor import drop_batch, stuck_items
 from sync.errors import SyncError
 from sync.quarantine import take_city
 from sync.transport import CA_FILE_SETTING, INSECURE_URL_SETTING
@@ -120,19 +121,6 @@ def sync_command(ctx: click.Context, server_url: str | None, token: str | None, 
         if sys.stderr.isatty():
             click.echo("", err=True)
         _print_summary(summary)
-
-
-def doctor_lines(items: list[StuckItem]) -> list[str]:
-    """The doctor's report in the current language: each item, then what clears it."""
-    if not items:
-        return [t("doctor.none")]
-    lines = [t("doctor.count", count=len(items))]
-    for item in items:
-        lines.append(t("doctor.item", kind=t(f"doctor.kind.{item.kind}"), table=item.table, id=item.row_id,
-                       reason=item.reason, detail=item.detail).replace("  ", " ").rstrip())
-        lines.append(t("doctor.how", action=t(f"doctor.action.{item.action}"),
-                       command=f" ({item.command})" if item.command else ""))
-    return lines
 
 
 @sync_command.command("doctor")

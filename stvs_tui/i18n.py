@@ -233,6 +233,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "doctor.title": ("同步诊断", "Sync doctor"),
     "doctor.none": ("没有卡住的同步项目", "Nothing is stuck"),
     "doctor.count": ("卡住的同步项目：{count} 项", "Stuck: {count}"),
+    "doctor.more": ("……另有 {count} 项（stvs-tui sync doctor 列出全部）", "… {count} more (stvs-tui sync doctor lists all)"),
     "doctor.kind.outbox": ("待发送批次", "Outbox batch"),
     "doctor.kind.quarantined": ("暂存未写入", "Quarantined"),
     "doctor.kind.rejected": ("被拒绝", "Rejected"),
@@ -317,7 +318,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "A submitted month is locked."),
     "help.settings": ("本机设置：填报人、市级服务器地址与同步令牌、界面语言。县区在首次使用时确定。",
                       "This device: clerk, city server and sync token, language. The county is fixed at first run."),
-    "help.sync": ("未上传的更改、上次同步时间和待处理的冲突。", "Changes waiting to go up, the last sync and conflicts waiting."),
+    "help.sync": ("未上传的更改、上次同步时间和待处理的冲突；下方的同步诊断列出卡住的项目、原因和处理办法。",
+                  "Changes waiting to go up, the last sync and conflicts waiting; below, the sync doctor lists "
+                  "whatever is stuck, why, and what clears it."),
     "stars.none": ("—", "—"),
     # City admin (stvs-tui city)
     "city.tab_uploads": ("上传记录", "Uploads"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from city_server import running_city_server
@@ -12,6 +13,7 @@ from stvs_tui.i18n import t
 from stvs_tui.screens.dashboard import DashboardScreen
 from stvs_tui.screens.settings import SERVER_URL
 from stvs_tui.screens.sync import SyncScreen
+from sync.client import SyncClient
 from sync.credentials import save_token
 
 
@@ -45,5 +47,34 @@ async def test_sync_screen_pushes_to_the_city_and_the_dashboard_shows_it(tmp_pat
                                  and t("dash.sync_pending", count=0) in screen_text(app), timeout=60)
                 assert t("dash.sync_last", when=t("dash.sync_never")) not in screen_text(app)
             assert store.pending_change_count() == 0
+    finally:
+        store.close()
+
+
+async def test_sync_screen_shows_the_doctor_with_what_is_stuck_and_what_clears_it(tmp_path: Path) -> None:
+    """A membership edited in the sqlite3 shell to point at no team is rejected by the city: after the sync the
+    screen's doctor names it, the reason and the action, as `stvs-tui sync doctor` does."""
+    store = make_store(tmp_path / "county" / "stvs.sqlite", volunteers=30)
+    try:
+        with running_city_server(tmp_path) as city:
+            store.set_settings(**{SERVER_URL: city.url})
+            save_token(store, city.tokens["410522"])
+            with SyncClient(store, city.url, city.tokens["410522"]) as client:
+                client.run()
+            with sqlite3.connect(store.path) as connection:
+                membership_id = connection.execute("SELECT id FROM membership LIMIT 1").fetchone()[0]
+                connection.execute("UPDATE membership SET team_id = ? WHERE id = ?",
+                                   ("019b0000-0000-7000-8000-000000000000", membership_id))
+            connection.close()
+            app = county_app(store)
+            async with app.run_test(size=(120, 40)) as pilot:
+                await pilot.press("f8")
+                await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen)
+                                 and _label(app, "#sync-doctor") == t("doctor.none"))
+                await pilot.press("ctrl+r")
+                await wait_until(pilot, lambda: membership_id in _label(app, "#sync-doctor"), timeout=120)
+                doctor = _label(app, "#sync-doctor")
+                assert t("doctor.kind.rejected") in doctor and "missing_reference" in doctor
+                assert t("doctor.action.correct_record") in doctor
     finally:
         store.close()

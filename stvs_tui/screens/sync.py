@@ -1,5 +1,6 @@
 """Sync with the city: what is waiting to go up, the last sync, conflicts waiting, and a sync run (push, pull,
-verify with ``sync.client.SyncClient``) in a worker, its progress and per-record summary on screen."""
+verify with ``sync.client.SyncClient``) in a worker, its progress and per-record summary on screen; below,
+the sync doctor: whatever is stuck, its reason and what clears it (``sync.doctor``)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from textual.widgets import Footer, Label
 
 from schema.errors import StoreError
 from schema.store import Store
+from stvs_tui.doctor import SHOWN_ON_SCREEN, doctor_lines
 from stvs_tui.i18n import labelled, t
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.settings import SERVER_URL
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.credentials import load_token
+from sync.doctor import StuckItem, stuck_items
 from sync.errors import SyncError
 from sync.replica import SyncStatus, sync_status
 
@@ -40,6 +43,8 @@ class SyncScreen(StvsScreen):
             yield Label("", id="sync-state", markup=False)
             yield Label("", id="sync-progress", markup=False, classes="section-title")
             yield Label("", id="sync-result", markup=False)
+            yield Label(t("doctor.title"), classes="section-title")
+            yield Label("", id="sync-doctor", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -47,10 +52,11 @@ class SyncScreen(StvsScreen):
 
     def load(self) -> None:
         store = self.county_app.store
-        self.run_db(lambda _session: (sync_status(store), bool(load_token(store))), self.show)
+        self.run_db(lambda _session: (sync_status(store), bool(load_token(store)), stuck_items(store)), self.show)
 
-    def show(self, state: tuple[SyncStatus, bool]) -> None:
-        status, has_token = state
+    def show(self, state: tuple[SyncStatus, bool, list[StuckItem]]) -> None:
+        status, has_token, stuck = state
+        self.query_one("#sync-doctor", Label).update("\n".join(doctor_lines(stuck, SHOWN_ON_SCREEN)))
         lines = [
             t("dash.sync_pending", count=status.unsynced_changes),
             t("dash.sync_last", when=status.last_sync_at or t("dash.sync_never")),
