@@ -8,6 +8,8 @@ or STVS_SERVER_URL / STVS_ADMIN_TOKEN, remembered in the local store after first
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,34 +24,62 @@ if TYPE_CHECKING:
     from stvs_tui.cli import AppContext
 
 server_option = click.option("--server", "server_url", envvar="STVS_SERVER_URL",
-                             help="City server URL, e.g. http://192.168.1.10:8765 (saved after first use).")
+                             help="City server URL, e.g. https://kx.anyang.example:8765 (saved after first use).")
 token_option = click.option("--token", envvar="STVS_ADMIN_TOKEN",
                             help="An admin token from `stvs-tui token add --county 410500 --admin` (saved).")
+
+
+def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--ca-file`` and ``--insecure-http``, as for ``stvs-tui sync`` (sync.transport): saved like the server."""
+    command = click.option("--insecure-http", is_flag=True,
+                           help="Allow a plain http:// server on another machine (the admin token goes unencrypted).")(command)
+    return click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+                        help="Trust the city's own CA (PEM) for the server's certificate (saved).")(command)
+
+
+@dataclass(frozen=True)
+class AdminConnection:
+    url: str
+    token: str
+    ca_file: str
+    insecure_http: bool
+
+    def client(self) -> CityAdminClient:
+        from stvs_tui.city.api import CityAdminClient
+
+        return CityAdminClient(self.url, self.token, ca_file=self.ca_file, insecure_http=self.insecure_http)
 
 
 def _one_line(exc: Exception) -> click.ClickException:
     return click.ClickException(" ".join(str(exc).split()))
 
 
-def admin_connection(app: AppContext, server_url: str | None, token: str | None) -> tuple[str, str]:
-    """The server and admin token: given, or saved by an earlier use (in the local store's settings)."""
+def admin_connection(app: AppContext, server_url: str | None, token: str | None, ca_file: str | None = None,
+                     insecure_http: bool = False) -> AdminConnection:
+    """The server, admin token, CA file and plain-http consent: given, or saved by an earlier use (in the local
+    store's settings)."""
     store = app.open_store()
     try:
-        url = (server_url or store.setting("city_server_url")).strip()
+        url = (server_url or store.setting("city_server_url")).strip().rstrip("/")
         secret = (token or store.setting("city_token")).strip()
         if not url or not secret:
             raise click.UsageError("需要 --server 和 --token (no city server or admin token saved yet)")
         if server_url or token:
             store.set_settings(city_server_url=url, city_token=secret)
+        if ca_file:
+            store.set_settings(city_ca_file=ca_file)
+        if insecure_http:
+            store.set_settings(city_insecure_http_url=url)
+        connection = AdminConnection(url, secret, ca_file or store.setting("city_ca_file"),
+                                     insecure_http or store.setting("city_insecure_http_url") == url)
     finally:
         store.close()
-    return url, secret
+    return connection
 
 
-def _client(app: AppContext, server_url: str | None, token: str | None) -> CityAdminClient:
-    from stvs_tui.city.api import CityAdminClient
-
-    return CityAdminClient(*admin_connection(app, server_url, token))
+def _client(app: AppContext, server_url: str | None, token: str | None, ca_file: str | None,
+            insecure_http: bool) -> CityAdminClient:
+    return admin_connection(app, server_url, token, ca_file, insecure_http).client()
 
 
 # ---- conflicts --------------------------------------------------------------------------------------------
@@ -81,9 +111,11 @@ def _item_line(item: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the items as JSON.")
 @server_option
 @token_option
+@transport_options
 @click.pass_obj
 def conflicts_list(app: AppContext, county: str | None, table: str | None, kind: str | None, status: str,
-                   limit: int, as_json: bool, server_url: str | None, token: str | None) -> None:
+                   limit: int, as_json: bool, server_url: str | None, token: str | None, ca_file: str | None,
+                   insecure_http: bool) -> None:
     """List the conflict queue; relational items (duplicate persons, dissolved teams) are looked for first.
 
     Each line: id, county, table/record, kind, then per field the city's | the county's value.
@@ -93,7 +125,7 @@ def conflicts_list(app: AppContext, county: str | None, table: str | None, kind:
       stvs-tui conflicts list --status resolved --json
     """
     try:
-        with _client(app, server_url, token) as client:
+        with _client(app, server_url, token, ca_file, insecure_http) as client:
             client.detect()
             page = client.queue(county=county, table=table, kind=kind, status=None if status == "all" else status,
                                 limit=limit)
@@ -137,10 +169,11 @@ def _field_decisions(fields: tuple[str, ...], values: tuple[str, ...]) -> dict[s
 @click.option("--reason", required=True, help="Why (required: it is kept in the audit trail and shown to the county).")
 @server_option
 @token_option
+@transport_options
 @click.pass_obj
 def conflicts_resolve(app: AppContext, conflict_ids: tuple[str, ...], take: str | None, fields: tuple[str, ...],
                       values: tuple[str, ...], keep_both: bool, reason: str, server_url: str | None,
-                      token: str | None) -> None:
+                      token: str | None, ca_file: str | None, insecure_http: bool) -> None:
     """Resolve one item, or several at once with --take (bulk). The resolution is a new version of the
     record that reaches the county on its next sync.
 
@@ -156,7 +189,7 @@ def conflicts_resolve(app: AppContext, conflict_ids: tuple[str, ...], take: str 
     if len(conflict_ids) > 1 and (decisions or keep_both or not take):
         raise click.UsageError("多项批量处理只能用 --take (bulk resolution takes --take only)")
     try:
-        with _client(app, server_url, token) as client:
+        with _client(app, server_url, token, ca_file, insecure_http) as client:
             if len(conflict_ids) > 1:
                 _bulk(client, list(conflict_ids), take or "city", reason)
                 return
@@ -354,18 +387,26 @@ def bundle_trust_city(app: AppContext, source: str) -> None:
 @click.command("city")
 @server_option
 @token_option
+@transport_options
 @click.pass_obj
-def city_command(app: AppContext, server_url: str | None, token: str | None) -> None:
+def city_command(app: AppContext, server_url: str | None, token: str | None, ca_file: str | None,
+                 insecure_http: bool) -> None:
     """Open the city admin TUI: uploads, the conflict queue, city reports, period locks.
+
+    The server's certificate is verified (--ca-file for the city's own CA); the admin token is never sent over
+    plain http:// to another machine unless --insecure-http is given.
 
     \b
     Example:
-      stvs-tui city --server http://192.168.1.10:8765 --token 6fQ...x2
+      stvs-tui city --server https://kx.anyang.example:8765 --token 6fQ...x2
     """
     from stvs_tui.city.app import run_city_app
 
-    url, secret = admin_connection(app, server_url, token)
-    run_city_app(url, secret, app.lang)
+    try:
+        client = admin_connection(app, server_url, token, ca_file, insecure_http).client()
+    except SyncError as exc:
+        raise _one_line(exc) from None
+    run_city_app(client, app.lang)
 
 
 def register(main: click.Group) -> None:

@@ -96,6 +96,7 @@ def wait_https(url: str, ca: Path, process: subprocess.Popen[bytes], timeout: fl
 class TlsCity:
     url: str
     token: str
+    admin_token: str
     pki: Pki
 
 
@@ -105,7 +106,7 @@ def tls_city(tmp_path) -> Iterator[TlsCity]:
     pki = make_pki(tmp_path / "pki")
     database = f"sqlite:///{tmp_path / 'city' / 'server.sqlite'}"
     db = open_server_db(database)
-    token = issue_token(db.engine, A)
+    token, admin_token = issue_token(db.engine, A), issue_token(db.engine, "410500", admin=True)
     db.close()
     port = free_port()
     with (tmp_path / "serve.log").open("wb") as log:
@@ -116,7 +117,7 @@ def tls_city(tmp_path) -> Iterator[TlsCity]:
     url = f"https://127.0.0.1:{port}"
     try:
         wait_https(url, pki.ca, process)
-        yield TlsCity(url, token, pki)
+        yield TlsCity(url, token, admin_token, pki)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -190,3 +191,18 @@ def test_serve_wants_both_the_certificate_and_its_key(tmp_path) -> None:
     pki = make_pki(tmp_path / "pki")
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "city"), "serve", "--tls-cert", str(pki.cert)])
     assert result.exit_code == 2 and "--tls-key" in result.output
+
+
+def test_the_city_admin_commands_use_tls_and_refuse_plain_http_too(tls_city, tmp_path) -> None:
+    runner = CliRunner()
+    cli = ["--data-dir", str(tmp_path / "admin")]
+    listed = runner.invoke(main, [*cli, "conflicts", "list", "--server", tls_city.url, "--token", tls_city.admin_token,
+                                  "--ca-file", str(tls_city.pki.ca), "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)["total"] == 0
+    assert runner.invoke(main, [*cli, "conflicts", "list", "--json"]).exit_code == 0  # CA file remembered
+    untrusted = runner.invoke(main, ["--data-dir", str(tmp_path / "other"), "conflicts", "list", "--server",
+                                     tls_city.url, "--token", tls_city.admin_token])
+    assert untrusted.exit_code == 1 and "--ca-file" in untrusted.output
+    plain = runner.invoke(main, [*cli, "city", "--server", "http://192.0.2.10:8765", "--token", "admin-secret"])
+    assert plain.exit_code == 1 and "plain http://" in plain.output and "--insecure-http" in plain.output

@@ -22,6 +22,7 @@ from sync.admin_protocol import (
 )
 from sync.errors import Forbidden, ProtocolError, ServerUnreachable, SyncError, TokenRefused
 from sync.protocol import ConflictOut, PushResponse
+from sync.transport import certificate_problem, check_url, tls_verify, untrusted
 
 
 class DecisionRefused(SyncError):
@@ -32,9 +33,13 @@ class CityAdminClient:
     """Calls the admin endpoints of a city server with an admin token."""
 
     def __init__(self, server_url: str, token: str, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, ca_file: str = "", insecure_http: bool = False) -> None:
+        """Certificates verified (``ca_file``: the city's own CA); the admin token never goes over plain http://
+        to another machine unless ``insecure_http`` (see sync.transport)."""
         self.server_url = server_url.rstrip("/")
+        check_url(self.server_url, insecure_http=insecure_http)
         self.http = httpx.Client(base_url=self.server_url, timeout=timeout, transport=transport,
+                                 verify=tls_verify(ca_file),
                                  headers={"Authorization": f"Bearer {token}", "User-Agent": "stvs-tui-city"})
 
     def close(self) -> None:
@@ -50,6 +55,9 @@ class CityAdminClient:
         try:
             response = self.http.request(method, f"{ADMIN_PREFIX}{path}", **kwargs)
         except httpx.TransportError as exc:
+            problem = certificate_problem(exc)
+            if problem:
+                raise untrusted(self.server_url, problem) from None
             raise ServerUnreachable(f"无法连接服务器 {self.server_url} (server unreachable: {type(exc).__name__})") from None
         if response.status_code == 401:
             raise TokenRefused("服务器不接受该令牌 (the server refuses this token)")

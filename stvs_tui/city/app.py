@@ -345,6 +345,6 @@ class CityMainScreen(Screen[None]):
         self.action_refresh()
 
 
-def run_city_app(server_url: str, token: str, lang: str) -> None:
-    with CityAdminClient(server_url, token) as client:
+def run_city_app(client: CityAdminClient, lang: str) -> None:
+    with client:
         CityApp(client, lang).run()
