@@ -43,6 +43,9 @@ YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
 # Codes, numbers and dates are compared as NFKC text (full-width digits and letters become ASCII).
 CODE_FIELDS: frozenset[str] = (DIGIT_FIELDS | DATE_FIELDS | BOOL_FIELDS | frozenset(ENUM_FIELDS)
                                | frozenset(LIST_FIELDS))
+# Fields whose text cells are read by ``normalise_text`` alone (no label, date or year-month to parse).
+TEXT_READ_FIELDS: frozenset[str] = frozenset(ROSTER_FIELDS) - DATE_FIELDS - BOOL_FIELDS - frozenset(ENUM_FIELDS) \
+    - frozenset(LIST_FIELDS)
 # Characters no one types on purpose that arrive with text pasted from web pages, PDFs and chat apps.
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"))
 FOOTER_WORDS = ("合计", "总计", "小计", "共计", "填表人", "填报人", "制表人", "审核人", "负责人", "单位负责人",

@@ -28,12 +28,14 @@ from stvs_tui.excel.columns import (
     IGNORED_HEADERS,
     MEMO_LIMIT,
     REQUIRED_FIELDS,
+    TEXT_READ_FIELDS,
     YearMonth,
     cell_reader,
     header_index,
     header_key,
     is_footer,
     is_month_header,
+    normalise_text,
 )
 from stvs_tui.excel.errors import ImportRefused, UnrecognisedSheet
 from stvs_tui.excel.package import SheetFacts
@@ -412,22 +414,32 @@ class _DataReader:
             else:
                 cleaned = {k: v for k, v in zip(self.names, row, strict=True) if v is not _EMPTY}
                 planned = self._plan_row(row_number, cleaned, set(), [])
-            if planned is not None and not _duplicate_in_file(self.plan, planned, self.seen_ids,
-                                                              self.seen_contacts):
+            if planned is not None and not self._duplicate(planned):
                 self.plan.rows.append(planned)
+
+    def _duplicate(self, planned: PlannedRow) -> bool:
+        return _duplicate_in_file(self.plan, planned, self.seen_ids, self.seen_contacts)
 
     def _clean_column(self, index: int, column: tuple[Any, ...], failed: set[int]) -> list[Any]:
         name, clean = self.names[index], self.cleaners[index]
-        if name in UNIQUE_FIELDS:
-            out = []
+        if name in UNIQUE_FIELDS:  # a call per cell: kept as short as it can be
+            out: list[Any] = []
+            append = out.append
+            checked_first = name == "id_number"  # a number or a masked ID is told apart first
             for position, value in enumerate(column):
                 if value == "" or value is None:
-                    out.append(_EMPTY)
+                    append(_EMPTY)
                     continue
-                result = self._clean_one(name, clean, value)
+                if checked_first and (type(value) is not str or MASK in value):
+                    result = self._clean_one(name, clean, value)
+                else:
+                    try:
+                        result = clean(value)
+                    except InvalidValue as exc:
+                        result = _Failed(exc.error)
                 if type(result) is _Failed:
                     failed.add(position)
-                out.append(result)
+                append(result)
             return out
         memo = self.memos[index]
         distinct = set(column)
@@ -637,8 +649,11 @@ def _column_cleaner(name: str, today: date) -> Callable[[Any], Any]:
         return read
     rule = field_rule("volunteer", name)
     assert rule is not None, name
+    text_first = name in TEXT_READ_FIELDS  # where a text cell is only normalised: one call less
 
     def clean(value: Any) -> Any:
+        if text_first and type(value) is str:
+            return rule(normalise_text(name, value), name)
         return rule(read(value), name)
 
     return clean  # memoised per distinct value by the caller for all but UNIQUE_FIELDS
