@@ -14,9 +14,19 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from city_server import DATABASES, database_url
-from sync_fixtures import StoreFactory, add_volunteer, local_record, server_record, sync, thread_server
+from sync_fixtures import (
+    StoreFactory,
+    add_volunteer,
+    local_record,
+    resident_id,
+    server_record,
+    sync,
+    thread_server,
+    wire,
+)
 
 from schema.identity import new_signing_key
+from schema.models import new_id
 from schema.store import Store
 from sync.auth import issue_token
 from sync.bundle import (
@@ -212,14 +222,17 @@ def test_revoking_a_token_revokes_the_key_registered_online(city_db, stores, tmp
 def test_a_forged_return_bundle_is_refused_and_the_store_unchanged(city_db, stores, tmp_path) -> None:
     county = stores.make(A)
     enrol(county, city_db, tmp_path)
-    add_volunteer(county)
+    mine = add_volunteer(county)
     export_push_bundle(county, tmp_path / "up.stvsb")
     result = import_push_bundle(city_db, read_bundle(tmp_path / "up.stvsb"))
     write_bundle(result.return_bundle, tmp_path / "back.stvsb", city_db.city_key)
     genuine = read_bundle(tmp_path / "back.stvsb")
-    # The attack of issue 16: a volunteer injected into the return bundle, signed by a key of the attacker's.
-    injected = {"seq": 10**9, "table": "volunteer", "id": "01900000-0000-7000-8000-00000000abcd", "version": 1,
-                "record": {"id": "01900000-0000-7000-8000-00000000abcd", "county_code": A, "name": "冒名者"}}
+    # The attack of issue 16: a whole, valid volunteer injected into the return bundle, signed by a key of the
+    # attacker's (the next online sync would have uploaded it as this county's).
+    fake_id = new_id()
+    record = wire("volunteer", server_record(city_db, "volunteer", mine)) | {
+        "id": fake_id, "name": "冒名者", "id_number": resident_id(A, 999), "mobile": "13900000999"}
+    injected = {"seq": 10**9, "table": "volunteer", "id": fake_id, "version": 1, "record": record}
     body = genuine.body | {"pull": genuine.body["pull"] | {"changes": [*genuine.body["pull"]["changes"], injected]}}
     forged = Bundle(RETURN, county.node_id, A, body, signer=f"city:{city_db.server_id}")
     write_bundle(forged, tmp_path / "forged.stvsb", new_signing_key(f"city:{city_db.server_id}"))
