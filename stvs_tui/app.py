@@ -22,6 +22,7 @@ from schema.store import Store, open_store
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import LANGUAGES, t, use_language
 from stvs_tui.paths import AppPaths
+from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.help import RegistryApp
 from sync.gctune import freeze_settled_heap
 
@@ -111,22 +112,39 @@ class CountyApp(RegistryApp):
         self.switch_screen(AREAS["dashboard"]())
         self.push_screen(AREAS["settings"]())
 
+    # Leaving: typed input is never dropped without asking (the answer under the cursor is 否).
+    def has_unsaved_input(self) -> bool:
+        return any(getattr(screen, "has_unsaved_input", lambda: False)() for screen in self.screen_stack)
+
+    def leave_then(self, leave: Callable[[], Any], question: str = "confirm.leave_unsaved") -> None:
+        """Run ``leave`` (quit, switch area) now, or after a yes when it would drop unsaved input."""
+        if isinstance(self.screen, ConfirmModal):
+            return  # already asking
+        if not self.has_unsaved_input():
+            leave()
+            return
+        self.push_screen(ConfirmModal(t(question)), lambda yes: leave() if yes else None)
+
+    async def action_quit(self) -> None:
+        self.leave_then(self.exit, "confirm.quit_unsaved")
+
     # Navigation: areas sit on the dashboard; Esc goes back one screen but never past the dashboard.
     def action_go(self, name: str) -> None:
         if not self.county_code or name not in AREAS:
             return
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        if name != "dashboard":
-            self.push_screen(AREAS[name]())
+        self.leave_then(lambda: self._show_area(AREAS[name]() if name != "dashboard" else None))
 
     def open_area(self, screen: Screen[Any]) -> None:
         """Open an area screen built with arguments (a filtered list) straight over the dashboard."""
         if not self.county_code:
             return
+        self.leave_then(lambda: self._show_area(screen))
+
+    def _show_area(self, screen: Screen[Any] | None) -> None:
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.push_screen(screen)
+        if screen is not None:
+            self.push_screen(screen)
 
     def open_screen(self, screen: Screen[Any]) -> None:
         """Push a screen over the current one (details, previews): Esc comes back here."""

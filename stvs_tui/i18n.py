@@ -87,6 +87,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "confirm.submit_report": ("确定报送 {period} 月报吗？", "Submit the report for {period}?"),
     "confirm.close_demand": ("确定关闭该需求吗？", "Close this demand?"),
     "confirm.discard": ("放弃未保存的修改吗？", "Discard unsaved changes?"),
+    "confirm.leave_unsaved": ("有未保存的输入，放弃并离开吗？", "There is unsaved input. Discard it and leave?"),
+    "confirm.quit_unsaved": ("有未保存的输入，放弃并退出吗？", "There is unsaved input. Discard it and quit?"),
     # Forms
     "form.errors": ("请先改正标红的字段", "Please correct the fields marked in red"),
     "form.new_volunteer": ("新建志愿者", "New volunteer"),

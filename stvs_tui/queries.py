@@ -108,7 +108,7 @@ class VolunteerFilter:
         # mobile and the ID number only, anything else in the name only: a third of the work per row.
         if text and _ID_FRAGMENT.fullmatch(text):
             where.append(sa.or_(sa.func.instr(Volunteer.mobile, text) > 0,
-                                sa.func.instr(Volunteer.id_number, text.upper()) > 0))
+                                sa.func.instr(visible_id_digits(), text.upper()) > 0))
         elif text:
             where.append(sa.func.instr(Volunteer.name, text) > 0)
         if self.tag == SAN_ZHANG:
@@ -123,6 +123,23 @@ class VolunteerFilter:
             where.append(Volunteer.id.in_(select(Membership.volunteer_id)
                                           .where(Membership.team_id.in_(teams), _current_member())))
         return where
+
+
+def visible_id_digits() -> sa.ColumnElement[str]:
+    """The parts of an ID number the list shows (``mask_id_number``: first six and last four, or the first and
+    last character of a short one), apart, so that a filter never finds a person by digits the clerk cannot
+    see and no fragment runs across the mask."""
+    number = Volunteer.id_number
+
+    def part(start: int, length: int | None = None) -> sa.ColumnElement[str]:
+        args = (number, start) if length is None else (number, start, length)
+        return sa.func.substr(*args, type_=sa.String)
+
+    return sa.case(
+        (sa.func.length(number) > 8, part(1, 6) + " " + part(-4)),
+        (sa.func.length(number) > 2, part(1, 1) + " " + part(-1)),
+        else_="",
+    )
 
 
 @dataclass(frozen=True)

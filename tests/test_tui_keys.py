@@ -19,6 +19,7 @@ from stvs_tui.screens.dashboard import DashboardScreen
 from stvs_tui.screens.exports import ExportModal
 from stvs_tui.screens.setup import SetupScreen
 from stvs_tui.screens.volunteers import VolunteerScreen
+from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FormModal
 from stvs_tui.widgets.help import HelpModal
 from stvs_tui.widgets.palette import ActionsProvider, palette_actions
@@ -96,9 +97,15 @@ async def test_every_palette_action_is_listed_with_its_key_and_runs(demo_store: 
     app = county_app(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, rounds=1)
-        for area in ("dashboard", "volunteers", "teams", "activities", "demands", "report", "settings", "sync"):
+        async def go(area: str) -> None:
             app.action_go(area)
             await settle(pilot, rounds=1)
+            if isinstance(app.screen, ConfirmModal):  # input typed by the actions just run: leave it
+                app.screen.dismiss(True)
+                await settle(pilot, rounds=1)
+
+        for area in ("dashboard", "volunteers", "teams", "activities", "demands", "report", "settings", "sync"):
+            await go(area)
             home = app.screen
             texts = await _palette_hits(app, home)
             specs = palette_actions(home)
@@ -109,8 +116,7 @@ async def test_every_palette_action_is_listed_with_its_key_and_runs(demo_store: 
                 if spec.action == "quit" or (spec.scope == "app" and area != "dashboard"):
                     continue
                 if app.screen is not home:
-                    app.action_go(area)
-                    await settle(pilot, rounds=1)
+                    await go(area)
                     home = app.screen
                 hit = [h async for h in ActionsProvider(home).discover()][index]
                 await hit.command()

@@ -39,6 +39,10 @@ class StvsScreen(Screen[None]):
     def screen_title(self) -> str:
         return t(self.TITLE_KEY)
 
+    def has_unsaved_input(self) -> bool:
+        """Whether leaving this screen would lose what the clerk typed (the app asks first when so)."""
+        return False
+
     def screen_help(self) -> str:
         return t(self.HELP_KEY) if self.HELP_KEY else ""
 

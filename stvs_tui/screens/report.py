@@ -122,6 +122,14 @@ class MonthlyReportScreen(StvsScreen):
             sign.append(labelled(field_label(MonthlyReport, 'submitted_at', lang), f"{report.submitted_at:%Y-%m-%d}"))
         self.query_one("#report-sign", Label).update(Text("\n".join(sign)))
 
+    def has_unsaved_input(self) -> bool:
+        if self.state is None or self.locked:
+            return False
+        report = self.state.report
+        saved = (bool(report and report.is_nil), report.highlights if report else "")
+        typed = (self.query_one("#report-nil", Checkbox).value, self.query_one("#report-highlights", TextArea).text)
+        return typed != saved
+
     def action_prev_month(self) -> None:
         self.period = shift_period(self.period, -1)
         self.load()

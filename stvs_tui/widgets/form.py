@@ -81,7 +81,7 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         self.extra_check = extra_check
         self.touched: set[str] = set()
         self.show_all = False
-        self.dirty = False
+        self.pristine: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box form-box"):
@@ -120,6 +120,11 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
     def on_mount(self) -> None:
         first = self.query(".form-fields > Input, .form-fields > Select").first()
         first.focus()
+        self.pristine = self.raw_values()
+
+    def has_unsaved_input(self) -> bool:
+        """Whether a field differs from what the form opened with (typing and deleting again is no change)."""
+        return self.pristine is not None and self.raw_values() != self.pristine
 
     def raw_values(self) -> dict[str, Any]:
         raw: dict[str, Any] = {}
@@ -162,7 +167,6 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         if not widget_id or not widget_id.startswith("f-") or not self.is_mounted:
             return
         self.touched.add(widget_id.removeprefix("f-"))
-        self.dirty = True
         self.show_errors(self.validate_form()[1])
 
     @on(Input.Changed)
@@ -198,7 +202,7 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         self.dismiss(cleaned)
 
     def action_cancel(self) -> None:
-        if not self.dirty:
+        if not self.has_unsaved_input():
             self.dismiss(None)
             return
 
