@@ -42,6 +42,8 @@ class SyncNode(SQLModel, table=True):
     last_push_at: NaiveDatetime | None = None
     last_pull_at: NaiveDatetime | None = None
     last_pull_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    # The store history this node id was last seen with (see sync.identity): another one is a copy.
+    store_epoch: str = Field(default="", max_length=36)
 
 
 class NodeKey(SQLModel, table=True):

@@ -39,6 +39,7 @@ from sync.bulk import rows_in
 from sync.changes import Cursor, build_batch, pending_rows
 from sync.client import SyncClient, SyncSummary
 from sync.errors import IncompatibleVersion, SyncError
+from sync.identity import check_file_identity, is_this_store
 from sync.keys import RegisteredKey, canonical, fingerprint, registered_key, trusted_city_key
 from sync.protocol import MAX_BATCH_CHANGES, PROTOCOL_VERSION, PulledRecord, PushRequest, PushResponse
 from sync.pull import read_pull
@@ -151,6 +152,7 @@ def _signed_by(bundle: Bundle, public_key: str) -> bool:
 def export_push_bundle(store: Store, path: Path) -> int:
     """Write the store's pending changes to ``path``; return how many. They stay pending until the
     return bundle (or an online sync) brings the city's answers."""
+    check_file_identity(store)  # a copied store exports as a new node (sync.identity)
     replica = Replica(store)
     clock = replica.clock()
     batches: list[dict[str, Any]] = []
@@ -188,7 +190,7 @@ def apply_return_bundle(store: Store, bundle: Bundle) -> SyncSummary:
     """Apply the city's answers and changes to the county store, as an online sync would."""
     if bundle.kind != RETURN:
         raise BundleError("这是县里导出的上传包，应在市里导入 (this is a county's upload bundle: import it at the city)")
-    if bundle.county_code != store.county_code or bundle.node_id != store.node_id:
+    if bundle.county_code != store.county_code or not is_this_store(store, bundle.node_id):
         raise BundleError(f"此回传包属于 {bundle.county_code} 的另一台设备 (this return bundle is for another device)")
     check_return_bundle(store, bundle)
     replica, summary = Replica(store), SyncSummary(server_url="bundle")

@@ -7,7 +7,6 @@ deleted here (hard delete) goes as a tombstone carrying its whole base.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,7 +19,7 @@ from sqlalchemy.engine import Connection
 from schema.models import SYNCED_TABLES
 from sync.bulk import driver_cursor, driver_rows
 from sync.hlc import HybridClock
-from sync.push import canonical_json, chunks
+from sync.push import chunks, content_key
 from sync.records import column_kinds, wire_fields
 
 
@@ -48,13 +47,14 @@ class OutgoingBatch:
     settled: list[PendingRow] = field(default_factory=list)
 
 
-def change_id(node: str, row: PendingRow, content: list[Any]) -> str:
+def change_id(node: str, row: PendingRow, content: tuple[int, dict[str, Any], dict[str, Any], bool]) -> str:
     """Deterministic: the same change of a row always gets the same id, so a replay is recognised.
 
-    The log's sequence number says which log entries the change covers; the content hash keeps ids
-    unique when SQLite reuses sequence numbers after the log was emptied.
+    The log's sequence number says which log entries the change covers; the rest is the change's content
+    key (``sync.push.content_key``, the server's receipt key), without the HLC stamp: a change re-stamped
+    (a bundle, then an online sync) keeps its id.
     """
-    digest = hashlib.sha256(canonical_json(content)).hexdigest()[:16]
+    digest = content_key(row.table, row.row_id, *content)[:16]
     return f"{node}:{row.table}:{row.row_id}:{row.max_seq}:{digest}"
 
 
@@ -175,7 +175,7 @@ def build_batch(connection: Connection, pending: list[PendingRow], node: str, cl
                 batch.settled.append(item)
                 continue
             base_version, base_values, fields, deleted = content
-            batch.changes.append({"change_id": change_id(node, item, list(content)), "table": table,
+            batch.changes.append({"change_id": change_id(node, item, content), "table": table,
                                   "id": item.row_id, "base_version": base_version, "base": base_values,
                                   "fields": fields, "deleted": deleted})
     # Stamped once the batch is built, in the order built, as one tick each would (``hlc`` stays the last key).

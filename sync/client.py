@@ -35,6 +35,8 @@ from sync.errors import (
     TokenRefused,
 )
 from sync.gctune import bulk_allocation
+from sync.hlc import HybridClock
+from sync.identity import check_file_identity, epoch_taken, hello_epochs, start_new_node
 from sync.keys import learn_city_key
 from sync.protocol import (
     API_PREFIX,
@@ -47,7 +49,7 @@ from sync.protocol import (
     PushResponse,
     RediffPage,
 )
-from sync.push import chunks
+from sync.push import UNKNOWN_ROW, chunks
 from sync.replica import Replica
 from sync.resolutions import fetch_resolutions
 from sync.serverdb import schema_version
@@ -99,6 +101,8 @@ class SyncSummary:
     repaired: int = 0
     requeued: int = 0
     resumed_batch: bool = False
+    # This store was a copy or a restored backup of that node and now syncs as a new one (sync.identity).
+    former_node: str = ""
     seconds: float = 0.0
     rejected_records: list[dict[str, str]] = field(default_factory=list)
     conflict_records: list[dict[str, str]] = field(default_factory=list)
@@ -124,6 +128,8 @@ class SyncClient:
         verify = tls_verify(store.setting(CA_FILE_SETTING) if ca_file is None else ca_file)
         self.batch_size = batch_size
         self.retries, self.backoff = retries, backoff
+        # A copied store becomes a new node before anything is sent under the old id (see sync.identity).
+        self.former_node = check_file_identity(store)
         self.replica = Replica(store)
         self.http = httpx.Client(base_url=self.server_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
                                  headers={"Authorization": f"Bearer {token}", "User-Agent": "stvs-tui-sync"},
@@ -150,6 +156,7 @@ class SyncClient:
             hello = self.hello()
             with bulk_allocation():
                 self.push(summary, report)
+            summary.former_node = self.former_node
             since, partition = self.pull(hello.server_id, summary, report)
             self.retry_quarantine(hello.server_id, summary)
             self.fetch_resolutions(hello.server_id, summary)
@@ -177,13 +184,30 @@ class SyncClient:
             lock.release()
 
     def hello(self) -> HelloResponse:
-        body = {"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
-                "schema_version": schema_version(), "public_key": self.store.identity.public_key}
-        hello = HelloResponse.model_validate_json(self._request("POST", "/sync/hello", json=body).content)
+        """Versions, the server's time, and this store's history: a copy or a restored backup of a node whose
+        history went on elsewhere is answered "copied" and continues as a new node (``sync.identity``)."""
+        for _attempt in range(2):  # a new node id is unknown to the server: the second hello is "ok"
+            current, proposed = hello_epochs(self.store, pushing=self.replica.has_pending())
+            body = {"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
+                    "schema_version": schema_version(), "public_key": self.store.identity.public_key,
+                    "store_epoch": current, "next_epoch": proposed}
+            hello = HelloResponse.model_validate_json(self._request("POST", "/sync/hello", json=body).content)
+            if hello.identity == "ok":
+                break
+            self._become_new_node()
+        else:
+            raise ProtocolError("服务器不接受本设备的新身份 (the server refused this device's new identity)")
+        epoch_taken(self.store, proposed)
         self.clock.observe(hello.server_time_ms)
         if hello.city_key:
             learn_city_key(self.store, hello.server_id, hello.city_key)
         return hello
+
+    def _become_new_node(self) -> None:
+        former = start_new_node(self.store)
+        self.former_node = self.former_node or former
+        self.replica = Replica(self.store)
+        self.clock = HybridClock(self.replica.node, self.clock.last)
 
     # ---- push ---------------------------------------------------------------------------------------------
 
@@ -201,6 +225,14 @@ class SyncClient:
             summary.resumed_batch = True
             answer = self._noting_refusal(batch_id, lambda payload=payload: self._post_push(payload.encode()))
             self._finish(batch_id, orjson.loads(payload)["changes"], answer, summary)
+        self._push_pending(summary, report)
+        if self.replica.resend:
+            # The server lacked rows this store had synced (answered ``unknown_row``): they go again, whole.
+            summary.requeued += self.replica.resend
+            self.replica.resend = 0
+            self._push_pending(summary, report)
+
+    def _push_pending(self, summary: SyncSummary, report: ProgressCallback) -> None:
         total = self.store.pending_change_count()
         cursor = Cursor()
         report(SyncProgress("push", 0, total))
@@ -267,7 +299,7 @@ class SyncClient:
                 if len(summary.conflict_records) < DETAIL_LIMIT:
                     summary.conflict_records.append({"table": result.table, "id": result.id, "reason": result.reason,
                                                      "conflict_id": result.conflict_id or ""})
-            if result.status == "rejected":
+            if result.status == "rejected" and result.reason != UNKNOWN_ROW:  # sent again whole: see push
                 summary.rejected += 1
                 if len(summary.rejected_records) < DETAIL_LIMIT:
                     summary.rejected_records.append({"table": result.table, "id": result.id,
@@ -326,8 +358,7 @@ class SyncClient:
             if partition is None or partition.last_seq <= since:
                 break
             since, partition = self.pull(server_id, summary, report)
-        if partition is None or partition.last_seq > since or summary.skipped_pending or \
-                self.store.pending_change_count():
+        if partition is None or partition.last_seq > since:
             summary.digest = "deferred"
             return
         if summary.quarantined:
@@ -337,10 +368,16 @@ class SyncClient:
         if self.replica.digest() == (partition.row_count, partition.digest):
             summary.digest = "match"
             return
+        # Whatever the reason (pending edits included: the digest is of synced versions only), a
+        # disagreement is repaired now: a server that lost rows gets them again, a stale row is fetched.
         report(SyncProgress("verify", 0))
         self.rediff(server_id, summary)
         server = PartitionDigest.model_validate_json(self._request("GET", "/sync/digest").content)
-        summary.digest = "repaired" if self.replica.digest() == (server.row_count, server.digest) else "mismatch"
+        if self.replica.digest() == (server.row_count, server.digest):
+            summary.digest = "repaired"
+        else:
+            # Rows with edits not yet accepted keep their older base until they are: not an error.
+            summary.digest = "deferred" if self.store.pending_change_count() else "mismatch"
 
     def rediff(self, server_id: str, summary: SyncSummary) -> None:
         """Targeted re-diff: compare (id, version) table by table, fetch what is stale, resend what is missing."""

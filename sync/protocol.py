@@ -43,6 +43,9 @@ class HelloRequest(Model):
     # The node's Ed25519 public key (``ed25519:`` + base64): registered for the token's county at the first
     # hello, checked at every later one. Empty for a client that signs no bundles (scripts, the city admin).
     public_key: str = Field(default="", max_length=100, pattern=r"^(ed25519:[A-Za-z0-9+/=]{44})?$")
+    # The store's history (``sync.identity``): its epoch, and the next one when it has changes to push.
+    store_epoch: str = Field(default="", max_length=36, pattern=r"^[0-9A-Za-z_.:\-]*$")
+    next_epoch: str = Field(default="", max_length=36, pattern=r"^[0-9A-Za-z_.:\-]*$")
 
 
 class HelloResponse(Model):
@@ -53,6 +56,8 @@ class HelloResponse(Model):
     county_code: str
     is_admin: bool
     city_key: str = ""  # the city's public key: the county accepts only return bundles it signed
+    # "copied": the server knows this node id with a later history; the store must continue as a new node.
+    identity: Literal["ok", "copied"] = "ok"
 
 
 class Change(Model):

@@ -47,6 +47,7 @@ CHUNK = 500  # ids per IN (...) list
 # Levels of lists and objects a hashed value may nest (a change is 2 deep, its values flat); pydantic's own
 # JSON parser refuses bodies past about 200.
 MAX_NESTING = 64
+UNKNOWN_ROW = "unknown_row"  # the reason a node's change to a row this server lacks is answered with
 # A push as the server received it (``read_push``) or as a bundle import built it: the same fields.
 Push = PushRequest | IncomingPush
 AnyChange = Change | IncomingChange
@@ -98,15 +99,25 @@ def nesting_depth(value: Any) -> int:
     return deepest
 
 
+def content_key(table: str, row_id: str, base_version: int, base: Any, fields: Any, deleted: bool) -> str:
+    """A change's identity: what it does to which row, from which base. The client's change id ends in its
+    first 16 characters and the server keeps its receipts by it, so both sides agree on what "the same
+    change" is: neither the node that sent it nor its HLC stamp is part of it. A change re-stamped after a
+    bundle, replayed by a store restored from a backup, or sent by two copies of one store is recognised
+    as one change (``duplicate``); anything else is another change, merged as such."""
+    return hashlib.sha256(canonical_json((table, row_id, base_version, base, fields, deleted))).hexdigest()
+
+
 def change_hash(change: AnyChange) -> str:
-    """What a change id stands for: a replay of the id with other content is refused."""
-    return hashlib.sha256(canonical_json((change.change_id, change.table, change.id, change.base_version,
-                                          change.base, change.fields, change.deleted, change.hlc))).hexdigest()
+    """The receipt key of a pushed change (``content_key``)."""
+    return content_key(change.table, change.id, change.base_version, change.base, change.fields, change.deleted)
 
 
 def request_hash(request: Push, change_hashes: Iterable[str]) -> str:
-    """The whole batch's content, built from its changes' hashes rather than a second dump of the request."""
-    head = canonical_json((request.node_id, request.protocol_version, request.schema_version, request.batch_id))
+    """The whole batch's content, built from its changes' ids and keys rather than a second dump of the
+    request (the ids too: the stored answer names them)."""
+    head = canonical_json((request.node_id, request.protocol_version, request.schema_version, request.batch_id,
+                           [change.change_id for change in request.changes]))
     return hashlib.sha256(head + "".join(change_hashes).encode()).hexdigest()
 
 
@@ -184,12 +195,13 @@ class BatchRun:
         check_node(self.connection, self.node, self.caller)
 
     def _load_receipts(self) -> dict[str, Any]:
+        """The receipts of changes received before, by change id. A receipt is kept by the change's content
+        key (its ``change_id`` column), whichever node sent it and under whatever id."""
+        keys = {key: change_id for change_id, key in self.hashes.items()}
         found: dict[str, Any] = {}
-        for row in rows_in(self.connection, "SELECT change_id, content_hash, status, version FROM sync_receipt "
-                                            "WHERE change_id", list(self.hashes), chunk=CHUNK):
-            if row.content_hash != self.hashes[row.change_id]:
-                raise BatchMismatch(f"change {row.change_id} was received before with different content")
-            found[row.change_id] = row
+        for row in rows_in(self.connection, "SELECT change_id, status, version FROM sync_receipt WHERE change_id",
+                           list(keys), chunk=CHUNK):
+            found[keys[row.change_id]] = row
         return found
 
     def _load_rows(self) -> None:
@@ -201,7 +213,8 @@ class BatchRun:
             if name in wanted:
                 for row in select_by_ids(self.connection, table_of(name), sorted(wanted[name]), chunk=CHUNK,
                                          for_update=self.db.is_postgres):
-                    self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row)}
+                    self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row),
+                                                    "hlc": row["updated_hlc"], "by": row["updated_by"]}
 
     def _authorise(self, receipts: dict[str, Any]) -> None:
         for change in self.request.changes:
@@ -223,8 +236,11 @@ class BatchRun:
     # ---- one change -------------------------------------------------------------------------------------
 
     def _duplicate(self, change: AnyChange, receipt: Any) -> Result:
+        """The stored status, with the row as it is now: the node takes that version and record as its base."""
         current = self.rows.get((change.table, change.id))
-        return result(change, "duplicate", receipt.status, receipt.version, record=current["record"] if current else None)
+        if current is None:
+            return result(change, "duplicate", receipt.status, receipt.version)
+        return result(change, "duplicate", receipt.status, current["version"], record=current["record"])
 
     def _reject(self, change: AnyChange, reason: str, message: str) -> Result:
         return result(change, "rejected", reason, 0, message=message[:2000])
@@ -232,8 +248,13 @@ class BatchRun:
     def _process(self, change: AnyChange) -> Result:
         key = (change.table, change.id)
         current = self.rows.get(key)
-        if current is None and change.deleted:
-            return self._reject(change, "unknown_row", "删除的记录在服务器上不存在 (deleting a record the server never had)")
+        if current is None and change.base_version > 0:
+            # The node has synced this row, but this server does not know it (its database was restored or
+            # recreated): the node sends the whole row again, as new (see Replica.apply_results).
+            return self._reject(change, UNKNOWN_ROW, "服务器上没有这条记录，设备将整条重新上传 "
+                                                     "(the server does not have this record: the device sends it whole)")
+        if current is not None and change.hlc and current["by"] == self.node[:64] and change.hlc < current["hlc"]:
+            return self._superseded(change, current)
         try:
             cleaned = clean_incoming(change.table, change.fields, partial=current is not None)
         except InvalidRecord as exc:
@@ -265,6 +286,13 @@ class BatchRun:
             return self._reject(change, "missing_reference", missing)
         return self._accept(change, current, cleaned, merged, moved)
 
+    def _superseded(self, change: AnyChange, current: dict[str, Any]) -> Result:
+        """An older state of a row than this node has already written (a bundle imported after the online
+        sync that carried a later edit): the node's later change holds everything this one did."""
+        key = self.hashes[change.change_id]
+        self.receipts.append((key, self.request.batch_id, key, "applied", "superseded", current["version"]))
+        return result(change, "applied", "superseded", current["version"], record=current["record"])
+
     def _dangling_reference(self, table: str, record: dict[str, Any]) -> str | None:
         for column, target in foreign_keys(table).items():
             value = record.get(column)
@@ -281,13 +309,13 @@ class BatchRun:
             if self.careful and not self._write_now(change.table, *write):
                 return self._reject(change, "constraint", "违反数据库约束 (breaks a database constraint)")
             self.writes[key] = write if key not in self.writes else (self.writes[key][0], write[1])
-            self.rows[key] = {"version": version + 1, "record": merged.record}
+            self.rows[key] = {"version": version + 1, "record": merged.record, "hlc": change.hlc, "by": self.node[:64]}
             self.row_changes.append(RowChange(merged.record["county_code"], change.table, change.id,
                                               current["version"] if current else None, version + 1, self.node))
             version += 1
         conflict_id = self._open_conflict(change, merged, version) if merged.status == "conflict" else None
-        self.receipts.append((change.change_id, self.request.batch_id, self.hashes[change.change_id], merged.status,
-                              merged.reason, version))
+        key = self.hashes[change.change_id]
+        self.receipts.append((key, self.request.batch_id, key, merged.status, merged.reason, version))
         # The row goes back only when it differs from what the node will assume: its base plus what it sent.
         as_sent = merged.record != change.fields if current is None else cleaned != change.fields
         echo = merged.status != "applied" or moved or as_sent

@@ -21,10 +21,10 @@ from schema.models import SYNCED_TABLES
 from schema.store import Store
 from sync import quarantine
 from sync.bulk import driver_cursor, driver_rows
-from sync.changes import any_in_id_range, load_bases, marks, max_seq_of
+from sync.changes import any_in_id_range, load_bases, load_rows, marks, max_seq_of
 from sync.hlc import HybridClock, Timestamp
 from sync.protocol import ChangeResult, PulledRecord
-from sync.push import chunks
+from sync.push import UNKNOWN_ROW, chunks
 from sync.records import DIGEST_ZERO, digest_xor, from_wire, row_hash, table_of
 
 
@@ -72,6 +72,31 @@ def upsert_bases(connection: Connection, rows: list[tuple[str, str, int, bytes]]
 
 
 Digest = tuple[int, int]  # (row count, XOR of row hashes) while folding; saved as hex text
+_ABSENT = object()
+
+
+def _outcome(result: ChangeResult) -> str:
+    """What happened to the change: a duplicate's stored status, else its status."""
+    return result.reason if result.status == "duplicate" else result.status
+
+
+def _rebase(old: tuple[int, dict[str, Any]] | None, sent: dict[str, Any], record: dict[str, Any],
+            local: dict[str, Any] | None, *, lost: bool) -> dict[str, Any] | None:
+    """A row the clerk edited again while its change was on the way, answered with the server's record.
+
+    The server's record becomes the base, and the row takes it except where the clerk edited since the
+    batch was built: those later edits were made on what was sent, so they stay, to go in the next batch.
+    But where the change lost a conflict and the clerk edited that field again, the later edit was not
+    made on the server's value: the base stays as it was (None is returned), so the next push meets the
+    provisional winner as a conflict again instead of overwriting it. ``{}``: nothing to write here.
+    """
+    if local is None:
+        return {}
+    expected = {**(old[1] if old else {}), **sent}
+    edited = {name for name, value in local.items() if expected.get(name, _ABSENT) != value}
+    if lost and any(name in edited and record.get(name) != value for name, value in sent.items()):
+        return None
+    return {**record, **{name: local[name] for name in edited}}
 
 
 @dataclass
@@ -90,6 +115,7 @@ class Replica:
         self.store = store
         self.county = store.county_code
         self.node = store.node_id
+        self.resend = 0  # rows answered ``unknown_row``, to send whole (see _resend_whole)
 
     # ---- checkpoints and outbox -------------------------------------------------------------------------
 
@@ -112,6 +138,11 @@ class Replica:
     def save_checkpoints(self, **values: str) -> None:
         with self.store.engine.begin() as connection:
             self.set_checkpoints(connection, **values)
+
+    def has_pending(self) -> bool:
+        """Whether anything waits to be pushed (a change, or a batch sent and not yet answered)."""
+        with self.store.engine.connect() as connection:
+            return bool(driver_rows(connection, "SELECT 1 FROM change_log UNION ALL SELECT 1 FROM sync_outbox LIMIT 1", ()))
 
     def outbox(self) -> tuple[str, str] | None:
         """The batch sent but not yet answered (batch id, payload), if a sync was interrupted."""
@@ -170,6 +201,9 @@ class Replica:
                              sent: dict[str, dict[str, Any]], digest: Digest) -> Digest:
         ids = [r.id for r in results]
         bases = load_bases(connection, table, ids)
+        unknown = [r for r in results if r.status == "rejected" and r.reason == UNKNOWN_ROW]
+        if unknown:
+            digest = self._resend_whole(connection, table, unknown, bases, digest)
         accepted = [r for r in results if r.status != "rejected"]
         # Bulk statements go straight to sqlite3's executemany (exec_driver_sql): SQLAlchemy's per-row
         # parameter processing cost more than SQLite's own work for a 2,000-row batch.
@@ -177,29 +211,58 @@ class Replica:
             connection.exec_driver_sql("DELETE FROM change_log WHERE tbl = ? AND row_id = ? AND seq <= ?",
                                        [(table, r.id, max_seq_of(r.change_id)) for r in accepted])
         still_pending = self._pending_ids(connection, table, ids)
-        base_rows, records = [], []
+        # Rows the clerk edited while the batch was on its way, and that come back changed: see _rebase.
+        edited = [r.id for r in accepted if r.record is not None and r.id in still_pending]
+        local = load_rows(connection, table, edited) if edited else {}
+        base_rows, records, kept = [], [], set()
         for result in accepted:
             row_id, record = result.id, result.record
             old = bases.get(row_id)
             if record is None:
                 fields = sent[result.change_id]["fields"]
                 data = {**old[1], **fields} if old else fields  # read only: no copy needed
-            else:
+            elif row_id not in still_pending:
                 data = record
-                if row_id not in still_pending:
-                    records.append((row_id, result.version, record))
+                records.append((row_id, result.version, record))
+            else:
+                rebased = _rebase(old, sent[result.change_id]["fields"], record, local.get(row_id),
+                                  lost=_outcome(result) == "conflict")
+                if rebased is None:
+                    kept.add(row_id)
+                    continue
+                data = record
+                if rebased:
+                    records.append((row_id, result.version, rebased))
             base_rows.append((table, row_id, result.version, orjson.dumps(data)))
             digest = self._fold(digest, table, row_id, old, result.version, data)
         upsert_bases(connection, base_rows)
         self._write_records(connection, table, records)
-        self._set_states(connection, table, results, still_pending)
+        self._set_states(connection, table, [r for r in results if r not in unknown], still_pending, kept)
+        return digest
+
+    def _resend_whole(self, connection: Connection, table: str, unknown: list[ChangeResult],
+                      bases: dict[str, tuple[int, dict[str, Any]]], digest: Digest) -> Digest:
+        """Rows the server does not know (its database was restored or recreated): forget their sync base so
+        the next batch sends them whole, as new; a row deleted here the server never needs."""
+        ids = [r.id for r in unknown]
+        existing = self._existing_ids(connection, table, ids)
+        for result in unknown:
+            old = bases.get(result.id)
+            digest = self._unfold(digest, table, result.id, old)
+            if result.id not in existing:
+                connection.exec_driver_sql("DELETE FROM change_log WHERE tbl = ? AND row_id = ? AND seq <= ?",
+                                           (table, result.id, max_seq_of(result.change_id)))
+        for part in chunks(ids):
+            connection.exec_driver_sql(f"DELETE FROM sync_base WHERE tbl = ? AND row_id IN ({marks(part)})",
+                                       (table, *part))
+        self.resend += len(unknown)
         return digest
 
     def _set_states(self, connection: Connection, table: str, results: list[ChangeResult],
-                    still_pending: set[str]) -> None:
+                    still_pending: set[str], kept: set[str]) -> None:
         issues: list[dict[str, Any]] = []
         cleared: list[str] = []
-        rejected = {r.id for r in results if r.status == "rejected"}
+        rejected = {r.id for r in results if r.status == "rejected"} | kept
         # One UPDATE per (state, version) and chunk of ids, not one per row: an initial push puts
         # thousands of rows at version 1, synced.
         groups: dict[tuple[str, int | None], list[str]] = defaultdict(list)
@@ -375,6 +438,12 @@ class Replica:
             found.update(row[0] for row in driver_rows(connection, f"SELECT id FROM {table} WHERE id IN ({marks(part)})",
                                                        tuple(part)))
         return found
+
+    def _unfold(self, digest: Digest, table: str, row_id: str, old: tuple[int, dict[str, Any]] | None) -> Digest:
+        """Take a row out of the county's digest (its sync base is forgotten)."""
+        if old is None or old[0] <= 0 or old[1].get("county_code") != self.county:
+            return digest
+        return digest[0] - 1, digest[1] ^ row_hash(table, row_id, old[0])
 
     def _fold(self, digest: Digest, table: str, row_id: str, old: tuple[int, dict[str, Any]] | None,
               version: int, record: dict[str, Any]) -> Digest:

@@ -28,6 +28,7 @@ from sync.auth import Caller, authenticate
 from sync.errors import BatchMismatch, Forbidden, IncompatibleVersion, NestedTooDeep, SyncError
 from sync.gctune import paused_collection, tune_for_server
 from sync.hlc import wall_ms
+from sync.identity import continues_history
 from sync.keys import register_node_key
 from sync.partition import read_digest, rediff_page
 from sync.protocol import (
@@ -189,15 +190,18 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
 
     @app.post(f"{API_PREFIX}/sync/hello", responses=ERROR_RESPONSES)
     def hello(body: HelloRequest, who: CallerDep) -> HelloResponse:
-        """Handshake: versions are checked, the server's time anchors the node's clock, the node's public key
-        is registered for the token's county (403 if the node is revoked, another county's or has another key),
-        and the city's key is given for the county to check return bundles with."""
+        """Handshake: versions are checked, the server's time anchors the node's clock, a store whose history
+        the server has moved past (a copy, a restored backup) is told to continue as a new node, the node's
+        public key is registered for the token's county (403 if the node is revoked, another county's or has
+        another key), and the city's key is given for the county to check return bundles with."""
         check_versions(body.protocol_version, body.schema_version)
-        if body.public_key and not who.is_admin:
+        same = continues_history(db, who, body.node_id, body.store_epoch, body.next_epoch)
+        if same and body.public_key and not who.is_admin:
             register_node_key(db, body.node_id, who.county_code, body.public_key, token_id=who.token_id)
         return HelloResponse(protocol_version=PROTOCOL_VERSION, schema_version=schema_version(),
                              server_id=db.server_id, server_time_ms=wall_ms(), county_code=who.county_code,
-                             is_admin=who.is_admin, city_key=db.city_key.public_key)
+                             is_admin=who.is_admin, city_key=db.city_key.public_key,
+                             identity="ok" if same else "copied")
 
     @app.post(f"{API_PREFIX}/sync/push", responses=ERROR_RESPONSES, response_model=PushResponse,
               openapi_extra=_json_body(PushRequest))

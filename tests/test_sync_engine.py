@@ -102,14 +102,18 @@ def test_disjoint_fields_edited_on_two_devices_merge(city: ThreadServer, stores:
         wire("volunteer", server_record(city.db, "volunteer", row_id))
 
 
-def test_same_value_set_on_two_devices_is_applied_not_a_conflict(city: ThreadServer, stores: StoreFactory) -> None:
+def test_same_value_set_on_two_devices_is_one_change_not_a_conflict(city: ThreadServer, stores: StoreFactory) -> None:
+    """The same edit of the same row from the same base is the same change, whichever device sent it."""
     first, second, row_id, token = two_devices(city, stores)
     update_row(first, "volunteer", row_id, title="主任医师")
     update_row(second, "volunteer", row_id, title="主任医师")
     sync(first, city, token)
     summary = sync(second, city, token)
-    assert (summary.applied, summary.conflicts, summary.merged) == (1, 0, 0)
+    assert (summary.applied, summary.duplicates, summary.conflicts, summary.merged) == (0, 1, 0, 0)
     assert queue.list_conflicts(city.db, county=A) == []
+    assert server_record(city.db, "volunteer", row_id)["version"] == 2
+    assert wire("volunteer", local_record(second, "volunteer", row_id)) == \
+        wire("volunteer", server_record(city.db, "volunteer", row_id))
 
 
 def test_delete_on_one_device_against_edit_on_another_is_a_conflict(city: ThreadServer,
@@ -282,8 +286,9 @@ def test_replayed_batch_returns_the_stored_answer_and_creates_nothing_twice(city
     altered = json.loads(json.dumps(body))
     altered["changes"][0]["fields"]["name"] = "改过的名字"
     assert httpx.post(f"{city.url}/api/v1/sync/push", json=altered, headers=headers).status_code == 409
-    assert httpx.post(f"{city.url}/api/v1/sync/push", json=altered | {"batch_id": "batch-3"},
-                      headers=headers).status_code == 409
+    # A change is its content, not its id: the same id with other content in a new batch is another change.
+    other = httpx.post(f"{city.url}/api/v1/sync/push", json=altered | {"batch_id": "batch-3"}, headers=headers)
+    assert [r["status"] for r in other.json()["results"]] == ["conflict", "duplicate", "duplicate"]
     with city.db.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT COUNT(*), MAX(version) FROM volunteer").one() == (3, 1)
         assert connection.exec_driver_sql("SELECT COUNT(*) FROM server_change").scalar() == 3
