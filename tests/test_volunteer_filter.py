@@ -40,7 +40,7 @@ def test_hidden_id_digits_find_nobody_by_the_id(store: Store) -> None:
         assert matches == set(visible), hidden
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_an_id_fragment_finds_exactly_the_people_it_is_visible_on(store: Store, data: st.DataObject) -> None:
     with store.session() as session:
