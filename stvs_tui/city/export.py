@@ -12,7 +12,14 @@ from typing import Any
 
 from schema.enums import ServiceKind, VenueKind
 from schema.reporting import CellState, CityReports, ReportCell
-from stvs_tui.excel.sheet import NOT_APPLICABLE, FormSheet, chinese_date, column_widths, saving_workbook
+from stvs_tui.excel.sheet import (
+    LIST_SIZE,
+    NOT_APPLICABLE,
+    FormSheet,
+    chinese_date,
+    column_widths,
+    saving_workbook,
+)
 
 CITY_UNIT = "安阳市科学技术协会"
 SIGN_OFF = ("负责人", "填报人", "联系电话")
@@ -108,7 +115,9 @@ def _activities_sheet(workbook: Any, reports: CityReports) -> None:
     headers = ["县（市、区）", "活动总数", *(k.zh for k in ServiceKind), *(v.zh for v in VenueKind)]
     rows = activity_rows(reports)
     # The sub-header names each column: the top one only groups them.
-    sheet = FormSheet(workbook, "活动分类统计", column_widths(headers, rows), frozen_rows=5)
+    # thirteen columns, long category names: the list size
+    sheet = FormSheet(workbook, "活动分类统计", column_widths(headers, rows, size=LIST_SIZE), frozen_rows=5,
+                      size=LIST_SIZE)
     sheet.title("科技志愿服务活动分类统计表")
     sheet.line(f"统计期间：{reports.first} 至 {reports.last}（已开展、已结束的活动）")
     sheet.split_line(f"填报单位：{CITY_UNIT}", f"统计日期：{chinese_date(reports.today)}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,9 +47,11 @@ NOT_APPLICABLE = "-"  # Chinese statistics convention: "-" where a figure does n
 # Font sizes (pt). 五号 (10.5) on forms, 10 on long lists, 小四 (12) on the certificate: all print at
 # their size, because the columns are fitted to the page instead of the page being shrunk to the columns.
 TITLE_SIZE, FORM_SIZE, LIST_SIZE, CERTIFICATE_SIZE = 18.0, 10.5, 10.0, 12.0
-# One column-width unit: 7 px (5.25 pt) in Excel, about 5.55 pt in LibreOffice; the page holds the fewer.
-TEXT_POINTS_PER_UNIT, PAGE_POINTS_PER_UNIT = 5.25, 5.6
+# One column-width unit: 5.35–5.6 pt in Excel (7 px a unit and 5 px a column), 5.55 pt in LibreOffice (with
+# Carlito for Calibri): text is measured against the narrower, the page against the wider.
+TEXT_POINTS_PER_UNIT, PAGE_POINTS_PER_UNIT = 5.35, 5.6
 CELL_PADDING = 6.0  # points of a cell's width its text cannot use
+SLACK = 1.05  # Latin text with spaces measured 5% wider: a word that does not fit goes whole to the next line
 NARROW_EM = 0.64  # a Latin letter or digit, in ems (DejaVu Sans; SimSun's are 0.5)
 LINE_EM = 1.45  # a wrapped line's height, in ems (Noto Sans CJK; SimSun's lines are tighter)
 ROW_PADDING = 4.0
@@ -106,8 +109,19 @@ def line_count(value: Any, room: float, size: float) -> int:
     text = value if isinstance(value, str) else display_text(value)
     if len(text) * size <= room and "\n" not in text:
         return 1  # fits even if every character is a Chinese one: the common case, measured for free
-    # 5% more for words that cannot be split where the measure would split them
-    return sum(max(1, math.ceil(text_points(line, size) * 1.05 / room)) for line in text.split("\n"))
+    return sum(_wrapped(line, room, size) for line in text.split("\n"))
+
+
+def _wrapped(line: str, room: float, size: float) -> int:
+    points = text_points(line, size) * (SLACK if " " in line else 1.0)
+    # less a hair: a column sized for exactly this text, rounded to 0.01 of a unit, still holds it
+    lines = max(1, math.ceil(points / room - 0.01))
+    if lines > 1 and not line.isascii():
+        # Chinese line breaking keeps 、，。） off the start of a line: a line ends a character early
+        # where one would, at most once a line
+        early = min(lines - 1, sum(line.count(mark) for mark in _NO_LINE_START))
+        lines = max(1, math.ceil((points + early * size) / room - 0.01))
+    return lines
 
 
 def row_height(lines: int, size: float) -> float:
@@ -128,6 +142,10 @@ def page_units(landscape: bool) -> float:
 def page_height(landscape: bool) -> float:
     """Points an A4 page holds between the top and bottom margins (5% kept spare for the renderer)."""
     return ((A4_POINTS[0] if landscape else A4_POINTS[1]) - 2 * TOP_MARGIN_IN * 72) * 0.95
+
+
+_NO_LINE_START = "、，。；：？！）》」』”’"
+_BEFORE_PARENTHESIS = re.compile(r"(?=[(（])")
 
 
 def _lines_of(value: Any) -> list[str]:
@@ -170,16 +188,32 @@ def column_widths(headers: Sequence[str | None], sample: Iterable[Sequence[Any]]
         typical = wide if is_fixed or not widths else widths[int(len(widths) * 0.9)]
         natural.append(units(max(title, typical)))
         narrowest = wide if is_fixed else min(wide, WRAP_MIN_CHARS * size)
-        least.append(units(max(narrowest, min(title, max(2 * size, title / 3)))))
-    fitted = _fit(natural[:count], least[:count], page_units(landscape), fill) if fit else natural[:count]
-    return [round(w, 2) for w in fitted + natural[count:]]
+        least.append(units(max(narrowest, _header_least(header or "", size))))
+    wraps = [not is_fixed for is_fixed in fixed[:count]]
+    fitted = _fit(natural[:count], least[:count], page_units(landscape), wraps if fill else None) if fit \
+        else natural[:count]
+    return [math.ceil(w * 100) / 100 for w in fitted + natural[count:]]
 
 
-def _fit(natural: list[float], least: list[float], room: float, fill: bool) -> list[float]:
-    """Each column its least, and the room left shared in proportion to what more each wants."""
+def _header_least(header: str, size: float) -> float:
+    """A header wraps, but not inside the words before its parenthesis (服务时长 / (小时)), nor to under two
+    characters or more than four lines."""
+    title = text_points(header, size)
+    parts = _BEFORE_PARENTHESIS.split(header)
+    words = max(text_points(part, size) for part in parts) if len(parts) > 1 else 0.0
+    return min(title, max(2 * size, title / 4, words))
+
+
+def _fit(natural: list[float], least: list[float], room: float, fill: list[bool] | None) -> list[float]:
+    """Each column its least, and the room left shared in proportion to what more each wants; a table
+    narrower than ``room`` is widened in its wrapping columns (``fill``: which they are), or in all."""
     total = sum(natural)
     if total <= room:
-        return [w * room / total for w in natural] if fill and total else natural
+        if fill is None or not total:
+            return natural
+        growing = sum(w for w, wraps in zip(natural, fill, strict=True) if wraps) or total
+        extra = (room - total) / growing
+        return [w * (1 + extra) if wraps or growing == total else w for w, wraps in zip(natural, fill, strict=True)]
     spare = room - sum(least)
     if spare <= 0:
         return least  # too many columns even at their narrowest: the printer's fit-to-width shrinks it
@@ -313,19 +347,33 @@ class FormSheet:
 
     def split_line(self, left: str, right: str) -> None:
         """Two texts on one line: e.g. 填报单位 on the left, 报告期 on the right."""
-        half = max(1, self.printed // 2 + self.printed % 2)
+        half = self._split(left, right, self.size)
         height = max(self._fit_height([left], [(1, half)]),
-                     self._fit_height([right], [(1, self.printed - half)]), 22)
+                     self._fit_height([None] * half + [right], [(half + 1, self.printed)]), 22)
         cells = [self._cell(left, self.body_font, LEFT)] + [None] * (half - 1)
         cells += [self._cell(right, self.body_font, RIGHT)]
         self._append(cells, height)
         self.merge(1, half)
         self.merge(half + 1, self.printed)
 
+    def _split(self, left: str | None, right: str | None, size: float) -> int:
+        """The last column of a line's left part: near the middle of the width, and where both texts fit on
+        their lines (a unit's name under its seal is not broken), if anywhere."""
+        need_left, need_right = (max((units(text_points(line, size)) for line in (text or "").split("\n")),
+                                     default=0.0) for text in (left, right))
+        total = self._span_width(1, self.printed)
+        fitting = [k for k in range(1, self.printed)
+                   if self._span_width(1, k) >= need_left and self._span_width(k + 1, self.printed) >= need_right]
+        candidates = fitting or range(1, max(2, self.printed))
+        return min(candidates, key=lambda k: abs(self._span_width(1, k) - total / 2))
+
     def header(self, labels: Sequence[str | None], height: float | None = None,
                fonts: Sequence[Font] | None = None, spans: Sequence[tuple[int, int]] = ()) -> int:
         """A boxed, shaded header row, repeated at the top of each printed page; ``None`` marks a cell covered
         by a merge, ``spans`` are its horizontal merges (first, last column)."""
+        starts = {first: last for first, last in spans}
+        labels = [self._break_before_parenthesis(label, self._span_width(i, starts.get(i, i)))
+                  for i, label in enumerate(labels, start=1)]
         cells = [self._cell(label, fonts[i] if fonts else self.bold_font, CENTER, BOX, HEADER_FILL)
                  for i, label in enumerate(labels)]
         row = self._append(cells, max(height or 0, self._fit_height(labels, spans)))
@@ -335,10 +383,16 @@ class FormSheet:
         self.ws.print_title_rows = f"{self._header_rows[0]}:{row}"
         return row
 
+    def _break_before_parenthesis(self, label: str | None, width: float) -> str | None:
+        """服务时长(小时) in a column too narrow for it: 服务时长 / (小时), not 服务时长(小 / 时)."""
+        if not label or line_count(label, text_room(width), self.size) == 1:
+            return label
+        return _BEFORE_PARENTHESIS.sub("\n", label, count=1) if _BEFORE_PARENTHESIS.search(label) else label
+
     def data_row(self, values: Sequence[Any], *, bold: bool = False, spans: Sequence[tuple[int, int]] = ()) -> None:
         """A boxed row; ``spans`` are horizontal merges (first, last column) measured at their merged width."""
         font = self.bold_font if bold else self.body_font
-        cells = [self._cell(v, font, CENTER if isinstance(v, int | float) else LEFT, BOX) for v in values]
+        cells = [self._cell(v, font, CENTER if _centred(v) else LEFT, BOX) for v in values]
         self._append(cells, self._fit_height(values, spans))
         for first, last in spans:
             self.merge(first, last)
@@ -357,7 +411,7 @@ class FormSheet:
             for index, value in enumerate(values):
                 if value.__class__ is str and (len(value) * size > rooms[index] or "\n" in value):
                     height = max(height, row_height(line_count(value, rooms[index], size), size))
-                _put(cells[index], value, number_styles if isinstance(value, int | float) else text_styles)
+                _put(cells[index], value, number_styles if _centred(value) else text_styles)
             self._append(cells[: len(values)], height)
             count += 1
         return count
@@ -391,12 +445,13 @@ class FormSheet:
         (负责人：, 填报人：…, 联系电话：) with room for a pen, on the right the unit to be stamped and the
         date, centred in a row as tall as a 42 mm seal."""
         self.spacer(10)
-        half = max(1, self.printed // 2)
         left = "\n\n".join(p if "：" in p else f"{p}：" for p in people) if people else None
         right = "\n\n".join(stamp)
+        half = self._split(left, right, self.size)
         cells = [self._cell(left, self.body_font, LEFT)] + [None] * (half - 1)
         cells += [self._cell(right, self.body_font, CENTER)]
-        needed = max(self._fit_height([left], [(1, half)]), self._fit_height([right], [(1, self.printed - half)]))
+        needed = max(self._fit_height([left], [(1, half)]),
+                     self._fit_height([None] * half + [right], [(half + 1, self.printed)]))
         self._append(cells, max(SEAL_ROW, needed))
         self.merge(1, half)
         self.merge(half + 1, self.printed)
@@ -406,6 +461,11 @@ class FormSheet:
         room = page_height(landscape) - self.height - then
         if room > 0:
             self.spacer(min(room, MAX_ROW_HEIGHT))
+
+
+def _centred(value: Any) -> bool:
+    """Figures sit centred in their cells, and so does the "-" that stands for one."""
+    return isinstance(value, int | float) or value == NOT_APPLICABLE
 
 
 def _put(cell: WriteOnlyCell, value: Any, styles: dict[str, StyleArray]) -> None:
