@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
@@ -119,7 +119,7 @@ def _wrapped(line: str, room: float, size: float) -> int:
     if lines > 1 and not line.isascii():
         # Chinese line breaking keeps 、，。） off the start of a line: a line ends a character early
         # where one would, at most once a line
-        early = min(lines - 1, sum(line.count(mark) for mark in _NO_LINE_START))
+        early = min(lines - 1, len(_NO_LINE_START.findall(line)))
         lines = max(1, math.ceil((points + early * size) / room - 0.01))
     return lines
 
@@ -144,7 +144,7 @@ def page_height(landscape: bool) -> float:
     return ((A4_POINTS[0] if landscape else A4_POINTS[1]) - 2 * TOP_MARGIN_IN * 72) * 0.95
 
 
-_NO_LINE_START = "、，。；：？！）》」』”’"
+_NO_LINE_START = re.compile("[、，。；：？！）》」』”’]")
 _BEFORE_PARENTHESIS = re.compile(r"(?=[(（])")
 
 
@@ -239,6 +239,24 @@ def as_text_if_formula(cell: WriteOnlyCell) -> WriteOnlyCell:
     return cell
 
 
+class _BodyCell(Cell):
+    """A reused body cell of ``data_rows`` whose style is registered once: the writer reads ``style_id`` for
+    every cell it writes, and openpyxl's own property hashes the style each time."""
+
+    __slots__ = ("style_id",)
+    has_style = True
+
+
+def _cells_to_row(cells: Sequence[Cell | None], row: int) -> Iterator[Cell]:
+    """What openpyxl's write-only sheet makes of an appended row of cells (openpyxl 3.1's
+    ``_values_to_row``), without first trying each cell as a value: that raises and catches an exception
+    per cell. FormSheet appends nothing but cells."""
+    for column, cell in enumerate(cells, start=1):
+        if cell is not None:
+            cell.column, cell.row = column, row
+            yield cell
+
+
 class FormSheet:
     """One sheet of an export, written top to bottom: every table cell boxed, every row as tall as its text."""
 
@@ -247,6 +265,7 @@ class FormSheet:
         """``frozen_rows``: the rows down to the header's last, kept on screen (a write-only sheet writes its
         view before the first row). ``printed``: how many columns, from the first, are printed."""
         self.ws: WriteOnlyWorksheet = workbook.create_sheet(title=title[:31])
+        self.ws._values_to_row = _cells_to_row  # type: ignore[method-assign]
         self.widths = list(widths)
         self.columns = len(widths)
         self.printed = printed or self.columns
@@ -324,6 +343,7 @@ class FormSheet:
         self.row += 1
         self.ws.row_dimensions[self.row].height = round(height, 1)
         self.ws.append(cells)
+        del self.ws.row_dimensions[self.row]  # written: a long list need not keep 100k of them
         self.height += height
         return self.row
 
@@ -402,28 +422,34 @@ class FormSheet:
         writer writes each row on append) with styles made once, and only text that may not fit one line
         is measured, so a long list costs little more than bare values."""
         text_styles, number_styles = self._styles(LEFT), self._styles(CENTER)
-        cells = [WriteOnlyCell(self.ws) for _ in range(self.columns)]
+        cells = [_BodyCell(self.ws) for _ in range(self.columns)]
         rooms = [text_room(w) for w in self.widths]
         size, one_line = self.size, row_height(1, self.size)
+        # texts up to these lengths fit one line for sure: any characters / Latin letters and digits only
+        sure = [room / size for room in rooms]
+        sure_ascii = [room / (size * NARROW_EM) for room in rooms]
         count = 0
         for values in rows:
             height = one_line
             for index, value in enumerate(values):
-                if value.__class__ is str and (len(value) * size > rooms[index] or "\n" in value):
+                if value.__class__ is str and (len(value) > sure[index] or "\n" in value) and not (
+                        len(value) <= sure_ascii[index] and value.isascii() and "\n" not in value):
                     height = max(height, row_height(line_count(value, rooms[index], size), size))
                 _put(cells[index], value, number_styles if _centred(value) else text_styles)
             self._append(cells[: len(values)], height)
             count += 1
         return count
 
-    def _styles(self, alignment: Alignment) -> dict[str, StyleArray]:
-        """A body cell's style and its variants: quoted text, a date, a date and time. The writer keeps the
-        very objects it is given, so each is made once here and never changed afterwards."""
-        def styled(**attributes: Any) -> StyleArray:
+    def _styles(self, alignment: Alignment) -> dict[str, tuple[StyleArray, int]]:
+        """A body cell's style and its variants (quoted text, a date, a date and time), each with its index
+        among the workbook's cell styles. The workbook keeps the very objects it is given, so each is made
+        once here and never changed afterwards."""
+        def styled(**attributes: Any) -> tuple[StyleArray, int]:
             cell = self._cell(None, self.body_font, alignment, BOX)
             for name, value in attributes.items():
                 setattr(cell, name, value)
-            return StyleArray(cell._style)
+            style = StyleArray(cell._style)
+            return style, self.ws.parent._cell_styles.add(style)
 
         return {"plain": styled(), "quoted": styled(quotePrefix=True), "date": styled(number_format="yyyy-mm-dd"),
                 "datetime": styled(number_format="yyyy-mm-dd hh:mm")}
@@ -468,19 +494,17 @@ def _centred(value: Any) -> bool:
     return isinstance(value, int | float) or value == NOT_APPLICABLE
 
 
-def _put(cell: WriteOnlyCell, value: Any, styles: dict[str, StyleArray]) -> None:
+_DATED = {datetime: "datetime", date: "date"}
+
+
+def _put(cell: _BodyCell, value: Any, styles: dict[str, tuple[StyleArray, int]]) -> None:
     """Give a reused cell its value and the style for it. The style goes first: openpyxl gives a date value a
     date format by changing the cell's style in place, which a shared style must not suffer."""
-    if isinstance(value, datetime):
-        cell._style = styles["datetime"]
-    elif isinstance(value, date):
-        cell._style = styles["date"]
-    else:
-        cell._style = styles["plain"]
+    cell._style, cell.style_id = styles[_DATED.get(value.__class__, "plain")]
     cell.value = value
     if cell.data_type in ("f", "e"):  # see as_text_if_formula
         cell.data_type = "s"
-        cell._style = styles["quoted"]
+        cell._style, cell.style_id = styles["quoted"]
 
 
 def chinese_date(day: date) -> str:
