@@ -26,6 +26,20 @@ HELD_STATUSES = (ActivityStatus.IN_PROGRESS.value, ActivityStatus.FINISHED.value
 SCHEDULED_STATUSES = (ActivityStatus.PUBLISHED.value, *HELD_STATUSES)
 
 
+# No one serves more than a day's hours in a day; more than the activity lasted needs a reason.
+MAX_HOURS_PER_DAY = 24.0
+
+
+def planned_hours(starts_at: datetime, ends_at: datetime) -> float:
+    """The activity's planned duration in hours: what an attendee is credited by default."""
+    return round(max((ends_at - starts_at).total_seconds(), 0) / 3600, 2)
+
+
+def hours_cap(starts_at: datetime, ends_at: datetime) -> float:
+    """The most hours one person can serve at an activity: 24 for each calendar day it spans."""
+    return MAX_HOURS_PER_DAY * max(1, (ends_at.date() - starts_at.date()).days + 1)
+
+
 def star_level(hours: float, scale: tuple[int, ...] = DEFAULT_STAR_SCALE) -> int:
     """Stars earned by ``hours`` of confirmed service (0 below the first threshold)."""
     return sum(1 for threshold in scale if hours >= threshold)

@@ -86,6 +86,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "confirm.complete": ("确定结项活动“{name}”吗？", "Complete the activity “{name}”?"),
     "confirm.submit_report": ("确定报送 {period} 月报吗？", "Submit the report for {period}?"),
     "confirm.close_demand": ("确定关闭该需求吗？", "Close this demand?"),
+    "confirm.hours_over_duration": ("{name} 的 {hours} 小时超过活动时长 {planned} 小时，确定记录吗？",
+                                    "{name}: {hours} hours is more than the activity's {planned} hours. Record it?"),
     "confirm.discard": ("放弃未保存的修改吗？", "Discard unsaved changes?"),
     "confirm.leave_unsaved": ("有未保存的输入，放弃并离开吗？", "There is unsaved input. Discard it and leave?"),
     "confirm.quit_unsaved": ("有未保存的输入，放弃并退出吗？", "There is unsaved input. Discard it and quit?"),
@@ -280,6 +282,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "help.close": ("按 Esc 或 F1 关闭", "Esc or F1 closes"),
     # Added columns and per-screen help
+    "act.hours_over_cap": ("超过每天 24 小时：本活动每人最多 {cap} 小时", "More than 24 hours a day: at most {cap} hours at this activity"),
+    "act.hours_reason_needed": ("超过活动时长 {planned} 小时，请在服务评价中写明原因",
+                                "More than the activity's {planned} hours: give the reason under Evaluation"),
     "act.already_confirmed": ("该记录的时长已确认，更正需另行追加记录", "These hours are confirmed; corrections are appended"),
     "act.not_confirmed_yet": ("时长尚未确认，可直接修改（回车）", "Hours not confirmed yet: edit them directly (Enter)"),
     "act.hours_corrected": ("已追加时长更正：{old} → {new} 小时", "Correction appended: {old} → {new} h"),

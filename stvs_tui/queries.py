@@ -43,9 +43,11 @@ from schema.rules import (
     TalentCoverage,
     TeamCompliance,
     active_memberships,
+    hours_cap,
     hours_corrections,
     month_bounds,
     monthly_figures,
+    planned_hours,
     star_level,
     talent_coverage,
     team_compliance,
@@ -432,6 +434,7 @@ class ParticipantRow:
     attended: bool | None
     hours: float
     confirmed: bool
+    evaluation: str = ""
 
 
 @dataclass
@@ -444,8 +447,11 @@ class ActivityDetail:
     @property
     def default_hours(self) -> float:
         """Hours an attendee is credited by default: the activity's planned duration."""
-        seconds = (self.activity.ends_at - self.activity.starts_at).total_seconds()
-        return round(max(seconds, 0) / 3600, 2)
+        return planned_hours(self.activity.starts_at, self.activity.ends_at)
+
+    @property
+    def hours_cap(self) -> float:
+        return hours_cap(self.activity.starts_at, self.activity.ends_at)
 
 
 def activity_detail(session: Session, activity_id: str) -> ActivityDetail:
@@ -455,7 +461,7 @@ def activity_detail(session: Session, activity_id: str) -> ActivityDetail:
     team = session.get(Team, activity.team_id)
     rows = session.execute(
         sa.select(Participation.id, Volunteer.id, Volunteer.name, Participation.attended, Participation.hours,
-                  Participation.hours_confirmed)
+                  Participation.hours_confirmed, Participation.evaluation)
         .join(Volunteer, Volunteer.id == Participation.volunteer_id)
         .where(Participation.activity_id == activity_id, Participation.deleted.is_(False))
         .order_by(Participation.signed_up_at, Volunteer.name)
@@ -504,15 +510,22 @@ def sign_up(session: Session, county_code: str, activity_id: str, volunteer_ids:
     return added
 
 
-def record_attendance(session: Session, participation_id: str, attended: bool, hours: float) -> Participation:
-    """Attendance and hours before confirmation; confirmed hours are not overwritten."""
+def record_attendance(session: Session, participation_id: str, attended: bool, hours: float,
+                      note: str | None = None) -> Participation:
+    """Attendance and hours before confirmation; confirmed hours are not overwritten, and no one is credited
+    more than 24 hours a day of the activity (``note`` replaces the evaluation note when given)."""
     participation = session.get(Participation, participation_id)
     if participation is None:
         raise WorkflowError(participation_id)
     if participation.hours_confirmed:
         raise WorkflowError("confirmed")
+    activity = session.get(Activity, participation.activity_id)
+    if activity is not None and attended and hours > hours_cap(activity.starts_at, activity.ends_at):
+        raise WorkflowError("hours_over_cap")
     participation.attended = attended
     participation.hours = hours if attended else 0.0
+    if note is not None:
+        participation.evaluation = note
     session.add(participation)
     session.commit()
     return participation

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -16,6 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Label
 
 from schema.enums import ACTIVITY_TRANSITIONS, ActivityStatus, ServiceKind, VenueKind
+from schema.errors import FieldError
 from schema.models import Activity, HoursCorrection, Participation, Volunteer, field_label
 from schema.rules import period_of
 from stvs_tui import queries
@@ -269,15 +271,35 @@ class ActivityScreen(StvsScreen):
         participant = self._attendance_editable()
         if participant is None or self.detail is None:
             return
-        default = self.detail.default_hours
+        planned, cap = self.detail.default_hours, self.detail.hours_cap
         values = {"attended": True if participant.attended is None else participant.attended,
-                  "hours": participant.hours or default}
+                  "hours": participant.hours or planned, "evaluation": participant.evaluation}
+
+        def within_limits(cleaned: dict[str, Any]) -> list[FieldError]:
+            hours = float(cleaned.get("hours") or 0.0)
+            if not cleaned.get("attended"):
+                return []
+            if hours > cap:
+                return [FieldError("hours", t("act.hours_over_cap", cap=f"{cap:g}"))]
+            if hours > planned and not str(cleaned.get("evaluation") or "").strip():
+                return [FieldError("evaluation", t("act.hours_reason_needed", planned=f"{planned:g}"))]
+            return []
+
         form = FormModal(t("form.participation", name=participant.name), Participation, "participation",
-                         PARTICIPATION_FIELDS[:2], values)
+                         PARTICIPATION_FIELDS, values, extra_check=within_limits)
 
         def saved(cleaned: dict[str, Any] | None) -> None:
-            if cleaned is not None:
-                self._record(participant.participation_id, bool(cleaned.get("attended")), cleaned.get("hours", 0.0))
+            if cleaned is None:
+                return
+            attended, hours = bool(cleaned.get("attended")), float(cleaned.get("hours") or 0.0)
+            note = str(cleaned.get("evaluation") or "")
+            record = partial(self._record, participant.participation_id, attended, hours, note)
+            if attended and hours > planned:
+                question = t("confirm.hours_over_duration", name=participant.name, hours=f"{hours:g}",
+                             planned=f"{planned:g}")
+                self.app.push_screen(ConfirmModal(question), lambda yes: record() if yes else None)
+            else:
+                record()
 
         self.app.push_screen(form, saved)
 
@@ -288,8 +310,8 @@ class ActivityScreen(StvsScreen):
         attended = not participant.attended
         self._record(participant.participation_id, attended, participant.hours or self.detail.default_hours)
 
-    def _record(self, participation_id: str, attended: bool, hours: float) -> None:
-        self.write_db(lambda session: queries.record_attendance(session, participation_id, attended, hours),
+    def _record(self, participation_id: str, attended: bool, hours: float, note: str | None = None) -> None:
+        self.write_db(lambda session: queries.record_attendance(session, participation_id, attended, hours, note),
                       lambda _p: self.load())
 
     def action_correct_hours(self) -> None:
