@@ -346,6 +346,11 @@ def _missing_required(table: str, fields: Collection[str]) -> list[FieldError]:
     return [FieldError(name, "不能为空 (required)") for name in _required_fields(table) if name not in fields]
 
 
+def required_fields(table: str) -> tuple[str, ...]:
+    """Fields a whole record of ``table`` must have (what ``record_errors`` reports as missing)."""
+    return _required_fields(table)
+
+
 @cache
 def _required_fields(table: str) -> tuple[str, ...]:
     """Fields a whole record must have (cached: reading pydantic's field info costs more than the check)."""
@@ -355,13 +360,16 @@ def _required_fields(table: str) -> tuple[str, ...]:
                  if info.is_required() and name in RULES[table])
 
 
+_RESIDENT = IdType.RESIDENT.value  # read once: an enum member's .value costs a descriptor call per record
+
+
 def _volunteer_errors(cleaned: dict[str, Any]) -> list[FieldError]:
     """The ID number against its type; a resident ID fills in sex and birth date."""
     if "id_number" not in cleaned:
         return []
-    id_type = cleaned.get("id_type", IdType.RESIDENT.value)
+    id_type = cleaned.get("id_type", _RESIDENT)
     try:
-        if id_type == IdType.RESIDENT.value:
+        if id_type == _RESIDENT:
             parsed = parse_resident_id(cleaned["id_number"])
             cleaned.update(id_number=parsed.number, sex=parsed.sex.value, birth_date=parsed.birth_date)
         else:
