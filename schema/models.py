@@ -78,6 +78,15 @@ SYNCED_TABLES: tuple[str, ...] = (
     "monthly_report", "reporting_deadline",
 )
 
+# Natural keys: one logical record per key across devices. A second device's new row for a key the server
+# already holds is merged into that record (or becomes a conflict for the city) by sync.push, never a second
+# row or a unique-key failure.
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "monthly_report": ("county_code", "period"),
+    "membership": ("team_id", "volunteer_id"),
+    "participation": ("activity_id", "volunteer_id"),
+}
+
 # Columns that stay on the device and never go over the wire.
 LOCAL_ONLY_COLUMNS: frozenset[str] = frozenset({"sync_state"})
 # Columns the sync engine owns; a clerk's edit never sets them directly.

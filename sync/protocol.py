@@ -180,6 +180,8 @@ class ChangeResult(Model):
     message: str = ""
     record: dict[str, Any] | None = None
     conflict_id: str | None = None
+    # A new row for a natural key another row holds was merged into that row: its id (``record`` is that row).
+    merged_into: str | None = None
 
 
 class PushResponse(Model):

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from schema.errors import InvalidRecord
-from schema.models import SYNCED_TABLES, TABLE_MODELS, new_id
+from schema.models import NATURAL_KEYS, SYNCED_TABLES, TABLE_MODELS, new_id
 from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
 from sync.auth import Caller
 from sync.bulk import (
@@ -35,7 +35,16 @@ from sync.merge import MergeResult, merge_record
 from sync.partition import RowChange, record_changes
 from sync.period_locks import PeriodGuard
 from sync.protocol import STATUSES, Change, IncomingChange, IncomingPush, PushRequest, PushResponse
-from sync.records import clean_incoming, from_wire, row_to_wire, table_of, to_wire, wire_fields, wire_params
+from sync.records import (
+    CREATED_AT,
+    clean_incoming,
+    from_wire,
+    row_to_wire,
+    table_of,
+    to_wire,
+    wire_fields,
+    wire_params,
+)
 from sync.serverdb import ServerDB
 
 BATCH = SyncBatch.__table__  # type: ignore[attr-defined]
@@ -175,11 +184,13 @@ class BatchRun:
         self.conflicts: list[dict[str, Any]] = []
         self.receipts: list[tuple[str, str, str, str, str, int]] = []  # RECEIPT_COLUMNS
         self.guard = PeriodGuard(connection, caller)
+        self.natural: dict[str, dict[tuple[Any, ...], str]] = {}  # table → natural key → the row holding it
 
     def run(self) -> bytes:
         self._check_node()
         receipts = self._load_receipts()
         self._load_rows()
+        self._load_natural_keys()
         self._authorise(receipts)
         self._load_references()
         results = [self._duplicate(c, receipts[c.change_id]) if c.change_id in receipts else self._process(c)
@@ -215,6 +226,27 @@ class BatchRun:
                                          for_update=self.db.is_postgres):
                     self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row),
                                                     "hlc": row["updated_hlc"], "by": row["updated_by"]}
+
+    def _load_natural_keys(self) -> None:
+        """The rows already holding the natural keys of this batch's new rows (loaded, and locked on
+        PostgreSQL, like the batch's own rows): a new row for a held key is merged into that one."""
+        for name, columns in NATURAL_KEYS.items():
+            new_rows = [c for c in self.request.changes if c.table == name and (name, c.id) not in self.rows]
+            if not new_rows:
+                continue
+            table, last = table_of(name), columns[-1]
+            values = sorted({v for c in new_rows if isinstance(v := c.fields.get(last), str)})
+            held: dict[tuple[Any, ...], str] = {}
+            for part in chunks(values):
+                for row in self.connection.execute(sa.select(table.c.id, *(table.c[c] for c in columns))
+                                                   .where(table.c[last].in_(part))):
+                    held[tuple(row[1:])] = row[0]
+            wanted = {tuple(c.fields.get(col) for col in columns) for c in new_rows}
+            twins = sorted({row_id for key, row_id in held.items() if key in wanted and (name, row_id) not in self.rows})
+            for row in select_by_ids(self.connection, table, twins, chunk=CHUNK, for_update=self.db.is_postgres):
+                self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row),
+                                                "hlc": row["updated_hlc"], "by": row["updated_by"]}
+            self.natural[name] = held
 
     def _authorise(self, receipts: dict[str, Any]) -> None:
         for change in self.request.changes:
@@ -263,6 +295,9 @@ class BatchRun:
             if not cleaned.get("county_code"):
                 return self._reject(change, "invalid", "county_code: 不能为空 (required)")
             incoming = {**defaults(change.table), **cleaned}
+            twin = self._natural_twin(change, incoming)
+            if twin is not None:
+                return self._fold(change, cleaned, twin)
         else:
             incoming = dict(cleaned)
             if incoming.get("county_code", current["record"]["county_code"]) != current["record"]["county_code"]:
@@ -286,6 +321,40 @@ class BatchRun:
             return self._reject(change, "missing_reference", missing)
         return self._accept(change, current, cleaned, merged, moved)
 
+    def _natural_twin(self, change: AnyChange, incoming: dict[str, Any]) -> str | None:
+        """The id of the row that already holds this new row's natural key, if another row does."""
+        columns = NATURAL_KEYS.get(change.table)
+        if columns is None:
+            return None
+        held = self.natural.setdefault(change.table, {})
+        key = tuple(incoming.get(column) for column in columns)
+        twin = held.get(key)
+        if twin is None or twin == change.id or (change.table, twin) not in self.rows:
+            held.setdefault(key, change.id)  # a later new row of this batch with the key meets this one
+            return None
+        return twin
+
+    def _fold(self, change: AnyChange, cleaned: dict[str, Any], twin: str) -> Result:
+        """A new row for a natural key another row holds (two devices filed the same month's report): one
+        logical record. Its values are merged into that row as an edit made on no common base: what both
+        say agrees, what differs is a conflict for the city (the held row's value stays meanwhile); a held
+        row that was deleted takes the new values. The node is told which row it became (``merged_into``)."""
+        current = self.rows[(change.table, twin)]
+        if not self.caller.may_touch(current["record"]["county_code"]):
+            return self._reject(change, "natural_key", "另一县区的记录已占用此键 (another county's record holds this key)")
+        incoming = {name: value for name, value in cleaned.items() if name != CREATED_AT}
+        revive = bool(current["record"].get("deleted"))
+        if revive:
+            incoming["deleted"] = False
+        merged = merge_record({}, current["record"], incoming, server_moved=not revive)
+        refusal = self.guard.refusal(change.table, merged.record) if merged.changed else None
+        if refusal:
+            return self._reject(change, *refusal)
+        missing = self._dangling_reference(change.table, cleaned) if merged.changed else None
+        if missing:
+            return self._reject(change, "missing_reference", missing)
+        return self._accept(change, current, cleaned, merged, True, row_id=twin)
+
     def _superseded(self, change: AnyChange, current: dict[str, Any]) -> Result:
         """An older state of a row than this node has already written (a bundle imported after the online
         sync that carried a later edit): the node's later change holds everything this one did."""
@@ -301,39 +370,41 @@ class BatchRun:
         return None
 
     def _accept(self, change: AnyChange, current: dict[str, Any] | None, cleaned: dict[str, Any],
-                merged: MergeResult, moved: bool) -> Result:
-        key = (change.table, change.id)
+                merged: MergeResult, moved: bool, row_id: str | None = None) -> Result:
+        """Write the merged record (to ``row_id``: another row than the change's when folded into it)."""
+        row_id = row_id or change.id
+        key = (change.table, row_id)
         version = current["version"] if current else 0
         if merged.changed:
-            write = self._write_for(change, current, merged.record, version + 1)
+            write = self._write_for(change, row_id, current, merged.record, version + 1)
             if self.careful and not self._write_now(change.table, *write):
                 return self._reject(change, "constraint", "违反数据库约束 (breaks a database constraint)")
             self.writes[key] = write if key not in self.writes else (self.writes[key][0], write[1])
             self.rows[key] = {"version": version + 1, "record": merged.record, "hlc": change.hlc, "by": self.node[:64]}
-            self.row_changes.append(RowChange(merged.record["county_code"], change.table, change.id,
+            self.row_changes.append(RowChange(merged.record["county_code"], change.table, row_id,
                                               current["version"] if current else None, version + 1, self.node))
             version += 1
-        conflict_id = self._open_conflict(change, merged, version) if merged.status == "conflict" else None
-        key = self.hashes[change.change_id]
-        self.receipts.append((key, self.request.batch_id, key, merged.status, merged.reason, version))
+        conflict_id = self._open_conflict(change, row_id, merged, version) if merged.status == "conflict" else None
+        receipt = self.hashes[change.change_id]
+        self.receipts.append((receipt, self.request.batch_id, receipt, merged.status, merged.reason, version))
         # The row goes back only when it differs from what the node will assume: its base plus what it sent.
         as_sent = merged.record != change.fields if current is None else cleaned != change.fields
         echo = merged.status != "applied" or moved or as_sent
         return result(change, merged.status, merged.reason, version, record=merged.record if echo else None,
-                      conflict_id=conflict_id)
+                      conflict_id=conflict_id, merged_into=row_id if row_id != change.id else None)
 
-    def _write_for(self, change: AnyChange, current: dict[str, Any] | None, record: dict[str, Any],
+    def _write_for(self, change: AnyChange, row_id: str, current: dict[str, Any] | None, record: dict[str, Any],
                    version: int) -> tuple[str, dict[str, Any]]:
         """The row to write, in wire form plus the server's columns (``_execute_writes`` types it)."""
-        values = {**record, "id": change.id, "version": version, "updated_hlc": change.hlc,
+        values = {**record, "id": row_id, "version": version, "updated_hlc": change.hlc,
                   "updated_by": self.node[:64], "sync_state": "synced"}
-        inserting = current is None or self.writes.get((change.table, change.id), ("",))[0] == "insert"
+        inserting = current is None or self.writes.get((change.table, row_id), ("",))[0] == "insert"
         return ("insert" if inserting else "update", values)
 
-    def _open_conflict(self, change: AnyChange, merged: MergeResult, version: int) -> str:
+    def _open_conflict(self, change: AnyChange, row_id: str, merged: MergeResult, version: int) -> str:
         conflict_id = new_id()
         self.conflicts.append({
-            "id": conflict_id, "county_code": merged.record["county_code"], "tbl": change.table, "row_id": change.id,
+            "id": conflict_id, "county_code": merged.record["county_code"], "tbl": change.table, "row_id": row_id,
             "kind": merged.reason, "change_id": change.change_id, "node_id": self.node,
             "base_version": change.base_version, "server_version": version,
             "fields": json.dumps({name: {"base": c.base, "server": c.server, "incoming": c.incoming}
@@ -388,7 +459,8 @@ Result = dict[str, Any]  # a ChangeResult in its JSON form
 
 
 def result(change: AnyChange, status: str, reason: str, version: int, *, message: str = "",
-           record: dict[str, Any] | None = None, conflict_id: str | None = None) -> Result:
+           record: dict[str, Any] | None = None, conflict_id: str | None = None,
+           merged_into: str | None = None) -> Result:
     """One per-record answer in ``ChangeResult``'s JSON form; ``message``, ``record`` and ``conflict_id`` only
     when they say something (their defaults are "", null and null): most answers of a push are a plain
     "applied", and the answer is sent, parsed and stored for replays once per record."""
@@ -400,6 +472,8 @@ def result(change: AnyChange, status: str, reason: str, version: int, *, message
         item["record"] = record
     if conflict_id is not None:
         item["conflict_id"] = conflict_id
+    if merged_into is not None:
+        item["merged_into"] = merged_into
     return item
 
 

@@ -24,7 +24,7 @@ from sync.bulk import driver_cursor, driver_rows
 from sync.changes import any_in_id_range, load_bases, load_rows, marks, max_seq_of
 from sync.hlc import HybridClock, Timestamp
 from sync.protocol import ChangeResult, PulledRecord
-from sync.push import UNKNOWN_ROW, chunks
+from sync.push import UNKNOWN_ROW, chunks, foreign_keys
 from sync.records import DIGEST_ZERO, digest_xor, from_wire, row_hash, table_of
 
 
@@ -199,6 +199,10 @@ class Replica:
 
     def _apply_table_results(self, connection: Connection, table: str, results: list[ChangeResult],
                              sent: dict[str, dict[str, Any]], digest: Digest) -> Digest:
+        folded = [r for r in results if r.merged_into and r.status != "rejected"]
+        if folded:
+            digest = self._apply_folds(connection, table, folded, sent, digest)
+            results = [r for r in results if not r.merged_into or r.status == "rejected"]
         ids = [r.id for r in results]
         bases = load_bases(connection, table, ids)
         unknown = [r for r in results if r.status == "rejected" and r.reason == UNKNOWN_ROW]
@@ -239,6 +243,57 @@ class Replica:
         self._write_records(connection, table, records)
         self._set_states(connection, table, [r for r in results if r not in unknown], still_pending, kept)
         return digest
+
+    def _apply_folds(self, connection: Connection, table: str, folded: list[ChangeResult],
+                     sent: dict[str, dict[str, Any]], digest: Digest) -> Digest:
+        """New rows the server merged into the row already holding their natural key (another device filed
+        the same month's report first): this store's row becomes that one. Rows referring to it are pointed
+        at the held row, it is removed, the held row is written with its version; an edit made to it while
+        the batch was on the way goes on as an edit of the held row."""
+        local = load_rows(connection, table, [r.id for r in folded])
+        held = [r.merged_into for r in folded if r.merged_into]
+        bases = load_bases(connection, table, held)
+        busy = self._pending_ids(connection, table, held)
+        for result in folded:
+            mine, theirs = result.id, str(result.merged_into)
+            later = self._forget_row(connection, table, mine, max_seq_of(result.change_id), theirs)
+            if theirs in busy or result.record is None:
+                continue  # the held row's own unsynced edits merge on the next push
+            row = result.record
+            if later and mine in local:
+                row = _rebase(None, sent[result.change_id]["fields"], result.record, local[mine], lost=False) or row
+                connection.execute(sa.text("INSERT INTO change_log (tbl, row_id, op, at) VALUES (:t, :r, 'U', :at)"),
+                                   {"t": table, "r": theirs, "at": datetime.now().isoformat()})
+            upsert_bases(connection, [(table, theirs, result.version, orjson.dumps(result.record))])
+            digest = self._fold(digest, table, theirs, bases.get(theirs), result.version, result.record)
+            self._write_records(connection, table, [(theirs, result.version, row)])
+            state = CONFLICT if _outcome(result) == "conflict" else QUEUED if later else SYNCED
+            connection.exec_driver_sql(f"UPDATE {table} SET sync_state = ? WHERE id = ?", (state, theirs))
+            if state == CONFLICT:
+                connection.execute(sa.text(
+                    "INSERT INTO sync_issue (tbl, row_id, status, reason, message, at) VALUES (:t, :r, :s, :reason, :m, "
+                    ":at) ON CONFLICT(tbl, row_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, "
+                    "message = excluded.message, at = excluded.at"),
+                    {"t": table, "r": theirs, "s": CONFLICT, "reason": result.reason, "m": result.conflict_id or "",
+                     "at": datetime.now()})
+        return digest
+
+    @staticmethod
+    def _forget_row(connection: Connection, table: str, row_id: str, max_seq: int, successor: str) -> bool:
+        """Remove a row that became ``successor`` (its references moved there); whether it had edits logged
+        after ``max_seq`` (made while its change was on the way)."""
+        later = bool(driver_rows(connection, "SELECT 1 FROM change_log WHERE tbl = ? AND row_id = ? AND seq > ? LIMIT 1",
+                                 (table, row_id, max_seq)))
+        for child in SYNCED_TABLES:
+            for column, target in foreign_keys(child).items():
+                if target == table:
+                    connection.exec_driver_sql(f"UPDATE {child} SET {column} = ? WHERE {column} = ?", (successor, row_id))
+        for statement in ("DELETE FROM change_log WHERE tbl = ? AND row_id = ?",
+                          "DELETE FROM sync_base WHERE tbl = ? AND row_id = ?",
+                          "DELETE FROM sync_issue WHERE tbl = ? AND row_id = ?"):
+            connection.exec_driver_sql(statement, (table, row_id))
+        connection.exec_driver_sql(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+        return later
 
     def _resend_whole(self, connection: Connection, table: str, unknown: list[ChangeResult],
                       bases: dict[str, tuple[int, dict[str, Any]]], digest: Digest) -> Digest:

@@ -134,7 +134,8 @@ def test_an_answer_leaves_out_only_fields_at_their_defaults() -> None:
     assert set(plain) == {"change_id", "table", "id", "status", "reason", "version"}
     assert ChangeResult.model_validate(plain) == ChangeResult(change_id="c1", table="volunteer", id="v1",
                                                               status="applied", reason="inserted", version=1)
-    full = result(change, "conflict", "field_conflict", 2, message="m", record={"name": "王芳"}, conflict_id="k")
+    full = result(change, "conflict", "field_conflict", 2, message="m", record={"name": "王芳"}, conflict_id="k",
+                  merged_into="v0")
     assert ChangeResult.model_validate(full).model_dump() == {
         "change_id": "c1", "table": "volunteer", "id": "v1", "status": "conflict", "reason": "field_conflict",
-        "version": 2, "message": "m", "record": {"name": "王芳"}, "conflict_id": "k"}
+        "version": 2, "message": "m", "record": {"name": "王芳"}, "conflict_id": "k", "merged_into": "v0"}
