@@ -110,8 +110,10 @@ class TeamCompliance:
         return self.activities_in_month >= 1
 
 
-def team_compliance(session: Session, county_code: str, period: str) -> list[TeamCompliance]:
-    """Every active team of a county with its member counts and its activities in ``period``."""
+def team_compliance(session: Session, county_code: str, period: str,
+                    status: str = TeamStatus.ACTIVE.value) -> list[TeamCompliance]:
+    """Every active team of a county (or every one in ``status``) with its member counts and its activities
+    in ``period``."""
     start, end = month_bounds(period)
     member_counts = (
         sa.select(
@@ -143,7 +145,7 @@ def team_compliance(session: Session, county_code: str, period: str) -> list[Tea
                   sa.func.coalesce(activity_counts.c.activities, 0))
         .outerjoin(member_counts, member_counts.c.team_id == Team.id)
         .outerjoin(activity_counts, activity_counts.c.team_id == Team.id)
-        .where(Team.county_code == county_code, Team.deleted.is_(False), Team.status == TeamStatus.ACTIVE.value)
+        .where(Team.county_code == county_code, Team.deleted.is_(False), Team.status == status)
         .order_by(Team.tier, Team.name)
     ).all()
     return [TeamCompliance(*row) for row in rows]

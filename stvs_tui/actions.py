@@ -71,6 +71,8 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("teams.new", "ctrl+n", "new", "action.new_team", "teams", priority=True),
     ActionSpec("teams.edit", "ctrl+e", "edit", "action.edit", "teams"),
     ActionSpec("teams.dissolve", "ctrl+d", "dissolve", "action.dissolve_team", "teams"),
+    ActionSpec("teams.show_dissolved", "ctrl+l", "show_dissolved", "action.show_dissolved", "teams", show=False),
+    ActionSpec("teams.restore", "ctrl+g", "restore", "action.restore_team", "teams", show=False),
     ActionSpec("teams.add_members", "ctrl+a", "add_members", "action.add_members", "teams"),
     ActionSpec("teams.member_role", "ctrl+r", "member_role", "action.member_role", "teams"),
     ActionSpec("teams.remove_member", "ctrl+x", "remove_member", "action.remove_member", "teams"),

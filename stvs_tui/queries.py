@@ -55,6 +55,7 @@ from schema.rules import (
 )
 from schema.rules import correct_hours as rules_correct_hours
 from schema.validators import mask_id_number
+from stvs_tui.i18n import language
 from sync.replica import SyncStatus
 
 _ID_FRAGMENT = re.compile(r"[0-9]+[xX]?")
@@ -64,6 +65,22 @@ SAN_ZHANG = "san_zhang"
 
 class WorkflowError(ValueError):
     """A step the record's state does not allow (e.g. confirming hours of a cancelled activity)."""
+
+
+def team_label() -> sa.ColumnElement[str]:
+    """A team's name as lists show it: a dissolved team says so, wherever it appears."""
+    mark = f"（{TeamStatus.DISSOLVED.label(language())}）" if language() == "zh" else \
+        f" ({TeamStatus.DISSOLVED.label(language())})"
+    return sa.case((Team.status == TeamStatus.DISSOLVED.value, Team.name + mark), else_=Team.name)
+
+
+def shown_team_name(team: Team | None) -> str:
+    if team is None:
+        return ""
+    if team.status != TeamStatus.DISSOLVED.value:
+        return team.name
+    label = TeamStatus.DISSOLVED.label(language())
+    return f"{team.name}（{label}）" if language() == "zh" else f"{team.name} ({label})"
 
 
 def _like(text: str) -> str:
@@ -159,7 +176,7 @@ class VolunteerRow:
 
 def volunteer_page(session: Session, county_code: str, flt: VolunteerFilter, offset: int,
                    limit: int) -> list[VolunteerRow]:
-    teams = (select(sa.func.group_concat(Team.name, "、"))
+    teams = (select(sa.func.group_concat(team_label(), "、"))
              .join(Membership, Membership.team_id == Team.id)
              .where(Membership.volunteer_id == Volunteer.id, _current_member())
              .scalar_subquery())
@@ -222,7 +239,7 @@ def volunteer_detail(session: Session, volunteer_id: str) -> VolunteerDetail:
         raise WorkflowError(volunteer_id)
     hours = volunteer_hours(session, volunteer_id)
     memberships = session.execute(
-        sa.select(Team.name, Membership.role, Membership.joined_on)
+        sa.select(team_label(), Membership.role, Membership.joined_on)
         .join(Team, Team.id == Membership.team_id)
         .where(Membership.volunteer_id == volunteer_id, _current_member())
         .order_by(Membership.joined_on)
@@ -273,8 +290,10 @@ def id_number_taken(session: Session, county_code: str, id_number: str, except_i
 
 # ---------------------------------------------------------------- teams
 
-def teams_overview(session: Session, county_code: str, period: str) -> list[TeamCompliance]:
-    return team_compliance(session, county_code, period)
+def teams_overview(session: Session, county_code: str, period: str, dissolved: bool = False) -> list[TeamCompliance]:
+    """The county's active teams, or its dissolved ones."""
+    status = TeamStatus.DISSOLVED if dissolved else TeamStatus.ACTIVE
+    return team_compliance(session, county_code, period, status=status.value)
 
 
 @dataclass(frozen=True)
@@ -311,6 +330,18 @@ def team_detail(session: Session, team_id: str) -> TeamDetail:
 
 def save_team(session: Session, county_code: str, team_id: str | None, values: dict[str, Any]) -> Team:
     return _save(session, "team", county_code, team_id, values)
+
+
+def restore_team(session: Session, team_id: str) -> Team:
+    """A dissolved team active again (its members were never removed)."""
+    team = session.get(Team, team_id)
+    if team is None:
+        raise WorkflowError(team_id)
+    team.status = TeamStatus.ACTIVE.value
+    team.dissolved_on = None
+    session.add(team)
+    session.commit()
+    return team
 
 
 def dissolve_team(session: Session, team_id: str, today: date) -> Team:
@@ -413,7 +444,7 @@ def activity_page(session: Session, county_code: str, flt: ActivityFilter, offse
     signed = (select(sa.func.count()).select_from(Participation)
               .where(Participation.activity_id == Activity.id, Participation.deleted.is_(False)).scalar_subquery())
     rows = session.execute(
-        sa.select(Activity.id, Activity.title, Team.name, Activity.service_kind, Activity.venue_kind,
+        sa.select(Activity.id, Activity.title, team_label(), Activity.service_kind, Activity.venue_kind,
                   Activity.starts_at, Activity.status, signed)
         .join(Team, Team.id == Activity.team_id)
         .where(*flt.conditions(county_code))
@@ -466,7 +497,7 @@ def activity_detail(session: Session, activity_id: str) -> ActivityDetail:
         .where(Participation.activity_id == activity_id, Participation.deleted.is_(False))
         .order_by(Participation.signed_up_at, Volunteer.name)
     ).all()
-    return ActivityDetail(activity, team.name if team else "", [ParticipantRow(*row) for row in rows],
+    return ActivityDetail(activity, shown_team_name(team), [ParticipantRow(*row) for row in rows],
                           record_resolution(session, "activity", activity_id))
 
 

@@ -12,7 +12,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Input, Label, Tree
 
-from schema.enums import HostUnitKind, MemberRole, RegistrationStatus, ServiceKind, TalentTag, TeamTier
+from schema.enums import (
+    HostUnitKind,
+    MemberRole,
+    RegistrationStatus,
+    ServiceKind,
+    TalentTag,
+    TeamStatus,
+    TeamTier,
+)
 from schema.models import Membership, Team, Volunteer, field_label
 from schema.rules import TeamCompliance, period_of
 from stvs_tui import queries
@@ -81,14 +89,14 @@ class TeamsScreen(StvsScreen):
         self.teams: list[TeamCompliance] = []
         self.detail: TeamDetail | None = None
         self.team_id: str | None = None
+        self.dissolved = False  # listing the dissolved teams instead of the active ones
 
     def compose(self) -> ComposeResult:
         yield from self.title_bar()
         with Horizontal(id="teams-body"):
             with Vertical(id="teams-left"):
                 yield Input(placeholder=t("list.team_placeholder"), id="filter")
-                if self.mode:
-                    yield Label(t("list.scope", scope=t(f"team.only_{self.mode}")), id="list-scope")
+                yield Label("", id="list-scope", markup=False)
                 yield Tree("teams", id="team-tree")
             with Vertical(id="teams-right"):
                 yield Label("", id="team-info", markup=False)
@@ -116,7 +124,13 @@ class TeamsScreen(StvsScreen):
     def load(self) -> None:
         county = self.county_app.county_code
         period = period_of(self.county_app.today)
-        self.run_db(lambda session: queries.teams_overview(session, county, period), self.show_tree, group="tree")
+        dissolved = self.dissolved
+        scope = t("team.only_dissolved") if dissolved else t(f"team.only_{self.mode}") if self.mode else ""
+        label = self.query_one("#list-scope", Label)
+        label.update(t("list.scope", scope=scope) if scope else "")
+        label.display = bool(scope)
+        self.run_db(lambda session: queries.teams_overview(session, county, period, dissolved), self.show_tree,
+                    group="tree")
 
     def _visible(self, team: TeamCompliance) -> bool:
         text = self.query_one("#filter", Input).value.strip()
@@ -193,7 +207,7 @@ class TeamsScreen(StvsScreen):
         lang = language()
         tier = TeamTier(team.tier)
         lines = [
-            team.name,
+            queries.shown_team_name(team),
             t("team.info", tier=tier.label(lang), host=team.host_unit or "-", leader=team.leader_name or "-"),
             t("team.stvs", status=enum_label(RegistrationStatus, team.stvs_status), date=team.stvs_registered_on or "",
               org=team.stvs_org_no or "-", filed=team.filed_on or "-"),
@@ -251,11 +265,42 @@ class TeamsScreen(StvsScreen):
 
         self.run_db(lambda session: queries.team_choices(session, county), open_with, group="form")
 
+    def action_show_dissolved(self) -> None:
+        """Switch the tree between the active teams and the dissolved ones."""
+        self.dissolved = not self.dissolved
+        self.team_id = None
+        self.detail = None
+        self.query_one("#members", DataTable).clear()
+        self.query_one("#team-info", Label).update("")
+        self.query_one("#team-members-title", Label).update("")
+        self.load()
+
+    def action_restore(self) -> None:
+        if self.detail is None or self.detail.team.status != TeamStatus.DISSOLVED.value:
+            self.notify(t("team.restore_hint"), severity="warning")
+            return
+        team = self.detail.team
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dissolved = False
+                self.select_team = team.id
+                self.write_db(lambda session: queries.restore_team(session, team.id),
+                              lambda _t: (self.notify(t("team.restored", name=team.name)), self.load()))
+
+        self.app.push_screen(ConfirmModal(t("confirm.restore_team", name=team.name)), answered)
+
     def action_dissolve(self) -> None:
         if self.detail is None:
             return
         team = self.detail.team
+        if team.status == TeamStatus.DISSOLVED.value:
+            self.notify(t("team.already_dissolved"), severity="warning")
+            return
         today = self.county_app.today
+        members = len(self.detail.members)
+        question = (t("confirm.dissolve_team_members", name=team.name, count=members) if members
+                    else t("confirm.dissolve_team", name=team.name))
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -264,7 +309,7 @@ class TeamsScreen(StvsScreen):
                 self.write_db(lambda session: queries.dissolve_team(session, team.id, today),
                               lambda _t: (self.notify(t("team.dissolved", name=team.name)), self.load()))
 
-        self.app.push_screen(ConfirmModal(t("confirm.dissolve_team", name=team.name)), answered)
+        self.app.push_screen(ConfirmModal(question), answered)
 
     # Members
     def action_add_members(self) -> None:
