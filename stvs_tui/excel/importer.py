@@ -713,8 +713,9 @@ def _stated_facts_mismatch(raw: dict[str, Any], cleaned: dict[str, Any]) -> list
 
 def _duplicate_in_file(plan: ImportPlan, planned: PlannedRow, seen_ids: dict[str, int],
                        seen_contacts: dict[tuple[str, str], int]) -> bool:
-    number = planned.get("id_number")
-    contact = (planned.get("name"), planned.get("mobile"))
+    values = dict(zip(planned.keys, planned.data, strict=True))
+    number = values["id_number"]
+    contact = (values["name"], values["mobile"])
     earlier, name = seen_ids.get(number), "id_number"
     if earlier is None:
         earlier, name = seen_contacts.get(contact), "mobile"
