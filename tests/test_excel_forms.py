@@ -135,16 +135,18 @@ def test_roster_masks_id_numbers_unless_unmasked(demo_store: Store, tmp_path: Pa
     masked = sheet_of(tmp_path / "masked.xlsx")
     full = sheet_of(tmp_path / "full.xlsx")
     assert masked["E3"].value == "证件号码" and masked.freeze_panes == "A4"
-    numbers = [r[4] for r in rows_of(masked)[3:]]
+    numbers = [r[4] for r in rows_of(masked)[3:3 + 150]]
     assert len(numbers) == 150 and all(n.startswith("410522********") for n in numbers)
-    assert all("*" not in r[4] and len(r[4]) == 18 for r in rows_of(full)[3:])
+    assert all("*" not in r[4] and len(r[4]) == 18 for r in rows_of(full)[3:3 + 150])
+    assert rows_of(masked)[3 + 150] == (None,) * 20  # then the sign-off under a spacer
+    assert rows_of(masked)[3 + 151][0].startswith("负责人：")
     assert oct((tmp_path / "full.xlsx").stat().st_mode & 0o777) == "0o600"
 
 
 def test_roster_declares_its_size_so_readers_need_not_scan_it(demo_store: Store, tmp_path: Path) -> None:
     export_roster(demo_store, tmp_path / "roster.xlsx")
     streamed = load_workbook(tmp_path / "roster.xlsx", read_only=True).worksheets[0]
-    assert (streamed.max_row, streamed.max_column) == (3 + 150, 20)
+    assert (streamed.max_row, streamed.max_column) == (3 + 150 + 2, 20)  # and the sign-off
 
 
 def test_activity_ledger_lists_the_period_with_dash_for_activities_not_held(demo_store: Store,

@@ -53,6 +53,7 @@ ROSTER_UNPRINTED = tuple(f for f in ROSTER_FIELDS if f not in ROSTER_PRINTED and
 _PRINTED_AT = [ROSTER_FIELDS.index(f) for f in ROSTER_PRINTED]
 _NOTES_AT = ROSTER_FIELDS.index("notes")
 _UNPRINTED_AT = [ROSTER_FIELDS.index(f) for f in ROSTER_UNPRINTED]
+SIGN_OFF_ROWS = 2  # a spacer and the sign-off row under the roster (the importer passes over them)
 # 序号, the printed fields, 所在队伍 and 备注
 ROSTER_PRINTED_COLUMNS = len(ROSTER_PRINTED) + 3
 
@@ -97,8 +98,8 @@ def export_roster(store: Store, path: Path, *, unmasked: bool = False, lang: str
                   today: date | None = None, progress: Progress | None = None) -> int:
     """The county's volunteers, ID numbers masked unless ``unmasked``; returns the number of volunteers.
 
-    Headers are the schema's labels, so the file imports back with ``stvs-tui import volunteers``; for that
-    it ends with its last volunteer (no sign-off rows under it: the importer would read them as data).
+    Headers are the schema's labels, so the file imports back with ``stvs-tui import volunteers`` (which
+    passes over the sign-off under the table).
     """
     county = require_county(store)
     en = lang == "en"
@@ -114,12 +115,14 @@ def export_roster(store: Store, path: Path, *, unmasked: bool = False, lang: str
         widths = column_widths(headers, sample, size=LIST_SIZE, printed=ROSTER_PRINTED_COLUMNS)
         sheet = FormSheet(workbook, "Volunteers" if en else "志愿者名册", widths, frozen_rows=3, size=LIST_SIZE,
                           printed=ROSTER_PRINTED_COLUMNS)
-        sheet.declare_last_row(3 + total)
+        sheet.declare_last_row(3 + total + (0 if en else SIGN_OFF_ROWS))
         sheet.title(f"{unit}科技志愿者名册" if not en else "Science & technology volunteers")
         day = chinese_date(today_or(today))
         sheet.split_line(f"{'Unit' if en else '填报单位'}：{unit}", f"{'Date' if en else '导出日期'}：{day}")
         sheet.header(headers)
         count = sheet.data_rows(rows)
+        if not en:  # the English roster is for reading, not for filing under a seal
+            sheet.sign_off(signers(store), (f"填报单位（盖章）：{unit}", f"填报日期：{day}"))
         sheet.finish()
     return count
 
