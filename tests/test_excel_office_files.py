@@ -119,3 +119,12 @@ def test_a_birth_month_date_cell_is_compared_by_year_and_month(store: Store, tmp
     plan = plan_import(tmp_path / "v.xlsx", store)
     assert [(p.row, p.column) for p in plan.problems] == [(3, "B")]
     assert "1990-01" in plan.problems[0].message and [r.row for r in plan.rows] == [2]
+
+
+def test_formatted_empty_rows_far_below_a_short_table_are_not_counted_as_data(store: Store, tmp_path: Path) -> None:
+    bordered = "".join(f'<row r="{n}" s="1" customFormat="1"><c r="A{n}" s="1"/><c r="D{n}" s="1"/></row>'
+                       for n in range(42, 150_000))
+    xml = sheet_xml([["姓名", "证件号码", "手机号码", "工作单位"], *people(40)], tail_rows=bordered)
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", xml)])
+    plan = plan_import(path, store)
+    assert plan.problems == [] and len(plan.rows) == 40

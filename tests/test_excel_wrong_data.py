@@ -130,3 +130,15 @@ def test_cli_refusals_leave_the_store_unchanged(store: Store, data_dir: Path, tm
     result = CliRunner().invoke(main, ["--data-dir", str(data_dir), "import", "volunteers", str(path)])
     assert result.exit_code == 1 and "张三" in result.output and "Traceback" not in result.output
     assert (volunteer_count(store), change_count(store)) == before
+
+
+def test_cli_lists_hidden_rows_and_imports_them_only_with_include_hidden(store: Store, data_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    rows = [HEADER, ["张三", ID_A, "13800001234", "县医院"], ["李四", ID_B, "13800001235", "已调离"]]
+    path = xlsxwriter_book(tmp_path / "v.xlsx", rows,
+                           lambda _book, sheet: sheet.set_row(2, None, None, {"hidden": True}))
+    runner = CliRunner()
+    first = runner.invoke(main, ["--data-dir", str(data_dir), "import", "volunteers", str(path)])
+    assert first.exit_code == 0 and "隐藏的行：第3行" in first.stderr and "新增1" in first.stdout
+    second = runner.invoke(main, ["--data-dir", str(data_dir), "import", "volunteers", str(path), "--include-hidden"])
+    assert second.exit_code == 0 and "新增1" in second.stdout and volunteer_count(store) == 2

@@ -336,12 +336,25 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, entry: SheetEntry, *, max_r
         piece, carry = data[:cut], data[cut:]
         _scan_piece(piece, facts, hints)
         if facts.rows > max_rows + slack:
-            raise TooManyRows(f"工作表“{entry.name}”的行数超过单次导入上限{max_rows:,}行；请分成多个文件导入 "
-                              f"(more than {max_rows:,} rows: split the file)")
+            _count_rows_with_values(piece, facts)
+            if facts.rows > max_rows + slack:
+                raise TooManyRows(f"工作表“{entry.name}”的行数超过单次导入上限{max_rows:,}行；请分成多个文件导入 "
+                                  f"(more than {max_rows:,} rows: split the file)")
     _scan_piece(carry, facts, hints)
     _merged(carry, facts)  # <mergeCells> follows <sheetData>: always after the last row
     checker.close()
     return facts
+
+
+def _count_rows_with_values(piece: bytes, facts: SheetFacts) -> None:
+    """Past the limit, count again the rows of this piece that hold a value: formatted but empty rows
+    below a short table (borders drawn down to row 200,000) are no data. Rows counted in earlier pieces
+    stay counted, so the count is an upper bound that can only err on the side of reading the sheet."""
+    facts.rows -= piece.count(b"row>")
+    facts.rows += sum(1 for row in piece.split(b"row>") if any(tag in row for tag in _VALUE_TAGS))
+
+
+_VALUE_TAGS = (b"<v>", b"<is>", b":v>", b":is>", b"<v ", b":v ")
 
 
 def _last_row_end(data: bytes) -> int:
