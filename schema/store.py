@@ -176,6 +176,12 @@ def _open_failure(where: object, exc: sa.exc.DatabaseError) -> StoreError:
     return StoreCorrupt(f"{where} 无法读取，文件可能已损坏 (cannot be read, the file may be damaged): {message}")
 
 
+def _backup_order(path: Path) -> tuple[int, str]:
+    """(sequence number, name) of a daily backup; those named before numbering (stvs-daily-YYYYMMDD) come first."""
+    parts = path.stem.split("-")
+    return (int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 0), path.name
+
+
 def backup_sqlite(source: Path, target: Path) -> Path:
     """Copy a live SQLite database consistently with the backup API (safe while others write)."""
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -254,13 +260,19 @@ class Store:
         return backup_sqlite(self.path, self.backup_dir / f"stvs-{stamp}-{reason}.sqlite")
 
     def rotate_daily_backup(self, today: date | None = None) -> Path | None:
-        """Keep one backup a day, the newest ``DAILY_BACKUPS_KEPT`` of them; None if today's exists."""
+        """Keep one backup a day, the ``DAILY_BACKUPS_KEPT`` made last; None if today's exists.
+
+        "Made last" is the order they were made in (a sequence number in the name), not the date in the name:
+        a laptop whose clock once ran years ahead left a backup dated in the future, and ordering by date would
+        keep that one and delete the real days' backups once the clock is right again.
+        """
         day = (today or date.today()).strftime("%Y%m%d")
-        target = self.backup_dir / f"stvs-daily-{day}.sqlite"
-        if target.exists():
+        if any(self.backup_dir.glob(f"stvs-daily-{day}*.sqlite")):
             return None
-        backup_sqlite(self.path, target)  # type: ignore[arg-type]
-        for old in sorted(self.backup_dir.glob("stvs-daily-*.sqlite"))[:-DAILY_BACKUPS_KEPT]:
+        made = sorted(self.backup_dir.glob("stvs-daily-*.sqlite"), key=_backup_order)
+        number = _backup_order(made[-1])[0] + 1 if made else 1
+        target = backup_sqlite(self.path, self.backup_dir / f"stvs-daily-{day}-{number:06d}.sqlite")  # type: ignore[arg-type]
+        for old in [*made, target][:-DAILY_BACKUPS_KEPT]:
             old.unlink()
         return target
 

@@ -20,7 +20,7 @@ from schema.models import Region
 from schema.regions import read_regions
 from schema.validators import normalize_region_code
 from stvs_tui.cli_params import unknown_county
-from stvs_tui.doctor import doctor_lines
+from stvs_tui.doctor import clock_lines, doctor_lines
 from stvs_tui.i18n import t, use_language
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.credentials import load_token, save_token
@@ -58,6 +58,8 @@ def _print_summary(summary: SyncSummary) -> None:
         f" (未能获取 could not fetch: {summary.resolutions_error})" if summary.resolutions_error else ""))
     click.echo(f"核对 digest: {summary.digest}" + (f" (修复 repaired {summary.repaired}, 重新上传 resent "
                                                    f"{summary.requeued})" if summary.repaired or summary.requeued else ""))
+    for line in clock_lines(summary):
+        click.echo(f"时钟 clock: {line}")
     for item in summary.rejected_records:
         click.echo(f"  拒绝 rejected {item['table']} {item['id']}: {item['reason']} {item['message']}")
     for item in summary.conflict_records:
@@ -95,6 +97,7 @@ def sync_command(ctx: click.Context, server_url: str | None, token: str | None, 
     if ctx.invoked_subcommand is not None:
         return
     app: AppContext = ctx.obj
+    use_language(app.lang)
     store = app.open_initialised_store()
     try:
         url = (server_url or store.setting("server_url")).strip().rstrip("/")

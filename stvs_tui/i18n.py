@@ -276,6 +276,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sync.failed": ("同步失败：{error}", "Sync failed: {error}"),
     "sync.errors": ("同步错误：{count} 条", "Sync errors: {count}"),
     "sync.progress": ("{phase}：{done}{total}", "{phase}: {done}{total}"),
+    "sync.clock_off": ("本机时钟与市服务器相差 {skew}，请校正本机时间；本次同步按服务器时间记录",
+                       "This computer's clock is {skew} off the city server's: please set it right; this sync "
+                       "stamped its changes by the server's time"),
+    "sync.clock_reset": ("本机曾记下未来的时间（{when}），已回到服务器时间",
+                         "A time in the future ({when}) left by a wrong clock was brought back to the server's time"),
     "sync.summary": ("上传 {pushed} 条（已应用 {applied}，已合并 {merged}，冲突 {conflicts}，被拒绝 {rejected}），"
                      "下载 {pulled} 条，校验 {digest}，用时 {seconds} 秒",
                      "Pushed {pushed} (applied {applied}, merged {merged}, conflicts {conflicts}, rejected {rejected}), "

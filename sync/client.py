@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -35,7 +35,7 @@ from sync.errors import (
     TokenRefused,
 )
 from sync.gctune import bulk_allocation
-from sync.hlc import HybridClock
+from sync.hlc import ClockCheck, HybridClock
 from sync.identity import check_file_identity, epoch_taken, hello_epochs, start_new_node
 from sync.keys import learn_city_key
 from sync.protocol import (
@@ -98,6 +98,8 @@ class SyncSummary:
     resolutions: int = 0
     resolutions_error: str = ""
     digest: str = "not_compared"
+    clock_skew_s: int = 0  # this device's clock minus the server's, when off by more than the bound
+    clock_reset_from: str = ""  # a clock stamp left in the future (UTC), brought back to the server's time
     repaired: int = 0
     requeued: int = 0
     resumed_batch: bool = False
@@ -135,6 +137,7 @@ class SyncClient:
                                  headers={"Authorization": f"Bearer {token}", "User-Agent": "stvs-tui-sync"},
                                  transport=transport, verify=verify)
         self.clock = self.replica.clock()
+        self.clock_check: ClockCheck | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -161,10 +164,21 @@ class SyncClient:
             self.retry_quarantine(hello.server_id, summary)
             self.fetch_resolutions(hello.server_id, summary)
             self.verify(hello.server_id, since, partition, summary, report)
+            summary.clock_skew_s, summary.clock_reset_from = self._clock_report()
             summary.seconds = round(time.monotonic() - started, 3)
             self.replica.save_checkpoints(hlc=str(self.clock.last), last_sync_at=datetime.now().isoformat(
                 timespec="seconds"), last_summary=json.dumps(summary.to_dict(), ensure_ascii=False))
         return summary
+
+    def _clock_report(self) -> tuple[int, str]:
+        """(this device's clock minus the server's, in seconds, when beyond the bound; the stamp brought back)."""
+        check = self.clock_check
+        if check is None:
+            return 0, ""
+        skew = round(check.skew_ms / 1000) if check.off else 0
+        reset = "" if check.clamped_from_ms is None else \
+            datetime.fromtimestamp(check.clamped_from_ms / 1000, tz=UTC).isoformat(timespec="seconds")
+        return skew, reset
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -198,6 +212,7 @@ class SyncClient:
         else:
             raise ProtocolError("服务器不接受本设备的新身份 (the server refused this device's new identity)")
         epoch_taken(self.store, proposed)
+        self.clock_check = self.clock.anchor(hello.server_time_ms)
         self.clock.observe(hello.server_time_ms)
         if hello.city_key:
             learn_city_key(self.store, hello.server_id, hello.city_key)

@@ -1,7 +1,11 @@
 """Hybrid logical clock: wall milliseconds, a counter and the node id, sortable as text.
 
 Each sync anchors the clock on the server's time (``observe``), so a laptop whose clock is years off still
-stamps its changes after everything the server has seen.
+stamps its changes after everything the server has seen. The clock is also bounded by the server's time
+(``anchor``): a device clock more than ``MAX_CLOCK_DRIFT_MS`` off the server's is not used (stamps follow the
+server's time instead, and the clerk is told), and a stamp left that far in the future by a clock that was
+wrong and has been put right is brought back, so the device does not stamp in the future for ever.
+The server clamps incoming stamps by the same bound (``clamp_stamp``).
 """
 
 from __future__ import annotations
@@ -9,6 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+# How far a device's clock, or a stamp it sends, may be from the server's time before it is not believed.
+MAX_CLOCK_DRIFT_MS = 5 * 60 * 1000
 
 
 def wall_ms() -> int:
@@ -30,13 +37,50 @@ class Timestamp:
         return cls(int(wall), int(counter), node)
 
 
+@dataclass(frozen=True)
+class ClockCheck:
+    """What ``HybridClock.anchor`` found: the device clock minus the server's, and the stamp it brought back."""
+
+    skew_ms: int
+    drift_ms: int
+    clamped_from_ms: int | None = None
+
+    @property
+    def off(self) -> bool:
+        return abs(self.skew_ms) > self.drift_ms
+
+
+def clamp_stamp(text: str, now_ms: int, drift_ms: int = MAX_CLOCK_DRIFT_MS) -> str:
+    """A stamp as received, or the server's time in its place when it runs ahead of ``now_ms`` by more than
+    ``drift_ms`` (compared as text: a stamp begins with its 13-digit wall time)."""
+    if text[:13] <= f"{now_ms + drift_ms:013d}":
+        return text
+    node = text.split("-", 2)[2] if text.count("-") >= 2 else ""
+    return str(Timestamp(now_ms, 0, node))
+
+
 class HybridClock:
     """Never goes backwards; ``tick`` for a local event, ``observe`` for a time heard from elsewhere."""
 
     def __init__(self, node: str, last: Timestamp | None = None, now: Callable[[], int] = wall_ms) -> None:
         self.node = node
         self.last = last or Timestamp(0, 0, node)
-        self._now = now
+        self._physical = now
+        self.offset_ms = 0  # added to the device clock once it is found off the server's by more than the bound
+
+    def _now(self) -> int:
+        return self._physical() + self.offset_ms
+
+    def anchor(self, server_ms: int, drift_ms: int = MAX_CLOCK_DRIFT_MS) -> ClockCheck:
+        """Bound this clock by the server's time: past ``drift_ms`` the device clock is replaced by the server's
+        time (plus the time passed since), and a last stamp beyond it is brought back to the server's time."""
+        skew = self._physical() - server_ms
+        self.offset_ms = -skew if abs(skew) > drift_ms else 0
+        clamped_from = None
+        if self.last.wall_ms > server_ms + drift_ms:
+            clamped_from = self.last.wall_ms
+            self.last = Timestamp(server_ms, 0, self.node)
+        return ClockCheck(skew_ms=skew, drift_ms=drift_ms, clamped_from_ms=clamped_from)
 
     def tick(self) -> Timestamp:
         physical = self._now()

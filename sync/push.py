@@ -30,7 +30,7 @@ from sync.bulk import (
     update_rows,
 )
 from sync.errors import BatchMismatch, Forbidden, NestedTooDeep
-from sync.hlc import wall_ms
+from sync.hlc import MAX_CLOCK_DRIFT_MS, clamp_stamp, wall_ms
 from sync.merge import MergeResult, merge_record
 from sync.partition import RowChange, record_changes
 from sync.period_locks import PeriodGuard
@@ -177,6 +177,9 @@ class BatchRun:
         self.db, self.connection, self.caller, self.request = db, connection, caller, request
         self.request_hash, self.hashes, self.careful = batch_hash, hashes, careful
         self.node = request.node_id
+        # A stamp further ahead of the server's time than the bound is not stored as sent (a laptop's wrong clock).
+        self.now_ms = wall_ms()
+        self.stamp_limit = f"{self.now_ms + MAX_CLOCK_DRIFT_MS:013d}"
         self.rows: dict[tuple[str, str], dict[str, Any]] = {}
         self.known_refs: dict[str, set[str]] = {}
         self.writes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
@@ -396,7 +399,8 @@ class BatchRun:
     def _write_for(self, change: AnyChange, row_id: str, current: dict[str, Any] | None, record: dict[str, Any],
                    version: int) -> tuple[str, dict[str, Any]]:
         """The row to write, in wire form plus the server's columns (``_execute_writes`` types it)."""
-        values = {**record, "id": row_id, "version": version, "updated_hlc": change.hlc,
+        stamp = change.hlc if change.hlc[:13] <= self.stamp_limit else clamp_stamp(change.hlc, self.now_ms)
+        values = {**record, "id": row_id, "version": version, "updated_hlc": stamp,
                   "updated_by": self.node[:64], "sync_state": "synced"}
         inserting = current is None or self.writes.get((change.table, row_id), ("",))[0] == "insert"
         return ("insert" if inserting else "update", values)

@@ -183,6 +183,27 @@ def test_daily_backup_is_rotated(store) -> None:
     assert len(list(store.backup_dir.glob("stvs-daily-2026*.sqlite"))) == store_module.DAILY_BACKUPS_KEPT
 
 
+def test_daily_backups_rotate_by_the_order_made_not_the_date_in_their_name(store) -> None:
+    """The laptop's clock ran years ahead for a day (a backup named 2029-05-01), then was put right: the real
+    days' backups are kept, the newest first, and the future-dated one goes when its turn comes."""
+    from datetime import date, timedelta
+
+    for path in store.backup_dir.glob("stvs-daily-*.sqlite"):  # the one open_store made today
+        path.unlink()
+    assert store.rotate_daily_backup(date(2026, 11, 20)) is not None
+    assert store.rotate_daily_backup(date(2029, 5, 1)) is not None
+    real_days = [date(2026, 11, 21) + timedelta(days=offset) for offset in range(6)]
+    for day in real_days:
+        assert store.rotate_daily_backup(day) is not None
+        assert any(store.backup_dir.glob(f"stvs-daily-{day:%Y%m%d}*.sqlite"))  # today's backup is never the one deleted
+    days = sorted(path.name[11:19] for path in store.backup_dir.glob("stvs-daily-*.sqlite"))
+    assert days == ["20261121", "20261122", "20261123", "20261124", "20261125", "20261126", "20290501"]
+    store.rotate_daily_backup(date(2026, 11, 27))
+    days = sorted(path.name[11:19] for path in store.backup_dir.glob("stvs-daily-*.sqlite"))
+    assert "20290501" not in days and days[-1] == "20261127" and len(days) == store_module.DAILY_BACKUPS_KEPT
+    assert store.rotate_daily_backup(date(2026, 11, 27)) is None
+
+
 @pytest.mark.postgres
 def test_migrations_run_on_postgresql_and_reopen(pg_url: str) -> None:
     server = open_database(pg_url, role="server")
@@ -206,3 +227,13 @@ def test_postgresql_database_of_a_newer_version_is_refused(pg_url: str) -> None:
     engine.dispose()
     with pytest.raises(StoreTooNew):
         open_database(pg_url, role="server")
+
+
+def test_a_week_of_future_dated_backups_never_deletes_the_real_days_backup(store) -> None:
+    from datetime import date, timedelta
+
+    for offset in range(7):  # a week with the clock three years ahead
+        store.rotate_daily_backup(date(2029, 11, 1) + timedelta(days=offset))
+    today = store.rotate_daily_backup(date(2026, 11, 30))  # the clock put right
+    assert today is not None and today.exists()
+    assert len(list(store.backup_dir.glob("stvs-daily-*.sqlite"))) == store_module.DAILY_BACKUPS_KEPT

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Label
 
 from schema.errors import StoreError
 from schema.store import Store
-from stvs_tui.doctor import SHOWN_ON_SCREEN, doctor_lines
+from stvs_tui.doctor import SHOWN_ON_SCREEN, clock_lines, doctor_lines
 from stvs_tui.i18n import labelled, t
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.settings import SERVER_URL
@@ -101,8 +101,8 @@ class SyncScreen(StvsScreen):
             self.notify(t("sync.failed", error=outcome), severity="error", markup=False)
         else:
             progress.update(t("sync.done"))
-            self.query_one("#sync-result", Label).update(t(
+            self.query_one("#sync-result", Label).update("\n".join([t(
                 "sync.summary", pushed=outcome.pushed, applied=outcome.applied, merged=outcome.merged,
                 conflicts=outcome.conflicts, rejected=outcome.rejected, pulled=outcome.pulled,
-                digest=outcome.digest, seconds=outcome.seconds))
+                digest=outcome.digest, seconds=outcome.seconds), *clock_lines(outcome)]))
         self.load()
