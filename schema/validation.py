@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
@@ -135,13 +135,24 @@ def required_date(value: Any, field: str) -> date:
     raise InvalidValue(field, f"“{value}”不是有效日期，应为YYYY-MM-DD (expected a date YYYY-MM-DD)")
 
 
+# Date-times have one form on every node (county stores, a SQLite or PostgreSQL server, the wire): naive
+# wall-clock time in China Standard Time (UTC+8), the time a clerk reads and types. A value given with a UTC
+# offset (2026-12-01T09:00:00+08:00, 2026-12-01T01:00:00Z) is converted to it on input.
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def canonical_datetime(value: datetime) -> datetime:
+    """``value`` in the stored form: naive China Standard Time."""
+    return value if value.tzinfo is None else value.astimezone(CHINA_TIME).replace(tzinfo=None)
+
+
 def required_datetime(value: Any, field: str) -> datetime:
     if isinstance(value, datetime):
-        return value
+        return canonical_datetime(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     try:
-        return datetime.fromisoformat(str(value).strip())
+        return canonical_datetime(datetime.fromisoformat(str(value).strip()))
     except ValueError:
         raise InvalidValue(field, f"“{value}”不是有效时间，应为YYYY-MM-DD HH:MM (expected date and time)") from None
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import sqlite
 
 from schema.errors import FieldError, InvalidRecord, InvalidValue
 from schema.models import LOCAL_ONLY_COLUMNS, SYNC_META_COLUMNS, TABLE_MODELS
-from schema.validation import OUT_OF_RANGE, clean_record
+from schema.validation import OUT_OF_RANGE, canonical_datetime, clean_record
 
 # Columns a change carries besides the data: ``id`` names the row, the meta columns are the server's.
 NOT_ON_WIRE = frozenset({"id"}) | SYNC_META_COLUMNS | LOCAL_ONLY_COLUMNS
@@ -146,7 +146,7 @@ def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool) -> d
 
 def _wire_datetime(value: Any, field: str) -> datetime:
     try:
-        return datetime.fromisoformat(str(value))
+        return canonical_datetime(datetime.fromisoformat(str(value)))
     except ValueError:
         raise InvalidValue(field, f"“{value}”不是有效时间 (not a date and time)") from None
 
