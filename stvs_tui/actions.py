@@ -109,6 +109,8 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("settings.save", "ctrl+s", "save", "action.save", "settings", priority=True),
     ActionSpec("sync.back", "escape", "back", "action.back", "sync"),
     ActionSpec("sync.run", "ctrl+r", "run_sync", "action.run_sync", "sync", priority=True),
+    ActionSpec("sync.drop_refused", "ctrl+d", "drop_refused", "action.drop_refused", "sync", priority=True),
+    ActionSpec("sync.take_city", "ctrl+t", "take_city", "action.take_city", "sync", priority=True),
     # Modal forms and pickers
     ActionSpec("form.save", "ctrl+s", "save", "action.save", "form", priority=True),
     ActionSpec("form.cancel", "escape", "cancel", "action.cancel_form", "form"),

@@ -24,9 +24,8 @@ from stvs_tui.doctor import clock_lines, doctor_lines
 from stvs_tui.i18n import t, use_language
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.credentials import load_token, save_token
-from sync.doctor import drop_batch, stuck_items
+from sync.doctor import drop_batch, stuck_items, take_city
 from sync.errors import SyncError
-from sync.quarantine import take_city
 from sync.transport import CA_FILE_SETTING, INSECURE_URL_SETTING
 
 if TYPE_CHECKING:
@@ -177,7 +176,7 @@ def drop_batch_command(app: AppContext, batch_id: str) -> None:
 @click.pass_obj
 def take_city_command(app: AppContext, key: str) -> None:
     """Clear a unique-key quarantine the city's way: the local row holding the key is deleted (the
-    deletion goes to the city) and the next sync writes the city's record.
+    deletion goes to the city with the next sync) and the city's record is written.
 
     \b
     Example:

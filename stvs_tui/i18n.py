@@ -74,6 +74,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "action.done": ("完成", "Done"),
     "action.demo": ("演示数据", "Demo data"),
     "action.run_sync": ("开始同步", "Sync now"),
+    "action.drop_refused": ("放弃被拒批次", "Drop refused batches"),
+    "action.take_city": ("采用市里的记录", "Take the city's rows"),
     # Confirm modal
     "confirm.yes": ("是", "Yes"),
     "confirm.no": ("否", "No"),
@@ -267,7 +269,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "doctor.how": ("    处理：{action}{command}", "    To clear: {action}{command}"),
     "doctor.dropped": ("已放弃批次 {batch}（{changes} 条更改将重新发送）", "Dropped batch {batch} ({changes} changes will be sent again)"),
     "doctor.no_batch": ("没有这个待发送批次：{batch}", "No such outbox batch: {batch}"),
-    "doctor.took_city": ("已删除本地记录 {ids}；下次同步写入市里的记录", "Removed local rows {ids}; the next sync writes the city's record"),
+    "doctor.took_city": ("已删除本地记录 {ids}，并写入市里的记录", "Removed local rows {ids} and wrote the city's record"),
+    "doctor.confirm_drop": ("放弃 {count} 个被服务器拒绝的批次？其中的更改仍在待上传列表中，下次同步重新打包发送。",
+                            "Drop {count} batches the server refused? Their changes stay queued and go in new "
+                            "batches with the next sync."),
+    "doctor.confirm_take_city": ("为 {count} 条暂存记录采用市里的版本？占用同一键的本地记录将被删除（删除会同步到市里）。",
+                                 "Take the city's version of {count} quarantined rows? The local rows holding "
+                                 "the same key are deleted (the deletion goes to the city)."),
+    "doctor.nothing_refused": ("没有被拒绝的批次", "No refused batch"),
+    "doctor.nothing_to_take": ("没有因唯一键暂存的记录", "No row is quarantined on a unique key"),
     "doctor.not_held": ("暂存中没有这条记录：{key}", "Not in the quarantine: {key}"),
     "sync.title": ("同步", "Sync"),
     "sync.no_server": ("请先在设置中填写市级服务器地址和令牌", "Set the city server URL and token in Settings first"),

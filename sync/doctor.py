@@ -16,12 +16,14 @@ import orjson
 
 from schema.store import Store
 from sync import quarantine
+from sync.protocol import PulledRecord
+from sync.replica import Replica
 
 # Action codes: what clears an item.
 RESEND = "resend"  # the next sync sends the batch again
 DROP_BATCH = "drop_batch"  # `stvs-tui sync drop-batch ID`: its changes go again in new batches
 REFETCH = "refetch"  # the next sync asks the city again for the rows referred to, then writes the record
-TAKE_CITY = "take_city"  # `stvs-tui sync take-city TABLE:ID`: the local row holding the key gives way
+TAKE_CITY = "take_city"  # `stvs-tui sync take-city TABLE:ID`: the local row holding the key gives way to the city's
 CORRECT_RECORD = "correct_record"  # edit the record (the reason says what) and sync
 AWAIT_CITY = "await_city"  # the city decides (conflict queue); the next sync brings the decision
 ACTIONS = (RESEND, DROP_BATCH, REFETCH, TAKE_CITY, CORRECT_RECORD, AWAIT_CITY)
@@ -98,3 +100,21 @@ def drop_batch(store: Store, batch_id: str) -> int:
             return 0
         connection.exec_driver_sql("DELETE FROM sync_outbox WHERE batch_id = ?", (batch_id,))
     return len(orjson.loads(row[0])["changes"])
+
+
+def take_city(store: Store, table: str, row_id: str) -> list[str]:
+    """Clear a unique-key quarantine the city's way: the local rows holding the key are deleted (a clerk's
+    delete: captured, so the city hears of it) and the city's record is written. Returns the ids deleted;
+    ``KeyError`` when the row is not quarantined."""
+    with store.engine.connect() as connection:
+        row = connection.exec_driver_sql("SELECT record FROM sync_quarantine WHERE tbl = ? AND row_id = ?",
+                                         (table, row_id)).first()
+        if row is None:
+            raise KeyError(f"{table}:{row_id}")
+        record = PulledRecord.model_validate(orjson.loads(row[0]))
+        holders = quarantine.unique_holders(connection, table, row_id, record.record)
+    with store.engine.begin() as connection:
+        for holder in holders:
+            connection.exec_driver_sql(f"DELETE FROM {table} WHERE id = ?", (holder,))
+    Replica(store).apply_pulled([record], None, "")
+    return holders

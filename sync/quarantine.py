@@ -131,20 +131,3 @@ def wanted_references(store: Store) -> dict[str, list[str]]:
             for _column, parent, value in missing_references(connection, item.table, item.record.record):
                 wanted.setdefault(parent, set()).add(value)
     return {table: sorted(ids) for table, ids in wanted.items()}
-
-
-def take_city(store: Store, table: str, row_id: str) -> list[str]:
-    """Clear a unique-key quarantine the city's way: the local rows holding the key are removed (their
-    changes go to the city as deletions) and the city's record can be written by the next retry. Returns
-    the ids removed."""
-    with store.engine.connect() as connection:
-        row = connection.exec_driver_sql("SELECT record FROM sync_quarantine WHERE tbl = ? AND row_id = ?",
-                                         (table, row_id)).first()
-        if row is None:
-            raise KeyError(f"{table}:{row_id}")
-        record = PulledRecord.model_validate(orjson.loads(row[0]))
-        holders = unique_holders(connection, table, row_id, record.record)
-    with store.engine.begin() as connection:  # a clerk's delete: captured, so the city hears of it
-        for holder in holders:
-            connection.exec_driver_sql(f"DELETE FROM {table} WHERE id = ?", (holder,))
-    return holders

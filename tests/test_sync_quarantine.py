@@ -123,9 +123,9 @@ def test_a_row_the_server_cannot_give_back_stays_quarantined_and_the_pull_finish
     assert sync(second, server, token).quarantined == 1
 
 
-def test_a_unique_key_held_by_a_local_row_is_quarantined_until_the_city_version_is_taken(
-        stores: StoreFactory) -> None:
-    store = stores.make(COUNTY)
+def quarantine_a_report(store: Store) -> tuple[str, str]:
+    """A local report for 2026-11 (refused by the city, say) and the city's report for the same month pulled:
+    returns (local id, city id) once the city's is quarantined."""
     with store.session() as session:
         local = MonthlyReport(county_code=COUNTY, period="2026-11")
         session.add(local)
@@ -136,10 +136,21 @@ def test_a_unique_key_held_by_a_local_row_is_quarantined_until_the_city_version_
                                   if k not in ("id", "version", "updated_hlc", "updated_by", "sync_state")})
     outcome = Replica(store).apply_pulled([record], 1, "server")
     assert (outcome.applied, outcome.quarantined) == (0, 1)
+    return local.id, city_report.id
+
+
+def test_a_unique_key_held_by_a_local_row_is_quarantined_until_the_city_version_is_taken(
+        stores: StoreFactory) -> None:
+    store = stores.make(COUNTY)
+    local_id, city_id = quarantine_a_report(store)
     [held] = quarantine.quarantined(store)
-    assert held.reason == "unique" and local.id in held.detail
+    assert held.reason == "unique" and local_id in held.detail
     assert Replica(store).checkpoint("pull_since:server") == "1"
-    assert quarantine.take_city(store, "monthly_report", city_report.id) == [local.id]
-    Replica(store).apply_pulled([held.record], None, "server")
+    [item] = doctor(store)["items"]
+    assert item["action"] == "take_city" and item["command"] == f"stvs-tui sync take-city monthly_report:{city_id}"
+    result = CliRunner().invoke(main, ["--data-dir", str(store.path.parent), "sync", "take-city",
+                                       f"monthly_report:{city_id}"])
+    assert result.exit_code == 0 and local_id in result.stdout
     assert quarantine.quarantined(store) == []
-    assert local_record(store, "monthly_report", city_report.id) is not None
+    assert local_record(store, "monthly_report", city_id) is not None
+    assert local_record(store, "monthly_report", local_id) is None

@@ -13,6 +13,7 @@ from stvs_tui.i18n import t
 from stvs_tui.screens.dashboard import DashboardScreen
 from stvs_tui.screens.settings import SERVER_URL
 from stvs_tui.screens.sync import SyncScreen
+from stvs_tui.widgets.confirm import ConfirmModal
 from sync.client import SyncClient
 from sync.credentials import save_token
 
@@ -76,5 +77,34 @@ async def test_sync_screen_shows_the_doctor_with_what_is_stuck_and_what_clears_i
                 doctor = _label(app, "#sync-doctor")
                 assert t("doctor.kind.rejected") in doctor and "missing_reference" in doctor
                 assert t("doctor.action.correct_record") in doctor
+    finally:
+        store.close()
+
+
+async def test_take_city_on_the_sync_screen_clears_a_unique_key_quarantine_after_asking(tmp_path: Path) -> None:
+    from test_sync_quarantine import quarantine_a_report
+
+    store = make_store(tmp_path / "county" / "stvs.sqlite", volunteers=5)
+    try:
+        local_id, city_id = quarantine_a_report(store)
+        app = county_app(store)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("f8")
+            await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen)
+                             and city_id in _label(app, "#sync-doctor"))
+            assert t("doctor.action.take_city") in _label(app, "#sync-doctor")
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("enter")  # the default answer is 否: nothing happens
+            await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
+            assert city_id in _label(app, "#sync-doctor")
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("left", "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen)
+                             and city_id not in _label(app, "#sync-doctor"))
+        with sqlite3.connect(store.path) as connection:
+            assert connection.execute("SELECT COUNT(*) FROM monthly_report WHERE id = ?", (local_id,)).fetchone() == (0,)
+        connection.close()
     finally:
         store.close()

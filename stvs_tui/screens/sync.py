@@ -17,10 +17,12 @@ from stvs_tui.doctor import SHOWN_ON_SCREEN, clock_lines, doctor_lines
 from stvs_tui.i18n import labelled, t
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.settings import SERVER_URL
+from stvs_tui.widgets.confirm import ConfirmModal
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.credentials import load_token
-from sync.doctor import StuckItem, stuck_items
+from sync.doctor import StuckItem, drop_batch, stuck_items, take_city
 from sync.errors import SyncError
+from sync.quarantine import UNIQUE
 from sync.replica import SyncStatus, sync_status
 
 ClientFactory = Callable[[Store, str, str], SyncClient]
@@ -67,6 +69,36 @@ class SyncScreen(StvsScreen):
         if not status.server_url or not has_token:
             lines.append(t("sync.no_server"))
         self.query_one("#sync-state", Label).update("\n".join(lines))
+
+    def action_drop_refused(self) -> None:
+        """Drop every outbox batch the server refused (after a confirmation; the answer under the cursor is 否)."""
+        self._clear_stuck("outbox", "refused", "doctor.confirm_drop", "doctor.nothing_refused",
+                          lambda store, item: drop_batch(store, item.row_id))
+
+    def action_take_city(self) -> None:
+        """Take the city's version of every row quarantined on a unique key (after a confirmation)."""
+        self._clear_stuck("quarantined", UNIQUE, "doctor.confirm_take_city", "doctor.nothing_to_take",
+                          lambda store, item: take_city(store, item.table, item.row_id))
+
+    def _clear_stuck(self, kind: str, reason: str, question: str, nothing: str,
+                     clear: Callable[[Store, StuckItem], object]) -> None:
+        store = self.county_app.store
+        if self.running:
+            return
+
+        def found(items: list[StuckItem]) -> None:
+            chosen = [item for item in items if item.kind == kind and item.reason == reason]
+            if not chosen:
+                self.notify(t(nothing))
+                return
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.write_db(lambda _session: [clear(store, item) for item in chosen], lambda _r: self.load())
+
+            self.app.push_screen(ConfirmModal(t(question, count=len(chosen))), answered)
+
+        self.run_db(lambda _session: stuck_items(store), found)
 
     def action_run_sync(self) -> None:
         if self.running:
