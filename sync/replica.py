@@ -183,22 +183,35 @@ class Replica:
     # ---- answers to a push ------------------------------------------------------------------------------
 
     def apply_results(self, batch_id: str, changes: list[dict[str, Any]], results: list[ChangeResult]) -> None:
-        """Record the server's answers in one transaction, and empty the outbox."""
+        """Record the server's answers in one transaction, and empty the outbox.
+
+        A record the server sends back (merged, say) that this store cannot hold (it refers to a row deleted
+        here) is quarantined like a pulled one, and its sync base left as it was, instead of failing the push.
+        """
+        try:
+            self._apply_results(batch_id, changes, results, careful=False)
+        except sa.exc.IntegrityError:
+            self._apply_results(batch_id, changes, results, careful=True)
+
+    def _apply_results(self, batch_id: str, changes: list[dict[str, Any]], results: list[ChangeResult],
+                       careful: bool) -> None:
         sent = {c["change_id"]: c for c in changes}
         by_table: dict[str, list[ChangeResult]] = defaultdict(list)
         for result in results:
             by_table[result.table].append(result)
         with self.store.applying_remote_changes() as connection:
+            if careful:
+                connection.exec_driver_sql("PRAGMA defer_foreign_keys=OFF")
             digest = self._digest_state(connection)
             for table in SYNCED_TABLES:
                 of_table = by_table.get(table)
                 if of_table:
-                    digest = self._apply_table_results(connection, table, of_table, sent, digest)
+                    digest = self._apply_table_results(connection, table, of_table, sent, digest, careful)
             connection.execute(sa.text("DELETE FROM sync_outbox WHERE batch_id = :b"), {"b": batch_id})
             self._save_digest(connection, digest)
 
     def _apply_table_results(self, connection: Connection, table: str, results: list[ChangeResult],
-                             sent: dict[str, dict[str, Any]], digest: Digest) -> Digest:
+                             sent: dict[str, dict[str, Any]], digest: Digest, careful: bool = False) -> Digest:
         folded = [r for r in results if r.merged_into and r.status != "rejected"]
         if folded:
             digest = self._apply_folds(connection, table, folded, sent, digest)
@@ -219,8 +232,12 @@ class Replica:
         edited = [r.id for r in accepted if r.record is not None and r.id in still_pending]
         local = load_rows(connection, table, edited) if edited else {}
         base_rows, records, kept = [], [], set()
+        held = self._unwritable_echoes(connection, table, accepted) if careful else set()
+        kept |= held  # the local row stays at its version until the quarantined record is written
         for result in accepted:
             row_id, record = result.id, result.record
+            if row_id in held:
+                continue
             old = bases.get(row_id)
             if record is None:
                 fields = sent[result.change_id]["fields"]
@@ -312,6 +329,24 @@ class Replica:
                                        (table, *part))
         self.resend += len(unknown)
         return digest
+
+    def _unwritable_echoes(self, connection: Connection, table: str, accepted: list[ChangeResult]) -> set[str]:
+        """Ids of the records the server sent back that this store cannot hold, each tried under a savepoint
+        (then undone: the bulk write follows); they are quarantined, and their sync base stays as it was."""
+        refused: list[tuple[PulledRecord, str, str]] = []
+        for result in accepted:
+            if result.record is None:
+                continue
+            try:
+                with connection.begin_nested() as trial:
+                    self._write_records(connection, table, [(result.id, result.version, result.record)])
+                    trial.rollback()
+            except sa.exc.IntegrityError as exc:
+                record = PulledRecord(seq=0, table=table, id=result.id, version=result.version, record=result.record)
+                refused.append((record, *quarantine.diagnose(connection, record, str(exc.orig))))
+        if refused:
+            quarantine.hold(connection, refused)
+        return {item[0].id for item in refused}
 
     def _set_states(self, connection: Connection, table: str, results: list[ChangeResult],
                     still_pending: set[str], kept: set[str]) -> None:

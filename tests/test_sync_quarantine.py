@@ -154,3 +154,27 @@ def test_a_unique_key_held_by_a_local_row_is_quarantined_until_the_city_version_
     assert quarantine.quarantined(store) == []
     assert local_record(store, "monthly_report", city_id) is not None
     assert local_record(store, "monthly_report", local_id) is None
+
+
+def test_a_merged_answer_referring_to_a_hard_deleted_row_never_fails_the_push(
+        server: ThreadServer, stores: StoreFactory) -> None:
+    """Device A's clerk hard-deletes a volunteer in sqlite3 and edits the volunteer's membership; device B edited
+    another field of it first. A's push is merged and the server sends the merged membership back, which refers to
+    the deleted volunteer: the push still finishes, and the same sync brings the volunteer back as the server's
+    tombstone and writes the membership."""
+    token = server.token(COUNTY)
+    first, second = stores.make(COUNTY), stores.make(COUNTY)
+    membership_id = add_membership(first)
+    volunteer_id = volunteer_of(first, membership_id)
+    sync(first, server, token)
+    sync(second, server, token)
+    update_row(second, "membership", membership_id, role="leader")
+    sync(second, server, token)
+    hard_delete(first, "volunteer", volunteer_id)
+    update_row(first, "membership", membership_id, joined_on="2026-03-01")
+    summary = sync(first, server, token)
+    assert summary.merged == 1 and summary.quarantined == 0, summary
+    row = local_record(first, "membership", membership_id)
+    assert (row["role"], str(row["joined_on"])) == ("leader", "2026-03-01")
+    assert local_record(first, "volunteer", volunteer_id)["deleted"] is True
+    assert sync(first, server, token).digest == "match"
