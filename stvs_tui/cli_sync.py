@@ -20,11 +20,11 @@ from schema.models import Region
 from schema.regions import read_regions
 from schema.validators import normalize_region_code
 from stvs_tui.cli_params import unknown_county
-from stvs_tui.doctor import clock_lines, doctor_lines
+from stvs_tui.doctor import clock_lines, doctor_lines, server_line
 from stvs_tui.i18n import t, use_language
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.credentials import load_token, save_token
-from sync.doctor import drop_batch, stuck_items, take_city
+from sync.doctor import diagnose, drop_batch, take_city
 from sync.errors import SyncError
 from sync.transport import CA_FILE_SETTING, INSECURE_URL_SETTING
 
@@ -127,10 +127,12 @@ def sync_command(ctx: click.Context, server_url: str | None, token: str | None, 
 
 @sync_command.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the items as JSON (for scripts).")
+@click.option("--offline", is_flag=True, help="Do not ask the city server for the county's other open conflicts.")
 @click.pass_obj
-def doctor_command(app: AppContext, as_json: bool) -> None:
+def doctor_command(app: AppContext, as_json: bool, offline: bool) -> None:
     """List whatever keeps this store from being in sync, each with its reason and what clears it:
-    outbox batches the server refused, quarantined rows, rejected records, open conflicts.
+    outbox batches the server refused, quarantined rows, rejected records, open conflicts of this county
+    (the county's other devices' too, asked of the saved server unless --offline). Changes nothing.
 
     \b
     Example:
@@ -138,15 +140,17 @@ def doctor_command(app: AppContext, as_json: bool) -> None:
     """
     store = app.open_initialised_store()
     try:
-        items = stuck_items(store)
+        found = diagnose(store, ask_server=not offline)
     finally:
         store.close()
     use_language(app.lang)
     if as_json:
         click.echo(json.dumps({"items": [item.to_dict() | {"action_text": t(f"doctor.action.{item.action}")}
-                                         for item in items]}, ensure_ascii=False, indent=2))
+                                         for item in found.items],
+                               "server": found.server, "server_error": found.server_error},
+                              ensure_ascii=False, indent=2))
         return
-    for line in doctor_lines(items):
+    for line in [*doctor_lines(found.items), server_line(found)]:
         click.echo(line)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from stvs_tui.i18n import t
 from sync.client import SyncSummary
-from sync.doctor import StuckItem
+from sync.doctor import Diagnosis, StuckItem
 
 SHOWN_ON_SCREEN = 40  # items listed on the sync screen; the CLI lists them all
 
@@ -43,3 +43,8 @@ def skew_text(seconds: int) -> str:
     if left >= 3600:
         return f"{sign}{left // 3600} h {left % 3600 // 60} min"
     return f"{sign}{left // 60} min"
+
+
+def server_line(found: Diagnosis) -> str:
+    """Whether the county's other open conflicts were asked of the city server."""
+    return t(f"doctor.server_{found.server}", error=found.server_error)

@@ -4,7 +4,8 @@ Four kinds of stuck things, each with its reason and an action code (the CLI and
 - ``outbox``: a batch sent and not answered; refused by the server (``refusal`` kept) or cut off mid-sync.
 - ``quarantined``: a pulled record the store could not write (``sync.quarantine``).
 - ``rejected``: a local record the server refused (``sync_issue`` status ``error``), with the server's reason.
-- ``conflict``: a local record in the city's conflict queue (``sync_issue`` status ``conflict``).
+- ``conflict``: a record of the county in the city's conflict queue: this store's (``sync_issue`` status
+  ``conflict``), and, when the server can be asked, those the county's other devices opened.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import httpx
 import orjson
+from pydantic import TypeAdapter
 
 from schema.store import Store
 from sync import quarantine
-from sync.protocol import PulledRecord
+from sync.credentials import load_token
+from sync.errors import SyncError
+from sync.protocol import API_PREFIX, ConflictOut, PulledRecord
 from sync.replica import Replica
+from sync.transport import CA_FILE_SETTING, INSECURE_URL_SETTING, check_url, tls_verify
 
 # Action codes: what clears an item.
 RESEND = "resend"  # the next sync sends the batch again
@@ -47,6 +53,45 @@ class StuckItem:
 def stuck_items(store: Store) -> list[StuckItem]:
     """Everything stuck in this store, outbox first, then quarantine, rejections and conflicts."""
     return [*_outbox(store), *_quarantined(store), *_issues(store)]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The stuck items, and whether the server was asked for the county's other open conflicts: ``checked``,
+    ``not_set`` (no server or token saved), ``offline`` (not asked), ``unreachable`` (``server_error`` says why)."""
+
+    items: list[StuckItem]
+    server: str
+    server_error: str = ""
+
+
+def diagnose(store: Store, *, ask_server: bool = True, timeout: float = 5.0) -> Diagnosis:
+    """``stuck_items`` plus the county's open conflicts opened by its other devices (asked of the server, when
+    one is saved; nothing here changes the store)."""
+    items = stuck_items(store)
+    url, token = store.setting("server_url").rstrip("/"), load_token(store)
+    if not ask_server:
+        return Diagnosis(items, "offline")
+    if not url or not token:
+        return Diagnosis(items, "not_set")
+    try:
+        conflicts = _server_conflicts(store, url, token, timeout)
+    except (SyncError, httpx.HTTPError, ValueError) as exc:
+        return Diagnosis(items, "unreachable", " ".join(str(exc).split()) or type(exc).__name__)
+    known = {(item.table, item.row_id) for item in items if item.kind == "conflict"}
+    items += [StuckItem("conflict", c.table, c.row_id, c.kind, f"conflict {c.id} ({c.node_id})", c.created_at[:19],
+                        AWAIT_CITY, "") for c in conflicts if (c.table, c.row_id) not in known]
+    return Diagnosis(items, "checked")
+
+
+def _server_conflicts(store: Store, url: str, token: str, timeout: float) -> list[ConflictOut]:
+    check_url(url, insecure_http=store.setting(INSECURE_URL_SETTING) == url)
+    with httpx.Client(base_url=url, timeout=timeout, verify=tls_verify(store.setting(CA_FILE_SETTING)),
+                      headers={"Authorization": f"Bearer {token}"}) as client:
+        response = client.get(f"{API_PREFIX}/conflicts", params={"status": "open", "limit": 1000})
+    if response.status_code >= 400:
+        raise ValueError(f"HTTP {response.status_code}: {response.text[:200]}")
+    return TypeAdapter(list[ConflictOut]).validate_json(response.content)
 
 
 def _outbox(store: Store) -> list[StuckItem]:

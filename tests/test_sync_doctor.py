@@ -16,6 +16,7 @@ from schema.store import Store
 from stvs_tui.cli import main
 from sync.changes import Cursor
 from sync.client import SyncClient
+from sync.credentials import save_token
 
 
 def cli(store: Store, *args: str) -> tuple[int, str, str]:
@@ -35,7 +36,8 @@ def test_a_clean_store_has_nothing_stuck(city: ThreadServer, stores: StoreFactor
     add_volunteer(store)
     sync(store, city, city.token(COUNTY))
     assert doctor_items(store) == []
-    assert cli(store, "doctor")[1].strip() == "Nothing is stuck"
+    assert cli(store, "doctor")[1].splitlines() == ["Nothing is stuck", "No city server or token set: this "
+                                                    "computer's view only"]
 
 
 def test_rejected_records_and_open_conflicts_are_listed_with_their_reason_and_action(
@@ -62,6 +64,16 @@ def test_rejected_records_and_open_conflicts_are_listed_with_their_reason_and_ac
     assert items["conflict"]["row_id"] == volunteer_id and items["conflict"]["action"] == "await_city"
     text = cli(second, "doctor")[1]
     assert "[Rejected] membership" in text and "[Conflict] volunteer" in text and "To clear:" in text
+    # The first device sees the county's conflict too once it asks the server (the second device opened it).
+    assert doctor_items(first) == []
+    first.set_settings(server_url=city.url)
+    save_token(first, token)
+    code, out, _ = cli(first, "doctor", "--json")
+    found = json.loads(out)
+    assert found["server"] == "checked"
+    [conflict] = found["items"]
+    assert (conflict["kind"], conflict["row_id"], conflict["action"]) == ("conflict", volunteer_id, "await_city")
+    assert json.loads(cli(first, "doctor", "--json", "--offline")[1])["items"] == []
 
 
 def test_a_refused_batch_is_shown_and_dropping_it_lets_its_changes_go_again(

@@ -13,14 +13,14 @@ from textual.widgets import Footer, Label
 
 from schema.errors import StoreError
 from schema.store import Store
-from stvs_tui.doctor import SHOWN_ON_SCREEN, clock_lines, doctor_lines
+from stvs_tui.doctor import SHOWN_ON_SCREEN, clock_lines, doctor_lines, server_line
 from stvs_tui.i18n import labelled, t
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.settings import SERVER_URL
 from stvs_tui.widgets.confirm import ConfirmModal
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.credentials import load_token
-from sync.doctor import StuckItem, drop_batch, stuck_items, take_city
+from sync.doctor import Diagnosis, StuckItem, diagnose, drop_batch, stuck_items, take_city
 from sync.errors import SyncError
 from sync.quarantine import UNIQUE
 from sync.replica import SyncStatus, sync_status
@@ -54,11 +54,13 @@ class SyncScreen(StvsScreen):
 
     def load(self) -> None:
         store = self.county_app.store
-        self.run_db(lambda _session: (sync_status(store), bool(load_token(store)), stuck_items(store)), self.show)
+        self.run_db(lambda _session: (sync_status(store), bool(load_token(store)), diagnose(store, timeout=3.0)),
+                    self.show)
 
-    def show(self, state: tuple[SyncStatus, bool, list[StuckItem]]) -> None:
-        status, has_token, stuck = state
-        self.query_one("#sync-doctor", Label).update("\n".join(doctor_lines(stuck, SHOWN_ON_SCREEN)))
+    def show(self, state: tuple[SyncStatus, bool, Diagnosis]) -> None:
+        status, has_token, found = state
+        self.query_one("#sync-doctor", Label).update("\n".join(
+            [*doctor_lines(found.items, SHOWN_ON_SCREEN), server_line(found)]))
         lines = [
             t("dash.sync_pending", count=status.unsynced_changes),
             t("dash.sync_last", when=status.last_sync_at or t("dash.sync_never")),
