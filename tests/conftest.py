@@ -4,6 +4,7 @@ sync server (uvicorn in a thread) with county stores made from one migrated temp
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,33 @@ from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
 
 PG_URL_ENV = "STVS_TEST_DATABASE_URL"
+PROJECT_TEMP = Path(__file__).resolve().parent.parent / ".pytest-tmp"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Test files stay in the project (``.pytest-tmp``, git-ignored), in pytest's own numbered folder per run
+    (it keeps the last three), never in the machine-wide ``pytest-of-<user>`` other checkouts share. xdist
+    workers are given a folder inside their controller's, so each worker has its own."""
+    if config.option.basetemp is None and "PYTEST_DEBUG_TEMPROOT" not in os.environ:
+        PROJECT_TEMP.mkdir(exist_ok=True)
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(PROJECT_TEMP)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temp_files_in_the_run_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What the code under test (and the libraries it uses, and the servers it starts) puts in the system's
+    temp folder goes into this worker's own folder of the run instead."""
+    folder = tmp_path_factory.getbasetemp() / "tmp"
+    folder.mkdir(exist_ok=True)
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # recomputed from TMPDIR on next use
+    yield
+    if saved is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved
+    tempfile.tempdir = None
 
 
 @pytest.fixture(autouse=True)

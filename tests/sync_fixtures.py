@@ -35,21 +35,36 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
+    """A port nothing listens on now: for a server started by a command line (``serve --port``) or a server
+    that is not there. Servers of the fixtures get a bound socket instead (``listening_socket``)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def wait_healthy(url: str, timeout: float = 30.0) -> None:
+def listening_socket(port: int = 0) -> socket.socket:
+    """A socket bound on 127.0.0.1 (to a port the kernel picks when 0) and handed to the server as it is, so no
+    other test, xdist worker or program can take the port between its choice and the server's listen."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+def wait_healthy(url: str, timeout: float = 180.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until the server answers /healthz. The timeout only guards against a server that never comes
+    up: it is long, as a loaded machine may take long to start one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server at {url} exited with {process.returncode} before answering")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=5.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.05)
-    raise TimeoutError(f"server at {url} did not come up")
+    raise TimeoutError(f"server at {url} did not come up in {timeout} s")
 
 
 class ThreadServer:
@@ -57,12 +72,12 @@ class ThreadServer:
 
     def __init__(self, database_url: str) -> None:
         self.db: ServerDB = open_server_db(database_url)
-        self.port = free_port()
+        self.socket = listening_socket()
+        self.port = int(self.socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(database_url, db=self.db), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="off")
+        config = uvicorn.Config(create_app(database_url, db=self.db), log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
     def start(self) -> ThreadServer:
         self.thread.start()
@@ -71,7 +86,8 @@ class ThreadServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=60)
+        self.socket.close()
         self.db.close()
 
     def token(self, county: str, admin: bool = False) -> str:
@@ -83,18 +99,24 @@ class ProcessServer:
 
     def __init__(self, database_url: str, workers: int = 1, port: int | None = None) -> None:
         self.database_url, self.workers = database_url, workers
-        self.port = port or free_port()
+        self.socket: socket.socket | None = listening_socket(port or 0)
+        self.port = int(self.socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         open_server_db(database_url).close()
 
     def start(self) -> ProcessServer:
+        """Start uvicorn on the bound socket (``--fd``); after a kill the same port is bound again first."""
+        sock = self.socket or listening_socket(self.port)
         env = {**os.environ, DATABASE_URL_ENV: self.database_url}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "sync.server:app_from_env", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning"],
+            [sys.executable, "-m", "uvicorn", "sync.server:app_from_env", "--factory", "--fd", str(sock.fileno()),
+             "--workers", str(self.workers), "--log-level", "warning"], pass_fds=(sock.fileno(),),
             cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_healthy(self.url)
+        # The server holds the socket now: while it is killed, connections are refused, as from a real crash.
+        sock.close()
+        self.socket = None
+        wait_healthy(self.url, process=self.process)
         return self
 
     def kill(self) -> None:

@@ -4,7 +4,6 @@ never answers 5xx. Examples per endpoint are bounded so the file runs in well un
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,8 +20,9 @@ ADMIN_PATHS = r"^/api/v1/admin/"
 
 
 @pytest.fixture(scope="module")
-def live_server() -> Iterator[ThreadServer]:
-    with tempfile.TemporaryDirectory() as folder, thread_server(f"sqlite:///{folder}/server.sqlite") as server:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
+    folder = tmp_path_factory.mktemp("openapi")
+    with thread_server(f"sqlite:///{folder}/server.sqlite") as server:
         TOKENS["county"] = server.token("410522")
         TOKENS["admin"] = server.token("410500", admin=True)
         yield server

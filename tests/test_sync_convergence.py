@@ -5,10 +5,8 @@ knowingly overwritten by a later edit made on top of it. None is silently lost."
 from __future__ import annotations
 
 import itertools
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,15 +49,15 @@ class Edit:
 
 
 @pytest.fixture(scope="module")
-def city() -> Iterator[ThreadServer]:
-    with tempfile.TemporaryDirectory() as folder, thread_server(f"sqlite:///{folder}/server.sqlite") as server:
+def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
+    folder = tmp_path_factory.mktemp("city")
+    with thread_server(f"sqlite:///{folder}/server.sqlite") as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def factory() -> Iterator[StoreFactory]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield StoreFactory(Path(folder))
+def factory(tmp_path_factory: pytest.TempPathFactory) -> StoreFactory:
+    return StoreFactory(tmp_path_factory.mktemp("stores"))
 
 
 def new_value(name: str) -> str:

@@ -3,7 +3,6 @@ workers where no pull may miss a change although sequence numbers are taken by c
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -97,31 +96,32 @@ def reader(server: ProcessServer, token: str, node: str, stop: threading.Event,
         errors.append(exc)
 
 
-def test_concurrent_pushes_and_pulls_with_two_workers_miss_no_change(pg_url: str) -> None:
+def test_concurrent_pushes_and_pulls_with_two_workers_miss_no_change(pg_url: str, tmp_path: Path) -> None:
     server = ProcessServer(pg_url, workers=2).start()
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            stores = StoreFactory(Path(folder))
-            admin = server.token(CITY_CODE, admin=True)
-            errors: list[BaseException] = []
-            stop = threading.Event()
-            seen: list[dict[tuple[str, str], int]] = [{}, {}]
-            readers = [threading.Thread(target=reader, args=(server, admin, f"reader-{i}", stop, seen[i], errors))
-                       for i in range(2)]
-            writers = [threading.Thread(target=writer, args=(server, stores.make(county), server.token(county), 4,
-                                                             errors)) for county in COUNTIES for _device in range(2)]
-            for thread in readers + writers:
-                thread.start()
-            for thread in writers:
-                thread.join(timeout=300)
-            stop.set()
-            for thread in readers:
-                thread.join(timeout=60)
-            assert not errors, errors
-            expected = server_versions(pg_url)
-            assert len(expected) == len(COUNTIES) * 2 * 4 * 12
-            for got in seen:
-                assert got == expected
+        stores = StoreFactory(tmp_path)
+        admin = server.token(CITY_CODE, admin=True)
+        errors: list[BaseException] = []
+        stop = threading.Event()
+        seen: list[dict[tuple[str, str], int]] = [{}, {}]
+        readers = [threading.Thread(target=reader, args=(server, admin, f"reader-{i}", stop, seen[i], errors))
+                   for i in range(2)]
+        writers = [threading.Thread(target=writer, args=(server, stores.make(county), server.token(county), 4,
+                                                         errors)) for county in COUNTIES for _device in range(2)]
+        for thread in readers + writers:
+            thread.start()
+        for thread in writers:
+            thread.join(timeout=900)  # a guard against a hang only: the writers finish when their work is done
+            assert not thread.is_alive(), "a writer did not finish"
+        stop.set()
+        for thread in readers:
+            thread.join(timeout=300)
+            assert not thread.is_alive(), "a reader did not stop"
+        assert not errors, errors
+        expected = server_versions(pg_url)
+        assert len(expected) == len(COUNTIES) * 2 * 4 * 12
+        for got in seen:
+            assert got == expected
     finally:
         server.stop()
 
@@ -207,9 +207,12 @@ def test_a_pull_never_passes_a_change_whose_transaction_has_not_committed(pg_url
         assert taken.wait(30) and not errors, errors
         later = threading.Thread(target=lambda: errors.extend(_sync_errors(store_b, city, token_b)))
         later.start()
-        deadline = time.monotonic() + 30
-        while later.is_alive() and not _waiting_for_a_lock(pg_url) and time.monotonic() < deadline:
-            time.sleep(0.05)  # B either commits (no protection) or waits for A's lock
+        # B either commits (no protection: the assertion below fails) or waits for A's lock; wait for one of
+        # the two states (the deadline only guards against a hang).
+        deadline = time.monotonic() + 600
+        while later.is_alive() and not _waiting_for_a_lock(pg_url):
+            assert time.monotonic() < deadline, "B neither finished nor waited for A's lock"
+            time.sleep(0.05)
         pulled: set[str] = set()
         with httpx.Client(base_url=city.url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as http:
             page = http.get("/api/v1/sync/pull", params={"since": 0, "limit": 100, "node_id": "reader"}).json()

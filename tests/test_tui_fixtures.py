@@ -38,11 +38,14 @@ def county_app(store: Store, lang: str = "zh") -> CountyApp:
 
 
 async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
-    """Let workers finish and their results reach the widgets (a result may start another worker)."""
-    for _ in range(rounds):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+    """Let workers finish and their results reach the widgets: at least ``rounds`` rounds, then more while a
+    result has started another worker (a state to wait for, however slow the machine)."""
     await pilot.pause()
+    for round_no in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()  # results reach their widgets here, and may start workers of their own
+        if round_no + 1 >= rounds and all(worker.is_finished for worker in pilot.app.workers):
+            break
 
 
 async def type_text(pilot: Pilot[None], text: str) -> None:
@@ -64,8 +67,9 @@ def screen_text(app: CountyApp) -> str:
     return "\n".join("".join(body for _x, body in sorted(rows[y])) for y in sorted(rows))
 
 
-async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll until ``condition()`` holds (workers finish at their own pace on a loaded machine)."""
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 300.0) -> None:
+    """Poll until ``condition()`` holds (workers finish at their own pace on a loaded machine). The timeout
+    only turns a state that never comes into a failure with a message; it is long, never a wait."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

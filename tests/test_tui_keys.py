@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from test_tui_fixtures import county_app, make_store, screen_text, settle
-from textual.command import CommandInput, CommandPalette
+from test_tui_fixtures import county_app, make_store, screen_text, settle, wait_until
+from textual.command import CommandInput, CommandList, CommandPalette
 from textual.screen import Screen
 
 from schema.store import Store
@@ -136,8 +136,8 @@ async def test_palette_opens_on_ctrl_p_in_the_clerks_language(demo_store: Store)
         assert isinstance(app.screen, CommandPalette)
         assert app.screen.query_one(CommandInput).placeholder == "搜索命令…"
         await pilot.press(*"zzqq")
-        await pilot.pause(0.7)
-        assert "没有匹配的命令" in screen_text(app)
+        # The palette says so after its own countdown: wait for the words, not for the countdown.
+        await wait_until(pilot, lambda: "没有匹配的命令" in screen_text(app))
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
@@ -151,7 +151,10 @@ async def test_palette_runs_an_action_chosen_by_typing(demo_store: Store) -> Non
         await settle(pilot)
         assert app.screen.query_one(CommandInput).placeholder == "Search for commands…"
         await pilot.press(*"Teams")
-        await pilot.pause(0.3)
+        # The search runs in the palette's own task: enter once the hit for what was typed is highlighted.
+        results = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: results.highlighted is not None and results.option_count > 0
+                         and "Teams" in str(results.get_option_at_index(results.highlighted).prompt))
         await pilot.press("enter")
         await settle(pilot)
         assert type(app.screen).__name__ == "TeamsScreen"
