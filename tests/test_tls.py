@@ -79,8 +79,8 @@ def make_pki(folder: Path) -> Pki:
     return pki
 
 
-def wait_https(url: str, ca: Path, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    """Until the server answers /healthz over verified TLS (or its process ended)."""
+def wait_https(url: str, ca: Path, process: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
+    """Until the server answers /healthz over verified TLS (or its process ended); the timeout guards a hang."""
     context = ssl.create_default_context(cafile=str(ca))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:

@@ -70,9 +70,14 @@ class CityApp(RegistryApp):
         try:
             result = job()
         except Exception as exc:  # noqa: BLE001  (any failure is shown, never crashes the app)
-            self.call_from_thread(self.show_error, " ".join(str(exc).split()))
+            self.call_from_thread(self._deliver, self.show_error, " ".join(str(exc).split()))
             return
-        self.call_from_thread(done, result)
+        self.call_from_thread(self._deliver, done, result)
+
+    def _deliver(self, done: Callable[[T], Any], result: T) -> None:
+        # An answer that arrives while the app is closing has no screen left to show it on.
+        if self.is_running:
+            done(result)
 
     def show_error(self, error: str) -> None:
         self.notify(t("app.error", error=error), severity="error", markup=False)
