@@ -21,6 +21,7 @@ from schema.enums import (
     DemandStatus,
     MemberRole,
     ReportStatus,
+    SyncState,
     TalentTag,
     TeamStatus,
 )
@@ -55,7 +56,7 @@ from schema.rules import (
 )
 from schema.rules import correct_hours as rules_correct_hours
 from schema.validators import mask_id_number
-from stvs_tui.i18n import language
+from stvs_tui.i18n import enum_label, language, t
 from sync.replica import SyncStatus
 
 _ID_FRAGMENT = re.compile(r"[0-9]+[xX]?")
@@ -659,6 +660,26 @@ class ReportState:
     report: MonthlyReport | None
     # Past its lock day in the city's reporting calendar (pulled from the city): only the city reopens it.
     period_locked: bool = False
+    last_sync: str = ""  # when the last sync ended (ISO), "" before the first
+
+
+def report_status_text(report: MonthlyReport | None, last_sync: str) -> str:
+    """The report's status as the clerk must read it: submitted is not delivered until a sync has brought the
+    city's acknowledgement (the row is then ``synced``: the server took it and nothing of it waits to go)."""
+    if report is None:
+        return t("dash.report_missing")
+    if report.status != ReportStatus.SUBMITTED.value:
+        return enum_label(ReportStatus, report.status)
+    if report.sync_state in (SyncState.ERROR.value, SyncState.CONFLICT.value):
+        return t("rep.not_accepted")  # the city answered, but did not take it: the sync screen says why
+    if report.sync_state != SyncState.SYNCED.value:
+        return t("rep.waiting_sync")
+    return t("rep.delivered", when=shown_time(last_sync)) if last_sync else t("rep.delivered_untimed")
+
+
+def shown_time(iso: str) -> str:
+    """An ISO timestamp as a clerk reads it: minutes, no "T"."""
+    return iso[:16].replace("T", " ")
 
 
 def report_state(session: Session, county_code: str, period: str, today: date | None = None) -> ReportState:
@@ -666,7 +687,8 @@ def report_state(session: Session, county_code: str, period: str, today: date | 
                                                       MonthlyReport.period == period,
                                                       MonthlyReport.deleted.is_(False))).first()
     locked = today is not None and is_period_locked(session, county_code, period, today)
-    return ReportState(monthly_figures(session, county_code, period), report, locked)
+    last_sync = session.execute(sa.text("SELECT value FROM sync_checkpoint WHERE key = 'last_sync_at'")).scalar()
+    return ReportState(monthly_figures(session, county_code, period), report, locked, last_sync or "")
 
 
 def _report_values(figures: MonthlyFigures, nil: bool, highlights: str) -> dict[str, Any]:
@@ -713,7 +735,8 @@ class DashboardData:
     teams: list[TeamCompliance]
     talents: TalentCoverage
     activities_this_month: int
-    report_status: str | None
+    report_status: str
+    report_waiting: bool
     pending_changes: int
     last_sync: str
     conflicts: int
@@ -734,8 +757,9 @@ class DashboardData:
 
 
 def dashboard_data(session: Session, county_code: str, period: str, sync: SyncStatus) -> DashboardData:
-    report = session.exec(select(MonthlyReport.status).where(MonthlyReport.county_code == county_code,
-                                                             MonthlyReport.period == period)).first()
+    report = session.exec(select(MonthlyReport).where(MonthlyReport.county_code == county_code,
+                                                      MonthlyReport.period == period,
+                                                      MonthlyReport.deleted.is_(False))).first()
     start, end = month_bounds(period)
     activities = session.execute(sa.select(sa.func.count()).select_from(Activity).where(
         Activity.county_code == county_code, Activity.deleted.is_(False),
@@ -744,7 +768,10 @@ def dashboard_data(session: Session, county_code: str, period: str, sync: SyncSt
     return DashboardData(
         period=period, teams=team_compliance(session, county_code, period),
         talents=talent_coverage(session, county_code), activities_this_month=activities,
-        report_status=report, pending_changes=sync.unsynced_changes, last_sync=sync.last_sync_at,
+        report_status=report_status_text(report, sync.last_sync_at),
+        report_waiting=report is not None and report.status == ReportStatus.SUBMITTED.value
+        and report.sync_state != SyncState.SYNCED.value,
+        pending_changes=sync.unsynced_changes, last_sync=sync.last_sync_at,
         conflicts=sync.conflicts_waiting,
     )
 

@@ -11,10 +11,10 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
-from schema.enums import ReportStatus, TeamTier
+from schema.enums import TeamTier
 from schema.rules import period_of
 from stvs_tui.i18n import enum_label, t
-from stvs_tui.queries import SAN_ZHANG, DashboardData, dashboard_data
+from stvs_tui.queries import SAN_ZHANG, DashboardData, dashboard_data, shown_time
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
@@ -80,7 +80,13 @@ class DashboardScreen(StvsScreen):
             for tier, count, short, minimum in data.tier_summary()
         ]
         talents = data.talents
-        report = enum_label(ReportStatus, data.report_status) if data.report_status else t("dash.report_missing")
+        # Report and sync first: at 80×24 they must be on the first screen, not below the scroll.
+        pending = t("dash.sync_pending", count=data.pending_changes)
+        pending += t("dash.sync_offer") if data.pending_changes else ""
+        last = shown_time(data.last_sync) if data.last_sync else t("dash.sync_never")
+        sync_line = Option(f"{pending}  {t('dash.sync_last', when=last)}", id="sync:pending")
+        options = [Option(t("dash.report", period=data.period, status=data.report_status), id="report"), sync_line,
+                   *options]
         options += [
             Option(t("dash.short_teams", count=sum(1 for team in data.teams if not team.meets_minimum)), id="short"),
             Option(t("dash.volunteers", count=talents.volunteers), id="volunteers"),
@@ -89,9 +95,6 @@ class DashboardScreen(StvsScreen):
             Option(t("dash.rural", count=talents.rural_talents), id="tag:rural_talent"),
             Option(t("dash.activities", count=data.activities_this_month), id="activities"),
             Option(t("dash.idle_teams", count=data.idle_teams), id="idle"),
-            Option(t("dash.report", period=data.period, status=report), id="report"),
-            Option(t("dash.sync_pending", count=data.pending_changes), id="sync:pending"),
-            Option(t("dash.sync_last", when=data.last_sync or t("dash.sync_never")), id="sync:last"),
             Option(t("dash.conflicts", count=data.conflicts), id="sync:conflicts"),
         ]
         return options

@@ -15,7 +15,7 @@ from schema.enums import ReportStatus, ServiceKind, VenueKind
 from schema.models import MonthlyReport, field_label
 from schema.rules import MonthlyFigures, period_of
 from stvs_tui import queries
-from stvs_tui.i18n import enum_label, labelled, language, t
+from stvs_tui.i18n import labelled, language, t
 from stvs_tui.queries import ReportState
 from stvs_tui.screens.base import StvsScreen
 from stvs_tui.screens.exports import export_monthly_form
@@ -101,7 +101,7 @@ class MonthlyReportScreen(StvsScreen):
     def show(self, state: ReportState) -> None:
         self.state = state
         report = state.report
-        status = enum_label(ReportStatus, report.status) if report else t("rep.not_saved")
+        status = queries.report_status_text(report, state.last_sync) if report else t("rep.not_saved")
         self.query_one("#report-period", Label).update(t("rep.period", period=self.period, status=status))
         table = self.query_one("#report-figures", DataTable)
         table.clear()
