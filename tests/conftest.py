@@ -11,12 +11,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 from sync_fixtures import StoreFactory, ThreadServer, thread_server
 
 from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
 
 PG_URL_ENV = "STVS_TEST_DATABASE_URL"
+
+# Hypothesis would fail an example that takes over 200 ms, or data that is slow to draw: on a loaded machine
+# that is timing, not behaviour. Tests that want fewer examples still set them with their own @settings.
+settings.register_profile("stvs", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("stvs")
 PROJECT_TEMP = Path(__file__).resolve().parent.parent / ".pytest-tmp"
 
 

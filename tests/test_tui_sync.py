@@ -40,12 +40,12 @@ async def test_sync_screen_pushes_to_the_city_and_the_dashboard_shows_it(tmp_pat
                 await pilot.press("ctrl+r")
                 # Wait for either outcome, so that a failure shows its reason instead of a timeout.
                 await wait_until(pilot, lambda: _label(app, "#sync-progress") == t("sync.done")
-                                 or _label(app, "#sync-progress").startswith(t("sync.failed", error="")), timeout=120)
+                                 or _label(app, "#sync-progress").startswith(t("sync.failed", error="")))
                 assert _label(app, "#sync-progress") == t("sync.done")
                 assert f"上传 {pending} 条" in _label(app, "#sync-result")
                 await pilot.press("f2")
                 await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                                 and t("dash.sync_pending", count=0) in screen_text(app), timeout=60)
+                                 and t("dash.sync_pending", count=0) in screen_text(app))
                 assert t("dash.sync_last", when=t("dash.sync_never")) not in screen_text(app)
             assert store.pending_change_count() == 0
     finally:
@@ -73,7 +73,7 @@ async def test_sync_screen_shows_the_doctor_with_what_is_stuck_and_what_clears_i
                 await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen)
                                  and _label(app, "#sync-doctor").startswith(t("doctor.none")))
                 await pilot.press("ctrl+r")
-                await wait_until(pilot, lambda: membership_id in _label(app, "#sync-doctor"), timeout=120)
+                await wait_until(pilot, lambda: membership_id in _label(app, "#sync-doctor"))
                 doctor = _label(app, "#sync-doctor")
                 assert t("doctor.kind.rejected") in doctor and "missing_reference" in doctor
                 assert t("doctor.action.correct_record") in doctor
