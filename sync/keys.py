@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from schema.identity import BadKey, load_public_key, signature_valid
+from schema.identity import BadKey, check_public_key, signature_valid
 from schema.server_models import NodeKey, SyncToken
 from schema.store import Store
 from sync.errors import Forbidden, SyncError
@@ -91,7 +91,7 @@ def register_node_key(db: ServerDB, node_id: str, county_code: str, public_key: 
     node is revoked, belongs to another county or is registered with another key (a copy of a store must
     become a node of its own, see ``schema.identity.renew_node_identity``)."""
     try:
-        load_public_key(public_key)
+        check_public_key(public_key)
     except BadKey as exc:
         raise KeyRefused(str(exc)) from None
 
@@ -223,13 +223,13 @@ def read_city_key(source: str) -> tuple[str, str]:
     """(server id, public key) from a city-key file, or from a key given as text (``ed25519:…``; no server id)."""
     if source.startswith("ed25519:"):
         try:
-            load_public_key(source)
+            check_public_key(source)
         except BadKey as exc:
             raise KeyFileError(str(exc)) from None
         return "", source
     document = _read_json(Path(source), CITY_KEY_FORMAT)
     try:
-        load_public_key(document.get("public_key", ""))
+        check_public_key(document.get("public_key", ""))
     except BadKey as exc:
         raise KeyFileError(f"{source}: {exc}") from None
     return str(document.get("server_id", "")), document["public_key"]

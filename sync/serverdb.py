@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from filelock import FileLock
 from sqlalchemy.engine import Connection, Engine
 
-from schema.identity import SigningKey, load_private_key, private_key_text
+from schema.identity import SigningKey, new_key_pair, public_key_of
 from schema.models import new_id
 from schema.store import Store, head_revision, open_database
 
@@ -200,11 +199,18 @@ def _server_identity(engine: Engine) -> str:
 def _city_key(engine: Engine, server_id: str) -> SigningKey:
     """The city's Ed25519 key pair, which signs return bundles: made once with the server database, kept in it
     (beside the server id: whoever holds the database is the city)."""
+    with engine.connect() as connection:
+        kept = dict(connection.exec_driver_sql(
+            "SELECT key, value FROM sync_checkpoint WHERE key IN ('city_key', 'city_public_key')").all())
+    if kept.get("city_key") and kept.get("city_public_key"):
+        return SigningKey(city_signer(server_id), kept["city_key"], kept["city_public_key"])
+    private = kept.get("city_key")
+    pair = (private, public_key_of(private)) if private else new_key_pair()
     with engine.begin() as connection:
-        connection.execute(sa.text("INSERT INTO sync_checkpoint (key, value) VALUES ('city_key', :v) "
-                                   "ON CONFLICT (key) DO NOTHING"), {"v": private_key_text(Ed25519PrivateKey.generate())})
-        text = connection.exec_driver_sql("SELECT value FROM sync_checkpoint WHERE key = 'city_key'").scalar_one()
-    return SigningKey(city_signer(server_id), load_private_key(text))
+        for name, value in zip(("city_key", "city_public_key"), pair, strict=True):
+            connection.execute(sa.text("INSERT INTO sync_checkpoint (key, value) VALUES (:k, :v) "
+                                       "ON CONFLICT (key) DO NOTHING"), {"k": name, "v": value})
+    return _city_key(engine, server_id)
 
 
 def city_signer(server_id: str) -> str:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sync_fixtures import add_volunteer, sync
 
-from schema.identity import NODE_KEY_SETTING, renew_node_identity
+from schema.identity import NODE_KEY_SETTING, renew_node_identity, signature_valid
 from schema.store import open_store
 from stvs_tui.cli import main
 from sync.errors import Forbidden, TokenRefused
@@ -33,7 +33,7 @@ def test_a_new_store_becomes_a_node_with_a_key_when_given_its_county(tmp_path) -
 
 def test_a_store_from_before_node_keys_keeps_its_node_id_and_gets_a_key_at_open(store) -> None:
     with store.engine.begin() as connection:
-        connection.execute(sa.text("DELETE FROM setting WHERE key IN ('node_id', 'node_key')"))
+        connection.execute(sa.text("DELETE FROM setting WHERE key IN ('node_id', 'node_key', 'node_public_key')"))
         connection.execute(sa.text("INSERT INTO setting (key, value) VALUES ('node_id', 'old-node-0001')"))
     store.close()
     reopened = open_store(store.path, daily_backup=False)
@@ -42,6 +42,15 @@ def test_a_store_from_before_node_keys_keeps_its_node_id_and_gets_a_key_at_open(
         assert reopened.node_id == "old-node-0001"
     finally:
         reopened.close()
+
+
+def test_a_key_kept_without_its_public_half_gets_the_matching_one(store) -> None:
+    made = store.identity
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM setting WHERE key = 'node_public_key'"))
+    again = store.identity
+    assert (again.signer, again.public_key) == (made.signer, made.public_key)
+    assert signature_valid(again.public_key, again.sign(b"bundle"), b"bundle")
 
 
 def test_renewing_the_identity_makes_a_new_node_with_a_new_key(store) -> None:
