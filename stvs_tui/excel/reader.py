@@ -74,7 +74,6 @@ class Book:
         self.path = Path(path)
         check_signature(self.path)
         self.archive, self.package = open_package(self.path)
-        self._calamine: Any = None
 
     @property
     def program(self) -> str:
@@ -82,8 +81,6 @@ class Book:
 
     def close(self) -> None:
         self.archive.close()
-        if self._calamine is not None:
-            self._calamine.close()
 
     def pick(self, name: str | None) -> list[SheetEntry]:
         """The sheets to search for a roster: the named one, or every visible sheet in order."""
@@ -103,10 +100,14 @@ class Book:
         return SheetRead(entry, facts, _openpyxl_rows(self.path, entry))
 
     def _calamine_rows(self, entry: SheetEntry) -> Iterator[Row]:
+        # The workbook is closed once the sheet is read: the sheet owns its values, and the workbook's
+        # shared-string table would otherwise stay in memory beside them (another sheet opens it anew).
         try:
-            if self._calamine is None:
-                self._calamine = python_calamine.CalamineWorkbook.from_path(str(self.path))
-            sheet = self._calamine.get_sheet_by_name(entry.name)
+            workbook = python_calamine.CalamineWorkbook.from_path(str(self.path))
+            try:
+                sheet = workbook.get_sheet_by_name(entry.name)
+            finally:
+                workbook.close()
         except (python_calamine.CalamineError, OSError, ValueError) as exc:
             raise damaged(self.path, _one_line(exc)) from None
         return _calamine_iter(sheet)
