@@ -47,7 +47,7 @@ from stvs_tui.excel.reader import (
     column_letter,
     refuse_if_too_long,
 )
-from sync.bulk import insert_rows
+from sync.bulk import insert_params
 from sync.gctune import bulk_allocation
 
 OnDuplicate = Literal["update", "skip"]
@@ -802,9 +802,54 @@ INSERT_BATCH = 2_000  # rows of parameters held at once (100k rows' dicts at onc
 
 
 def _insert(connection: Connection, rows: list[PlannedRow], county: str) -> None:
+    """Rows of one shape (the same filled columns) at a time, as driver-ready tuples: the defaults of the
+    columns a shape leaves empty are converted once, and each distinct date or flag once (they repeat)."""
     base = _defaults() | {"county_code": county, "created_at": datetime.now()}
-    for start in range(0, len(rows), INSERT_BATCH):
-        insert_rows(connection, _TABLE, [base | r.values | {"id": new_id()} for r in rows[start:start + INSERT_BATCH]])
+    shapes: dict[tuple[str, ...], list[PlannedRow]] = {}
+    for planned in rows:
+        shapes.setdefault(planned.keys, []).append(planned)
+    for keys, group in shapes.items():
+        fixed = tuple(name for name in base if name not in keys and name != "id")
+        names = (*fixed, *keys, "id")
+        fixed_values = tuple(_driver_value(connection, name, base[name]) for name in fixed)
+        converting = [(index, _memoised_processor(connection, name)) for index, name in enumerate(keys)
+                      if _bind_processor(connection, name) is not None]
+        for start in range(0, len(group), INSERT_BATCH):
+            params = []
+            for planned in group[start:start + INSERT_BATCH]:
+                data = planned.data
+                if converting:
+                    data = list(data)
+                    for index, process in converting:
+                        data[index] = process(data[index])
+                params.append((*fixed_values, *data, new_id()))
+            insert_params(connection, _TABLE, names, params)
+
+
+def _bind_processor(connection: Connection, name: str) -> Callable[[Any], Any] | None:
+    """SQLAlchemy's own conversion of a value for this column (as a Core insert applies it)."""
+    return _TABLE.c[name].type._cached_bind_processor(connection.dialect)
+
+
+def _driver_value(connection: Connection, name: str, value: Any) -> Any:
+    process = _bind_processor(connection, name)
+    return value if process is None else process(value)
+
+
+def _memoised_processor(connection: Connection, name: str) -> Callable[[Any], Any]:
+    process = _bind_processor(connection, name)
+    assert process is not None
+    memo: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        found = memo.get(value, memo)
+        if found is memo:
+            found = process(value)
+            if len(memo) < MEMO_LIMIT:
+                memo[value] = found
+        return found
+
+    return convert
 
 
 def _update(connection: Connection, rows: list[PlannedRow]) -> None:
