@@ -67,6 +67,7 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 RIGHT = Alignment(horizontal="right", vertical="center", wrap_text=True)
 TOP_LEFT = Alignment(horizontal="left", vertical="top", wrap_text=True)
+UNPRINTED = Alignment(horizontal="left", vertical="center")
 
 
 @cache
@@ -280,6 +281,10 @@ class FormSheet:
         if frozen_rows:
             self.ws.freeze_panes = f"A{frozen_rows + 1}"
         self._print_setup(landscape)
+        # A row of one line of body text is the sheet's default height, so most rows need no height of their own.
+        self.one_line = round(row_height(1, size), 1)
+        self.ws.sheet_format.defaultRowHeight = self.one_line
+        self.ws.sheet_format.customHeight = True
 
     def declare_last_row(self, last_row: int) -> None:
         """Write the sheet's size into <dimension>, which write-only sheets leave out: readers (our importer
@@ -341,9 +346,13 @@ class FormSheet:
     def _append(self, cells: list[Any], height: float) -> int:
         # A write-only sheet writes the row on append and reads its height from row_dimensions then.
         self.row += 1
-        self.ws.row_dimensions[self.row].height = round(height, 1)
-        self.ws.append(cells)
-        del self.ws.row_dimensions[self.row]  # written: a long list need not keep 100k of them
+        height = round(height, 1)
+        if height == self.one_line:  # the sheet's default row height: nothing to write
+            self.ws.append(cells)
+        else:
+            self.ws.row_dimensions[self.row].height = height
+            self.ws.append(cells)
+            del self.ws.row_dimensions[self.row]  # written: a long list need not keep 100k of them
         self.height += height
         return self.row
 
@@ -420,32 +429,41 @@ class FormSheet:
     def data_rows(self, rows: Iterable[Sequence[Any]]) -> int:
         """Boxed rows in bulk, as ``data_row`` writes them but quicker: one cell per column is reused (the
         writer writes each row on append) with styles made once, and only text that may not fit one line
-        is measured, so a long list costs little more than bare values."""
-        text_styles, number_styles = self._styles(LEFT), self._styles(CENTER)
+        is measured, so a long list costs little more than bare values. Columns right of the printed ones
+        hold data for the screen and for import: plain cells on one line, none where there is no value."""
+        printed = self.printed
+        styles = [(self._styles(LEFT), self._styles(CENTER))] * printed
+        styles += [(self._styles(UNPRINTED, None), self._styles(UNPRINTED, None))] * (self.columns - printed)
         cells = [_BodyCell(self.ws) for _ in range(self.columns)]
         rooms = [text_room(w) for w in self.widths]
         size, one_line = self.size, row_height(1, self.size)
         # texts up to these lengths fit one line for sure: any characters / Latin letters and digits only
-        sure = [room / size for room in rooms]
+        sure = [room / size for room in rooms[:printed]] + [math.inf] * (self.columns - printed)
         sure_ascii = [room / (size * NARROW_EM) for room in rooms]
         count = 0
         for values in rows:
             height = one_line
+            row: list[_BodyCell | None] = []
             for index, value in enumerate(values):
+                if value is None and index >= printed:
+                    row.append(None)
+                    continue
                 if value.__class__ is str and (len(value) > sure[index] or "\n" in value) and not (
                         len(value) <= sure_ascii[index] and value.isascii() and "\n" not in value):
                     height = max(height, row_height(line_count(value, rooms[index], size), size))
-                _put(cells[index], value, number_styles if _centred(value) else text_styles)
-            self._append(cells[: len(values)], height)
+                cell = cells[index]
+                _put(cell, value, styles[index][_centred(value)])
+                row.append(cell)
+            self._append(row, height)
             count += 1
         return count
 
-    def _styles(self, alignment: Alignment) -> dict[str, tuple[StyleArray, int]]:
+    def _styles(self, alignment: Alignment, border: Border | None = BOX) -> dict[str, tuple[StyleArray, int]]:
         """A body cell's style and its variants (quoted text, a date, a date and time), each with its index
         among the workbook's cell styles. The workbook keeps the very objects it is given, so each is made
         once here and never changed afterwards."""
         def styled(**attributes: Any) -> tuple[StyleArray, int]:
-            cell = self._cell(None, self.body_font, alignment, BOX)
+            cell = self._cell(None, self.body_font, alignment, border)
             for name, value in attributes.items():
                 setattr(cell, name, value)
             style = StyleArray(cell._style)
