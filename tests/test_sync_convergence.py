@@ -1,14 +1,23 @@
-"""Random schedules of edits, deletes and syncs over three devices of one county (hypothesis): they
-converge on the server's state, and every edit ends in that state, in the conflict queue, or was
-knowingly overwritten by a later edit made on top of it. None is silently lost."""
+"""Random schedules of edits, deletes and syncs over devices of one county (hypothesis): they converge on
+the server's state, and every edit ends in that state, in the conflict queue, or was knowingly overwritten
+by a later edit made on top of it. None is silently lost.
+
+Besides edits (``sqlite3``-style UPDATEs), hard deletes (a plain SQL DELETE) and syncs, the schedules hold
+what clerks do to stores (issue 10): copy a store to a new device, restore a device's last backup over its
+store (its edits not yet synced are thrown away with it, as the clerk chose), edit a row while a sync of it
+is on the way, and export a bundle, then sync online, then have the city import the bundle.
+"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,23 +28,30 @@ from sync_fixtures import (
     delete_row,
     local_record,
     server_record,
-    sync,
     thread_server,
     update_row,
     wire,
 )
 
+from schema.store import Store, backup_sqlite, open_store
 from sync import conflicts as queue
+from sync.bundle import apply_return_bundle, export_push_bundle, import_push_bundle, read_bundle, write_bundle
+from sync.client import SyncClient
 
 COUNTY = "410522"
 FIELDS = ("mobile", "work_unit", "notes")
 NODES = 3
 ROWS = 2
 
+MAX_NODES = NODES + 2  # copies add devices
 operation = st.one_of(
-    st.tuples(st.just("edit"), st.integers(0, NODES - 1), st.integers(0, ROWS - 1), st.sampled_from(FIELDS)),
-    st.tuples(st.just("delete"), st.integers(0, NODES - 1), st.integers(0, ROWS - 1), st.just("")),
-    st.tuples(st.just("sync"), st.integers(0, NODES - 1), st.just(0), st.just("")),
+    st.tuples(st.just("edit"), st.integers(0, MAX_NODES - 1), st.integers(0, ROWS - 1), st.sampled_from(FIELDS)),
+    st.tuples(st.just("delete"), st.integers(0, MAX_NODES - 1), st.integers(0, ROWS - 1), st.just("")),
+    st.tuples(st.just("sync"), st.integers(0, MAX_NODES - 1), st.just(0), st.just("")),
+    st.tuples(st.just("copy"), st.integers(0, MAX_NODES - 1), st.just(0), st.just("")),
+    st.tuples(st.just("restore"), st.integers(0, MAX_NODES - 1), st.just(0), st.just("")),
+    st.tuples(st.just("busy"), st.integers(0, MAX_NODES - 1), st.integers(0, ROWS - 1), st.sampled_from(FIELDS)),
+    st.tuples(st.just("bundle"), st.integers(0, MAX_NODES - 1), st.just(0), st.just("")),
 )
 _values = itertools.count(10_000_000)
 
@@ -46,6 +62,81 @@ class Edit:
     field: str
     value: Any
     previous: dict[str, Any] = field(default_factory=dict)
+    device: int = 0
+    synced: bool = False  # the device synced after making it: the server has it (a restore cannot undo it)
+
+
+class EditWhenSent(httpx.HTTPTransport):
+    """The real transport; when a push carrying ``row_id`` goes out, ``edit`` runs first (once)."""
+
+    def __init__(self, row_id: str, edit: Callable[[], None]) -> None:
+        super().__init__()
+        self.row_id, self.edit, self.done = row_id, edit, False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.done and request.url.path.endswith("/sync/push") and self.row_id.encode() in request.content:
+            self.done = True
+            self.edit()
+        return super().handle_request(request)
+
+
+class Devices:
+    """The county's devices: stores, each with the backup taken at its last sync."""
+
+    def __init__(self, factory: StoreFactory, city: ThreadServer, token: str) -> None:
+        self.factory, self.city, self.token = factory, city, token
+        self.stores: list[Store] = [factory.make(COUNTY) for _ in range(NODES)]
+        self.backups: dict[int, Path] = {}
+        self.bundles = itertools.count()
+
+    def pick(self, index: int) -> int:
+        return index % len(self.stores)
+
+    def sync(self, index: int, transport: httpx.BaseTransport | None = None) -> None:
+        store = self.stores[index]
+        with SyncClient(store, self.city.url, self.token, retries=2, backoff=0.05, transport=transport) as client:
+            client.run()
+        assert store.path is not None
+        self.backups[index] = backup_sqlite(store.path, store.path.with_name("last-sync-backup.sqlite"))
+
+    def copy(self, index: int) -> None:
+        """The store copied to a new device (a new file: it must become a node of its own)."""
+        if len(self.stores) >= MAX_NODES:
+            return
+        source = self.stores[index].path
+        assert source is not None
+        target = self.factory.folder / f"copy{len(self.stores)}-{next(self.bundles)}" / "stvs.sqlite"
+        self.stores.append(open_store(backup_sqlite(source, target), daily_backup=False))
+
+    def restore(self, index: int) -> bool:
+        """The backup of the device's last sync copied back over its store file (the same file)."""
+        backup = self.backups.get(index)
+        store = self.stores[index]
+        if backup is None or store.path is None:
+            return False
+        store.close()
+        for suffix in ("-wal", "-shm"):
+            store.path.with_name(store.path.name + suffix).unlink(missing_ok=True)
+        shutil.copyfile(backup, store.path)
+        self.stores[index] = open_store(store.path, daily_backup=False)
+        return True
+
+    def bundle_then_online(self, index: int) -> None:
+        """A bundle exported, then an online sync (re-stamping its changes), then the bundle at the city and
+        its return bundle on the device."""
+        store = self.stores[index]
+        assert store.path is not None
+        up = store.path.with_name(f"up{next(self.bundles)}.stvsb")
+        export_push_bundle(store, up)
+        self.sync(index)
+        imported = import_push_bundle(self.city.db, read_bundle(up))
+        back = up.with_suffix(".return.stvsb")
+        write_bundle(imported.return_bundle, back, self.city.db.city_key)
+        apply_return_bundle(store, read_bundle(back))
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()
 
 
 @pytest.fixture(scope="module")
@@ -67,32 +158,59 @@ def new_value(name: str) -> str:
 
 def run_schedule(city: ThreadServer, factory: StoreFactory, ops: list[tuple[str, int, int, str]],
                  token: str) -> None:
-    nodes = [factory.make(COUNTY) for _ in range(NODES)]
+    devices = Devices(factory, city, token)
+    nodes = devices.stores
     rows = [add_volunteer(nodes[0]) for _ in range(ROWS)]
-    for node in nodes:
-        sync(node, city, token)
+    for index in range(len(nodes)):
+        devices.sync(index)
     edits: list[Edit] = []
-    for kind, index, row, name in ops:
+    for kind, chosen, row, name in ops:
+        index = devices.pick(chosen)
         node, row_id = nodes[index], rows[row]
         current = local_record(node, "volunteer", row_id)
-        if kind == "sync":
-            sync(node, city, token)
+        if kind in ("sync", "bundle"):
+            for edit in edits:
+                edit.synced = edit.synced or edit.device == index
+            devices.sync(index) if kind == "sync" else devices.bundle_then_online(index)
+        elif kind == "copy":
+            devices.copy(index)
+        elif kind == "restore":
+            if devices.restore(index):  # the clerk threw away what the device had not synced
+                edits = [edit for edit in edits if edit.device != index or edit.synced]
         elif current is None:
             continue
-        elif kind == "edit":
-            value = new_value(name)
-            edits.append(Edit(row_id, name, value, {name: current[name]}))
-            update_row(node, "volunteer", row_id, **{name: value})
+        elif kind in ("edit", "busy"):
+            edit = Edit(row_id, name, new_value(name), device=index)
+
+            def make(edit: Edit = edit, node: Store = node) -> None:
+                """The edit, made on what the row holds at that moment."""
+                record = local_record(node, "volunteer", edit.row_id)
+                assert record is not None
+                edit.previous = {edit.field: record[edit.field]}
+                update_row(node, "volunteer", edit.row_id, **{edit.field: edit.value})
+
+            if kind == "edit":
+                make()
+            else:
+                for done in edits:
+                    done.synced = done.synced or done.device == index
+                transport = EditWhenSent(row_id, make)
+                devices.sync(index, transport)
+                if not transport.done:  # no push carried the row: the edit comes after the sync
+                    if local_record(node, "volunteer", row_id) is None:
+                        continue
+                    make()
+            edits.append(edit)
         else:
-            edits.append(Edit(row_id, "deleted", True, {f: current[f] for f in FIELDS}))
+            edits.append(Edit(row_id, "deleted", True, {f: current[f] for f in FIELDS}, device=index))
             delete_row(node, "volunteer", row_id)
     for _round in range(3):
-        for node in nodes:
-            sync(node, city, token)
+        for index in range(len(nodes)):
+            devices.sync(index)
     check_converged(city, nodes, rows)
     check_nothing_lost(city, rows, edits)
-    for node in nodes:
-        node.close()
+    assert len({node.node_id for node in nodes}) == len(nodes), "two devices sync as one node"
+    devices.close()
 
 
 def check_converged(city: ThreadServer, nodes: list[Any], rows: list[str]) -> None:
@@ -123,8 +241,20 @@ def check_nothing_lost(city: ThreadServer, rows: list[str], edits: list[Edit]) -
         assert in_queue or overwritten, f"edit lost silently: {edit}"
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=st.lists(operation, min_size=1, max_size=14))
+def test_every_store_operation_in_one_schedule_converges_and_loses_no_edit(city: ThreadServer,
+                                                                            factory: StoreFactory) -> None:
+    """The fast instance of each operation: a copy that edits and syncs, a busy sync on a row edited elsewhere,
+    a bundle then online, a hard delete, a restore over unsynced edits, a restore over synced ones."""
+    run_schedule(city, factory, [
+        ("edit", 0, 0, "mobile"), ("copy", 0, 0, ""), ("edit", 3, 1, "notes"), ("edit", 1, 0, "mobile"),
+        ("sync", 1, 0, ""), ("busy", 0, 0, "mobile"), ("sync", 3, 0, ""), ("edit", 2, 1, "work_unit"),
+        ("bundle", 2, 0, ""), ("delete", 1, 1, ""), ("edit", 0, 1, "notes"), ("restore", 0, 0, ""),
+        ("edit", 2, 0, "notes"), ("sync", 2, 0, ""), ("restore", 2, 0, ""), ("sync", 1, 0, ""),
+    ], city.token(COUNTY))
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(operation, min_size=1, max_size=12))
 def test_random_schedules_over_three_devices_converge_and_lose_no_edit(
         city: ThreadServer, factory: StoreFactory, ops: list[tuple[str, int, int, str]]) -> None:
     run_schedule(city, factory, ops, city.token(COUNTY))
