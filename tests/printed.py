@@ -20,6 +20,16 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+def font_hint() -> str:
+    """Why printed sizes may be off here: without Carlito LibreOffice draws Calibri, the workbooks' default
+    font that column widths are counted in, with a wider stand-in, and shrinks the sheet to fit."""
+    listing = subprocess.run(["fc-list"], capture_output=True, text=True, check=False).stdout \
+        if shutil.which("fc-list") else ""
+    if "Carlito" in listing:
+        return ""
+    return " (fonts-crosextra-carlito is not installed: columns print wider than in Excel; .ci/run installs it)"
+
+
 def render(workbooks: Sequence[Path], folder: Path) -> dict[str, Path]:
     """PDFs of ``workbooks`` by one LibreOffice run with its own profile under ``folder`` (parallel runs of
     the suite must not share a profile: the second would hand its work to the first and return at once)."""

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from excel_helpers import DEMO_TODAY, fill_demo
 from openpyxl import load_workbook
-from printed import A4, MM, Line, Page, find, overprinted, read_pdf, render, soffice
+from printed import A4, MM, Line, Page, find, font_hint, overprinted, read_pdf, render, soffice
 
 from schema.models import Activity, MonthlyReport, Team, Volunteer
 from schema.regions import install_regions, read_regions
@@ -130,7 +130,7 @@ STAMPS = {"certificate": "出具单位（盖章）", "hours": "公示单位（�
 def test_every_glyph_prints_at_a_readable_size(printed: dict[str, Printed], name: str) -> None:
     smallest = min(printed[name].lines, key=lambda line: line.size)
     assert smallest.size >= FORMS[name][1] - 0.05, \
-        f"{name}: “{smallest.text}” prints at {smallest.size:.1f} pt on page {smallest.page}"
+        f"{name}: “{smallest.text}” prints at {smallest.size:.1f} pt on page {smallest.page}{font_hint()}"
 
 
 @pytest.mark.parametrize("name", [*sorted(FORMS), "template"])
