@@ -110,7 +110,7 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
-def _make_folder(folder: Path) -> None:
+def make_store_folder(folder: Path) -> None:
     """The store's folder (0700 when made here); a folder that cannot be made or written says why."""
     if folder.exists() and not folder.is_dir():
         raise StoreUnavailable(f"{folder}: {NOT_A_FOLDER}")
@@ -131,7 +131,7 @@ def _create_private_file(path: Path) -> None:
     An existing store is checked first: a folder in its place, a file this user cannot read or write
     (a read-only copy, another user's file, an immutable file) is refused with its path and reason.
     """
-    _make_folder(path.parent)
+    make_store_folder(path.parent)
     if path.exists():
         problem = input_problem(path) or output_problem(path)
         if problem:

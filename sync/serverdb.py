@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from schema.identity import SigningKey, new_key_pair, public_key_of
 from schema.models import new_id
-from schema.store import Store, head_revision, open_database
+from schema.store import Store, head_revision, make_store_folder, open_database
 
 T = TypeVar("T")
 # Key of the PostgreSQL advisory locks: one for migrations, one for the change sequence.
@@ -142,7 +142,7 @@ def _migration_lock(url: str) -> Iterator[None]:
     """Several workers may open the database at once: only one migrates, the others wait and see head."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_store_folder(path.parent)  # a folder that cannot be made or written says why, in one line
         with FileLock(path.with_name(path.name + ".migrate-lock")):  # any OS, Windows included
             yield
         return

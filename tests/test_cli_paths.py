@@ -162,3 +162,19 @@ def _server_changes(city: Path) -> int:
 def test_an_import_file_that_is_not_there_is_a_usage_error_naming_it(county: Path, tmp_path: Path) -> None:
     result = invoke("--data-dir", str(county), "import", "volunteers", str(tmp_path / "名册.xlsx"))
     assert result.exit_code == 2 and "名册.xlsx" in result.stderr and "does not exist" in result.stderr
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux) for a folder that cannot be made")
+def test_the_servers_database_paths_name_what_is_wrong(tmp_path: Path, make_read_only) -> None:
+    """serve and token add open the city's database: its folder is checked like the county store's."""
+    result = invoke("token", "add", "--county", "410522", "--database-url", "sqlite:////proc/nope/city.sqlite")
+    assert_one_line_failure(result, "/proc/nope", "not found")
+    assert_one_line_failure(invoke("--data-dir", "/proc/nope", "serve", "--port", "1"), "/proc/nope", "not found")
+    city = tmp_path / "city"
+    city.mkdir()
+    make_read_only(city)
+    result = invoke("--data-dir", str(city), "token", "add", "--county", "410522")
+    assert_one_line_failure(result, str(city), "not writable")
+    (tmp_path / "junk.sqlite").write_text("not a database")
+    result = invoke("token", "add", "--county", "410522", "--database-url", f"sqlite:///{tmp_path / 'junk.sqlite'}")
+    assert_one_line_failure(result, "junk.sqlite", "damaged")
