@@ -36,14 +36,14 @@ class BadKey(ValueError):
 
 
 def check_public_key(text: str) -> str:
-    """``text`` if it is a public key as ``public_key_text`` writes one; ``BadKey`` otherwise."""
+    """``text`` if it is a public key as ``new_key_pair`` writes one; ``BadKey`` otherwise."""
     if not isinstance(text, str) or not PUBLIC_KEY_PATTERN.match(text):
         raise BadKey(f"不是 ed25519 公钥 (not an ed25519 public key): {str(text)[:40]!r}")
     return text
 
 
 def load_public_key(text: str) -> Ed25519PublicKey:
-    """The key written by ``public_key_text``; ``BadKey`` for anything else."""
+    """The key written by ``new_key_pair``; ``BadKey`` for anything else."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     check_public_key(text)
