@@ -60,8 +60,10 @@ class DeadlineKind(StrEnum):
 class CellState(LabeledEnum):
     """One county's report for one month, as the city sees it."""
 
-    NOT_DUE = ("not_due", "未到期", "not due")  # the month has not ended: nothing is expected yet
-    PENDING = ("pending", "待报", "pending")  # expected, not received, still within the N days
+    NOT_DUE = ("not_due", "未到期", "not due")  # the month has not begun: nothing is expected yet
+    # Expected, not received, the due day not passed: the month in progress or the N days after it. The month in
+    # progress counts as expected so that "1 of 10 counties reported" reads 10 %, not 1 of 1 = 100 %.
+    PENDING = ("pending", "待报", "pending")
     MISSING = ("missing", "未报", "missing")  # expected, not received, past the due date
     LATE = ("late", "逾期报送", "late")  # received after the due date
     ON_TIME = ("on_time", "按时报送", "on time")  # received by the due date
@@ -301,7 +303,7 @@ def grade_cell(dates: PeriodDates, county_code: str, report: MonthlyReport | Non
     """The state of one county's report for one month on ``today``."""
     locked = dates.is_locked(today)
     if report is None:
-        if today <= last_day(dates.period):
+        if today < month_bounds(dates.period)[0].date():
             state = CellState.NOT_DUE
         else:
             state = CellState.PENDING if today <= dates.due_on else CellState.MISSING

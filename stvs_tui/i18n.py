@@ -398,6 +398,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "city.total": ("完整率", "Completeness"),
     "city.bundle": ("同步包", "bundle"),
     "city.locked_mark": ("（已锁定）", " (locked)"),
+    "city.mark_on_time": ("√", "√"),
+    "city.mark_late": ("逾期", "late"),
+    "city.mark_missing": ("未报", "missing"),
+    "city.mark_pending": ("待报", "pending"),
+    "city.mark_not_due": ("-", "-"),
+    "city.mark_nil": ("（零报告）", " (nil)"),
+    "city.legend": ("√ 按时报送　逾期 截止日后收到　未报 过截止日未收到　待报 本月或截止日前未收到（计入应报）　"
+                    "- 未开始　零报告 本月无活动　已锁定 不可再改。完整率 = 实报 ÷ 应报，及时率 = 按时报 ÷ 应报。",
+                    "√ on time · late: received after the due day · missing: not received by the due day · "
+                    "pending: not received yet, month in progress or before the due day (counts as expected) · "
+                    "- not begun · nil: no activity that month · locked: no more edits. Completeness = received "
+                    "÷ expected, timeliness = on time ÷ expected."),
     "city.select": ("选择", "Select"),
     "city.bulk_county": ("批量采用县级", "Take county (bulk)"),
     "city.bulk_city": ("批量采用市级", "Take city (bulk)"),
@@ -434,9 +446,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "(a reason and a confirmation are asked). Moving past the page's end loads the next page."),
     "city.help_uploads": ("上传记录：每次同步和导入的同步包，回车查看逐条结果。",
                           "Uploads: every sync and imported bundle; Enter shows its per-record report."),
-    "city.help_reports": ("市级报表：各县区逐月月报（√ 按时、逾期、未报、待报），完整率与及时率按服务器收到时间计算；"
+    "city.help_reports": ("市级报表：各县区逐月月报（√ 按时、逾期、未报、待报；默认含本月），完整率与及时率按服务器收到时间计算；"
                           "Ctrl+L 对光标所在县区和月份锁定或重开，Ctrl+E 导出Excel。",
-                          "City reports: each county's monthly reports (√ on time, late, missing, pending); "
+                          "City reports: each county's monthly reports (√ on time, late, missing, pending; the "
+                          "month in progress included by default); "
                           "completeness and timeliness count by the time the server received a report. Ctrl+L "
                           "locks or reopens the county and month under the cursor, Ctrl+E exports to Excel."),
     "city.help_item": ("逐字段选择：空格在 市级 → 县级 → 输入值 之间切换；在下方输入框为当前字段输入新值后回车；"

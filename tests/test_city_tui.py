@@ -9,11 +9,14 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from city_server import CityServer, running_city_server
+from sqlmodel import Session
 from test_city_queue import make_conflict, queue, row
 from test_tui_fixtures import settle, wait_until
 from textual.command import CommandInput, CommandPalette
 from textual.widgets import DataTable, Input, Label, Select, TabbedContent
 
+from schema.models import MonthlyReport
+from schema.server_models import ReportReceipt
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.app import CityApp, CityMainScreen
 from stvs_tui.city.item import ConflictScreen, ExportModal, FormModal, LockModal, ReasonModal
@@ -97,12 +100,13 @@ async def test_reports_tab_shows_the_grid_and_exports(city, tmp_path, monkeypatc
         async with app.run_test(size=(140, 40)) as pilot:
             table = app.query_one("#report-table", DataTable)
             await wait_until(pilot, lambda: table.row_count == 11)  # ten units and the completeness row
-            # On 1 May 2024 the months to March are past their lock day (15 days), April is still due.
-            assert table.get_row("410522")[1:6] == ["未报（已锁定）"] * 4 + ["待报"]
+            # On 1 May 2024 the months to March are past their lock day (15 days), April is still due, and
+            # May (the month in progress, shown by default) is expected but not yet received.
+            assert table.get_row("410522")[1:7] == ["未报（已锁定）"] * 4 + ["待报", "待报"]
             app.query_one("TabbedContent").active = "reports"
             await pilot.press("ctrl+e")  # asks where, offering a name in the current folder
             await wait_until(pilot, lambda: isinstance(app.screen, ExportModal))
-            assert app.screen.query_one("#path", Input).value == str(tmp_path / "city-reports-2023-12-2024-04.xlsx")
+            assert app.screen.query_one("#path", Input).value == str(tmp_path / "city-reports-2023-12-2024-05.xlsx")
             app.screen.query_one("#path", Input).value = str(tmp_path / "no-such-folder" / "r.xlsx")
             await pilot.press("enter")
             await pilot.pause()
@@ -111,7 +115,32 @@ async def test_reports_tab_shows_the_grid_and_exports(city, tmp_path, monkeypatc
             (tmp_path / "out").mkdir()
             await pilot.press("enter")
             await wait_until(pilot, lambda: (tmp_path / "out" / "安阳市月报.xlsx").exists())
-    assert not (tmp_path / "city-reports-2023-12-2024-04.xlsx").exists()
+    assert not (tmp_path / "city-reports-2023-12-2024-05.xlsx").exists()
+
+
+async def test_month_in_progress_with_one_of_ten_counties_in_reads_ten_percent(city) -> None:
+    # The server received 安阳县's November report on 28 November; on the 30th nine counties are still to report.
+    with Session(city.db.engine) as session:
+        report = MonthlyReport(county_code="410522", period="2026-11", status="submitted",
+                               submitted_at=datetime(2026, 11, 28, 9), version=1)
+        session.add(report)
+        session.commit()
+        report_id = report.id
+    with city.db.engine.begin() as connection:
+        connection.execute(sa.update(ReportReceipt).where(ReportReceipt.report_id == report_id)
+                           .values(received_at=datetime(2026, 11, 28, 1)))
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, "en", today=date(2026, 11, 30))
+        async with app.run_test(size=(160, 40)) as pilot:
+            table = app.query_one("#report-table", DataTable)
+            await wait_until(pilot, lambda: table.row_count == 11)
+            assert [str(c.label) for c in table.columns.values()][-3:] == ["2026-11", "Completeness", "Timeliness"]
+            assert table.get_row("410522")[6] == "√" and table.get_row("410523")[6] == "pending"
+            total = table.get_row_at(table.row_count - 1)
+            assert total[6] == "10.0%"  # 1 received of 10 expected, not 1 of 1
+            assert total[5] == "0.0%"  # October: nobody reported, all ten missing
+            legend = str(app.query_one("#legend", Label).content)
+            assert "√ on time" in legend and "late" in legend and "Completeness = received ÷ expected" in legend
 
 
 def open_items(server: CityServer, count: int, kind: str = "field_conflict") -> None:

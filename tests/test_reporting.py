@@ -53,21 +53,70 @@ def test_grid_grades_each_county_and_month_on_a_fixed_day(reports) -> None:
         grid = reporting_grid(session, PERIODS, date(2024, 4, 20), COUNTIES)
     states = {key: cell.state for key, cell in grid.cells.items()}
     assert [states[(ANYANG_COUNTY, p)] for p in PERIODS] == [CellState.ON_TIME, CellState.ON_TIME, CellState.LATE,
-                                                             CellState.NOT_DUE]
+                                                             CellState.PENDING]  # April is in progress
     assert [states[(TANGYIN, p)] for p in PERIODS] == [CellState.LATE, CellState.MISSING, CellState.MISSING,
-                                                       CellState.NOT_DUE]
+                                                       CellState.PENDING]
 
 
 def test_completeness_is_received_over_expected_and_timeliness_on_time_over_expected(reports) -> None:
     with reports.session() as session:
         grid = reporting_grid(session, PERIODS, date(2024, 4, 20), COUNTIES)
-    assert (grid.completeness(ANYANG_COUNTY).count, grid.completeness(ANYANG_COUNTY).expected) == (3, 3)
-    assert (grid.timeliness(ANYANG_COUNTY).count, grid.timeliness(ANYANG_COUNTY).expected) == (2, 3)
-    assert grid.completeness(TANGYIN).percent() == "33.3%"
+    # Hand count on 20 April (April in progress counts as expected, not yet received):
+    # 安阳县 Jan √, Feb √ (nil), Mar late, Apr pending → 3 of 4 received, 2 of 4 on time.
+    assert (grid.completeness(ANYANG_COUNTY).count, grid.completeness(ANYANG_COUNTY).expected) == (3, 4)
+    assert (grid.timeliness(ANYANG_COUNTY).count, grid.timeliness(ANYANG_COUNTY).expected) == (2, 4)
+    # 汤阴县 Jan late, Feb missing, Mar draft only (missing), Apr pending → 1 of 4, none on time.
+    assert grid.completeness(TANGYIN).percent() == "25.0%"
     assert grid.timeliness(TANGYIN).percent() == "0.0%"
     assert grid.completeness(period="2024-01").percent() == "100.0%"
-    assert grid.completeness().count == 4 and grid.completeness().expected == 6
-    assert grid.completeness(period="2024-04").percent() == "-"  # nothing expected yet: not applicable
+    assert grid.completeness(period="2024-03").percent() == "50.0%"
+    assert grid.completeness().count == 4 and grid.completeness().expected == 8
+    assert grid.completeness(period="2024-04").percent() == "0.0%"
+    with reports.session() as session:
+        future = reporting_grid(session, ["2024-05"], date(2024, 4, 20), COUNTIES)
+    assert future.completeness().percent() == "-"  # a month not begun: nothing expected, not applicable
+
+
+def test_month_in_progress_with_one_of_ten_counties_reported_is_ten_percent(store) -> None:
+    """The issue's case: on 30 Nov 2026 one county's November report is in; the other nine are expected."""
+    with store.session() as session:
+        session.add(report(ANYANG_COUNTY, "2026-11", datetime(2026, 11, 28, 10)))
+        session.add(report(TANGYIN, "2026-11", None, status="draft"))  # a draft is not received
+        session.commit()
+        grid = reporting_grid(session, ["2026-10", "2026-11"], date(2026, 11, 30))
+    assert len(grid.counties) == 10
+    november, october = grid.completeness(period="2026-11"), grid.completeness(period="2026-10")
+    assert (november.count, november.expected, november.percent()) == (1, 10, "10.0%")
+    assert (october.count, october.expected, october.percent()) == (0, 10, "0.0%")
+    assert grid.timeliness(period="2026-11").percent() == "10.0%"
+    assert grid.cell(TANGYIN, "2026-11").state == CellState.PENDING
+    assert grid.cell(ANYANG_COUNTY, "2026-10").state == CellState.MISSING  # due 5 November, never came
+    assert (grid.completeness(ANYANG_COUNTY).count, grid.completeness(ANYANG_COUNTY).expected) == (1, 2)
+
+
+def test_hand_counted_mix_of_nil_late_missing_and_on_time_reports(store) -> None:
+    """Three counties, three months, on 3 March 2024 (February's due day is 5 March)."""
+    neihuang = "410527"
+    with store.session() as session:
+        session.add_all([
+            report(ANYANG_COUNTY, "2024-01", datetime(2024, 2, 1, 9), nil=True),  # nil, on time
+            report(ANYANG_COUNTY, "2024-02", datetime(2024, 3, 2, 9)),  # on time
+            report(TANGYIN, "2024-01", datetime(2024, 2, 20, 9)),  # late
+            report(neihuang, "2024-03", datetime(2024, 3, 3, 9)),  # early: the month in progress
+        ])
+        session.commit()
+        grid = reporting_grid(session, ["2024-01", "2024-02", "2024-03"], date(2024, 3, 3),
+                              [*COUNTIES, (neihuang, "内黄县")])
+    # Jan: 2 of 3 received (安阳 nil √, 汤阴 late, 内黄 missing), 1 on time.
+    assert (grid.completeness(period="2024-01").count, grid.completeness(period="2024-01").expected) == (2, 3)
+    assert grid.timeliness(period="2024-01").percent() == "33.3%"
+    # Feb: 1 of 3 (the others still pending until 5 March).  Mar: 1 of 3.
+    assert grid.completeness(period="2024-02").percent() == "33.3%"
+    assert grid.completeness(period="2024-03").percent() == "33.3%"
+    # All: 4 received of 9 expected, 3 on time (安阳 Jan, 安阳 Feb, 内黄 Mar).
+    assert (grid.completeness().count, grid.completeness().expected) == (4, 9)
+    assert (grid.timeliness().count, grid.timeliness().expected) == (3, 9)
+    assert grid.cell(ANYANG_COUNTY, "2024-01").is_nil and grid.cell(ANYANG_COUNTY, "2024-01").on_time
 
 
 def test_nil_report_counts_as_received(reports) -> None:

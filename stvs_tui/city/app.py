@@ -22,7 +22,7 @@ import stvs_tui.city.words  # noqa: F401  (registers the city's keys before any 
 from schema.reporting import CellState, CityReports, shift_period
 from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
-from stvs_tui.city.export import cell_mark, export_city_reports
+from stvs_tui.city.export import export_city_reports
 from stvs_tui.city.item import ConflictScreen, ExportModal, LockModal, ReasonModal
 from stvs_tui.i18n import t, use_language
 from stvs_tui.widgets.confirm import ConfirmModal
@@ -48,6 +48,7 @@ class CityApp(RegistryApp):
     DataTable { height: 1fr; }
     #upload-report { height: 12; }
     #status { height: 1; color: $warning; }
+    #legend { width: 1fr; height: auto; color: $text-muted; }
     """
     # The palette and F1 help offer these scopes on every screen (the county app's "app" is not ours).
     ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("city",)
@@ -120,8 +121,9 @@ class CityMainScreen(Screen[None]):
             with TabPane(t("city.tab_reports"), id="reports"):
                 with Horizontal(id="months"):
                     yield Input(shift_period(this_month, -5), id="r-first")
-                    yield Input(shift_period(this_month, -1), id="r-last")
+                    yield Input(this_month, id="r-last")  # the month in progress: who has reported so far
                 yield DataTable(id="report-table", cursor_type="cell")
+                yield Label(t("city.legend"), id="legend", markup=False)
         yield Label("", id="status", markup=False)
         yield Footer()
 
@@ -306,8 +308,10 @@ class CityMainScreen(Screen[None]):
 
     @staticmethod
     def _mark(cell: Any) -> str:
+        """The cell in the chosen language (the Excel export keeps the paper form's Chinese marks)."""
         locked = cell.locked and cell.state != CellState.NOT_DUE
-        return cell_mark(cell) + (t("city.locked_mark") if locked else "")
+        nil = t("city.mark_nil") if cell.is_nil and cell.received else ""
+        return t(f"city.mark_{cell.state.value}") + nil + (t("city.locked_mark") if locked else "")
 
     def action_export(self) -> None:
         reports = self.reports
