@@ -90,7 +90,8 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("activity.toggle_attended", "space", "toggle_attended", "action.toggle_attended", "activity"),
     ActionSpec("activity.confirm_hours", "ctrl+k", "confirm_hours", "action.confirm_hours", "activity"),
     ActionSpec("activity.correct_hours", "ctrl+y", "correct_hours", "action.correct_hours", "activity"),
-    ActionSpec("activity.complete", "ctrl+o", "complete", "action.complete", "activity"),
+    # 结项 has a key of its own: Ctrl+O means export on every list.
+    ActionSpec("activity.complete", "ctrl+t", "complete", "action.complete", "activity"),
     ActionSpec("activity.cancel", "ctrl+d", "cancel_activity", "action.cancel_activity", "activity"),
     # Demands
     ActionSpec("demands.new", "ctrl+n", "new", "action.new_demand", "demands", priority=True),

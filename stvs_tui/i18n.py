@@ -191,6 +191,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "team.only_short": ("不足最低人数", "below minimum size"),
     "team.only_idle": ("本月无活动", "no activity this month"),
     "team.dissolved": ("已解散队伍“{name}”", "Dissolved “{name}”"),
+    "team.legend": ("人数/最低（红：不足） ⚑ 本月无活动", "members/minimum (red: short) ⚑ no activity this month"),
     "team.restored": ("已恢复队伍“{name}”", "Restored “{name}”"),
     "team.only_dissolved": ("已解散的队伍（Ctrl+L 返回）", "dissolved teams (Ctrl+L goes back)"),
     "team.already_dissolved": ("该队伍已解散；Ctrl+G 可恢复", "This team is dissolved; Ctrl+G restores it"),

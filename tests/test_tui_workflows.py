@@ -178,7 +178,7 @@ async def test_create_team_and_add_members(demo_store: Store) -> None:
         await settle(pilot)
         picker = app.screen
         assert isinstance(picker, PickerModal)
-        await pilot.press("enter")  # from the filter to the list
+        assert picker.focused is picker.table  # the list has the focus: Space marks at once
         await pilot.press("space", "down", "space", "down", "space", "up", "space")
         assert len(picker.marked) == 2
         await pilot.press("ctrl+s")
@@ -256,7 +256,7 @@ async def test_activity_runs_from_draft_to_completion_with_attendance_and_hours(
         assert screen.detail.activity.status == ActivityStatus.PUBLISHED.value
         await pilot.press("ctrl+a")
         await settle(pilot)
-        await pilot.press("enter", "space", "down", "space", "down", "space", "ctrl+s")
+        await pilot.press("space", "down", "space", "down", "space", "ctrl+s")
         await settle(pilot)
         assert len(screen.detail.participants) == 3
         await pilot.press("ctrl+g")
@@ -273,7 +273,7 @@ async def test_activity_runs_from_draft_to_completion_with_attendance_and_hours(
         # Second: attended with the default hours; third stays unknown (absent)
         await pilot.press("down", "space")
         await settle(pilot)
-        await pilot.press("ctrl+o")  # cannot complete with unconfirmed hours
+        await pilot.press("ctrl+t")  # 结项 (its own key); cannot complete with unconfirmed hours
         await settle(pilot)
         assert not isinstance(app.screen, FormModal)
         await pilot.press("ctrl+k")
@@ -281,7 +281,7 @@ async def test_activity_runs_from_draft_to_completion_with_attendance_and_hours(
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("left", "enter")
         await settle(pilot)
-        await pilot.press("ctrl+o")
+        await pilot.press("ctrl+t")
         await settle(pilot)
         form = app.screen
         form.query_one("#f-beneficiaries", Input).value = "120"

@@ -135,7 +135,11 @@ class ListScreen(StvsScreen):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
+        """Enter in the filter opens the first match (the list keeps the focus when the clerk comes back)."""
         self.table.focus()
+        if self.table.row_count:
+            self.table.move_cursor(row=0, animate=False)
+            self.action_open()
 
     @on(PagedTable.PageWanted)
     def _page_wanted(self, event: PagedTable.PageWanted) -> None:

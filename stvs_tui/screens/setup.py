@@ -57,6 +57,8 @@ class SetupScreen(StvsScreen):
         self.query_one("#err-clerk", Label).update("" if clerk else f"{t('setup.clerk')}: {t('form.unknown')}")
         if county and clerk:
             self._finish(county, clerk, demo=False)
+        else:  # to the first field still missing, so the clerk can fill it at once
+            self.query_one("#county" if not county else "#clerk").focus()
 
     def action_demo(self) -> None:
         county, clerk = self._chosen()

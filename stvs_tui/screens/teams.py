@@ -98,6 +98,7 @@ class TeamsScreen(StvsScreen):
                 yield Input(placeholder=t("list.team_placeholder"), id="filter")
                 yield Label("", id="list-scope", markup=False)
                 yield Tree("teams", id="team-tree")
+                yield Label(t("team.legend"), id="team-legend", markup=False)
             with Vertical(id="teams-right"):
                 yield Label("", id="team-info", markup=False)
                 yield Label("", id="team-members-title", classes="section-title")

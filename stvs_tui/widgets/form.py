@@ -198,8 +198,21 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         self.show_errors(errors)
         if cleaned is None:
             self.notify(t("form.errors"), severity="error")
+            self._focus_first_error(errors)
             return
         self.dismiss(cleaned)
+
+    def _focus_first_error(self, errors: list[FieldError]) -> None:
+        """Focus the first field (in the form's order) marked red, scrolled into view with its label."""
+        bad = {error.field for error in errors}
+        for spec in self.fields:
+            if spec.name in bad:
+                widget = self.query_one(f"#f-{spec.name}")
+                widget.focus()
+                label = widget.parent.children[widget.parent.children.index(widget) - 1] if widget.parent else None
+                if label is not None:
+                    label.scroll_visible(animate=False)
+                return
 
     def action_cancel(self) -> None:
         if not self.has_unsaved_input():

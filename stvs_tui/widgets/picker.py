@@ -1,5 +1,6 @@
 """Choosing records from a long list: a filter line over a paged SQL table, space to mark, Ctrl+S to take
-the marked rows (or Enter to take one when ``multiple`` is off). Marks survive filter changes."""
+the marked rows (or Enter to take one when ``multiple`` is off). Marks survive filter changes. The list has
+the focus when the dialog opens; `/` moves to the search box and Enter back to the list."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ class PickerModal(ModalScreen[list[str] | None]):
     def on_mount(self) -> None:
         mark_width = max(cell_len(MARK), cell_len(self.taken_note))
         self.table.set_columns([ListColumn(" ", mark_width, mark_width, key="mark"), *self.list_columns])
-        self.query_one("#picker-filter", Input).focus()
+        # The rows have the focus: Space marks one at once; `/` reaches the search box, Enter comes back.
+        self.table.focus()
         self.reload()
 
     def _mark_cell(self, key: str) -> Text:
