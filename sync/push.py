@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
@@ -118,8 +118,10 @@ def content_key(table: str, row_id: str, base_version: int, base: Any, fields: A
 
 
 def change_hash(change: AnyChange) -> str:
-    """The receipt key of a pushed change (``content_key``)."""
-    return content_key(change.table, change.id, change.base_version, change.base, change.fields, change.deleted)
+    """The receipt key of a pushed change: table and row, then its ``content_key``. (Led by the row's id, a
+    UUIDv7, so receipts go into their index nearly in order, as the rows do.)"""
+    key = content_key(change.table, change.id, change.base_version, change.base, change.fields, change.deleted)
+    return f"{change.table}:{change.id}:{key}"
 
 
 def request_hash(request: Push, change_hashes: Iterable[str]) -> str:
@@ -231,25 +233,32 @@ class BatchRun:
                                                     "hlc": row["updated_hlc"], "by": row["updated_by"]}
 
     def _load_natural_keys(self) -> None:
-        """The rows already holding the natural keys of this batch's new rows (loaded, and locked on
-        PostgreSQL, like the batch's own rows): a new row for a held key is merged into that one."""
-        for name, columns in NATURAL_KEYS.items():
-            new_rows = [c for c in self.request.changes if c.table == name and (name, c.id) not in self.rows]
-            if not new_rows:
-                continue
+        """The natural keys of this batch's new rows that another row may hold: a row on the server (loaded,
+        and locked on PostgreSQL, like the batch's own rows), or another new row of this batch. Only those
+        keys are kept (``self.natural``: key → the row holding it, "" for the first new row to come), so
+        the new rows of an initial push cost one lookup each."""
+        new_rows: dict[str, list[AnyChange]] = {}
+        for change in self.request.changes:
+            if change.table in NATURAL_KEYS and (change.table, change.id) not in self.rows:
+                new_rows.setdefault(change.table, []).append(change)
+        for name, changes in new_rows.items():
+            columns = NATURAL_KEYS[name]
             table, last = table_of(name), columns[-1]
-            values = sorted({v for c in new_rows if isinstance(v := c.fields.get(last), str)})
-            held: dict[tuple[Any, ...], str] = {}
+            keys = Counter(tuple(c.fields.get(column) for column in columns) for c in changes)
+            found: dict[tuple[Any, ...], str] = {}
+            values = sorted({key[-1] for key in keys if isinstance(key[-1], str)})
             for part in chunks(values):
                 for row in self.connection.execute(sa.select(table.c.id, *(table.c[c] for c in columns))
                                                    .where(table.c[last].in_(part))):
-                    held[tuple(row[1:])] = row[0]
-            wanted = {tuple(c.fields.get(col) for col in columns) for c in new_rows}
-            twins = sorted({row_id for key, row_id in held.items() if key in wanted and (name, row_id) not in self.rows})
+                    if tuple(row[1:]) in keys:
+                        found[tuple(row[1:])] = row[0]
+            twins = sorted(row_id for row_id in found.values() if (name, row_id) not in self.rows)
             for row in select_by_ids(self.connection, table, twins, chunk=CHUNK, for_update=self.db.is_postgres):
                 self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row),
                                                 "hlc": row["updated_hlc"], "by": row["updated_by"]}
-            self.natural[name] = held
+            shared = {key: "" for key, count in keys.items() if count > 1} | found
+            if shared:
+                self.natural[name] = shared
 
     def _authorise(self, receipts: dict[str, Any]) -> None:
         for change in self.request.changes:
@@ -326,14 +335,15 @@ class BatchRun:
 
     def _natural_twin(self, change: AnyChange, incoming: dict[str, Any]) -> str | None:
         """The id of the row that already holds this new row's natural key, if another row does."""
-        columns = NATURAL_KEYS.get(change.table)
-        if columns is None:
+        shared = self.natural.get(change.table)
+        if not shared:
             return None
-        held = self.natural.setdefault(change.table, {})
-        key = tuple(incoming.get(column) for column in columns)
-        twin = held.get(key)
-        if twin is None or twin == change.id or (change.table, twin) not in self.rows:
-            held.setdefault(key, change.id)  # a later new row of this batch with the key meets this one
+        key = tuple(incoming.get(column) for column in NATURAL_KEYS[change.table])
+        twin = shared.get(key)
+        if twin is None:
+            return None
+        if not twin or twin == change.id or (change.table, twin) not in self.rows:
+            shared[key] = twin or change.id  # a later new row of this batch with the key meets this one
             return None
         return twin
 
@@ -362,7 +372,7 @@ class BatchRun:
         """An older state of a row than this node has already written (a bundle imported after the online
         sync that carried a later edit): the node's later change holds everything this one did."""
         key = self.hashes[change.change_id]
-        self.receipts.append((key, self.request.batch_id, key, "applied", "superseded", current["version"]))
+        self.receipts.append((key, self.request.batch_id, key[-64:], "applied", "superseded", current["version"]))
         return result(change, "applied", "superseded", current["version"], record=current["record"])
 
     def _dangling_reference(self, table: str, record: dict[str, Any]) -> str | None:
@@ -389,7 +399,7 @@ class BatchRun:
             version += 1
         conflict_id = self._open_conflict(change, row_id, merged, version) if merged.status == "conflict" else None
         receipt = self.hashes[change.change_id]
-        self.receipts.append((receipt, self.request.batch_id, receipt, merged.status, merged.reason, version))
+        self.receipts.append((receipt, self.request.batch_id, receipt[-64:], merged.status, merged.reason, version))
         # The row goes back only when it differs from what the node will assume: its base plus what it sent.
         as_sent = merged.record != change.fields if current is None else cleaned != change.fields
         echo = merged.status != "applied" or moved or as_sent
