@@ -113,8 +113,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "form.hours_correction": ("更正已确认时长：{name}", "Correct confirmed hours: {name}"),
     "form.complete": ("活动结项", "Complete the activity"),
     "form.none": ("（无）", "(none)"),
-    "form.date_hint": ("YYYY-MM-DD", "YYYY-MM-DD"),
-    "form.datetime_hint": ("YYYY-MM-DD HH:MM", "YYYY-MM-DD HH:MM"),
+    "form.date_hint": ("年-月-日", "YYYY-MM-DD"),
+    "form.datetime_hint": ("年-月-日 时:分", "YYYY-MM-DD HH:MM"),
     "form.yes": ("是", "yes"),
     "form.no": ("否", "no"),
     "form.unknown": ("未填", "not given"),
@@ -139,7 +139,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "{tier}: {count}, {short} below {minimum} members"),
     "dash.short_teams": ("不足最低人数的队伍：{count} 支", "Teams below the minimum size: {count}"),
     "dash.volunteers": ("志愿者：{count} 人", "Volunteers: {count}"),
-    "dash.san_zhang": ("三长：{count} 人", "三长 (three heads): {count}"),
+    "dash.san_zhang": ("三长：{count} 人", "Three heads (school, station, hospital): {count}"),
     "dash.experts": ("科技专家：{count} 人", "Experts: {count}"),
     "dash.rural": ("乡土科技人才：{count} 人", "Rural talents: {count}"),
     "dash.activities": ("本月活动：{count} 次", "Activities this month: {count}"),
@@ -156,7 +156,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "dash.col_team": ("队伍", "Team"),
     "dash.col_tier": ("层级", "Tier"),
     "dash.col_members": ("人数/最低", "Members/min"),
-    "dash.col_san_zhang": ("三长", "三长"),
+    "dash.col_san_zhang": ("三长", "Heads"),
     "dash.col_experts": ("专家", "Experts"),
     "dash.col_rural": ("乡土", "Rural"),
     "dash.col_activities": ("本月活动", "This month"),
@@ -174,6 +174,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # Volunteers
     "vol.title": ("志愿者", "Volunteers"),
     "vol.col_stars": ("星级", "Stars"),
+    "vol.tag_san_zhang": ("三长", "Three heads"),
     "vol.col_teams": ("所在队伍", "Teams"),
     "vol.detail_title": ("志愿者：{name}", "Volunteer: {name}"),
     "vol.hours": ("服务时长：{hours} 小时  星级：{stars}", "Service hours: {hours} h  stars: {stars}"),
@@ -337,7 +338,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "vol.duplicate_id": ("本县已有该证件号码的志愿者", "A volunteer with this ID number is already registered here"),
     "help.dashboard": ("本县概况：队伍人数是否达到最低要求（大队30人、队10人），三长、专家、乡土人才人数，本月活动，月报与同步状态。"
                        "在任一数字上按回车打开其后的列表；在队伍表上按回车打开该队。",
-                       "The county at a glance: team sizes against the minimums (brigade 30, team 10), 三长, experts "
+                       "The county at a glance: team sizes against the minimums (brigade 30, team 10), the three heads, experts "
                        "and rural talents, this month's activities, the monthly report and sync. Enter on a figure opens "
                        "the list behind it; Enter on a team opens that team."),
     "help.volunteers": ("志愿者名册。在筛选框输入姓名、手机号或证件号片段，也可按类别、队伍筛选；列表中的证件号已脱敏。"

@@ -122,3 +122,17 @@ async def test_the_flag_is_explained_beside_the_team_tree(store: Store) -> None:
         await settle(pilot)
         text = screen_text(app)
         assert "⚑" in text and "本月无活动" in text.replace("\n", "")
+
+
+def test_no_chinese_in_the_english_catalogue_and_no_english_placeholders_in_chinese() -> None:
+    """English UI strings hold no Chinese except names of places and forms quoted as such; Chinese date hints
+    are Chinese."""
+    import re
+
+    from stvs_tui.i18n import CATALOGUE
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for key in ("dash.san_zhang", "dash.col_san_zhang", "vol.tag_san_zhang", "help.dashboard"):
+        assert not cjk.search(CATALOGUE[key][1]), key
+    for key in ("form.date_hint", "form.datetime_hint"):
+        assert "YYYY" not in CATALOGUE[key][0], key

@@ -134,7 +134,7 @@ class VolunteersScreen(ListScreen):
                                  "teams")
 
     def extra_filters(self) -> ComposeResult:
-        options = [(t("dash.san_zhang", count="").split("：")[0].split(":")[0], SAN_ZHANG)]
+        options = [(t("vol.tag_san_zhang"), SAN_ZHANG)]
         options += [(tag.label(language()), tag.value) for tag in TalentTag]
         yield Select(options, value=self.tag or Select.NULL, prompt=t("list.all_tags"), id="tag-filter")
         yield Input(placeholder=t("list.team_placeholder"), id="team-filter")
