@@ -6,13 +6,15 @@ Queries are plain SQLAlchemy and run on SQLite (county) and PostgreSQL (city) al
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from schema.enums import ActivityStatus, TalentTag, TeamStatus, TeamTier
+from schema.enums import ACTIVITY_TRANSITIONS, ActivityStatus, TalentTag, TeamStatus, TeamTier
+from schema.errors import FieldError
 from schema.models import Activity, HoursCorrection, Membership, Participation, Team, Volunteer
 from schema.validation import clean_record
 from schema.validators import normalize_period
@@ -249,6 +251,52 @@ def hours_by_volunteer(session: Session, county_code: str, start: datetime | Non
     if end is not None:
         query = query.where(Activity.starts_at < end)
     return {volunteer: (count, round(float(total), 2)) for volunteer, count, total in session.execute(query)}
+
+
+def activity_step_error(before: str, after: str) -> FieldError | None:
+    """An activity's status moves only along the workflow (草稿 → 已发布 → 进行中 → 已结束, or 已取消)."""
+    if before == after:
+        return None
+    try:
+        allowed = ACTIVITY_TRANSITIONS[ActivityStatus(before)]
+        target = ActivityStatus(after)
+    except ValueError:
+        return FieldError("status", f"“{after}”不是有效状态 (not an activity status)")
+    if target in allowed:
+        return None
+    source = ActivityStatus(before)
+    return FieldError("status", f"活动状态不能从“{source.zh}”改为“{target.zh}” "
+                                f"(an activity cannot go from {source.en} to {target.en})")
+
+
+CONFIRMED_HOURS_MESSAGE = "已确认的服务时长只能通过时长更正修改 (confirmed hours change only through an hours correction)"
+
+
+def confirmed_hours_error(before: Mapping[str, object], after: Mapping[str, object],
+                          corrected_to: Collection[float] = ()) -> FieldError | None:
+    """Confirmed hours stay as confirmed: they are not unconfirmed, and they change only to the value of an
+    ``hours_correction`` of the record (``corrected_to``: the corrections' new hours)."""
+    if not before.get("hours_confirmed"):
+        return None
+    if not after.get("hours_confirmed"):
+        return FieldError("hours_confirmed", "已确认的服务时长不能取消确认 (confirmed hours cannot be unconfirmed)")
+    hours = after.get("hours")
+    if hours != before.get("hours") and hours not in corrected_to:
+        return FieldError("hours", CONFIRMED_HOURS_MESSAGE)
+    return None
+
+
+def change_errors(table: str, before: Mapping[str, object], after: Mapping[str, object],
+                  corrected_to: Collection[float] = ()) -> list[FieldError]:
+    """What a change of a stored record (``before`` → ``after``, field values in stored or wire form) breaks
+    of the domain's rules: the county's screens check these before they write, the server at every push."""
+    if table == "activity":
+        error = activity_step_error(str(before.get("status")), str(after.get("status")))
+    elif table == "participation":
+        error = confirmed_hours_error(before, after, corrected_to)
+    else:
+        return []
+    return [] if error is None else [error]
 
 
 class HoursNotConfirmed(ValueError):

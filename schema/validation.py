@@ -183,14 +183,20 @@ def hours(value: Any, field: str) -> float:
     return round(number, 2)
 
 
-def number(value: Any, field: str) -> float:
+MAX_MONTHLY_HOURS = 10**8  # 100,000 volunteers serving every hour of a month is well below it
+
+
+def monthly_hours(value: Any, field: str) -> float:
+    """A month's total service hours: a number, not negative, bounded."""
     try:
         result = float(value or 0)
     except (TypeError, ValueError):
         raise InvalidValue(field, f"“{value}”不是数字 (not a number)") from None
-    if not (math.isfinite(result) and abs(result) < 1e15):
+    if not math.isfinite(result) or result > MAX_MONTHLY_HOURS:
         raise InvalidValue(field, OUT_OF_RANGE)
-    return result
+    if result < 0:
+        raise InvalidValue(field, "不能为负数 (must not be negative)")
+    return round(result, 2)
 
 
 def boolean(value: Any, field: str) -> bool:
@@ -277,7 +283,7 @@ RULES: dict[str, dict[str, Cleaner]] = {
     "monthly_report": {
         "period": lambda v, f: normalize_period(str(v or ""), f), "is_nil": boolean,
         "activities": non_negative_int, "by_kind": json_counts, "by_venue": json_counts,
-        "person_times": non_negative_int, "volunteers": non_negative_int, "hours": number,
+        "person_times": non_negative_int, "volunteers": non_negative_int, "hours": monthly_hours,
         "beneficiaries": non_negative_int, "new_volunteers": non_negative_int, "new_teams": non_negative_int,
         "highlights": text(4000), "status": enum_of(ReportStatus), "submitted_at": optional_datetime,
         "submitted_by": text(50),
@@ -301,16 +307,21 @@ COMMON_RULES: dict[str, Cleaner] = {
 
 
 def clean_record(table: str, fields: Mapping[str, Any], *, partial: bool = False,
-                 extra_rules: Mapping[str, Cleaner] | None = None) -> dict[str, Any]:
+                 extra_rules: Mapping[str, Cleaner] | None = None, strict_types: bool = False) -> dict[str, Any]:
     """Validate and normalise ``fields`` of a ``table`` record.
 
     With ``partial`` only the given fields are checked (an edit of some fields); otherwise fields the
     table requires must be present. Unknown fields are an error: they would be silently lost.
     ``extra_rules`` checks fields a caller knows besides the record's own (sync: ``created_at``).
+    ``strict_types`` (values from the wire): each value must already be of its column's JSON type (text for
+    text, a number for a number, true/false for a flag, null only where the column allows it); a form or a
+    cell gives text, which the rules convert, but a device sends stored values, so anything else is refused
+    rather than converted (a county code sent as a number must not become another county's code).
     """
     rules = _rules_of(table)
     if rules is None:
         raise InvalidRecord(table, [FieldError("table", f"unknown table {table!r}")])
+    types = wire_types(table) if strict_types else None
     cleaned: dict[str, Any] = {}
     errors: list[FieldError] = []
     for field, value in fields.items():
@@ -319,6 +330,9 @@ def clean_record(table: str, fields: Mapping[str, Any], *, partial: bool = False
             rule = extra_rules.get(field)
         if rule is None:
             errors.append(FieldError(field, "未知字段 (unknown field)"))
+            continue
+        if types is not None and type(value) not in types[field]:
+            errors.append(FieldError(field, wrong_type_message(types[field], value)))
             continue
         try:
             cleaned[field] = rule(value, field)
@@ -345,6 +359,38 @@ def record_errors(table: str, cleaned: dict[str, Any], given: Collection[str] | 
     if cross_field is not None:
         errors.extend(cross_field(cleaned))
     return errors
+
+
+JSON_KINDS: dict[type, tuple[str, str]] = {
+    str: ("文本", "text"), int: ("数字", "a number"), float: ("数字", "a number"), bool: ("是/否", "true or false"),
+    type(None): ("空值", "null"), list: ("列表", "a list"), dict: ("对象", "an object"),
+}
+
+
+@cache
+def wire_types(table: str) -> dict[str, frozenset[type]]:
+    """Per column of ``table``, the Python types of the JSON values it accepts on the wire (from the model):
+    text for text, dates and times; an integer for an integer (never a flag); an integer or a fraction for a
+    fraction; true/false for a flag; null where the column is nullable."""
+    from schema.models import TABLE_MODELS
+
+    accepted = {int: frozenset({int}), float: frozenset({int, float}), bool: frozenset({bool})}
+    found: dict[str, frozenset[type]] = {}
+    for column in TABLE_MODELS[table].__table__.columns:  # type: ignore[attr-defined]
+        kinds = accepted.get(column.type.python_type, frozenset({str}))
+        found[column.name] = kinds | {type(None)} if column.nullable else kinds
+    return found
+
+
+def wrong_type_message(expected: frozenset[type], value: Any) -> str:
+    zh = "或".join(dict.fromkeys(JSON_KINDS[kind][0] for kind in _in_order(expected)))
+    en = " or ".join(dict.fromkeys(JSON_KINDS[kind][1] for kind in _in_order(expected)))
+    got_zh, got_en = JSON_KINDS.get(type(value), ("其他", "something else"))
+    return f"应为{zh}，收到{got_zh} (expected {en}, got {got_en})"
+
+
+def _in_order(kinds: frozenset[type]) -> list[type]:
+    return [kind for kind in JSON_KINDS if kind in kinds]
 
 
 @cache

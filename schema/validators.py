@@ -6,6 +6,7 @@ Each takes raw text and returns the normalised value, or raises ``InvalidValue``
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from operator import mul
@@ -22,7 +23,7 @@ _MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 _PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # a mobile number already in the form normalize_mobile returns
 _MOBILE_NOISE = re.compile(r"[\s\-()（）]")
 _LANDLINE_PATTERN = re.compile(r"^0\d{2,3}-?\d{7,8}$")
-_REGION_PATTERN = re.compile(r"^\d{6}$")
+_REGION_PATTERN = re.compile(r"[0-9]{6}")  # ASCII digits only (used with fullmatch)
 _NAME_PATTERN = re.compile(r"^[\w·•．.\- ]+$")
 
 
@@ -123,8 +124,9 @@ def normalize_name(raw: str, field: str = "name", max_length: int = 50) -> str:
 
 def normalize_region_code(raw: str, known: set[str] | None = None, field: str = "county_code") -> str:
     """A six-digit GB/T 2260 code, optionally checked against the loaded region list."""
-    code = (raw or "").strip()
-    if not _REGION_PATTERN.match(code):
+    # Full-width digits (typed with a Chinese input method) become ASCII: the code is then compared as stored.
+    code = unicodedata.normalize("NFKC", raw or "").strip()
+    if not _REGION_PATTERN.fullmatch(code):
         raise InvalidValue(field, f"“{raw}”不是6位行政区划代码 (not a 6-digit region code)")
     if known is not None and code not in known:
         raise InvalidValue(field, f"行政区划代码{code}不在地区列表中 (not in the region list)")

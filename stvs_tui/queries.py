@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
 from schema.enums import (
-    ACTIVITY_TRANSITIONS,
     ActivityStatus,
     DemandStatus,
     MemberRole,
@@ -44,6 +43,7 @@ from schema.rules import (
     TalentCoverage,
     TeamCompliance,
     active_memberships,
+    activity_step_error,
     hours_cap,
     hours_corrections,
     month_bounds,
@@ -511,7 +511,7 @@ def change_status(session: Session, activity_id: str, target: ActivityStatus) ->
     activity = session.get(Activity, activity_id)
     if activity is None:
         raise WorkflowError(activity_id)
-    if target not in ACTIVITY_TRANSITIONS[ActivityStatus(activity.status)]:
+    if activity_step_error(activity.status, target.value) is not None:  # the rule the server applies too
         raise WorkflowError(activity.status)
     if target is ActivityStatus.FINISHED:
         unconfirmed = session.exec(select(sa.func.count()).select_from(Participation).where(

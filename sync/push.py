@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from schema.errors import InvalidRecord
-from schema.models import NATURAL_KEYS, SYNCED_TABLES, TABLE_MODELS, new_id
+from schema.models import CITY_CODE, NATURAL_KEYS, SYNCED_TABLES, TABLE_MODELS, new_id
+from schema.rules import change_errors
 from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
 from sync.auth import Caller
 from sync.bulk import (
-    existing_ids,
     insert_params,
     insert_rows,
     rows_in,
@@ -50,6 +50,7 @@ from sync.serverdb import ServerDB
 BATCH = SyncBatch.__table__  # type: ignore[attr-defined]
 RECEIPT = SyncReceipt.__table__  # type: ignore[attr-defined]
 RECEIPT_COLUMNS = ("change_id", "batch_id", "content_hash", "status", "reason", "version")
+CORRECTION = TABLE_MODELS["hours_correction"].__table__  # type: ignore[attr-defined]
 CONFLICT = SyncConflict.__table__  # type: ignore[attr-defined]
 NODE = SyncNode.__table__  # type: ignore[attr-defined]
 CHUNK = 500  # ids per IN (...) list
@@ -147,7 +148,7 @@ def push_answer(db: ServerDB, caller: Caller, request: Push) -> bytes:
     hashes = {change.change_id: change_hash(change) for change in request.changes}
     batch_hash = request_hash(request, hashes.values())
     for careful in (False, True, True):
-        stored = _stored_answer(db, request.batch_id, batch_hash)
+        stored = _stored_answer(db, caller, request, batch_hash)
         if stored is not None:
             return stored
         try:
@@ -160,12 +161,17 @@ def push_answer(db: ServerDB, caller: Caller, request: Push) -> bytes:
     return db.run_write(lambda c: BatchRun(db, c, caller, request, batch_hash, hashes, True).run())
 
 
-def _stored_answer(db: ServerDB, batch_id: str, batch_hash: str) -> bytes | None:
+def _stored_answer(db: ServerDB, caller: Caller, request: Push, batch_hash: str) -> bytes | None:
+    """The answer stored for this batch id, for the node and county that sent it and no one else: another
+    device replaying the body (or reusing the id) gets 403, before anything about the batch is compared."""
+    batch_id = request.batch_id
     with db.engine.connect() as connection:
-        row = connection.execute(sa.select(BATCH.c.request_hash, BATCH.c.response)
-                                 .where(BATCH.c.batch_id == batch_id)).first()
+        row = connection.execute(sa.select(BATCH.c.request_hash, BATCH.c.response, BATCH.c.node_id,
+                                           BATCH.c.county_code).where(BATCH.c.batch_id == batch_id)).first()
     if row is None:
         return None
+    if row.node_id != request.node_id or row.county_code != caller.county_code:
+        raise Forbidden(f"batch {batch_id} was sent by another device")
     if row.request_hash != batch_hash:
         raise BatchMismatch(f"batch {batch_id} was received before with different content")
     return str(row.response).encode()
@@ -183,21 +189,22 @@ class BatchRun:
         self.now_ms = wall_ms()
         self.stamp_limit = f"{self.now_ms + MAX_CLOCK_DRIFT_MS:013d}"
         self.rows: dict[tuple[str, str], dict[str, Any]] = {}
-        self.known_refs: dict[str, set[str]] = {}
+        self.known_refs: dict[str, dict[str, str]] = {}  # table → {id: county_code} of rows referred to
         self.writes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self.row_changes: list[RowChange] = []
         self.conflicts: list[dict[str, Any]] = []
         self.receipts: list[tuple[str, str, str, str, str, int]] = []  # RECEIPT_COLUMNS
         self.guard = PeriodGuard(connection, caller)
         self.natural: dict[str, dict[tuple[Any, ...], str]] = {}  # table → natural key → the row holding it
+        self.batch_corrections: dict[str, set[float]] = {}
 
     def run(self) -> bytes:
         self._check_node()
         receipts = self._load_receipts()
         self._load_rows()
         self._load_natural_keys()
-        self._authorise(receipts)
         self._load_references()
+        self._collect_corrections()
         results = [self._duplicate(c, receipts[c.change_id]) if c.change_id in receipts else self._process(c)
                    for c in self.request.changes]
         if not self.careful:
@@ -260,13 +267,6 @@ class BatchRun:
             if shared:
                 self.natural[name] = shared
 
-    def _authorise(self, receipts: dict[str, Any]) -> None:
-        for change in self.request.changes:
-            current = self.rows.get((change.table, change.id))
-            county = current["record"]["county_code"] if current else change.fields.get("county_code")
-            if isinstance(county, str) and not self.caller.may_touch(county):
-                raise Forbidden(f"this token may not write county {county}'s records ({change.table} {change.id})")
-
     def _load_references(self) -> None:
         wanted: dict[str, set[str]] = {}
         for change in self.request.changes:
@@ -275,13 +275,16 @@ class BatchRun:
                 if isinstance(value, str) and value:
                     wanted.setdefault(target, set()).add(value)
         for target, ids in wanted.items():
-            self.known_refs[target] = existing_ids(self.connection, table_of(target), sorted(ids), chunk=CHUNK)
+            self.known_refs[target] = dict(rows_in(self.connection, f"SELECT id, county_code FROM {target} WHERE id",
+                                                   sorted(ids), chunk=CHUNK))
 
     # ---- one change -------------------------------------------------------------------------------------
 
     def _duplicate(self, change: AnyChange, receipt: Any) -> Result:
         """The stored status, with the row as it is now: the node takes that version and record as its base."""
         current = self.rows.get((change.table, change.id))
+        if current is not None and not self.caller.may_touch(current["record"]["county_code"]):
+            return self._forbidden(change, current["record"]["county_code"])
         if current is None:
             return result(change, "duplicate", receipt.status, receipt.version)
         return result(change, "duplicate", receipt.status, current["version"], record=current["record"])
@@ -289,9 +292,18 @@ class BatchRun:
     def _reject(self, change: AnyChange, reason: str, message: str) -> Result:
         return result(change, "rejected", reason, 0, message=message[:2000])
 
+    def _forbidden(self, change: AnyChange, county: str) -> Result:
+        return self._reject(change, "forbidden", f"county_code: 本设备不能写入{county}的记录 "
+                                                 f"(this token may not write county {county}'s records)")
+
     def _process(self, change: AnyChange) -> Result:
+        """One change, decided on what would be stored: the server's row decides who may touch it; a new row's
+        county is the cleaned (normalised) value, so a code that only becomes another county's after
+        normalisation is refused as surely as one sent plainly."""
         key = (change.table, change.id)
         current = self.rows.get(key)
+        if current is not None and not self.caller.may_touch(current["record"]["county_code"]):
+            return self._forbidden(change, current["record"]["county_code"])
         if current is None and change.base_version > 0:
             # The node has synced this row, but this server does not know it (its database was restored or
             # recreated): the node sends the whole row again, as new (see Replica.apply_results).
@@ -300,12 +312,14 @@ class BatchRun:
         if current is not None and change.hlc and current["by"] == self.node[:64] and change.hlc < current["hlc"]:
             return self._superseded(change, current)
         try:
-            cleaned = clean_incoming(change.table, change.fields, partial=current is not None)
+            cleaned = clean_incoming(change.table, change.fields, partial=current is not None, strict_types=True)
         except InvalidRecord as exc:
             return self._reject(change, "invalid", str(exc))
         if current is None:
             if not cleaned.get("county_code"):
                 return self._reject(change, "invalid", "county_code: 不能为空 (required)")
+            if not self.caller.may_touch(cleaned["county_code"]):
+                return self._forbidden(change, cleaned["county_code"])
             incoming = {**defaults(change.table), **cleaned}
             twin = self._natural_twin(change, incoming)
             if twin is not None:
@@ -323,14 +337,15 @@ class BatchRun:
                 base.setdefault(derived, current["record"].get(derived))
         moved = current is not None and current["version"] != change.base_version
         merged = merge_record(base, current["record"] if current else None, incoming, server_moved=moved)
-        refusal = self.guard.refusal(change.table, merged.record) if merged.changed else None
+        refusal = self._refusal(change, current, merged.record) if merged.changed else None
         if refusal:
             return self._reject(change, *refusal)
         # Only references the change sets are checked: those already on the server's row were checked when
         # written, and rows are tombstoned, never removed.
-        missing = self._dangling_reference(change.table, cleaned) if merged.changed else None
-        if missing:
-            return self._reject(change, "missing_reference", missing)
+        dangling = self._dangling_reference(change.table, {**cleaned, "county_code": merged.record["county_code"]}) \
+            if merged.changed else None
+        if dangling:
+            return self._reject(change, *dangling)
         return self._accept(change, current, cleaned, merged, moved)
 
     def _natural_twin(self, change: AnyChange, incoming: dict[str, Any]) -> str | None:
@@ -360,12 +375,13 @@ class BatchRun:
         if revive:
             incoming["deleted"] = False
         merged = merge_record({}, current["record"], incoming, server_moved=not revive)
-        refusal = self.guard.refusal(change.table, merged.record) if merged.changed else None
+        refusal = self._refusal(change, current, merged.record) if merged.changed else None
         if refusal:
             return self._reject(change, *refusal)
-        missing = self._dangling_reference(change.table, cleaned) if merged.changed else None
-        if missing:
-            return self._reject(change, "missing_reference", missing)
+        dangling = self._dangling_reference(change.table, {**cleaned, "county_code": merged.record["county_code"]}) \
+            if merged.changed else None
+        if dangling:
+            return self._reject(change, *dangling)
         return self._accept(change, current, cleaned, merged, True, row_id=twin)
 
     def _superseded(self, change: AnyChange, current: dict[str, Any]) -> Result:
@@ -375,11 +391,54 @@ class BatchRun:
         self.receipts.append((key, self.request.batch_id, key[-64:], "applied", "superseded", current["version"]))
         return result(change, "applied", "superseded", current["version"], record=current["record"])
 
-    def _dangling_reference(self, table: str, record: dict[str, Any]) -> str | None:
+    def _refusal(self, change: AnyChange, current: dict[str, Any] | None,
+                 record: dict[str, Any]) -> tuple[str, str] | None:
+        """The domain's rules (schema.rules, as the county's screens apply them) and the reporting calendar."""
+        if current is not None:
+            before = current["record"]
+            corrected_to = self._corrected_to(change.id) if _hours_moved(change.table, before, record) else ()
+            errors = change_errors(change.table, before, record, corrected_to)
+            if errors:
+                return "rule", "; ".join(str(error) for error in errors)
+        return self.guard.refusal(change.table, record)
+
+    def _corrected_to(self, participation_id: str) -> set[float]:
+        """New hours of the corrections of a participation: sent in this batch, or already on the server."""
+        found = set(self.batch_corrections.get(participation_id, ()))
+        found.update(value for (value,) in self.connection.execute(
+            sa.select(CORRECTION.c.new_hours).where(CORRECTION.c.participation_id == participation_id,
+                                                    CORRECTION.c.deleted.is_(False))))
+        return found
+
+    def _collect_corrections(self) -> None:
+        """Hours corrections this batch brings, valid and of the caller's county, by participation: a
+        participation's confirmed hours may move to a correction's new hours in the same batch."""
+        for change in self.request.changes:
+            if change.table != "hours_correction" or change.deleted:
+                continue
+            try:
+                cleaned = clean_incoming(change.table, change.fields, partial=True, strict_types=True)
+            except InvalidRecord:
+                continue
+            if "new_hours" in cleaned and self.caller.may_touch(str(cleaned.get("county_code", ""))):
+                self.batch_corrections.setdefault(str(cleaned.get("participation_id")), set()).add(cleaned["new_hours"])
+
+    def _dangling_reference(self, table: str, record: dict[str, Any]) -> tuple[str, str] | None:
+        """A reference the record sets that the server lacks, or one to another county's row (the city's own
+        reference rows, such as its detachment, may be referred to by every county)."""
         for column, target in foreign_keys(table).items():
             value = record.get(column)
-            if value and value not in self.known_refs.get(target, ()) and (target, value) not in self.rows:
-                return f"{column}: 引用的记录不存在 (refers to {target} {value}, which the server does not have)"
+            if not value:
+                continue
+            county = self.known_refs.get(target, {}).get(value)
+            if county is None and (target, value) in self.rows:
+                county = self.rows[(target, value)]["record"]["county_code"]
+            if county is None:
+                return "missing_reference", (f"{column}: 引用的记录不存在 "
+                                             f"(refers to {target} {value}, which the server does not have)")
+            if county != CITY_CODE and county != record["county_code"]:
+                return "forbidden", (f"{column}: 不能引用其他县区的记录 "
+                                     f"(refers to {target} {value} of another county)")
         return None
 
     def _accept(self, change: AnyChange, current: dict[str, Any] | None, cleaned: dict[str, Any],
@@ -489,6 +548,10 @@ def result(change: AnyChange, status: str, reason: str, version: int, *, message
     if merged_into is not None:
         item["merged_into"] = merged_into
     return item
+
+
+def _hours_moved(table: str, before: dict[str, Any], after: dict[str, Any]) -> bool:
+    return table == "participation" and before.get("hours") != after.get("hours")
 
 
 def check_node(connection: Connection, node: str, caller: Caller) -> None:

@@ -131,13 +131,14 @@ _SQLITE_DATE = sa.Date()._cached_bind_processor(sqlite.dialect())
 _SQLITE_PARAM = {"datetime": sqlite_datetime, "date": sqlite_date}
 
 
-def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool, strict_types: bool = False) -> dict[str, Any]:
     """Validate incoming wire fields with the UI's validators; return them normalised, in wire form.
 
     Raises ``InvalidRecord`` naming every bad field. ``created_at`` is checked here (the record
-    validators leave it to the store); unknown columns are refused by ``clean_record``.
+    validators leave it to the store); unknown columns are refused by ``clean_record``. A push checks
+    ``strict_types`` (see ``clean_record``); a city admin's typed value may come as text from the CLI.
     """
-    cleaned = clean_record(table, fields, partial=partial, extra_rules=WIRE_RULES)
+    cleaned = clean_record(table, fields, partial=partial, extra_rules=WIRE_RULES, strict_types=strict_types)
     errors = _to_storable_wire(table, cleaned)
     if errors:
         raise InvalidRecord(table, errors)
