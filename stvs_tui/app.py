@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlmodel import Session
 from textual.dom import DOMNode
 from textual.screen import Screen
@@ -181,8 +182,10 @@ class CountyApp(RegistryApp):
                 with store.session() as session:
                     result = job(session)
             except Exception as exc:  # a failed query must reach the clerk, not kill the app
+                # A database's own refusal (a trigger's message) is the sentence, without the SQL around it.
+                error = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
                 if not worker.is_cancelled:
-                    self.call_from_thread(self.notify, t("app.error", error=exc), severity="error", markup=False)
+                    self.call_from_thread(self.notify, t("app.error", error=error), severity="error", markup=False)
                 return
             if done is not None and not worker.is_cancelled:
                 self.call_from_thread(done, result)

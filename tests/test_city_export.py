@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
 from openpyxl import load_workbook
 
-from schema.models import Activity, MonthlyReport, Team
+from schema.models import CITY_CODE, Activity, MonthlyReport, Team
 from schema.reporting import CityReports, city_reports
+from schema.store import Store
 from stvs_tui.city.export import export_city_reports
+
+
+@pytest.fixture
+def store(store: Store) -> Store:
+    """The city's view (rows of every county, as the server holds them): a store of the city itself, which is
+    not held to one county's records (migration 0009)."""
+    store.set_settings(county_code=CITY_CODE)
+    return store
 
 
 def test_city_reports_workbook_has_grid_teams_and_activities(store, tmp_path) -> None:

@@ -773,13 +773,16 @@ def apply_import(store: Store, plan: ImportPlan, *, valid_only: bool = False) ->
     county = store.county_code
     if not county:
         raise ImportRefused("本地数据库尚未初始化县区 (the store has no county yet: run `stvs-tui init`)")
-    with bulk_allocation(), store.engine.begin() as connection:
-        _match_existing(plan, connection)
-        _refuse_unless_clean(plan, valid_only)  # raising here rolls the transaction back
-        inserts = [r for r in plan.rows if r.action == "insert"]
-        updates = [r for r in plan.rows if r.action == "update"]
-        _insert(connection, inserts, county)
-        _update(connection, updates)
+    try:
+        with bulk_allocation(), store.engine.begin() as connection:
+            _match_existing(plan, connection)
+            _refuse_unless_clean(plan, valid_only)  # raising here rolls the transaction back
+            inserts = [r for r in plan.rows if r.action == "insert"]
+            updates = [r for r in plan.rows if r.action == "update"]
+            _insert(connection, inserts, county)
+            _update(connection, updates)
+    except sa.exc.IntegrityError as exc:  # the store's own refusal (e.g. its county check): nothing written
+        raise ImportRefused(f"未导入任何数据 (nothing imported): {exc.orig}") from None
     return ImportResult(len(inserts), len(updates), plan.count("skip"), len(plan.bad_rows))
 
 
