@@ -342,7 +342,7 @@ class BatchRun:
             return self._reject(change, *refusal)
         # Only references the change sets are checked: those already on the server's row were checked when
         # written, and rows are tombstoned, never removed.
-        dangling = self._dangling_reference(change.table, {**cleaned, "county_code": merged.record["county_code"]}) \
+        dangling = self._dangling_reference(change.table, cleaned, merged.record["county_code"]) \
             if merged.changed else None
         if dangling:
             return self._reject(change, *dangling)
@@ -423,7 +423,7 @@ class BatchRun:
             if "new_hours" in cleaned and self.caller.may_touch(str(cleaned.get("county_code", ""))):
                 self.batch_corrections.setdefault(str(cleaned.get("participation_id")), set()).add(cleaned["new_hours"])
 
-    def _dangling_reference(self, table: str, record: dict[str, Any]) -> tuple[str, str] | None:
+    def _dangling_reference(self, table: str, record: dict[str, Any], owner: str) -> tuple[str, str] | None:
         """A reference the record sets that the server lacks, or one to another county's row (the city's own
         reference rows, such as its detachment, may be referred to by every county)."""
         for column, target in foreign_keys(table).items():
@@ -436,7 +436,7 @@ class BatchRun:
             if county is None:
                 return "missing_reference", (f"{column}: 引用的记录不存在 "
                                              f"(refers to {target} {value}, which the server does not have)")
-            if county != CITY_CODE and county != record["county_code"]:
+            if county != CITY_CODE and county != owner:
                 return "forbidden", (f"{column}: 不能引用其他县区的记录 "
                                      f"(refers to {target} {value} of another county)")
         return None
