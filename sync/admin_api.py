@@ -11,11 +11,9 @@ from datetime import date
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from schema.errors import InvalidValue
 from schema.server_models import SyncToken
 from sync import city_queue
 from sync.admin_protocol import (
@@ -36,6 +34,7 @@ from sync.auth import Caller, authenticate
 from sync.city_reporting import server_city_reports, set_period_lock
 from sync.conflicts import get_conflict
 from sync.errors import Forbidden
+from sync.http_errors import responses
 from sync.protocol import ID_PATTERN, ConflictOut, PushResponse
 from sync.push import BATCH
 from sync.serverdb import ServerDB
@@ -88,10 +87,6 @@ def mount_admin_routes(app: FastAPI) -> None:
             raise Forbidden("an admin token is needed")
         return found
 
-    async def invalid_value(_request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"code": "invalid", "detail": str(exc)}, status_code=422)
-
-    app.add_exception_handler(InvalidValue, invalid_value)
     _queue_routes(app, db, Annotated[Caller, Depends(admin)])
     _report_routes(app, db, Annotated[Caller, Depends(admin)])
 
@@ -101,7 +96,7 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
 
     IdPath = Annotated[str, PathParam(max_length=100, pattern=ID_PATTERN)]  # noqa: N806
 
-    @app.get(f"{ADMIN_PREFIX}/queue")
+    @app.get(f"{ADMIN_PREFIX}/queue", responses=responses(403))
     def queue(who: AdminDep, county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
               table: Annotated[str | None, Query(max_length=32)] = None,
               kind: Annotated[str | None, Query(max_length=24)] = None,
@@ -113,56 +108,60 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
                                               limit=limit, offset=offset)
         return QueuePage(items=items, total=total)
 
-    @app.post(f"{ADMIN_PREFIX}/queue/detect")
+    # Fixed paths before /queue/{conflict_id}: a wrong method on them is answered with their own Allow header.
+    @app.post(f"{ADMIN_PREFIX}/queue/detect", responses=responses(403))
     def detect(who: AdminDep) -> DetectResponse:
         """Open items for duplicate persons across counties and activities of dissolved teams."""
         return DetectResponse(opened=city_queue.detect_relational(db))
 
-    @app.get(f"{ADMIN_PREFIX}/queue/{{conflict_id}}")
-    def item(conflict_id: IdPath, who: AdminDep) -> ConflictOut:
-        """One item of the queue, open or resolved."""
-        return get_conflict(db, conflict_id)
-
-    @app.post(f"{ADMIN_PREFIX}/queue/{{conflict_id}}/decide")
-    def decide(conflict_id: IdPath, body: DecideRequest, who: AdminDep) -> ConflictOut:
-        """Per field keep the city's value, take the county's or set a typed value; a reason is required."""
-        return city_queue.decide(db, conflict_id, _decisions(body.decisions), body.reason, admin_name(db, who))
-
-    @app.post(f"{ADMIN_PREFIX}/queue/{{conflict_id}}/duplicate")
-    def duplicate(conflict_id: IdPath, body: DuplicateRequest, who: AdminDep) -> ConflictOut:
-        """A duplicate person: merge into one record, or keep both with a note."""
-        return city_queue.decide_duplicate(db, conflict_id, body.action, body.reason, admin_name(db, who),
-                                           survivor=body.survivor, decisions=_decisions(body.decisions))
-
-    @app.post(f"{ADMIN_PREFIX}/queue/bulk")
+    @app.post(f"{ADMIN_PREFIX}/queue/bulk", responses=responses(400, 403))
     def bulk(body: BulkRequest, who: AdminDep) -> BulkResponse:
         """Take the county's or the city's values for every field of every selected item."""
         return BulkResponse(outcome=city_queue.decide_many(db, body.ids, body.take, body.reason,
                                                            admin_name(db, who)))
 
-    @app.get(f"{ADMIN_PREFIX}/uploads")
+    @app.get(f"{ADMIN_PREFIX}/queue/{{conflict_id}}", responses=responses(403, 404))
+    def item(conflict_id: IdPath, who: AdminDep) -> ConflictOut:
+        """One item of the queue, open or resolved."""
+        return get_conflict(db, conflict_id)
+
+    @app.post(f"{ADMIN_PREFIX}/queue/{{conflict_id}}/decide", responses=responses(400, 403, 404, 409))
+    def decide(conflict_id: IdPath, body: DecideRequest, who: AdminDep) -> ConflictOut:
+        """Per field keep the city's value, take the county's or set a typed value; a reason is required."""
+        return city_queue.decide(db, conflict_id, _decisions(body.decisions), body.reason, admin_name(db, who))
+
+    @app.post(f"{ADMIN_PREFIX}/queue/{{conflict_id}}/duplicate", responses=responses(400, 403, 404, 409))
+    def duplicate(conflict_id: IdPath, body: DuplicateRequest, who: AdminDep) -> ConflictOut:
+        """A duplicate person: merge into one record, or keep both with a note."""
+        return city_queue.decide_duplicate(db, conflict_id, body.action, body.reason, admin_name(db, who),
+                                           survivor=body.survivor, decisions=_decisions(body.decisions))
+
+    @app.get(f"{ADMIN_PREFIX}/uploads", responses=responses(403))
     def uploads(who: AdminDep, county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> UploadPage:
         """Upload reports (sync pushes and imported bundles), newest first."""
         return list_uploads(db, county, limit, offset)
 
-    @app.get(f"{ADMIN_PREFIX}/uploads/{{batch_id}}")
+    @app.get(f"{ADMIN_PREFIX}/uploads/{{batch_id}}", responses=responses(403, 404))
     def upload(batch_id: IdPath, who: AdminDep) -> PushResponse:
         """The per-record report behind one upload."""
         return upload_report(db, batch_id)
 
 
+MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
 def _report_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N803
-    @app.get(f"{ADMIN_PREFIX}/reports")
-    def reports(who: AdminDep, first: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
-                last: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
+    @app.get(f"{ADMIN_PREFIX}/reports", responses=responses(403))
+    def reports(who: AdminDep, first: Annotated[str, Query(pattern=MONTH)],
+                last: Annotated[str, Query(pattern=MONTH)],
                 today: Annotated[date | None, Query()] = None) -> dict[str, Any]:
         """Counties × months reporting grid, team minimums and activities by kind and venue."""
         found = server_city_reports(db, first, last, today or date.today())
         return json.loads(json.dumps(found.to_dict()))
 
-    @app.post(f"{ADMIN_PREFIX}/periods/lock")
+    @app.post(f"{ADMIN_PREFIX}/periods/lock", responses=responses(400, 403))
     def lock(body: LockRequest, who: AdminDep) -> LockResponse:
         """Reopen (a later day) or lock (an earlier day) a month for one county, or all with 410500."""
         row_id = set_period_lock(db, body.county_code, body.period, body.open_until,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from sync.protocol import ConflictOut
+from sync.protocol import ConflictOut, Request
 
 ADMIN_PREFIX = "/api/v1/admin"
 # The kinds of item in the conflict queue: the merge's per-record conflicts, then the relational ones.
@@ -18,26 +18,36 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class FieldChoice(Model):
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str | date):
+        raise ValueError("expected a date as text, YYYY-MM-DD")
+    return value
+
+
+# A date in a strict request: ISO text only (pydantic alone would take a number as a Unix time).
+IsoDate = Annotated[date, BeforeValidator(_iso_text), Field(strict=False)]
+
+
+class FieldChoice(Request):
     """``city`` keeps the server's value, ``county`` takes the losing one, ``value`` sets ``value``."""
 
     take: Literal["city", "county", "value"]
     value: Any = None
 
 
-class DecideRequest(Model):
+class DecideRequest(Request):
     decisions: dict[str, FieldChoice] = Field(default_factory=dict)
     reason: str = Field(min_length=1, max_length=500)
 
 
-class DuplicateRequest(Model):
+class DuplicateRequest(Request):
     action: Literal["merge", "keep_both"]
     survivor: Literal["city", "county"] = "city"
     decisions: dict[str, FieldChoice] = Field(default_factory=dict)
     reason: str = Field(min_length=1, max_length=500)
 
 
-class BulkRequest(Model):
+class BulkRequest(Request):
     ids: list[str] = Field(min_length=1, max_length=1000)
     take: Literal["city", "county"]
     reason: str = Field(min_length=1, max_length=500)
@@ -76,10 +86,10 @@ class UploadPage(Model):
     total: int
 
 
-class LockRequest(Model):
-    county_code: str = Field(pattern=r"^\d{6}$")
-    period: str = Field(pattern=r"^\d{4}-\d{2}$")
-    open_until: date
+class LockRequest(Request):
+    county_code: str = Field(pattern=r"^[0-9]{6}$")
+    period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    open_until: IsoDate
     reason: str = Field(min_length=1, max_length=500)
 
 

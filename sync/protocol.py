@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any, Literal, NamedTuple
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from schema.models import SYNCED_TABLES
 
@@ -35,9 +35,25 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class HelloRequest(Model):
+def _integral(value: Any) -> Any:
+    """JSON has one kind of number: 3.0 is the integer 3 (as JSON Schema says), 3.5 and true are not."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+# An integer in a strict request: the number 3 written as 3 or 3.0, nothing else.
+WireInt = Annotated[int, BeforeValidator(_integral)]
+
+
+class Request(Model):
+    """A request body, taken as the document says: no value converted from another JSON type (a flag is not a
+    number, text is not a number), so what the schema refuses the server refuses."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class HelloRequest(Request):
     node_id: NodeIdStr
-    protocol_version: int
+    protocol_version: WireInt
     schema_version: str = Field(max_length=32)
     client_version: str = Field(default="", max_length=32)
     # The node's Ed25519 public key (``ed25519:`` + base64): registered for the token's county at the first
@@ -60,22 +76,22 @@ class HelloResponse(Model):
     identity: Literal["ok", "copied"] = "ok"
 
 
-class Change(Model):
+class Change(Request):
     """One row's pending change: the changed fields, their values at ``base_version``, or a tombstone."""
 
     change_id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
     table: TableName
     id: IdStr
-    base_version: int = Field(ge=0, le=MAX_VERSION)
+    base_version: WireInt = Field(ge=0, le=MAX_VERSION)
     base: dict[str, Any] = Field(default_factory=dict)
     fields: dict[str, Any] = Field(default_factory=dict)
     deleted: bool = False
     hlc: str = Field(default="", max_length=64, pattern=r"^[0-9A-Za-z_.:\-]*$")
 
 
-class PushRequest(Model):
+class PushRequest(Request):
     node_id: NodeIdStr
-    protocol_version: int = PROTOCOL_VERSION
+    protocol_version: WireInt = PROTOCOL_VERSION
     schema_version: str = Field(max_length=32)
     batch_id: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
     changes: list[Change] = Field(max_length=MAX_BATCH_CHANGES)
@@ -219,11 +235,13 @@ class RediffPage(Model):
     """(id, version) of a county's rows of one table, in id order: the targeted re-diff after a mismatch."""
 
     table: str
-    rows: list[tuple[str, int]]
+    # Documented as pairs of [id, version] without prefixItems, which OpenAPI 3.0 tools cannot read.
+    rows: Annotated[list[tuple[str, int]], WithJsonSchema({"type": "array", "items": {
+        "type": "array", "minItems": 2, "maxItems": 2, "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}})]
     next_after: str | None
 
 
-class FetchRequest(Model):
+class FetchRequest(Request):
     table: TableName
     ids: list[IdStr] = Field(max_length=MAX_PULL_LIMIT)
 
@@ -250,7 +268,7 @@ class ConflictOut(Model):
     reason: str = ""
 
 
-class ResolveRequest(Model):
+class ResolveRequest(Request):
     """Per field of the conflict: ``"server"`` keeps the provisional winner, ``"incoming"`` takes the
     losing value. Fields left out keep the server's value."""
 

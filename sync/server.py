@@ -7,6 +7,7 @@ factory uvicorn workers use. Every endpoint but ``/healthz`` wants a bearer toke
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,8 +20,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from schema.errors import InvalidRecord
+from schema.errors import InvalidValue
 from schema.models import SYNCED_TABLES
 from sync import conflicts as conflict_queue
 from sync.admin_api import mount_admin_routes
@@ -28,6 +30,7 @@ from sync.auth import Caller, authenticate
 from sync.errors import BatchMismatch, Forbidden, IncompatibleVersion, NestedTooDeep, SyncError
 from sync.gctune import paused_collection, tune_for_server
 from sync.hlc import wall_ms
+from sync.http_errors import install_invalid_handlers, known_query_only, responses
 from sync.identity import continues_history
 from sync.keys import register_node_key
 from sync.partition import read_digest, rediff_page
@@ -38,7 +41,6 @@ from sync.protocol import (
     MAX_REQUEST_BYTES,
     PROTOCOL_VERSION,
     ConflictOut,
-    ErrorBody,
     FetchRequest,
     FetchResponse,
     HelloRequest,
@@ -58,6 +60,7 @@ from sync.records import table_of
 from sync.serverdb import ServerDB, open_server_db, schema_version
 
 DATABASE_URL_ENV = "STVS_SERVER_DATABASE_URL"
+ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})?")
 ERRORS: dict[type[Exception], tuple[int, str]] = {
     Forbidden: (403, "forbidden"),
     BatchMismatch: (409, "batch_mismatch"),
@@ -65,9 +68,6 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     NestedTooDeep: (422, "too_deep"),
     conflict_queue.ConflictNotFound: (404, "not_found"),
     conflict_queue.ConflictClosed: (409, "conflict_closed"),
-}
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 426)
 }
 _bearer = HTTPBearer(auto_error=False)
 
@@ -118,7 +118,8 @@ def create_app(database_url: str, db: ServerDB | None = None) -> FastAPI:
     """The server app over ``database_url`` (opened and migrated now, unless an open ``db`` is given)."""
     database = db or open_server_db(database_url)
     app = FastAPI(title="stvs-tui city server", version=str(PROTOCOL_VERSION),
-                  description="Sync of county stores with the city: push, pull, digests, conflict queue.")
+                  description="Sync of county stores with the city: push, pull, digests, conflict queue.",
+                  dependencies=[Depends(known_query_only)])
     app.state.db = database
     _install_error_handlers(app)
 
@@ -153,18 +154,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         status, code = next(((s, c) for kind, (s, c) in ERRORS.items() if isinstance(exc, kind)), (500, "error"))
         return JSONResponse({"code": code, "detail": str(exc)}, status_code=status)
 
-    async def invalid(_request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"code": "invalid", "detail": str(exc)}, status_code=422)
-
     async def http_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, HTTPException)
+        assert isinstance(exc, StarletteHTTPException)  # FastAPI's own (400 unreadable body) and Starlette's (405)
         code = {401: "token_refused", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "error")
         return JSONResponse({"code": code, "detail": str(exc.detail)}, status_code=exc.status_code,
                             headers=exc.headers)
 
     app.add_exception_handler(SyncError, sync_error)
-    app.add_exception_handler(InvalidRecord, invalid)
-    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    install_invalid_handlers(app)
 
 
 def check_versions(protocol_version: int, client_schema: str) -> None:
@@ -180,7 +178,7 @@ def check_versions(protocol_version: int, client_schema: str) -> None:
 
 
 def _routes(app: FastAPI, db: ServerDB) -> None:
-    @app.get("/healthz")
+    @app.get("/healthz", responses=responses(token=False))
     def healthz() -> dict[str, Any]:
         """Liveness: the database answers."""
         with db.read() as connection:
@@ -188,7 +186,7 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
         return {"status": "ok", "server_id": db.server_id, "protocol_version": PROTOCOL_VERSION,
                 "schema_version": schema_version()}
 
-    @app.post(f"{API_PREFIX}/sync/hello", responses=ERROR_RESPONSES)
+    @app.post(f"{API_PREFIX}/sync/hello", responses=responses(400, 403, 426))
     def hello(body: HelloRequest, who: CallerDep) -> HelloResponse:
         """Handshake: versions are checked, the server's time anchors the node's clock, a store whose history
         the server has moved past (a copy, a restored backup) is told to continue as a new node, the node's
@@ -203,7 +201,7 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
                              is_admin=who.is_admin, city_key=db.city_key.public_key,
                              identity="ok" if same else "copied")
 
-    @app.post(f"{API_PREFIX}/sync/push", responses=ERROR_RESPONSES, response_model=PushResponse,
+    @app.post(f"{API_PREFIX}/sync/push", responses=responses(400, 403, 409, 426), response_model=PushResponse,
               openapi_extra=_json_body(PushRequest))
     async def push(request: Request, who: CallerDep) -> Response:
         """Apply a batch of changes; one answer per change (applied, merged, conflict, duplicate, rejected)."""
@@ -214,27 +212,27 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
         answer = await run_in_threadpool(_push, db, who, raw)
         return Response(answer, media_type="application/json")
 
-    @app.get(f"{API_PREFIX}/sync/pull", responses=ERROR_RESPONSES)
+    @app.get(f"{API_PREFIX}/sync/pull", responses=responses(403))
     def pull(who: CallerDep, since: Annotated[int, Query(ge=0, le=2**62)] = 0,
              limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 1000,
              node_id: Annotated[str, Query(max_length=64, pattern=r"^[0-9A-Za-z_.:\-]*$")] = "") -> PullResponse:
         """Records of the caller's partitions changed after change sequence ``since``."""
         return read_pull(db, who, node_id, since, limit)
 
-    @app.get(f"{API_PREFIX}/sync/digest", responses=ERROR_RESPONSES)
+    @app.get(f"{API_PREFIX}/sync/digest", responses=responses())
     def digest(who: CallerDep) -> PartitionDigest:
         """The caller's county partition: last sequence number, row count, digest."""
         with db.read() as connection:
             return read_digest(connection, who.county_code)
 
-    @app.get(f"{API_PREFIX}/sync/rediff", responses=ERROR_RESPONSES)
+    @app.get(f"{API_PREFIX}/sync/rediff", responses=responses())
     def rediff(who: CallerDep, table: Annotated[TableName, Query()], after: Annotated[str, Query(max_length=36)] = "",
                limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 1000) -> RediffPage:
         """(id, version) of the caller's county rows of one table, in id order: the targeted re-diff."""
         with db.read() as connection:
             return rediff_page(connection, who.county_code, table, after, limit)
 
-    @app.post(f"{API_PREFIX}/sync/fetch", responses=ERROR_RESPONSES)
+    @app.post(f"{API_PREFIX}/sync/fetch", responses=responses(400, 403))
     def fetch(body: FetchRequest, who: CallerDep) -> FetchResponse:
         """Current records by id (for repairs after a digest mismatch); other counties' rows are refused."""
         with db.read() as connection:
@@ -244,24 +242,25 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
             raise Forbidden("these records belong to another county")
         return FetchResponse(records=records)
 
-    @app.get(f"{API_PREFIX}/conflicts", responses=ERROR_RESPONSES)
+    @app.get(f"{API_PREFIX}/conflicts", responses=responses())
     def conflicts(who: CallerDep, status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = "open",
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                   offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
-                  resolved_after: Annotated[datetime | None, Query()] = None) -> list[ConflictOut]:
+                  resolved_after: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
+                  ) -> list[ConflictOut]:
         """The conflict queue: the caller's county, or every county for an admin. With ``resolved_after``
         (ISO datetime) only conflicts resolved strictly after it, ordered by resolution time then id."""
         county = None if who.is_admin else who.county_code
         return conflict_queue.list_conflicts(db, county=county, status=status, limit=limit, offset=offset,
-                                             resolved_after=resolved_after)
+                                             resolved_after=_datetime_param("resolved_after", resolved_after))
 
-    @app.post(f"{API_PREFIX}/conflicts/{{conflict_id}}/resolve", responses=ERROR_RESPONSES)
+    @app.post(f"{API_PREFIX}/conflicts/{{conflict_id}}/resolve", responses=responses(400, 403, 404, 409))
     def resolve(conflict_id: Annotated[str, _path_id()], body: ResolveRequest, who: AdminDep) -> ConflictOut:
         """Resolve a conflict per field, with a reason; the row gets a new version that counties pull."""
         return conflict_queue.resolve_conflict(db, conflict_id, dict(body.choices), body.reason,
                                                f"admin:{who.token_id}")
 
-    @app.get(f"{API_PREFIX}/uploads", responses=ERROR_RESPONSES)
+    @app.get(f"{API_PREFIX}/uploads", responses=responses(403))
     def uploads(who: AdminDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
         """Upload reports, newest first: per batch the counts of each answer."""
         from sync.push import BATCH
@@ -283,6 +282,21 @@ def _push(db: ServerDB, who: Caller, raw: bytes) -> bytes:
                 include_url=False, include_context=False, include_input=False)]) from None
         check_versions(body.protocol_version, body.schema_version)
         return push_answer(db, who, body)
+
+
+def _datetime_param(name: str, value: str | None) -> datetime | None:
+    """A date and time as RFC 3339 text (``YYYY-MM-DDTHH:MM:SS``, an offset optional as the client sends none):
+    a number such as 0.5, which pydantic would read as a Unix time, or a date alone, is refused."""
+    if value is None:
+        return None
+    try:
+        if not ISO_DATETIME.fullmatch(value):
+            raise ValueError(value)
+        moment = datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise InvalidValue(name, f"“{value}”不是有效时间，应为YYYY-MM-DDTHH:MM:SS (not a date and time)") from None
+    # the server keeps its own local time, without an offset (resolved_at is datetime.now())
+    return moment if moment.tzinfo is None else moment.astimezone().replace(tzinfo=None)
 
 
 def _json_body(model: type[BaseModel]) -> dict[str, Any]:

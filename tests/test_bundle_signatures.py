@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,10 @@ def test_a_signed_bundle_carrying_another_countys_record_is_refused(city_db, sto
     their_row = add_volunteer(theirs, work_unit="内黄县医院")
     export_push_bundle(theirs, tmp_path / "theirs.stvsb")
     import_push_bundle(city_db, read_bundle(tmp_path / "theirs.stvsb"))
-    # A record written for county B straight into A's store (sqlite3 shell), then a well-signed bundle.
+    # A record written for county B straight into A's store (sqlite3 shell, its county check dropped first: the
+    # store refuses such a row, migration 0007), then a well-signed bundle.
+    with sqlite3.connect(mine.path) as shell:
+        shell.execute("DROP TRIGGER trg_volunteer_own_county_insert")
     add_volunteer(mine, county_code=B)
     export_push_bundle(mine, tmp_path / "foreign.stvsb")
     error = refused(city_db, tmp_path / "foreign.stvsb", "signer_county")

@@ -1,6 +1,7 @@
-"""schemathesis over the server's OpenAPI document, against a real uvicorn on 127.0.0.1: whatever it sends
-to the sync protocol's endpoints (county or admin token) or to the city admin's (admin token), the server
-never answers 5xx. Examples per endpoint are bounded so the file runs in well under half a minute."""
+"""schemathesis over the server's OpenAPI document, against a real uvicorn on 127.0.0.1, with every check it
+has (status codes and bodies as documented, schema-invalid input refused, valid input accepted, auth
+honoured, ...): the document is the API. Run for a county token, an admin token and no token. Examples per
+endpoint are bounded so the file runs in about a minute."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
 from sync_fixtures import ThreadServer, thread_server
 
 TOKENS: dict[str, str] = {}
-SYNC_PATHS = r"^/(healthz|api/v1/(sync|conflicts)\b)"
+SYNC_PATHS = r"^/(healthz|api/v1/(sync|conflicts|uploads)\b)"
 ADMIN_PATHS = r"^/api/v1/admin/"
+EXAMPLES = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @pytest.fixture(scope="module")
@@ -28,41 +30,79 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServ
         yield server
 
 
+# What JSON Schema cannot say, told to the checks per operation (and only there): a version handshake answers
+# 426 to a well-formed request of another protocol or schema version, and a report range must run forward over
+# at most a few years (first ≤ last), a rule between two parameters, answered 422 in the documented shape.
+CONFIG = SchemathesisConfig.from_str('''
+[[operations]]
+include-path-regex = "^/api/v1/sync/(hello|push)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "426"]
+checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "405", "409", "413", "415", "422", "426"]
+
+[[operations]]
+include-path-regex = "^/api/v1/admin/reports$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422"]
+''')
+
+
+def load(server: ThreadServer, paths: str) -> Any:
+    return schemathesis.openapi.from_url(f"{server.url}/openapi.json", config=CONFIG).include(path_regex=paths)
+
+
 @pytest.fixture(scope="module")
 def api_schema(live_server: ThreadServer) -> Any:
-    return schemathesis.openapi.from_url(f"{live_server.url}/openapi.json").include(path_regex=SYNC_PATHS)
+    return load(live_server, SYNC_PATHS)
 
 
 @pytest.fixture(scope="module")
 def admin_schema(live_server: ThreadServer) -> Any:
-    return schemathesis.openapi.from_url(f"{live_server.url}/openapi.json").include(path_regex=ADMIN_PATHS)
+    return load(live_server, ADMIN_PATHS)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 admin_api = schemathesis.pytest.from_fixture("admin_schema")
 
 
-def call(case: Any, server: ThreadServer, who: str) -> None:
-    case.call_and_validate(base_url=server.url, headers={"Authorization": f"Bearer {TOKENS[who]}"},
-                           checks=[not_a_server_error])
+def call(case: Any, server: ThreadServer, who: str | None) -> None:
+    """Every check schemathesis has (its default set), not only "no server error"."""
+    headers = {"Authorization": f"Bearer {TOKENS[who]}"} if who else {}
+    case.call_and_validate(base_url=server.url, headers=headers)
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_fuzzed_requests_with_a_county_token_never_get_a_server_error(case: Any, live_server: ThreadServer) -> None:
+@EXAMPLES
+def test_the_sync_api_is_as_documented_for_a_county_token(case: Any, live_server: ThreadServer) -> None:
     call(case, live_server, "county")
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_fuzzed_requests_with_an_admin_token_never_get_a_server_error(case: Any, live_server: ThreadServer) -> None:
+@EXAMPLES
+def test_the_sync_api_is_as_documented_for_an_admin_token(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, "admin")
+
+
+@schema.parametrize()
+@EXAMPLES
+def test_the_sync_api_is_as_documented_without_a_token(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, None)
+
+
+@admin_api.parametrize()
+@EXAMPLES
+def test_the_admin_api_is_as_documented_for_an_admin_token(case: Any, live_server: ThreadServer) -> None:
     call(case, live_server, "admin")
 
 
 @admin_api.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
-def test_fuzzed_admin_requests_never_get_a_server_error(case: Any, live_server: ThreadServer) -> None:
-    call(case, live_server, "admin")
+@EXAMPLES
+def test_the_admin_api_is_as_documented_for_a_county_token(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, "county")
+
+
+@admin_api.parametrize()
+@EXAMPLES
+def test_the_admin_api_is_as_documented_without_a_token(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, None)
 
 
 @pytest.mark.parametrize(("first", "last"), [("0000-02", "5000-02"), ("2026-05", "2026-02"), ("2000-01", "2020-01"),
