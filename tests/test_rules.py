@@ -7,15 +7,21 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import select
 
+from schema.enums import ActivityStatus
+from schema.errors import InvalidRecord
 from schema.models import Activity, Membership, Participation, Team, Volunteer
 from schema.rules import (
     active_memberships,
+    activity_step_error,
+    change_errors,
+    confirmed_hours_error,
     monthly_figures,
     star_level,
     talent_coverage,
     team_compliance,
     volunteer_hours,
 )
+from schema.validation import clean_record
 from schema.validators import id_check_char
 
 COUNTY = "410522"
@@ -105,3 +111,45 @@ def test_monthly_figures_come_from_the_records(store, people) -> None:
     assert (march.person_times, march.volunteers, march.hours, march.beneficiaries) == (4, 4, 12.0, 120)
     assert (march.new_volunteers, march.new_teams) == (30, 2)
     assert april.is_empty and april.activities == 0 and april.new_volunteers == 0
+
+
+@pytest.mark.parametrize(("before", "after", "allowed"), [
+    ("draft", "published", True), ("published", "in_progress", True), ("in_progress", "finished", True),
+    ("draft", "cancelled", True), ("in_progress", "in_progress", True), ("finished", "draft", False),
+    ("in_progress", "published", False), ("cancelled", "in_progress", False), ("draft", "finished", False)])
+def test_an_activity_moves_only_along_its_workflow(before: str, after: str, allowed: bool) -> None:
+    error = activity_step_error(before, after)
+    assert (error is None) == allowed
+    assert change_errors("activity", {"status": before}, {"status": after}) == ([] if allowed else [error])
+
+
+def test_confirmed_hours_change_only_to_a_corrections_value() -> None:
+    confirmed = {"hours": 4.0, "hours_confirmed": True}
+    assert confirmed_hours_error(confirmed, {"hours": 104.0, "hours_confirmed": True}).field == "hours"
+    assert confirmed_hours_error(confirmed, {"hours": 6.0, "hours_confirmed": True}, corrected_to={6.0}) is None
+    assert confirmed_hours_error(confirmed, {"hours": 4.0, "hours_confirmed": False}).field == "hours_confirmed"
+    assert confirmed_hours_error({"hours": 4.0, "hours_confirmed": False}, {"hours": 9.0}) is None
+
+
+def test_the_county_screens_refuse_a_step_with_the_rule_the_server_applies(store) -> None:
+    """queries.change_status (the activity screen's action) decides by schema.rules.activity_step_error."""
+    from stvs_tui.queries import WorkflowError, change_status
+
+    with store.session() as session:
+        team = Team(county_code=COUNTY, name="队", tier="grassroots")
+        session.add(team)
+        session.flush()
+        activity = Activity(county_code=COUNTY, title="讲座", team_id=team.id, status="finished",
+                            starts_at=datetime(2026, 3, 2, 9), ends_at=datetime(2026, 3, 2, 11))
+        session.add(activity)
+        session.commit()
+        with pytest.raises(WorkflowError):
+            change_status(session, activity.id, ActivityStatus.DRAFT)
+    assert activity_step_error("finished", "draft") is not None
+
+
+@pytest.mark.parametrize("value", [-5.5, -1e14, 1e14, float("nan"), "many"])
+def test_monthly_hours_are_non_negative_and_bounded(value: object) -> None:
+    with pytest.raises(InvalidRecord, match="hours"):
+        clean_record("monthly_report", {"hours": value}, partial=True)
+    assert clean_record("monthly_report", {"hours": 1234.5}, partial=True) == {"hours": 1234.5}
