@@ -378,7 +378,7 @@ class BatchRun:
         refusal = self._refusal(change, current, merged.record) if merged.changed else None
         if refusal:
             return self._reject(change, *refusal)
-        dangling = self._dangling_reference(change.table, {**cleaned, "county_code": merged.record["county_code"]}) \
+        dangling = self._dangling_reference(change.table, cleaned, merged.record["county_code"]) \
             if merged.changed else None
         if dangling:
             return self._reject(change, *dangling)
