@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from sync.protocol import ConflictOut, Request
+from sync.protocol import ConflictOut, Reason, Request
 
 ADMIN_PREFIX = "/api/v1/admin"
 # The kinds of item in the conflict queue: the merge's per-record conflicts, then the relational ones.
@@ -37,20 +37,20 @@ class FieldChoice(Request):
 
 class DecideRequest(Request):
     decisions: dict[str, FieldChoice] = Field(default_factory=dict)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class DuplicateRequest(Request):
     action: Literal["merge", "keep_both"]
     survivor: Literal["city", "county"] = "city"
     decisions: dict[str, FieldChoice] = Field(default_factory=dict)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class BulkRequest(Request):
     ids: list[str] = Field(min_length=1, max_length=1000)
     take: Literal["city", "county"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class BulkResponse(Model):
@@ -90,7 +90,7 @@ class LockRequest(Request):
     county_code: str = Field(pattern=r"^[0-9]{6}$")
     period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
     open_until: IsoDate
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class LockResponse(Model):

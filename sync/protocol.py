@@ -44,6 +44,10 @@ def _integral(value: Any) -> Any:
 WireInt = Annotated[int, BeforeValidator(_integral)]
 
 
+# A decision's reason: some visible text (whitespace alone is no reason, as the queue itself says).
+Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"[^\s\x1c-\x1f]")]
+
+
 class Request(Model):
     """A request body, taken as the document says: no value converted from another JSON type (a flag is not a
     number, text is not a number), so what the schema refuses the server refuses."""
@@ -273,7 +277,7 @@ class ResolveRequest(Request):
     losing value. Fields left out keep the server's value."""
 
     choices: dict[str, Literal["server", "incoming"]] = Field(default_factory=dict)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class ErrorBody(Model):
