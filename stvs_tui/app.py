@@ -7,6 +7,7 @@ their own with ``register_area`` and an ``ActionSpec`` whose action is ``go('nam
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from schema.models import Region
 from schema.store import Store, open_store
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import LANGUAGES, t, use_language
+from stvs_tui.logs import LOGGER, start_log
 from stvs_tui.paths import AppPaths
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.help import RegistryApp
@@ -182,6 +184,7 @@ class CountyApp(RegistryApp):
                 with store.session() as session:
                     result = job(session)
             except Exception as exc:  # a failed query must reach the clerk, not kill the app
+                logging.getLogger(LOGGER).exception("database work failed")
                 # A database's own refusal (a trigger's message) is the sentence, without the SQL around it.
                 error = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
                 if not worker.is_cancelled:
@@ -207,9 +210,11 @@ def run_county_app(paths: AppPaths, lang: str | None) -> None:
     """Open the store at ``paths.store`` and run the county TUI on it."""
     from stvs_tui.cli import ensure_regions
 
+    start_log(paths.logs)
     store = open_store(paths.store)
     try:
         ensure_regions(store)
+        logging.getLogger(LOGGER).info("county TUI opened on %s", paths.store)
         CountyApp(store, lang=startup_language(store, lang)).run()
     finally:
         store.close()
