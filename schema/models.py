@@ -51,6 +51,22 @@ def field_label(model: type[SQLModel], name: str, lang: str = "zh") -> str:
     return (info.description if lang == "en" else info.title) or name
 
 
+# The tables' own labels, as the admin reads them (the field labels are on each column, via ``labeled``).
+TABLE_LABELS: dict[str, tuple[str, str]] = {
+    "volunteer": ("志愿者", "volunteer"), "team": ("队伍", "team"), "membership": ("队伍成员", "team member"),
+    "activity": ("活动", "activity"), "participation": ("服务记录", "service record"),
+    "hours_correction": ("时长更正", "hours correction"), "demand": ("服务需求", "service request"),
+    "commendation": ("表彰", "commendation"), "monthly_report": ("月报", "monthly report"),
+    "reporting_deadline": ("报送期限", "reporting deadline"),
+}
+
+
+def table_label(table: str, lang: str = "zh") -> str:
+    """A synced table's name for people (``volunteer`` → 志愿者); an unknown one as it is."""
+    labels = TABLE_LABELS.get(table)
+    return labels[lang == "en"] if labels else table
+
+
 def field_aliases(model: type[SQLModel], name: str) -> list[str]:
     """Every header under which this field may appear in a workbook (labels included)."""
     info = model.model_fields[name]

@@ -388,6 +388,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "city.col_reason": ("原因", "Reason"),
     "city.col_kind": ("类型", "Kind"),
     "city.col_fields": ("字段", "Fields"),
+    "city.col_subject": ("对象", "About"),
     "city.col_field": ("字段", "Field"),
     "city.col_base": ("原值", "Base"),
     "city.col_city": ("市级（现值）", "City (current)"),

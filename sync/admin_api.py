@@ -26,9 +26,11 @@ from sync.admin_protocol import (
     FieldChoice,
     LockRequest,
     LockResponse,
+    QueueItem,
     QueuePage,
     Upload,
     UploadPage,
+    UploadReport,
 )
 from sync.auth import Caller, authenticate
 from sync.city_reporting import server_city_reports, set_period_lock
@@ -38,6 +40,7 @@ from sync.http_errors import responses
 from sync.protocol import ID_PATTERN, ConflictOut, PushResponse
 from sync.push import BATCH
 from sync.serverdb import ServerDB
+from sync.subjects import county_names, subjects
 
 TOKEN = SyncToken.__table__  # type: ignore[attr-defined]
 _bearer = HTTPBearer(auto_error=False)
@@ -66,13 +69,25 @@ def list_uploads(db: ServerDB, county: str | None, limit: int, offset: int) -> U
     return UploadPage(items=items, total=int(total))
 
 
-def upload_report(db: ServerDB, batch_id: str) -> PushResponse:
-    """The per-record report of one upload, as the county was answered."""
+def upload_report(db: ServerDB, batch_id: str) -> UploadReport:
+    """The per-record report of one upload, as the county was answered, with the records named."""
     with db.read() as connection:
         stored = connection.execute(sa.select(BATCH.c.response).where(BATCH.c.batch_id == batch_id)).scalar()
-    if stored is None:
-        raise HTTPException(404, f"upload {batch_id} not found")
-    return PushResponse.model_validate_json(stored)
+        if stored is None:
+            raise HTTPException(404, f"upload {batch_id} not found")
+        response = PushResponse.model_validate_json(stored)
+        named = subjects(connection, ((r.table, r.id) for r in response.results))
+    return UploadReport(**response.model_dump(), subjects={f"{table}/{row_id}": name
+                                                           for (table, row_id), name in named.items()})
+
+
+def named_items(db: ServerDB, items: list[ConflictOut]) -> list[QueueItem]:
+    """Queue items with their subject and county named (one query per table, not per item)."""
+    with db.read() as connection:
+        named = subjects(connection, ((i.table, i.row_id) for i in items))
+        counties = county_names(connection)
+    return [QueueItem(**i.model_dump(), subject=named.get((i.table, i.row_id), ""),
+                      county_name=counties.get(i.county_code, "")) for i in items]
 
 
 def mount_admin_routes(app: FastAPI) -> None:
@@ -106,7 +121,7 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
         """The conflict queue filtered by county, table, kind and status (resolved ones are the audit trail)."""
         items, total = city_queue.query_queue(db, city_queue.QueueFilter(county, table, kind, status),
                                               limit=limit, offset=offset)
-        return QueuePage(items=items, total=total)
+        return QueuePage(items=named_items(db, items), total=total)
 
     # Fixed paths before /queue/{conflict_id}: a wrong method on them is answered with their own Allow header.
     @app.post(f"{ADMIN_PREFIX}/queue/detect", responses=responses(403))
@@ -121,9 +136,9 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
                                                            admin_name(db, who)))
 
     @app.get(f"{ADMIN_PREFIX}/queue/{{conflict_id}}", responses=responses(403, 404))
-    def item(conflict_id: IdPath, who: AdminDep) -> ConflictOut:
+    def item(conflict_id: IdPath, who: AdminDep) -> QueueItem:
         """One item of the queue, open or resolved."""
-        return get_conflict(db, conflict_id)
+        return named_items(db, [get_conflict(db, conflict_id)])[0]
 
     @app.post(f"{ADMIN_PREFIX}/queue/{{conflict_id}}/decide", responses=responses(400, 403, 404, 409))
     def decide(conflict_id: IdPath, body: DecideRequest, who: AdminDep) -> ConflictOut:
@@ -144,7 +159,7 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
         return list_uploads(db, county, limit, offset)
 
     @app.get(f"{ADMIN_PREFIX}/uploads/{{batch_id}}", responses=responses(403, 404))
-    def upload(batch_id: IdPath, who: AdminDep) -> PushResponse:
+    def upload(batch_id: IdPath, who: AdminDep) -> UploadReport:
         """The per-record report behind one upload."""
         return upload_report(db, batch_id)
 

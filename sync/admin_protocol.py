@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from sync.protocol import ConflictOut, Reason, Request
+from sync.protocol import ConflictOut, PushResponse, Reason, Request
 
 ADMIN_PREFIX = "/api/v1/admin"
 # The kinds of item in the conflict queue: the merge's per-record conflicts, then the relational ones.
@@ -57,9 +57,23 @@ class BulkResponse(Model):
     outcome: dict[str, str]
 
 
+class QueueItem(ConflictOut):
+    """A queue item with what it is about by name: ``subject`` (the person with the ID number masked, the team,
+    the activity) and the county's name; both "" where the server has none."""
+
+    subject: str = ""
+    county_name: str = ""
+
+
 class QueuePage(Model):
-    items: list[ConflictOut]
+    items: list[QueueItem]
     total: int
+
+
+class UploadReport(PushResponse):
+    """One upload's per-record report, with each named record's subject (keyed ``table/id``)."""
+
+    subjects: dict[str, str] = Field(default_factory=dict)
 
 
 class DetectResponse(Model):

@@ -14,10 +14,12 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 from city_server import CityServer, running_city_server
+from sqlmodel import Session
 from test_tui_fixtures import wait_until
 from textual.pilot import Pilot
 from textual.widgets import DataTable, TabbedContent
 
+from schema.models import Team, Volunteer
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.app import CityApp
 from stvs_tui.city.item import ConflictScreen
@@ -49,6 +51,15 @@ def city(tmp_path) -> Iterator[CityServer]:
                 "created_at": datetime(2024, 4, 28, 9, 30 + n), "resolved_at": None, "resolved_by": "",
                 "resolution": "", "reason": "", "resolved_version": 0} for n, (county, table, kind, fields)
                 in enumerate(ITEMS)])
+        with Session(server.db.engine) as session:  # the records the items are about: named, not UUIDs
+            session.add_all([
+                Volunteer(id="0190a000-0000-7000-8000-000000000200", county_code="410522", name="张三",
+                          id_number="410522198001010015", mobile="13900000001", version=2),
+                Team(id="0190a000-0000-7000-8000-000000000201", county_code="410523", name="汤阴县科普志愿服务队",
+                     leader_name="李明", version=2),
+                Volunteer(id="0190a000-0000-7000-8000-000000000202", county_code="410522", name="李娜",
+                          id_number="410522199002020027", mobile="13800138000", version=1)])
+            session.commit()
         yield server
 
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from city_server import CityServer, running_city_server
 from sqlmodel import Session
-from test_city_queue import make_conflict, queue, row
+from test_city_queue import make_conflict, queue, resident_id, row
 from test_tui_fixtures import settle, wait_until
 from textual.command import CommandInput, CommandPalette
 from textual.widgets import DataTable, Input, Label, Select, TabbedContent
@@ -143,6 +143,39 @@ async def test_month_in_progress_with_one_of_ten_counties_in_reads_ten_percent(c
             assert "√ on time" in legend and "late" in legend and "Completeness = received ÷ expected" in legend
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_queue_item_and_upload_report_name_the_person_county_and_table(city, lang) -> None:
+    row_id = make_conflict(city)  # 张三 of 安阳县, ID 410522198001010011 (checksum appended)
+    masked = f"张三 410522********{resident_id(1)[-4:]}"
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, lang, today=date(2024, 5, 1))
+        async with app.run_test(size=(160, 40)) as pilot:
+            table = app.query_one("#queue-table", DataTable)
+            await wait_until(pilot, lambda: table.row_count == 1)
+            cells = [str(c) for c in table.get_row_at(0)]
+            county, volunteer, mobile = {"zh": ("安阳县", "志愿者", "手机号码"),
+                                         "en": ("安阳县", "volunteer", "Mobile")}[lang]
+            assert cells[1:4] == [county, volunteer, masked]
+            assert mobile in cells[5] and "mobile" not in cells[5].split(", ")
+            assert row_id not in " ".join(cells)
+            table.focus()
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen))
+            title = str(app.screen.query_one("#item-title", Label).content)
+            assert county in title and volunteer in title and masked in title and row_id not in title
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, ConflictScreen))
+            app.query_one(TabbedContent).active = "uploads"
+            uploads = app.query_one("#upload-table", DataTable)
+            await wait_until(pilot, lambda: uploads.row_count == 3)
+            uploads.focus()
+            uploads.move_cursor(row=uploads.row_count - 1)  # the first upload: the new volunteer
+            await pilot.press("enter")
+            report = app.query_one("#upload-report", DataTable)
+            await wait_until(pilot, lambda: report.row_count == 1)
+            assert [str(c) for c in report.get_row_at(0)[:2]] == [volunteer, masked]
+
+
 def open_items(server: CityServer, count: int, kind: str = "field_conflict") -> None:
     """``count`` open queue items written straight into the server's real database (a big queue quickly)."""
     created = datetime(2024, 4, 1, 9, 0)
@@ -227,7 +260,7 @@ async def test_the_kind_filter_is_a_choice_of_the_known_kinds(city) -> None:
                 "字段冲突", "删除与修改冲突", "修改与删除冲突", "跨县重复人员", "已解散队伍的活动"]
             kinds.value = "dissolved_team"
             await wait_until(pilot, lambda: table.row_count == 2)
-            assert {str(table.get_row(key)[3]) for key in ("item-dissolved_team-0000", "item-dissolved_team-0001")} \
+            assert {str(table.get_row(key)[4]) for key in ("item-dissolved_team-0000", "item-dissolved_team-0001")} \
                 == {"已解散队伍的活动"}
             kinds.clear()
             await wait_until(pilot, lambda: table.row_count == 5)

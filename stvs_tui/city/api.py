@@ -17,11 +17,13 @@ from sync.admin_protocol import (
     BulkResponse,
     DetectResponse,
     LockResponse,
+    QueueItem,
     QueuePage,
     UploadPage,
+    UploadReport,
 )
 from sync.errors import Forbidden, ProtocolError, ServerUnreachable, SyncError, TokenRefused
-from sync.protocol import ConflictOut, PushResponse
+from sync.protocol import ConflictOut
 from sync.transport import certificate_problem, check_url, tls_verify, untrusted
 
 
@@ -80,8 +82,8 @@ class CityAdminClient:
                                     "limit": limit, "offset": offset}.items() if v is not None}
         return QueuePage.model_validate(self._call("GET", "/queue", params=params))
 
-    def item(self, conflict_id: str) -> ConflictOut:
-        return ConflictOut.model_validate(self._call("GET", f"/queue/{conflict_id}"))
+    def item(self, conflict_id: str) -> QueueItem:
+        return QueueItem.model_validate(self._call("GET", f"/queue/{conflict_id}"))
 
     def decide(self, conflict_id: str, decisions: dict[str, dict[str, Any]], reason: str) -> ConflictOut:
         body = {"decisions": decisions, "reason": reason}
@@ -102,8 +104,8 @@ class CityAdminClient:
         params: dict[str, Any] = {"limit": limit, "offset": offset} | ({"county": county} if county else {})
         return UploadPage.model_validate(self._call("GET", "/uploads", params=params))
 
-    def upload_report(self, batch_id: str) -> PushResponse:
-        return PushResponse.model_validate(self._call("GET", f"/uploads/{batch_id}"))
+    def upload_report(self, batch_id: str) -> UploadReport:
+        return UploadReport.model_validate(self._call("GET", f"/uploads/{batch_id}"))
 
     def reports(self, first: str, last: str, today: date | None = None) -> CityReports:
         params = {"first": first, "last": last} | ({"today": today.isoformat()} if today else {})

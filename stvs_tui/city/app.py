@@ -24,6 +24,7 @@ from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.export import export_city_reports
 from stvs_tui.city.item import ConflictScreen, ExportModal, LockModal, ReasonModal
+from stvs_tui.city.names import county_of, field_of, subject_of, table_of
 from stvs_tui.i18n import t, use_language
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.help import RegistryApp
@@ -137,8 +138,8 @@ class CityMainScreen(Screen[None]):
         self.query_one("#upload-report", DataTable).add_columns(
             t("city.col_table"), t("city.col_record"), t("city.col_status"), t("city.col_reason"))
         self.query_one("#queue-table", DataTable).add_columns(
-            "✓", t("city.col_county"), t("city.col_table"), t("city.col_kind"), t("city.col_fields"),
-            t("city.col_time"))
+            "✓", t("city.col_county"), t("city.col_table"), t("city.col_subject"), t("city.col_kind"),
+            t("city.col_fields"), t("city.col_time"))
         self.action_refresh()
 
     def show_status(self, text: str) -> None:
@@ -211,12 +212,15 @@ class CityMainScreen(Screen[None]):
         table = self.query_one("#queue-table", PagedTable)
         table.total = page.total
         self.queue_items = {item.id: item for item in page.items}
-        table.show_page(offset, [(item.id, ("✓" if item.id in self.picked else "", item.county_code, item.table,
-                                            t(f"kind.{item.kind}"), plain(", ".join(item.fields)),
-                                            item.created_at[:16].replace("T", " "))) for item in page.items],
-                        cursor_at_end)
+        table.show_page(offset, [(item.id, self._queue_row(item)) for item in page.items], cursor_at_end)
         if page.total:
             self.show_status(t("city.page", first=offset + 1, last=offset + len(page.items), total=page.total))
+
+    def _queue_row(self, item: Any) -> tuple[Any, ...]:
+        fields = ", ".join(field_of(item.table, name) for name in item.fields)
+        return ("✓" if item.id in self.picked else "", plain(county_of(item)), table_of(item.table),
+                plain(subject_of(item)), t(f"kind.{item.kind}"), plain(fields),
+                item.created_at[:16].replace("T", " "))
 
     def _current_item(self) -> Any:
         key = self.query_one("#queue-table", PagedTable).current_key
@@ -289,7 +293,9 @@ class CityMainScreen(Screen[None]):
         table = self.query_one("#upload-report", DataTable)
         table.clear()
         for r in report.results:
-            table.add_row(r.table, r.id, t(f"result.{r.status}"), plain(f"{r.reason} {r.message}".strip()))
+            subject = report.subjects.get(f"{r.table}/{r.id}") or r.id
+            table.add_row(table_of(r.table), plain(subject), t(f"result.{r.status}"),
+                          plain(f"{r.reason} {r.message}".strip()))
         table.border_title = t("city.upload_title", batch=report.batch_id[:12])
 
     # ---- reports ----------------------------------------------------------------------------------------

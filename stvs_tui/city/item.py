@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Select
 import stvs_tui.city.words  # noqa: F401  (registers the city's keys)
 from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
+from stvs_tui.city.names import county_of, field_of, subject_of, table_of
 from stvs_tui.i18n import t
 from stvs_tui.widgets.text import plain
 
@@ -49,8 +50,8 @@ class ConflictScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(plain(t("city.item_title", county=self.item.county_code, table=self.item.table,
-                                record=self.item.row_id, kind=t(f"kind.{self.item.kind}"))), id="item-title")
+            yield Label(plain(t("city.item_title", county=county_of(self.item), table=table_of(self.item.table),
+                                record=subject_of(self.item), kind=t(f"kind.{self.item.kind}"))), id="item-title")
             yield DataTable(id="fields", cursor_type="row")
             if self.duplicate:
                 yield Select([(t("city.merge_city"), "merge:city"), (t("city.merge_county"), "merge:county"),
@@ -66,7 +67,7 @@ class ConflictScreen(ModalScreen[bool]):
         city, county = ("city.col_first", "city.col_later") if self.duplicate else ("city.col_city", "city.col_county_value")
         table.add_columns(t("city.col_field"), t("city.col_base"), t(city), t(county), t("city.col_choice"))
         for name, sides in self.item.fields.items():
-            table.add_row(name, plain(shown(sides.get("base"))), plain(shown(sides.get("server"))),
+            table.add_row(plain(field_of(self.item.table, name)), plain(shown(sides.get("base"))), plain(shown(sides.get("server"))),
                           plain(shown(sides.get("incoming"))), self._choice_label(name), key=name)
         table.focus()
 

@@ -1,0 +1,29 @@
+"""How the city TUI names what an item or upload row is about: the county by name, the table by its label, the
+person / team / activity by name (the server's ``subject``), never a bare UUID where a name exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schema.models import TABLE_MODELS, field_label, table_label
+from stvs_tui.i18n import language
+
+
+def county_of(item: Any) -> str:
+    """安阳县 (the region list's name), or the code where the server has no name for it."""
+    return getattr(item, "county_name", "") or item.county_code
+
+
+def table_of(table: str) -> str:
+    return table_label(table, language())
+
+
+def subject_of(item: Any) -> str:
+    """The person (ID masked), team or activity by name; the record's short id only where none is known."""
+    return getattr(item, "subject", "") or item.row_id[:8]
+
+
+def field_of(table: str, name: str) -> str:
+    """A field by its label (手机号码, not ``mobile``); a field the model does not have as it is."""
+    model = TABLE_MODELS.get(table)
+    return field_label(model, name, language()) if model and name in model.model_fields else name
