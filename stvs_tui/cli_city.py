@@ -2,13 +2,14 @@
 
 Exit codes as everywhere: 0 done, 1 failed with a one-line reason on stderr, 2 usage error.
 The conflict commands and the TUI talk to the city server with an admin token (``--server``/``--token``,
-or STVS_SERVER_URL / STVS_ADMIN_TOKEN, remembered in the local store after first use).
+or STVS_SERVER_URL / STVS_ADMIN_TOKEN, remembered in the local store once the server has accepted them).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
     from stvs_tui.cli import AppContext
 
 server_option = click.option("--server", "server_url", envvar="STVS_SERVER_URL",
-                             help="City server URL, e.g. https://kx.anyang.example:8765 (saved after first use).")
+                             help="City server URL, e.g. https://kx.anyang.example:8765 (saved once the server accepts the token).")
 token_option = click.option("--token", envvar="STVS_ADMIN_TOKEN",
-                            help="An admin token from `stvs-tui token add --county 410500 --admin` (saved).")
+                            help="An admin token from `stvs-tui token add --county 410500 --admin` (saved once accepted).")
 
 
 def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,12 +65,6 @@ def admin_connection(app: AppContext, server_url: str | None, token: str | None,
         secret = (token or store.setting("city_token")).strip()
         if not url or not secret:
             raise click.UsageError("需要 --server 和 --token (no city server or admin token saved yet)")
-        if server_url or token:
-            store.set_settings(city_server_url=url, city_token=secret)
-        if ca_file:
-            store.set_settings(city_ca_file=ca_file)
-        if insecure_http:
-            store.set_settings(city_insecure_http_url=url)
         connection = AdminConnection(url, secret, ca_file or store.setting("city_ca_file"),
                                      insecure_http or store.setting("city_insecure_http_url") == url)
     finally:
@@ -77,9 +72,35 @@ def admin_connection(app: AppContext, server_url: str | None, token: str | None,
     return connection
 
 
+def remember_connection(app: AppContext, connection: AdminConnection) -> None:
+    """Save the server, token, CA file and plain-http consent: called only once the server has accepted the
+    token, so a refused or mistyped one never comes back on the next launch."""
+    store = app.open_store()
+    try:
+        store.set_settings(city_server_url=connection.url, city_token=connection.token)
+        if connection.ca_file:
+            store.set_settings(city_ca_file=connection.ca_file)
+        if connection.insecure_http:
+            store.set_settings(city_insecure_http_url=connection.url)
+    finally:
+        store.close()
+
+
+@contextmanager
 def _client(app: AppContext, server_url: str | None, token: str | None, ca_file: str | None,
-            insecure_http: bool) -> CityAdminClient:
-    return admin_connection(app, server_url, token, ca_file, insecure_http).client()
+            insecure_http: bool) -> Iterator[CityAdminClient]:
+    """A client whose connection is saved when the server answered as to an admin (a refused decision is
+    still an answer); a refused token, a missing admin right or an unreachable server saves nothing."""
+    from stvs_tui.city.api import DecisionRefused
+
+    connection = admin_connection(app, server_url, token, ca_file, insecure_http)
+    with connection.client() as client:
+        try:
+            yield client
+        except DecisionRefused:
+            remember_connection(app, connection)
+            raise
+    remember_connection(app, connection)
 
 
 # ---- conflicts --------------------------------------------------------------------------------------------
@@ -401,10 +422,20 @@ def city_command(app: AppContext, server_url: str | None, token: str | None, ca_
       stvs-tui city --server https://kx.anyang.example:8765 --token 6fQ...x2
     """
     from stvs_tui.city.app import run_city_app
+    from sync.errors import ServerUnreachable
 
     try:
-        client = admin_connection(app, server_url, token, ca_file, insecure_http).client()
+        connection = admin_connection(app, server_url, token, ca_file, insecure_http)
+        client = connection.client()
     except SyncError as exc:
+        raise _one_line(exc) from None
+    try:
+        client.uploads(limit=1)  # the token is saved only once the server accepts it
+        remember_connection(app, connection)
+    except ServerUnreachable:
+        pass  # nothing saved; the TUI opens and says the server cannot be reached
+    except SyncError as exc:
+        client.close()
         raise _one_line(exc) from None
     run_city_app(client, app.lang)
 

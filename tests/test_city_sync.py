@@ -110,3 +110,23 @@ def test_resolve_needs_a_reason_and_a_choice(scene) -> None:
     assert runner.invoke(main, [*base, "--reason", "r"]).exit_code == 2
     missing = runner.invoke(main, [*base, "--take", "city", "--reason", "r"])
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_a_refused_admin_token_is_not_saved_and_an_accepted_one_is(scene, tmp_path) -> None:
+    data_dir = ["--data-dir", str(tmp_path / "admin-laptop")]
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, [*data_dir, *args])
+        return result.exit_code, result.output
+
+    code, output = invoke("conflicts", "list", "--server", scene.server.url, "--token", "mistyped-token")
+    assert code == 1 and "不接受该令牌" in output
+    code, output = invoke("city", "--server", scene.server.url, "--token", "mistyped-token")  # the TUI never opens
+    assert code == 1 and "refuses this token" in output
+    code, output = invoke("city", "--server", scene.server.url, "--token", scene.tokens["410522"])  # not an admin
+    assert code == 1 and "admin" in output
+    code, output = invoke("conflicts", "list")
+    assert code == 2 and "no city server or admin token saved yet" in output  # nothing refused was kept
+    assert invoke("conflicts", "list", "--server", scene.server.url, "--token", scene.admin)[0] == 0
+    code, output = invoke("conflicts", "list")  # the accepted one was saved
+    assert code == 0, output
