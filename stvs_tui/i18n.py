@@ -391,8 +391,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "city.col_subject": ("对象", "About"),
     "city.col_field": ("字段", "Field"),
     "city.col_base": ("原值", "Base"),
-    "city.col_city": ("市级（现值）", "City (current)"),
-    "city.col_county_value": ("县级（上传）", "County (uploaded)"),
+    # The "city" side is whatever reached the server first (another device's upload, or a city decision).
+    "city.col_city": ("服务器现值（先上传）", "On the server (uploaded first)"),
+    "city.col_county_value": ("本次上传（设备 {device}）", "This upload (device {device})"),
     "city.col_first": ("先登记", "Registered first"),
     "city.col_later": ("后登记", "Registered later"),
     "city.col_choice": ("采用", "Take"),

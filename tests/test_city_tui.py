@@ -163,6 +163,10 @@ async def test_queue_item_and_upload_report_name_the_person_county_and_table(cit
             await wait_until(pilot, lambda: isinstance(app.screen, ConflictScreen))
             title = str(app.screen.query_one("#item-title", Label).content)
             assert county in title and volunteer in title and masked in title and row_id not in title
+            fields = app.screen.query_one("#fields", DataTable)
+            headers = [str(c.label) for c in fields.columns.values()][2:4]
+            assert headers == {"zh": ["服务器现值（先上传）", "本次上传（设备 node-a）"],
+                               "en": ["On the server (uploaded first)", "This upload (device node-a)"]}[lang]
             await pilot.press("escape")
             await wait_until(pilot, lambda: not isinstance(app.screen, ConflictScreen))
             app.query_one(TabbedContent).active = "uploads"

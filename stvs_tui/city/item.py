@@ -64,8 +64,11 @@ class ConflictScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         table = self.query_one("#fields", DataTable)
-        city, county = ("city.col_first", "city.col_later") if self.duplicate else ("city.col_city", "city.col_county_value")
-        table.add_columns(t("city.col_field"), t("city.col_base"), t(city), t(county), t("city.col_choice"))
+        if self.duplicate:
+            city, county = t("city.col_first"), t("city.col_later")
+        else:  # the later upload's device is on the item; the first side's sender is not (yet) recorded there
+            city, county = t("city.col_city"), t("city.col_county_value", device=self.item.node_id[:8])
+        table.add_columns(t("city.col_field"), t("city.col_base"), plain(city), plain(county), t("city.col_choice"))
         for name, sides in self.item.fields.items():
             table.add_row(plain(field_of(self.item.table, name)), plain(shown(sides.get("base"))), plain(shown(sides.get("server"))),
                           plain(shown(sides.get("incoming"))), self._choice_label(name), key=name)
