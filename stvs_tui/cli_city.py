@@ -437,7 +437,21 @@ def city_command(app: AppContext, server_url: str | None, token: str | None, ca_
     except SyncError as exc:
         client.close()
         raise _one_line(exc) from None
-    run_city_app(client, app.lang)
+
+    def connect(url: str, secret: str) -> CityAdminClient:
+        """The palette's "change server/token": same CA and plain-http consent, saved once accepted."""
+        url = url.rstrip("/")  # consent to plain http was given for one address only
+        other = AdminConnection(url, secret, connection.ca_file, connection.insecure_http and url == connection.url)
+        new = other.client()
+        try:
+            new.uploads(limit=1)
+        except Exception:
+            new.close()
+            raise
+        remember_connection(app, other)
+        return new
+
+    run_city_app(client, app.lang, connect)
 
 
 def register(main: click.Group) -> None:

@@ -19,7 +19,7 @@ from schema.models import MonthlyReport
 from schema.server_models import ReportReceipt
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.app import CityApp, CityMainScreen
-from stvs_tui.city.item import ConflictScreen, ExportModal, FormModal, LockModal, ReasonModal
+from stvs_tui.city.item import ConflictScreen, ConnectModal, ExportModal, FormModal, LockModal, ReasonModal
 from stvs_tui.city.words import ACTION_SPECS
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.help import HelpModal
@@ -178,6 +178,29 @@ async def test_queue_item_and_upload_report_name_the_person_county_and_table(cit
             report = app.query_one("#upload-report", DataTable)
             await wait_until(pilot, lambda: report.row_count == 1)
             assert [str(c) for c in report.get_row_at(0)[:2]] == [volunteer, masked]
+
+
+async def test_change_server_token_from_the_palette_keeps_the_old_one_until_the_server_accepts(city) -> None:
+    with CityAdminClient(city.url, city.admin_token) as first:
+        app = CityApp(first, "en", today=date(2024, 5, 1))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: "open items" in str(app.screen.query_one("#status", Label).content))
+            main = app.screen
+            hits = [hit async for hit in ActionsProvider(main).discover()]
+            await next(h for h in hits if h.text.startswith("Change server / token")).command()
+            await wait_until(pilot, lambda: isinstance(app.screen, ConnectModal) and bool(app.screen.query("#token")))
+            assert app.screen.query_one("#server", Input).value == city.url
+            app.screen.query_one("#token", Input).value = "mistyped-token"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: "refuses this token" in str(main.query_one("#status", Label).content))
+            assert app.client is first  # the refused token replaced nothing
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConnectModal) and bool(app.screen.query("#token")))
+            app.screen.query_one("#token", Input).value = city.admin_token
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.client is not first)
+            assert app.client.server_url == city.url
+            await wait_until(pilot, lambda: "open items" in str(main.query_one("#status", Label).content))
 
 
 def open_items(server: CityServer, count: int, kind: str = "field_conflict") -> None:

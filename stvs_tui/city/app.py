@@ -23,7 +23,7 @@ from schema.reporting import CellState, CityReports, shift_period
 from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.export import export_city_reports
-from stvs_tui.city.item import ConflictScreen, ExportModal, LockModal, ReasonModal
+from stvs_tui.city.item import ConflictScreen, ConnectModal, ExportModal, LockModal, ReasonModal
 from stvs_tui.city.names import county_of, field_of, subject_of, table_of
 from stvs_tui.i18n import t, use_language
 from stvs_tui.widgets.confirm import ConfirmModal
@@ -36,6 +36,20 @@ T = TypeVar("T")
 PAGE = 200
 # The county TUI's stylesheet holds the shared modal, help and palette styles the city screens use too.
 SHARED_CSS = Path(__file__).resolve().parent.parent / "county.tcss"
+
+
+Connector = Callable[[str, str], CityAdminClient]
+
+
+def checked_client(url: str, token: str) -> CityAdminClient:
+    """A client for ``url`` with ``token`` once the server has accepted the token (else its error is raised)."""
+    client = CityAdminClient(url, token)
+    try:
+        client.uploads(limit=1)
+    except Exception:
+        client.close()
+        raise
+    return client
 
 
 class CityApp(RegistryApp):
@@ -55,10 +69,13 @@ class CityApp(RegistryApp):
     ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("city",)
     TITLE_KEY: ClassVar[str] = "city.title"
 
-    def __init__(self, client: CityAdminClient, lang: str = "zh", today: date | None = None) -> None:
+    def __init__(self, client: CityAdminClient, lang: str = "zh", today: date | None = None,
+                 connect: Connector | None = None) -> None:
         use_language(lang)
         super().__init__()
         self.client = client
+        # Builds, checks and (from the CLI) saves a client for another server or token; see action_connect.
+        self.connect = connect or checked_client
         # Injected so that snapshots and tests never depend on the clock.
         self.today = today or date.today()
         install_bindings(self, self.ACTION_SCOPES)
@@ -80,6 +97,23 @@ class CityApp(RegistryApp):
         # An answer that arrives while the app is closing has no screen left to show it on.
         if self.is_running:
             done(result)
+
+    def action_connect(self) -> None:
+        """Change server or token: the new client replaces the old only once the server has accepted it."""
+
+        def tried(new: CityAdminClient) -> None:
+            old, self.client = self.client, new
+            old.close()
+            self.notify(t("city.connected", url=new.server_url), markup=False)
+            main = self.screen_stack[0]
+            if isinstance(main, CityMainScreen):
+                main.action_refresh()
+
+        def answer(given: tuple[str, str] | None) -> None:
+            if given:
+                self.call_server(lambda: self.connect(*given), tried)
+
+        self.push_screen(ConnectModal(self.client.server_url), answer)
 
     def show_error(self, error: str) -> None:
         self.notify(t("app.error", error=error), severity="error", markup=False)
@@ -360,6 +394,9 @@ class CityMainScreen(Screen[None]):
         self.action_refresh()
 
 
-def run_city_app(client: CityAdminClient, lang: str) -> None:
-    with client:
-        CityApp(client, lang).run()
+def run_city_app(client: CityAdminClient, lang: str, connect: Connector | None = None) -> None:
+    app = CityApp(client, lang, connect=connect)
+    try:
+        app.run()
+    finally:
+        app.client.close()

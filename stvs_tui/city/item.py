@@ -231,3 +231,26 @@ class ExportModal(FormModal):
             self.query_one("#export-error", Label).update(t("city.no_folder", folder=str(path.parent)))
             return
         self.dismiss(path)
+
+
+class ConnectModal(FormModal):
+    """Another server or admin token: the app tries it and keeps (and saves) it only if the server accepts it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(t("city.connect_title"))
+            yield Input(self.url, id="server")
+            yield Input(id="token", password=True)
+            yield Label("", id="connect-error", markup=False)
+        yield Footer()
+
+    def action_save(self) -> None:
+        url, token = self.query_one("#server", Input).value.strip(), self.query_one("#token", Input).value.strip()
+        if not url or not token:
+            self.query_one("#connect-error", Label).update(t("city.connect_missing"))
+            return
+        self.dismiss((url, token))

@@ -14,6 +14,7 @@ ACTION_SPECS = (
     ActionSpec("city.palette", "ctrl+p", "command_palette", "action.palette", "city", show=False, priority=True,
                palette=False),
     ActionSpec("city.quit", "ctrl+q", "quit", "action.quit", "city", priority=True),
+    ActionSpec("city.connect", "ctrl+t", "connect", "city.connect", "city", show=False, priority=True),
     ActionSpec("city.refresh", "ctrl+r", "refresh", "action.refresh", "city.main"),
     ActionSpec("city.open", "enter", "open_item", "action.open", "city.main", show=False),
     ActionSpec("city.filter", "slash,ctrl+f", "focus_filter", "action.filter", "city.main"),
