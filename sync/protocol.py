@@ -44,8 +44,9 @@ def _integral(value: Any) -> Any:
 WireInt = Annotated[int, BeforeValidator(_integral)]
 
 
-# A decision's reason: some visible text (whitespace alone is no reason, as the queue itself says).
-Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"[^\s\x1c-\x1f]")]
+# A decision's reason: some visible text (whitespace alone is no reason, as the queue itself says) and no NUL
+# (the text rules refuse it: PostgreSQL cannot store it), so the document promises what the server takes.
+Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\s\x00\x1c-\x1f][^\x00]*$")]
 
 
 class Request(Model):
