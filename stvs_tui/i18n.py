@@ -440,8 +440,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "city.typed_value": ("为当前字段输入新值后回车", "Type a value for the current field, then Enter"),
     "city.reason": ("处理理由（必填）", "Reason (required)"),
     "city.reason_required": ("须填写处理理由", "A reason is required"),
-    "city.take_city": ("市级", "city"),
-    "city.take_county": ("县级", "county"),
+    "city.take_city": ("服务器现值", "on the server"),
+    "city.take_county": ("本次上传", "this upload"),
     "city.title": ("市科协管理", "City admin"),
     "city.kind_all": ("全部类型", "All kinds"),
     "city.page": ("第 {first}–{last} 项，共 {total} 项", "Items {first}–{last} of {total}"),
@@ -461,10 +461,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "month in progress included by default); "
                           "completeness and timeliness count by the time the server received a report. Ctrl+L "
                           "locks or reopens the county and month under the cursor, Ctrl+E exports to Excel."),
-    "city.help_item": ("逐字段选择：空格在 市级 → 县级 → 输入值 之间切换；在下方输入框为当前字段输入新值后回车；"
-                       "填写理由后 Ctrl+S 保存。",
-                       "Per field: Space switches city → county → typed value; type a value for the current "
-                       "field below and press Enter; give a reason, then Ctrl+S saves."),
+    "city.help_item": ("逐字段选择：空格在 服务器现值 → 本次上传 → 输入值 之间切换（重复人员：先登记 → 后登记）；"
+                       "在下方输入框为当前字段输入新值后回车；填写理由后 Ctrl+S 保存。",
+                       "Per field: Space switches on the server → this upload → typed value (a duplicate "
+                       "person: registered first → later); type a value for the current field below and press "
+                       "Enter; give a reason, then Ctrl+S saves."),
     "city.help_form": ("填写后回车或 Ctrl+S 确定，Esc 取消。", "Enter or Ctrl+S confirms, Esc cancels."),
     "kind.field_conflict": ("字段冲突", "field conflict"),
     "kind.delete_vs_edit": ("删除与修改冲突", "delete vs edit"),

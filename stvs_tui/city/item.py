@@ -76,7 +76,11 @@ class ConflictScreen(ModalScreen[bool]):
 
     def _choice_label(self, name: str) -> str:
         choice = self.choices.get(name, "city")
-        return plain(self.typed.get(name, "")).plain if choice == "value" else t(f"city.take_{choice}")
+        if choice == "value":
+            return plain(self.typed.get(name, "")).plain
+        if self.duplicate:  # the two sides are two people's records: say which one's value is taken
+            return t("city.col_first" if choice == "city" else "city.col_later")
+        return t(f"city.take_{choice}")
 
     def _field(self) -> str | None:
         table = self.query_one("#fields", DataTable)
