@@ -6,27 +6,34 @@ endpoint are bounded so the file runs in about a minute."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
+from conftest import postgres_database
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from sync_fixtures import ThreadServer, thread_server
 
-TOKENS: dict[str, str] = {}
+TOKENS: dict[str, dict[str, str]] = {}  # server url → role → token
 SYNC_PATHS = r"^/(healthz|api/v1/(sync|conflicts|uploads)\b)"
 ADMIN_PATHS = r"^/api/v1/admin/"
 EXAMPLES = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
-    folder = tmp_path_factory.mktemp("openapi")
-    with thread_server(f"sqlite:///{folder}/server.sqlite") as server:
-        TOKENS["county"] = server.token("410522")
-        TOKENS["admin"] = server.token("410500", admin=True)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
+    """The server on its embedded SQLite and on PostgreSQL (skipped, with the reason, where none is configured):
+    the document must hold for both databases."""
+    with ExitStack() as stack:
+        if request.param == "postgresql":
+            url = stack.enter_context(postgres_database())
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('openapi')}/server.sqlite"
+        server = stack.enter_context(thread_server(url))
+        TOKENS[server.url] = {"county": server.token("410522"), "admin": server.token("410500", admin=True)}
         yield server
 
 
@@ -65,7 +72,7 @@ admin_api = schemathesis.pytest.from_fixture("admin_schema")
 
 def call(case: Any, server: ThreadServer, who: str | None) -> None:
     """Every check schemathesis has (its default set), not only "no server error"."""
-    headers = {"Authorization": f"Bearer {TOKENS[who]}"} if who else {}
+    headers = {"Authorization": f"Bearer {TOKENS[server.url][who]}"} if who else {}
     case.call_and_validate(base_url=server.url, headers=headers)
 
 
@@ -109,14 +116,14 @@ def test_the_admin_api_is_as_documented_without_a_token(case: Any, live_server: 
                                              ("2026-13", "2026-12"), ("1900-01", "2026-01")])
 def test_report_ranges_out_of_bounds_are_refused_with_422(live_server: ThreadServer, first: str, last: str) -> None:
     response = httpx.get(f"{live_server.url}/api/v1/admin/reports", params={"first": first, "last": last},
-                         headers={"Authorization": f"Bearer {TOKENS['admin']}"})
+                         headers={"Authorization": f"Bearer {TOKENS[live_server.url]['admin']}"})
     assert response.status_code == 422
     assert response.json()["code"] == "invalid" and response.json()["detail"]
 
 
 def test_a_year_of_reports_is_served(live_server: ThreadServer) -> None:
     response = httpx.get(f"{live_server.url}/api/v1/admin/reports", params={"first": "2026-01", "last": "2026-12"},
-                         headers={"Authorization": f"Bearer {TOKENS['admin']}"})
+                         headers={"Authorization": f"Bearer {TOKENS[live_server.url]['admin']}"})
     assert response.status_code == 200
 
 
@@ -130,5 +137,5 @@ def test_request_over_the_size_limit_is_refused_with_413(live_server: ThreadServ
     from sync.protocol import MAX_REQUEST_BYTES
 
     response = httpx.post(f"{live_server.url}/api/v1/sync/push", content=b"x" * (MAX_REQUEST_BYTES + 1),
-                          headers={"Authorization": f"Bearer {TOKENS['county']}", "Content-Type": "application/json"})
+                          headers={"Authorization": f"Bearer {TOKENS[live_server.url]['county']}", "Content-Type": "application/json"})
     assert response.status_code == 413
