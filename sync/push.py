@@ -337,16 +337,7 @@ class BatchRun:
                 base.setdefault(derived, current["record"].get(derived))
         moved = current is not None and current["version"] != change.base_version
         merged = merge_record(base, current["record"] if current else None, incoming, server_moved=moved)
-        refusal = self._refusal(change, current, merged.record) if merged.changed else None
-        if refusal:
-            return self._reject(change, *refusal)
-        # Only references the change sets are checked: those already on the server's row were checked when
-        # written, and rows are tombstoned, never removed.
-        dangling = self._dangling_reference(change.table, cleaned, merged.record["county_code"]) \
-            if merged.changed else None
-        if dangling:
-            return self._reject(change, *dangling)
-        return self._accept(change, current, cleaned, merged, moved)
+        return self._checked_accept(change, current, cleaned, merged, moved)
 
     def _natural_twin(self, change: AnyChange, incoming: dict[str, Any]) -> str | None:
         """The id of the row that already holds this new row's natural key, if another row does."""
@@ -375,14 +366,21 @@ class BatchRun:
         if revive:
             incoming["deleted"] = False
         merged = merge_record({}, current["record"], incoming, server_moved=not revive)
-        refusal = self._refusal(change, current, merged.record) if merged.changed else None
-        if refusal:
-            return self._reject(change, *refusal)
-        dangling = self._dangling_reference(change.table, cleaned, merged.record["county_code"]) \
-            if merged.changed else None
-        if dangling:
-            return self._reject(change, *dangling)
-        return self._accept(change, current, cleaned, merged, True, row_id=twin)
+        return self._checked_accept(change, current, cleaned, merged, True, row_id=twin)
+
+    def _checked_accept(self, change: AnyChange, current: dict[str, Any] | None, cleaned: dict[str, Any],
+                        merged: MergeResult, moved: bool, row_id: str | None = None) -> Result:
+        """Accept a merge that changes nothing, or one the domain's rules allow and whose references resolve.
+        Only references the change sets are checked: those already on the server's row were checked when
+        written, and rows are tombstoned, never removed."""
+        if merged.changed:
+            refusal = self._refusal(change, current, merged.record)
+            if refusal:
+                return self._reject(change, *refusal)
+            dangling = self._dangling_reference(change.table, cleaned, merged.record["county_code"])
+            if dangling:
+                return self._reject(change, *dangling)
+        return self._accept(change, current, cleaned, merged, moved, row_id=row_id)
 
     def _superseded(self, change: AnyChange, current: dict[str, Any]) -> Result:
         """An older state of a row than this node has already written (a bundle imported after the online
