@@ -210,9 +210,9 @@ def run_county_app(paths: AppPaths, lang: str | None) -> None:
     """Open the store at ``paths.store`` and run the county TUI on it."""
     from stvs_tui.cli import ensure_regions
 
-    start_log(paths.logs)
-    store = open_store(paths.store)
+    store = open_store(paths.store)  # first: a folder or file it cannot use is named in one line
     try:
+        start_log(paths.logs)
         ensure_regions(store)
         logging.getLogger(LOGGER).info("county TUI opened on %s", paths.store)
         CountyApp(store, lang=startup_language(store, lang)).run()
