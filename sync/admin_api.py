@@ -113,8 +113,8 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
 
     @app.get(f"{ADMIN_PREFIX}/queue", responses=responses(403))
     def queue(who: AdminDep, county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-              table: Annotated[str | None, Query(max_length=32)] = None,
-              kind: Annotated[str | None, Query(max_length=24)] = None,
+              table: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]*$")] = None,
+              kind: Annotated[str | None, Query(max_length=24, pattern=r"^[a-z_]*$")] = None,
               status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = "open",
               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
               offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> QueuePage:

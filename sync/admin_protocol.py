@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from sync.protocol import ConflictOut, PushResponse, Reason, Request
+from sync.protocol import ConflictOut, IdStr, PushResponse, Reason, Request
 
 ADMIN_PREFIX = "/api/v1/admin"
 # The kinds of item in the conflict queue: the merge's per-record conflicts, then the relational ones.
@@ -48,7 +48,7 @@ class DuplicateRequest(Request):
 
 
 class BulkRequest(Request):
-    ids: list[str] = Field(min_length=1, max_length=1000)
+    ids: list[IdStr] = Field(min_length=1, max_length=1000)  # ids as the queue gives them: no NUL for PostgreSQL
     take: Literal["city", "county"]
     reason: Reason
 
