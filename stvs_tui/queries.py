@@ -335,22 +335,19 @@ def save_team(session: Session, county_code: str, team_id: str | None, values: d
 
 def restore_team(session: Session, team_id: str) -> Team:
     """A dissolved team active again (its members were never removed)."""
-    team = session.get(Team, team_id)
-    if team is None:
-        raise WorkflowError(team_id)
-    team.status = TeamStatus.ACTIVE.value
-    team.dissolved_on = None
-    session.add(team)
-    session.commit()
-    return team
+    return _set_team_status(session, team_id, TeamStatus.ACTIVE, None)
 
 
 def dissolve_team(session: Session, team_id: str, today: date) -> Team:
+    return _set_team_status(session, team_id, TeamStatus.DISSOLVED, today)
+
+
+def _set_team_status(session: Session, team_id: str, status: TeamStatus, dissolved_on: date | None) -> Team:
     team = session.get(Team, team_id)
     if team is None:
         raise WorkflowError(team_id)
-    team.status = TeamStatus.DISSOLVED.value
-    team.dissolved_on = today
+    team.status = status.value
+    team.dissolved_on = dissolved_on
     session.add(team)
     session.commit()
     return team
