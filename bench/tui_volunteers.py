@@ -30,9 +30,9 @@ from textual.widgets import DataTable, Input
 from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
 from schema.validators import mask_id_number
-from stvs_tui.app import CountyApp
+from stvs_tui.county.app import CountyApp
+from stvs_tui.county.screens.volunteers import VolunteersScreen
 from stvs_tui.demo import generate, store_demo
-from stvs_tui.screens.volunteers import VolunteersScreen
 
 TODAY = date(2025, 3, 15)
 SIZE = (120, 40)

@@ -201,7 +201,7 @@ def _options_named(command: click.Command, name: str, path: str = "") -> list[tu
 
 
 def test_every_month_option_checks_its_value_as_a_usage_error() -> None:
-    from stvs_tui.cli_params import PeriodType
+    from stvs_tui.cli.params import PeriodType
 
     months = _options_named(main, "month")
     assert months, "no command takes --month any more: drop this test"

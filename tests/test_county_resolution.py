@@ -16,9 +16,9 @@ from test_tui_fixtures import county_app, screen_text, wait_until
 
 from schema.models import Activity
 from schema.store import Store
+from stvs_tui.county.screens.activities import ActivityScreen
+from stvs_tui.county.screens.volunteers import VolunteerScreen
 from stvs_tui.i18n import t
-from stvs_tui.screens.activities import ActivityScreen
-from stvs_tui.screens.volunteers import VolunteerScreen
 from stvs_tui.widgets.resolution import ResolutionNote
 from sync import conflicts as queue
 from sync.protocol import ConflictOut
@@ -169,7 +169,7 @@ def test_a_server_that_cannot_list_decisions_does_not_fail_the_sync_but_a_refuse
 
 
 def test_the_cli_summary_shows_the_decisions(capsys: pytest.CaptureFixture[str]) -> None:
-    from stvs_tui.cli_sync import _print_summary
+    from stvs_tui.cli.sync import _print_summary
     from sync.client import SyncSummary
 
     _print_summary(SyncSummary(resolutions=2))

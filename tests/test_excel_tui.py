@@ -10,8 +10,8 @@ from test_tui_fixtures import county_app, make_store, settle
 from textual.widgets import DataTable, Input, Label, Select
 
 from schema.store import Store
-from stvs_tui.app import CountyApp
-from stvs_tui.screens.excel_import import ExcelScreen
+from stvs_tui.county.app import CountyApp
+from stvs_tui.county.screens.excel_import import ExcelScreen
 
 
 @pytest.fixture

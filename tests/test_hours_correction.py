@@ -18,8 +18,8 @@ from schema.errors import InvalidRecord
 from schema.models import Activity, HoursCorrection, Participation
 from schema.rules import HoursNotConfirmed, correct_hours, hours_corrections, volunteer_hours
 from schema.store import Store
-from stvs_tui.screens.activities import ActivityScreen
-from stvs_tui.screens.volunteers import VolunteerScreen
+from stvs_tui.county.screens.activities import ActivityScreen
+from stvs_tui.county.screens.volunteers import VolunteerScreen
 from stvs_tui.widgets.form import FormModal
 
 COUNTY = "410522"

@@ -13,9 +13,9 @@ from textual.widgets import Checkbox, Input
 from schema.models import Volunteer
 from schema.store import Store
 from schema.validators import mask_id_number
-from stvs_tui.app import CountyApp
-from stvs_tui.screens.exports import ExportModal
-from stvs_tui.screens.volunteers import VolunteerScreen, VolunteersScreen
+from stvs_tui.county.app import CountyApp
+from stvs_tui.county.screens.exports import ExportModal
+from stvs_tui.county.screens.volunteers import VolunteerScreen, VolunteersScreen
 from stvs_tui.widgets.confirm import ConfirmModal
 
 

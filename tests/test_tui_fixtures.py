@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
-from stvs_tui.app import CountyApp
+from stvs_tui.county.app import CountyApp
 from stvs_tui.demo import generate, store_demo
 
 TODAY = date(2025, 3, 15)

@@ -14,9 +14,9 @@ from textual.widgets import Input, Select
 from schema.models import Team
 from schema.store import Store
 from stvs_tui.actions import ACTIONS
-from stvs_tui.screens.setup import SetupScreen
-from stvs_tui.screens.teams import TeamsScreen
-from stvs_tui.screens.volunteers import VolunteerScreen, VolunteersScreen
+from stvs_tui.county.screens.setup import SetupScreen
+from stvs_tui.county.screens.teams import TeamsScreen
+from stvs_tui.county.screens.volunteers import VolunteerScreen, VolunteersScreen
 from stvs_tui.widgets.form import FormModal
 from stvs_tui.widgets.picker import PickerModal
 

@@ -16,7 +16,7 @@ from schema.models import Activity, Participation
 from schema.rules import hours_cap, planned_hours
 from schema.store import Store
 from stvs_tui import queries
-from stvs_tui.screens.activities import ActivityScreen
+from stvs_tui.county.screens.activities import ActivityScreen
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FormModal
 

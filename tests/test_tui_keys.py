@@ -12,13 +12,13 @@ from textual.screen import Screen
 
 from schema.store import Store
 from stvs_tui.actions import ACTIONS, ActionSpec
-from stvs_tui.app import AREAS, CountyApp
+from stvs_tui.county.app import AREAS, CountyApp
+from stvs_tui.county.screens.activities import ActivityScreen
+from stvs_tui.county.screens.dashboard import DashboardScreen
+from stvs_tui.county.screens.exports import ExportModal
+from stvs_tui.county.screens.setup import SetupScreen
+from stvs_tui.county.screens.volunteers import VolunteerScreen
 from stvs_tui.i18n import CATALOGUE, t, use_language
-from stvs_tui.screens.activities import ActivityScreen
-from stvs_tui.screens.dashboard import DashboardScreen
-from stvs_tui.screens.exports import ExportModal
-from stvs_tui.screens.setup import SetupScreen
-from stvs_tui.screens.volunteers import VolunteerScreen
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FormModal
 from stvs_tui.widgets.help import HelpModal
@@ -62,7 +62,7 @@ def test_every_action_id_is_unique_and_labelled_in_both_languages() -> None:
 
 def test_every_registered_county_action_has_a_handler() -> None:
     """Every county action has a handler; the city TUI's (scopes city*) are checked in test_city_tui.py."""
-    from stvs_tui.app import _register_builtin_areas
+    from stvs_tui.county.app import _register_builtin_areas
 
     _register_builtin_areas()
     classes = _screen_classes()
@@ -74,8 +74,8 @@ def test_every_registered_county_action_has_a_handler() -> None:
 def test_every_ui_string_key_used_in_the_code_is_in_the_catalogue() -> None:
     used: set[str] = set()
     # The county TUI's own modules (other areas register their words when they are imported).
-    mine = [PACKAGE / "app.py", *(PACKAGE / "widgets").glob("*.py"),
-            *(PACKAGE / "screens" / f"{name}.py" for name in COUNTY_SCREENS)]
+    mine = [PACKAGE / "county" / "app.py", *(PACKAGE / "widgets").glob("*.py"),
+            *(PACKAGE / "county" / "screens" / f"{name}.py" for name in COUNTY_SCREENS)]
     for path in mine:
         text = path.read_text(encoding="utf-8")
         used |= set(re.findall(r'\bt\("([a-z_]+\.[a-z_]+)"', text))
@@ -214,7 +214,7 @@ async def test_language_change_in_settings_redraws_in_english(demo_store: Store)
 async def test_sync_screen_shows_pending_changes_and_reports_an_unreachable_server(demo_store: Store) -> None:
     from functools import partial
 
-    from stvs_tui.screens.sync import SyncScreen
+    from stvs_tui.county.screens.sync import SyncScreen
     from sync.client import SyncClient
 
     app = county_app(demo_store)

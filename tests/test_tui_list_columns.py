@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from test_tui_fixtures import county_app, make_store, settle, wait_until
 
 from schema.store import Store
-from stvs_tui.screens.volunteers import VolunteersScreen
+from stvs_tui.county.screens.volunteers import VolunteersScreen
 from stvs_tui.widgets.columns import ListColumn, fit_widths, text_column
 from stvs_tui.widgets.paged_table import PagedTable
 from stvs_tui.widgets.table import SteadyTable

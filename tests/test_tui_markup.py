@@ -9,7 +9,7 @@ from test_tui_fixtures import county_app, make_store, screen_text, wait_until
 from textual.widgets import Input
 
 from schema.models import Volunteer
-from stvs_tui.screens.volunteers import VolunteerScreen, VolunteersScreen
+from stvs_tui.county.screens.volunteers import VolunteerScreen, VolunteersScreen
 
 WORK_UNIT = "[b]x[/b]农科所"
 NOTES = "备注[/]结束"

@@ -12,9 +12,9 @@ from test_tui_fixtures import TODAY, make_store, screen_text, settle, wait_until
 
 from schema.store import Store
 from stvs_tui import queries
-from stvs_tui.app import CountyApp
-from stvs_tui.screens.dashboard import DashboardScreen
-from stvs_tui.screens.report import MonthlyReportScreen
+from stvs_tui.county.app import CountyApp
+from stvs_tui.county.screens.dashboard import DashboardScreen
+from stvs_tui.county.screens.report import MonthlyReportScreen
 from sync.client import SyncClient
 
 # The city server locks months by its own clock: the open month is the real one.

@@ -14,7 +14,7 @@ from test_tui_fixtures import county_app, make_store, settle, wait_until
 from schema.models import MonthlyReport
 from schema.reporting import lock_row
 from schema.store import Store
-from stvs_tui.screens.report import MonthlyReportScreen
+from stvs_tui.county.screens.report import MonthlyReportScreen
 
 
 @pytest.fixture

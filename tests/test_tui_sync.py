@@ -9,10 +9,10 @@ from city_server import running_city_server
 from test_tui_fixtures import county_app, make_store, screen_text, wait_until
 from textual.widgets import Label
 
+from stvs_tui.county.screens.dashboard import DashboardScreen
+from stvs_tui.county.screens.settings import SERVER_URL
+from stvs_tui.county.screens.sync import SyncScreen
 from stvs_tui.i18n import t
-from stvs_tui.screens.dashboard import DashboardScreen
-from stvs_tui.screens.settings import SERVER_URL
-from stvs_tui.screens.sync import SyncScreen
 from stvs_tui.widgets.confirm import ConfirmModal
 from sync.client import SyncClient
 from sync.credentials import save_token

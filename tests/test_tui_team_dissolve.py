@@ -13,8 +13,8 @@ from schema.enums import TeamStatus
 from schema.models import Team
 from schema.store import Store
 from stvs_tui import queries
+from stvs_tui.county.screens.teams import TeamsScreen
 from stvs_tui.i18n import use_language
-from stvs_tui.screens.teams import TeamsScreen
 from stvs_tui.widgets.confirm import ConfirmModal
 
 

@@ -12,8 +12,8 @@ from test_tui_fixtures import county_app, make_store, settle, type_text, wait_un
 from textual.widgets import Button, Input, TextArea
 
 from schema.store import Store
-from stvs_tui.screens.report import MonthlyReportScreen
-from stvs_tui.screens.volunteers import VolunteersScreen
+from stvs_tui.county.screens.report import MonthlyReportScreen
+from stvs_tui.county.screens.volunteers import VolunteersScreen
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FormModal
 

@@ -13,12 +13,12 @@ from schema.enums import ActivityStatus, ReportStatus
 from schema.models import Activity, Membership, MonthlyReport, Participation, Team, Volunteer
 from schema.rules import monthly_figures, volunteer_hours
 from schema.store import Store
-from stvs_tui.screens.activities import ActivitiesScreen, ActivityScreen
-from stvs_tui.screens.dashboard import DashboardScreen
-from stvs_tui.screens.report import MonthlyReportScreen
-from stvs_tui.screens.setup import SetupScreen
-from stvs_tui.screens.teams import TeamsScreen
-from stvs_tui.screens.volunteers import VolunteerScreen, VolunteersScreen
+from stvs_tui.county.screens.activities import ActivitiesScreen, ActivityScreen
+from stvs_tui.county.screens.dashboard import DashboardScreen
+from stvs_tui.county.screens.report import MonthlyReportScreen
+from stvs_tui.county.screens.setup import SetupScreen
+from stvs_tui.county.screens.teams import TeamsScreen
+from stvs_tui.county.screens.volunteers import VolunteerScreen, VolunteersScreen
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FormModal
 from stvs_tui.widgets.picker import PickerModal

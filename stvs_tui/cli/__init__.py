@@ -16,7 +16,7 @@ from schema.models import Region
 from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
 from stvs_tui import __version__
-from stvs_tui.cli_params import unknown_county
+from stvs_tui.cli.params import unknown_county
 from stvs_tui.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def main(ctx: click.Context, data_dir: Path | None, lang: str | None, demo: bool
         return
     if demo:
         _open_with_demo_data(ctx.obj)
-    from stvs_tui.app import run_county_app
+    from stvs_tui.county.app import run_county_app
 
     try:
         run_county_app(ctx.obj.paths, lang)
@@ -221,18 +221,18 @@ def where(app: AppContext, as_json: bool) -> None:
             click.echo(f"{key:8} {value}")
 
 
-from stvs_tui.cli_excel import register as register_excel_commands  # noqa: E402  (import / export commands)
+from stvs_tui.cli.excel import register as register_excel_commands  # noqa: E402  (import / export commands)
 
 register_excel_commands(main)
 
-from stvs_tui.cli_sync import register as register_sync_commands  # noqa: E402  (sync, serve, token)
+from stvs_tui.cli.sync import register as register_sync_commands  # noqa: E402  (sync, serve, token)
 
 register_sync_commands(main)
 
-from stvs_tui.cli_city import register as register_city_commands  # noqa: E402  (conflicts, bundle, city)
+from stvs_tui.cli.city import register as register_city_commands  # noqa: E402  (conflicts, bundle, city)
 
 register_city_commands(main)
 
-from stvs_tui.cli_keys import register as register_key_commands  # noqa: E402  (node enrol, list, revoke, city-key)
+from stvs_tui.cli.keys import register as register_key_commands  # noqa: E402  (node enrol, list, revoke, city-key)
 
 register_key_commands(main)

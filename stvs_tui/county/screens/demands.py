@@ -10,8 +10,8 @@ from sqlmodel import Session
 from schema.enums import ActivityStatus, DemandStatus, HostUnitKind, ServiceKind
 from schema.models import Activity, Demand, Team, field_label
 from stvs_tui import queries
+from stvs_tui.county.screens.listing import ListScreen
 from stvs_tui.i18n import enum_label, language, t
-from stvs_tui.screens.listing import ListScreen
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal

@@ -29,7 +29,7 @@ from stvs_tui.i18n import language, t
 from stvs_tui.widgets.confirm import ConfirmModal
 
 if TYPE_CHECKING:
-    from stvs_tui.screens.base import StvsScreen
+    from stvs_tui.county.screens.base import StvsScreen
 
 # ``write(path, unmasked)`` writes the workbook; it runs in a thread.
 Writer = Callable[[Path, bool], Any]

@@ -13,10 +13,10 @@ from textual.widgets import Footer, Label
 
 from schema.errors import StoreError
 from schema.store import Store
+from stvs_tui.county.screens.base import StvsScreen
+from stvs_tui.county.screens.settings import SERVER_URL
 from stvs_tui.doctor import SHOWN_ON_SCREEN, clock_lines, doctor_lines, server_line
 from stvs_tui.i18n import labelled, t
-from stvs_tui.screens.base import StvsScreen
-from stvs_tui.screens.settings import SERVER_URL
 from stvs_tui.widgets.confirm import ConfirmModal
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.credentials import load_token

@@ -26,11 +26,11 @@ from schema.errors import FieldError
 from schema.models import Commendation, HoursCorrection, Volunteer, field_label
 from schema.rules import MAX_ACTIVE_MEMBERSHIPS
 from stvs_tui import queries
+from stvs_tui.county.screens.base import StvsScreen
+from stvs_tui.county.screens.exports import export_hours_certificate, export_roster_list
+from stvs_tui.county.screens.listing import ListScreen
 from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
 from stvs_tui.queries import SAN_ZHANG, VolunteerDetail, VolunteerFilter
-from stvs_tui.screens.base import StvsScreen
-from stvs_tui.screens.exports import export_hours_certificate, export_roster_list
-from stvs_tui.screens.listing import ListScreen
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.paged_table import Row

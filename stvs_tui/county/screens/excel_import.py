@@ -2,7 +2,7 @@
 (all or only the valid rows, duplicates skipped or updated), and export the forms and lists to a folder.
 
 Importing this module registers the screen's keys in the action registry (its words are in the catalogue);
-``stvs_tui.app`` imports it before it installs the app's keys and lists it as the ``excel`` area.
+``stvs_tui.county.app`` imports it before it installs the app's keys and lists it as the ``excel`` area.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Label, Select
 
 from stvs_tui.actions import ActionSpec, register
+from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.excel import (
     ExcelError,
     ImportPlan,
@@ -29,7 +30,6 @@ from stvs_tui.excel import (
     plan_import,
 )
 from stvs_tui.i18n import language, t
-from stvs_tui.screens.base import StvsScreen
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain

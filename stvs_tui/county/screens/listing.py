@@ -18,8 +18,8 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Label
 
+from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import t
-from stvs_tui.screens.base import StvsScreen
 from stvs_tui.widgets.columns import ListColumn
 from stvs_tui.widgets.paged_table import PagedTable, Row
 

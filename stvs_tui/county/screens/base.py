@@ -16,7 +16,7 @@ from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import t
 
 if TYPE_CHECKING:
-    from stvs_tui.app import CountyApp
+    from stvs_tui.county.app import CountyApp
 
 T = TypeVar("T")
 

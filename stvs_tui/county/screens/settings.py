@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, Label, Select
 
+from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import LANGUAGES, t
-from stvs_tui.screens.base import StvsScreen
 from sync.credentials import load_token, save_token
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}

@@ -18,7 +18,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
-import stvs_tui.screens.excel_import  # noqa: F401  (registers the Excel area's keys before the app installs them)
+import stvs_tui.county.screens.excel_import  # noqa: F401  (registers the Excel area's keys before the app installs them)
 from schema.models import Region
 from schema.store import Store, open_store
 from stvs_tui.actions import install_bindings
@@ -41,15 +41,15 @@ def register_area(name: str, factory: AreaFactory) -> None:
 
 
 def _register_builtin_areas() -> None:
-    from stvs_tui.screens.activities import ActivitiesScreen
-    from stvs_tui.screens.dashboard import DashboardScreen
-    from stvs_tui.screens.demands import DemandsScreen
-    from stvs_tui.screens.excel_import import ExcelScreen
-    from stvs_tui.screens.report import MonthlyReportScreen
-    from stvs_tui.screens.settings import SettingsScreen
-    from stvs_tui.screens.sync import SyncScreen
-    from stvs_tui.screens.teams import TeamsScreen
-    from stvs_tui.screens.volunteers import VolunteersScreen
+    from stvs_tui.county.screens.activities import ActivitiesScreen
+    from stvs_tui.county.screens.dashboard import DashboardScreen
+    from stvs_tui.county.screens.demands import DemandsScreen
+    from stvs_tui.county.screens.excel_import import ExcelScreen
+    from stvs_tui.county.screens.report import MonthlyReportScreen
+    from stvs_tui.county.screens.settings import SettingsScreen
+    from stvs_tui.county.screens.sync import SyncScreen
+    from stvs_tui.county.screens.teams import TeamsScreen
+    from stvs_tui.county.screens.volunteers import VolunteersScreen
 
     for name, factory in {
         "dashboard": DashboardScreen, "volunteers": VolunteersScreen, "teams": TeamsScreen,
@@ -60,7 +60,7 @@ def _register_builtin_areas() -> None:
 
 
 class CountyApp(RegistryApp):
-    CSS_PATH = "county.tcss"
+    CSS_PATH = "../county.tcss"
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, store: Store, *, lang: str = "zh", today: date | None = None,
@@ -94,7 +94,7 @@ class CountyApp(RegistryApp):
         if self.county_code:
             self.push_screen(AREAS["dashboard"]())
         else:
-            from stvs_tui.screens.setup import SetupScreen
+            from stvs_tui.county.screens.setup import SetupScreen
 
             self.push_screen(SetupScreen())
 
@@ -200,7 +200,7 @@ class CountyApp(RegistryApp):
 
 def startup_language(store: Store, flag: str | None) -> str:
     """``--lang`` when given, else the language saved in Settings, else Chinese."""
-    from stvs_tui.screens.settings import LANGUAGE
+    from stvs_tui.county.screens.settings import LANGUAGE
 
     saved = store.setting(LANGUAGE)
     return flag or (saved if saved in LANGUAGES else "zh")

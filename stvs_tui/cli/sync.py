@@ -19,7 +19,7 @@ from schema.errors import InvalidValue, StoreError
 from schema.models import Region
 from schema.regions import read_regions
 from schema.validators import normalize_region_code
-from stvs_tui.cli_params import unknown_county
+from stvs_tui.cli.params import unknown_county
 from stvs_tui.doctor import clock_lines, doctor_lines, server_line
 from stvs_tui.i18n import t, use_language
 from sync.client import SyncClient, SyncProgress, SyncSummary

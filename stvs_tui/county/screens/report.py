@@ -15,10 +15,10 @@ from schema.enums import ReportStatus, ServiceKind, VenueKind
 from schema.models import MonthlyReport, field_label
 from schema.rules import MonthlyFigures, period_of
 from stvs_tui import queries
+from stvs_tui.county.screens.base import StvsScreen
+from stvs_tui.county.screens.exports import export_monthly_form
 from stvs_tui.i18n import labelled, language, t
 from stvs_tui.queries import ReportState
-from stvs_tui.screens.base import StvsScreen
-from stvs_tui.screens.exports import export_monthly_form
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.table import SteadyTable
 

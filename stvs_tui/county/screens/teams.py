@@ -24,11 +24,11 @@ from schema.enums import (
 from schema.models import Membership, Team, Volunteer, field_label
 from schema.rules import TeamCompliance, period_of
 from stvs_tui import queries
+from stvs_tui.county.screens.base import StvsScreen
+from stvs_tui.county.screens.exports import export_teams_form
+from stvs_tui.county.screens.volunteers import volunteer_columns
 from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
 from stvs_tui.queries import TeamDetail, VolunteerFilter
-from stvs_tui.screens.base import StvsScreen
-from stvs_tui.screens.exports import export_teams_form
-from stvs_tui.screens.volunteers import volunteer_columns
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.picker import PickerModal
@@ -365,6 +365,6 @@ class TeamsScreen(StvsScreen):
     def action_team_activities(self) -> None:
         if self.detail is None:
             return
-        from stvs_tui.screens.activities import ActivitiesScreen
+        from stvs_tui.county.screens.activities import ActivitiesScreen
 
         self.county_app.open_screen(ActivitiesScreen(team_id=self.detail.team.id, team_name=self.detail.team.name))

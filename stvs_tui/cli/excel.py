@@ -16,7 +16,7 @@ import click
 
 from schema.paths import os_reason
 from schema.store import Store
-from stvs_tui.cli_params import PeriodType
+from stvs_tui.cli.params import PeriodType
 from stvs_tui.excel import (
     ExcelError,
     ImportPlan,

@@ -21,12 +21,12 @@ from schema.errors import FieldError
 from schema.models import Activity, HoursCorrection, Participation, Volunteer, field_label
 from schema.rules import period_of
 from stvs_tui import queries
+from stvs_tui.county.screens.base import StvsScreen
+from stvs_tui.county.screens.exports import export_activity_ledger
+from stvs_tui.county.screens.listing import ListScreen
+from stvs_tui.county.screens.teams import volunteer_picker
 from stvs_tui.i18n import enum_label, labelled, language, t
 from stvs_tui.queries import ActivityDetail, ActivityFilter, ParticipantRow
-from stvs_tui.screens.base import StvsScreen
-from stvs_tui.screens.exports import export_activity_ledger
-from stvs_tui.screens.listing import ListScreen
-from stvs_tui.screens.teams import volunteer_picker
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal

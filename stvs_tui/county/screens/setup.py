@@ -9,9 +9,9 @@ from textual.containers import Vertical
 from textual.widgets import Button, Footer, Input, Label, Select
 
 from schema.store import Store
+from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import t
 from stvs_tui.queries import counties
-from stvs_tui.screens.base import StvsScreen
 
 DEMO_COUNTY = "410522"
 

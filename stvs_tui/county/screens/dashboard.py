@@ -13,9 +13,9 @@ from textual.widgets.option_list import Option
 
 from schema.enums import TeamTier
 from schema.rules import period_of
+from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import enum_label, t
 from stvs_tui.queries import SAN_ZHANG, DashboardData, dashboard_data, shown_time
-from stvs_tui.screens.base import StvsScreen
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 from sync.replica import sync_status
@@ -119,7 +119,7 @@ class DashboardScreen(StvsScreen):
 
     @on(DataTable.RowSelected, "#team-table")
     def _team_chosen(self, event: DataTable.RowSelected) -> None:
-        from stvs_tui.screens.teams import TeamsScreen
+        from stvs_tui.county.screens.teams import TeamsScreen
 
         self.county_app.open_area(TeamsScreen(select_team=str(event.row_key.value)))
 
@@ -135,9 +135,9 @@ class DashboardScreen(StvsScreen):
 
     def open_figure(self, figure: str) -> None:
         """Open the list behind a figure of the dashboard."""
-        from stvs_tui.screens.activities import ActivitiesScreen
-        from stvs_tui.screens.teams import TeamsScreen
-        from stvs_tui.screens.volunteers import VolunteersScreen
+        from stvs_tui.county.screens.activities import ActivitiesScreen
+        from stvs_tui.county.screens.teams import TeamsScreen
+        from stvs_tui.county.screens.volunteers import VolunteersScreen
 
         app = self.county_app
         kind, _, value = figure.partition(":")
