@@ -91,7 +91,8 @@ def test_a_second_demo_is_refused_in_one_line_and_adds_nothing(tmp_path: Path) -
 
 def test_demo_after_the_demo_flag_is_refused_and_the_flag_twice_loads_once(tmp_path: Path) -> None:
     """The README's order: ``stvs-tui --demo``, then ``init``, then ``demo``."""
-    from stvs_tui.cli import AppContext, _open_with_demo_data
+    from stvs_tui.cli import _open_with_demo_data
+    from stvs_tui.context import AppContext
     from stvs_tui.paths import AppPaths
 
     for _ in range(2):  # what --demo does before it opens the TUI

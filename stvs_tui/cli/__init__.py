@@ -3,73 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
-from sqlmodel import select
 
 from schema.errors import StoreError
-from schema.models import Region
-from schema.regions import install_regions, read_regions
-from schema.store import Store, open_store
+from schema.store import Store
 from stvs_tui import __version__
 from stvs_tui.cli.params import unknown_county
+from stvs_tui.context import AppContext
 from stvs_tui.paths import AppPaths
-
-if TYPE_CHECKING:
-    from sync.serverdb import ServerDB
+from stvs_tui.regions import region_names
 
 DEMO_COUNTY = "410522"
-
-
-@dataclass
-class AppContext:
-    paths: AppPaths
-    lang: str
-
-    def open_store(self) -> Store:
-        try:
-            store = open_store(self.paths.store)
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from None
-        ensure_regions(store)
-        return store
-
-    def open_initialised_store(self) -> Store:
-        store = self.open_store()
-        if not store.county_code:
-            store.close()
-            raise click.ClickException("本地数据库尚未初始化，请先运行 stvs-tui init --county CODE "
-                                       "(the store has no county yet: run `stvs-tui init --county CODE`)")
-        return store
-
-    def server_db_url(self, database_url: str | None) -> str:
-        """The city server's database: ``--database-url`` when given, else SQLite in the data dir."""
-        return database_url or f"sqlite:///{self.paths.server_db}"
-
-    def open_server_db(self, database_url: str | None) -> ServerDB:
-        """Open (and migrate) the city server's database; a failure is a one-line ``ClickException``."""
-        from sync.serverdb import open_server_db
-
-        try:
-            return open_server_db(self.server_db_url(database_url))
-        except StoreError as exc:
-            raise click.ClickException(" ".join(str(exc).split())) from None
-
-
-def ensure_regions(store: Store) -> None:
-    """Load the shipped region list into a store that has none yet."""
-    with store.session() as session:
-        if session.exec(select(Region.code).limit(1)).first() is None:
-            install_regions(session, read_regions())
-
-
-def region_names(store: Store) -> dict[str, str]:
-    with store.session() as session:
-        return {r.code: r.name for r in session.exec(select(Region).order_by(Region.code))}
 
 
 def initialise(store: Store, county: str, clerk: str) -> str:

@@ -22,7 +22,7 @@ from sync.errors import SyncError
 
 if TYPE_CHECKING:
     from stvs_tui.city.api import CityAdminClient
-    from stvs_tui.cli import AppContext
+    from stvs_tui.context import AppContext
 
 server_option = click.option("--server", "server_url", envvar="STVS_SERVER_URL",
                              help="City server URL, e.g. https://kx.anyang.example:8765 (saved once the server accepts the token).")

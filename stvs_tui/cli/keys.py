@@ -17,7 +17,7 @@ import click
 from sync.errors import SyncError
 
 if TYPE_CHECKING:
-    from stvs_tui.cli import AppContext
+    from stvs_tui.context import AppContext
 
 database_option = click.option("--database-url", envvar="STVS_SERVER_DATABASE_URL",
                                help="The server's database (default: SQLite in the data dir).")

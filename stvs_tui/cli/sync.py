@@ -29,7 +29,7 @@ from sync.errors import SyncError
 from sync.transport import CA_FILE_SETTING, INSECURE_URL_SETTING
 
 if TYPE_CHECKING:
-    from stvs_tui.cli import AppContext
+    from stvs_tui.context import AppContext
     from sync.serverdb import ServerDB
 
 PHASES = {"push": "上传 (push)", "pull": "下载 (pull)", "verify": "核对 (verify)"}

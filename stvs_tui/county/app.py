@@ -25,6 +25,7 @@ from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import LANGUAGES, t, use_language
 from stvs_tui.logs import LOGGER, start_log
 from stvs_tui.paths import AppPaths
+from stvs_tui.regions import ensure_regions
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.help import RegistryApp
 from sync.gctune import freeze_settled_heap
@@ -208,8 +209,6 @@ def startup_language(store: Store, flag: str | None) -> str:
 
 def run_county_app(paths: AppPaths, lang: str | None) -> None:
     """Open the store at ``paths.store`` and run the county TUI on it."""
-    from stvs_tui.cli import ensure_regions
-
     store = open_store(paths.store)  # first: a folder or file it cannot use is named in one line
     try:
         start_log(paths.logs)

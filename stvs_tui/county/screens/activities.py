@@ -24,7 +24,7 @@ from stvs_tui import queries
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.county.screens.exports import export_activity_ledger
 from stvs_tui.county.screens.listing import ListScreen
-from stvs_tui.county.screens.teams import volunteer_picker
+from stvs_tui.county.screens.volunteers import volunteer_picker
 from stvs_tui.i18n import enum_label, labelled, language, t
 from stvs_tui.queries import ActivityDetail, ActivityFilter, ParticipantRow
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column

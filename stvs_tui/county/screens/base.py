@@ -4,21 +4,58 @@ the footer, F1 help, and database work in thread workers whose results come back
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from datetime import date
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from sqlmodel import Session
 from textual.app import ComposeResult
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Label
 from textual.worker import Worker
 
+from schema.store import Store
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import t
 
-if TYPE_CHECKING:
-    from stvs_tui.county.app import CountyApp
-
 T = TypeVar("T")
+
+
+class CountyHost(Protocol):
+    """What the county screens need from the app that shows them (``stvs_tui.county.app.CountyApp`` is one).
+
+    The screens name this, not the app: the app imports every screen, so a screen importing the app would
+    close a circle (tests/test_layering.py keeps it open).
+    """
+
+    store: Store
+    today: date
+    lang: str
+    county_code: str
+    county_name: str
+    demo_volunteers: int
+
+    @property
+    def clerk(self) -> str: ...
+
+    def region_name(self, code: str) -> str: ...
+
+    def county_chosen(self, code: str) -> None: ...
+
+    def switch_language(self, lang: str) -> None: ...
+
+    def open_area(self, screen: Screen[Any]) -> None: ...
+
+    def open_screen(self, screen: Screen[Any]) -> None: ...
+
+    def action_back(self) -> None: ...
+
+    def notify(self, message: str, *args: Any, **kwargs: Any) -> None: ...
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def run_db(self, node: DOMNode, job: Callable[[Session], T], done: Callable[[T], Any] | None = None, *,
+               group: str = "load", exclusive: bool = True) -> Worker[None]: ...
 
 
 class StvsScreen(Screen[None]):
@@ -33,8 +70,8 @@ class StvsScreen(Screen[None]):
         install_bindings(self, self.SCOPES)
 
     @property
-    def county_app(self) -> CountyApp:
-        return cast("CountyApp", self.app)
+    def county_app(self) -> CountyHost:
+        return cast("CountyHost", self.app)
 
     def screen_title(self) -> str:
         return t(self.TITLE_KEY)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -26,12 +25,11 @@ from schema.rules import TeamCompliance, period_of
 from stvs_tui import queries
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.county.screens.exports import export_teams_form
-from stvs_tui.county.screens.volunteers import volunteer_columns
+from stvs_tui.county.screens.volunteers import volunteer_picker
 from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
-from stvs_tui.queries import TeamDetail, VolunteerFilter
+from stvs_tui.queries import TeamDetail
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
-from stvs_tui.widgets.picker import PickerModal
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 
@@ -59,22 +57,6 @@ def team_fields(parents: list[tuple[str, str]], editing: str | None) -> list[Fie
     """The team form, with the county's other teams as possible parents."""
     options = [(name, team_id) for name, team_id in parents if team_id != editing]
     return [FieldSpec(f.name, f.kind, options, f.required) if f.name == "parent_id" else f for f in TEAM_FIELDS]
-
-
-def volunteer_picker(app: Any, title: str, taken: set[str], taken_note: str) -> PickerModal:
-    """Choose volunteers of the county from the whole (paged, filtered) roster."""
-    county = app.county_code
-
-    def page(session: Session, text: str, offset: int, limit: int) -> list[tuple[str, list[Any]]]:
-        rows = queries.volunteer_page(session, county, VolunteerFilter(text=text), offset, limit)
-        return [(r.id, [plain(r.name), r.masked_id, r.mobile, enum_list_label(TalentTag, r.talent_tags),
-                        plain(r.teams)]) for r in rows]
-
-    def count(session: Session, text: str) -> int:
-        return queries.volunteer_count(session, county, VolunteerFilter(text=text))
-
-    columns = volunteer_columns("name", "id_number", "mobile", "talent_tags", "teams")
-    return PickerModal(title, columns, page, count, taken=taken, taken_note=taken_note)
 
 
 class TeamsScreen(StvsScreen):

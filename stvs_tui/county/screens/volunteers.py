@@ -34,6 +34,7 @@ from stvs_tui.queries import SAN_ZHANG, VolunteerDetail, VolunteerFilter
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.paged_table import Row
+from stvs_tui.widgets.picker import PickerModal
 from stvs_tui.widgets.resolution import ResolutionNote
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
@@ -84,6 +85,22 @@ def volunteer_columns(*names: str) -> list[ListColumn]:
         "teams": lambda text: text_column(text, 24, 6),
     }
     return [widths[name](label(name)) for name in names]
+
+
+def volunteer_picker(app: Any, title: str, taken: set[str], taken_note: str) -> PickerModal:
+    """Choose volunteers of the county from the whole (paged, filtered) roster."""
+    county = app.county_code
+
+    def page(session: Session, text: str, offset: int, limit: int) -> list[tuple[str, list[Any]]]:
+        rows = queries.volunteer_page(session, county, VolunteerFilter(text=text), offset, limit)
+        return [(r.id, [plain(r.name), r.masked_id, r.mobile, enum_list_label(TalentTag, r.talent_tags),
+                        plain(r.teams)]) for r in rows]
+
+    def count(session: Session, text: str) -> int:
+        return queries.volunteer_count(session, county, VolunteerFilter(text=text))
+
+    columns = volunteer_columns("name", "id_number", "mobile", "talent_tags", "teams")
+    return PickerModal(title, columns, page, count, taken=taken, taken_note=taken_note)
 
 
 def volunteer_form(app: Any, volunteer: Volunteer | None) -> FormModal:
