@@ -406,6 +406,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "City server address and admin token (saved only once the server accepts it)"),
     "city.connect_missing": ("请填写服务器地址和令牌", "Give the server address and the token"),
     "city.connected": ("已连接 {url}", "Connected to {url}"),
+    "city.signin": ("登录", "Sign in"),
+    "city.signin_title": ("市科协管理：请输入管理员令牌（仅本次会话使用，不保存）",
+                          "City admin: give the admin token (for this session only, never saved)"),
+    "city.signin_server": ("市级服务器地址", "City server address"),
+    "city.signin_token": ("管理员令牌", "Admin token"),
+    "city.help_signin": ("填写服务器地址和管理员令牌后回车或 Ctrl+S 登录；服务器接受后进入管理界面。令牌不保存，"
+                         "也不会出现在网址里。Ctrl+Q 退出。",
+                         "Give the server address and the admin token, then Enter or Ctrl+S; the tabs open once "
+                         "the server accepts the token. The token is not saved and never appears in a URL. "
+                         "Ctrl+Q quits."),
     "city.locked_mark": ("（已锁定）", " (locked)"),
     "city.mark_on_time": ("√", "√"),
     "city.mark_late": ("逾期", "late"),

@@ -20,7 +20,9 @@ from schema.server_models import ReportReceipt
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.app import CityApp, CityMainScreen
 from stvs_tui.city.item import ConflictScreen, ConnectModal, ExportModal, FormModal, LockModal, ReasonModal
+from stvs_tui.city.signin import SignInScreen
 from stvs_tui.city.words import ACTION_SPECS
+from stvs_tui.i18n import t
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.help import HelpModal
 from stvs_tui.widgets.paged_table import PagedTable
@@ -339,6 +341,7 @@ async def test_lock_modal_reopens_a_month_for_the_county_under_the_cursor(city) 
 
 def test_every_city_action_has_a_handler() -> None:
     owners = {"city": [CityApp], "city.main": [CityMainScreen], "city.item": [ConflictScreen],
+              "city.signin": [SignInScreen],
               "city.form": FormModal.__subclasses__()}
     assert owners["city.form"], "the city has no forms"
     for spec in ACTION_SPECS:
@@ -388,3 +391,24 @@ async def test_conflict_from_two_real_county_stores_resolved_in_the_tui_reaches_
                 assert session.get(Volunteer, row_id).mobile == "13900000002"
                 note = record_resolution(session, "volunteer", row_id)
             assert note is not None and note.reason == "电话回访核实"
+
+
+async def test_without_a_token_the_app_opens_on_sign_in_and_goes_on_only_once_the_server_accepts(city) -> None:
+    """A web session: no token given, so the first screen asks for it; a refused token stays on that screen with
+    the server's reason, the accepted one opens the tabs (and nothing is saved: the connector here saves nothing)."""
+    app = CityApp(None, "zh", today=date(2024, 5, 1), server_url=city.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, SignInScreen))
+        screen = app.screen
+        assert screen.query_one("#server", Input).value == city.url
+        assert app.focused is screen.query_one("#token", Input)
+        await pilot.press(*"wrong-token", "enter")
+        error = screen.query_one("#signin-error", Label)
+        await wait_until(pilot, lambda: str(error.render()) not in ("", t("app.loading")))
+        assert isinstance(app.screen, SignInScreen) and app.client is None
+        screen.query_one("#token", Input).value = city.admin_token
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, CityMainScreen))
+        status = app.screen.query_one("#status", Label)
+        await wait_until(pilot, lambda: str(status.render()) == t("city.loaded", conflicts=0, uploads=0))
+    app.client.close()

@@ -26,6 +26,7 @@ from stvs_tui.city.export import export_city_reports
 from stvs_tui.city.item import ConflictScreen, ConnectModal, ExportModal, LockModal, ReasonModal
 from stvs_tui.city.names import county_of, field_of, subject_of, table_of
 from stvs_tui.i18n import t, use_language
+from stvs_tui.state import report_state
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.help import RegistryApp
 from stvs_tui.widgets.paged_table import PagedTable
@@ -69,11 +70,13 @@ class CityApp(RegistryApp):
     ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("city",)
     TITLE_KEY: ClassVar[str] = "city.title"
 
-    def __init__(self, client: CityAdminClient, lang: str = "zh", today: date | None = None,
-                 connect: Connector | None = None) -> None:
+    def __init__(self, client: CityAdminClient | None, lang: str = "zh", today: date | None = None,
+                 connect: Connector | None = None, server_url: str = "") -> None:
         use_language(lang)
         super().__init__()
-        self.client = client
+        # None: the app starts on the sign-in screen (a web session) and gets its client there.
+        self.client: CityAdminClient = client  # type: ignore[assignment]
+        self.server_url = server_url
         # Builds, checks and (from the CLI) saves a client for another server or token; see action_connect.
         self.connect = connect or checked_client
         # Injected so that snapshots and tests never depend on the clock.
@@ -81,15 +84,21 @@ class CityApp(RegistryApp):
         install_bindings(self, self.ACTION_SCOPES)
 
     def get_default_screen(self) -> Screen[Any]:
+        if self.client is None:
+            from stvs_tui.city.signin import SignInScreen
+
+            return SignInScreen(self.server_url)
         return CityMainScreen()
 
     @work(thread=True, group="server")
-    def call_server(self, job: Callable[[], T], done: Callable[[T], Any]) -> None:
-        """Run ``job`` (a server call) off the UI thread; hand its result to ``done`` on the UI thread."""
+    def call_server(self, job: Callable[[], T], done: Callable[[T], Any],
+                    failed: Callable[[str], Any] | None = None) -> None:
+        """Run ``job`` (a server call) off the UI thread; hand its result to ``done`` on the UI thread (an error's
+        one line to ``failed``, by default the app's error toast and status line)."""
         try:
             result = job()
         except Exception as exc:  # noqa: BLE001  (any failure is shown, never crashes the app)
-            self.call_from_thread(self._deliver, self.show_error, " ".join(str(exc).split()))
+            self.call_from_thread(self._deliver, failed or self.show_error, " ".join(str(exc).split()))
             return
         self.call_from_thread(self._deliver, done, result)
 
@@ -100,13 +109,15 @@ class CityApp(RegistryApp):
 
     def action_connect(self) -> None:
         """Change server or token: the new client replaces the old only once the server has accepted it."""
+        if self.client is None:
+            return  # the sign-in screen is already asking for them
 
         def tried(new: CityAdminClient) -> None:
             old, self.client = self.client, new
             old.close()
             self.notify(t("city.connected", url=new.server_url), markup=False)
-            main = self.screen_stack[0]
-            if isinstance(main, CityMainScreen):
+            main = self.main_screen()
+            if main is not None:
                 main.action_refresh()
 
         def answer(given: tuple[str, str] | None) -> None:
@@ -115,10 +126,14 @@ class CityApp(RegistryApp):
 
         self.push_screen(ConnectModal(self.client.server_url), answer)
 
+    def main_screen(self) -> CityMainScreen | None:
+        """The tabs screen: the bottom of the stack, or just above the sign-in screen of a web session."""
+        return next((screen for screen in self.screen_stack if isinstance(screen, CityMainScreen)), None)
+
     def show_error(self, error: str) -> None:
         self.notify(t("app.error", error=error), severity="error", markup=False)
-        main = self.screen_stack[0]
-        if isinstance(main, CityMainScreen):
+        main = self.main_screen()
+        if main is not None:
             main.show_status(t("app.error", error=error))
 
 
@@ -210,6 +225,7 @@ class CityMainScreen(Screen[None]):
         self._show_uploads(uploads, 0)
         self._show_reports(reports)
         self.show_status(t("city.loaded", conflicts=queue.total, uploads=uploads.total))
+        report_state(f"city.loaded queue={queue.total} uploads={uploads.total}")
 
     def _load_queue(self, offset: int, cursor_at_end: bool = False) -> None:
         filters = self._queue_filters()
@@ -394,9 +410,12 @@ class CityMainScreen(Screen[None]):
         self.action_refresh()
 
 
-def run_city_app(client: CityAdminClient, lang: str, connect: Connector | None = None) -> None:
-    app = CityApp(client, lang, connect=connect)
+def run_city_app(client: CityAdminClient | None, lang: str, connect: Connector | None = None,
+                 server_url: str = "") -> None:
+    """Run the city app; with no client it opens on the sign-in screen for ``server_url`` (a web session)."""
+    app = CityApp(client, lang, connect=connect, server_url=server_url)
     try:
         app.run()
     finally:
-        app.client.close()
+        if app.client is not None:
+            app.client.close()

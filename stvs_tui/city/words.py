@@ -2,7 +2,7 @@
 
 Its words are in the one catalogue, ``stvs_tui.i18n`` (the ``city.*`` keys). Scopes: ``city`` works on every
 city screen (help, commands, quit); ``city.main`` is the tabs; ``city.item`` one queue item; ``city.form``
-the small modals (reason, period lock, export path).
+the small modals (reason, period lock, export path); ``city.signin`` the first screen of a web session.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ ACTION_SPECS = (
     ActionSpec("city.item.back", "escape", "back", "action.back", "city.item"),
     ActionSpec("city.form.save", "ctrl+s", "save", "action.save", "city.form", priority=True),
     ActionSpec("city.form.back", "escape", "back", "action.back", "city.form"),
+    ActionSpec("city.signin.go", "ctrl+s", "sign_in", "city.signin", "city.signin", priority=True),
 )
 
 
