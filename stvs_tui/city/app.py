@@ -225,7 +225,8 @@ class CityMainScreen(Screen[None]):
         self._show_uploads(uploads, 0)
         self._show_reports(reports)
         self.show_status(t("city.loaded", conflicts=queue.total, uploads=uploads.total))
-        report_state(f"city.loaded queue={queue.total} uploads={uploads.total}")
+        # Once drawn (the browser test then photographs the queue).
+        self.call_after_refresh(report_state, f"city.loaded queue={queue.total} uploads={uploads.total}")
 
     def _load_queue(self, offset: int, cursor_at_end: bool = False) -> None:
         filters = self._queue_filters()

@@ -40,9 +40,14 @@ def initialise(store: Store, county: str, clerk: str) -> str:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, envvar="STVS_LANG",
               help="Language of the interface (default: the one saved in Settings, else zh; env STVS_LANG).")
 @click.option("--demo", is_flag=True, help=f"Open with demo data (a new store is set up as {DEMO_COUNTY}).")
+@click.option("--web", is_flag=True, help="Serve the county TUI to a browser (textual-serve) instead of this terminal.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --web: the address to listen on.")
+@click.option("--port", default=8767, show_default=True, type=click.IntRange(1, 65535),
+              help="With --web: the port to listen on.")
 @click.version_option(__version__, prog_name="stvs-tui")
 @click.pass_context
-def main(ctx: click.Context, data_dir: Path | None, lang: str | None, demo: bool) -> None:
+def main(ctx: click.Context, data_dir: Path | None, lang: str | None, demo: bool, web: bool, host: str,
+         port: int) -> None:
     """Science & technology volunteer service teams (科技志愿服务) for county and city associations.
 
     Run without a command to open the county TUI on the local store.
@@ -51,6 +56,7 @@ def main(ctx: click.Context, data_dir: Path | None, lang: str | None, demo: bool
     Examples:
       stvs-tui                          open the TUI (first run asks for the county)
       stvs-tui --demo --lang en         open with demo data, in English
+      stvs-tui --web                    the same TUI in a browser at http://127.0.0.1:8767
       stvs-tui init --county 410522 --clerk 王芳
       stvs-tui demo --volunteers 500 --seed 7
     """
@@ -59,6 +65,12 @@ def main(ctx: click.Context, data_dir: Path | None, lang: str | None, demo: bool
         return
     if demo:
         _open_with_demo_data(ctx.obj)
+    if web:
+        from stvs_tui.web import serve
+
+        arguments = ["--data-dir", str(ctx.obj.paths.data_dir), *(["--lang", lang] if lang else [])]
+        serve(arguments, host, port, "stvs-tui")
+        return
     from stvs_tui.county.app import run_county_app
 
     try:

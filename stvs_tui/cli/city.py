@@ -409,20 +409,35 @@ def bundle_trust_city(app: AppContext, source: str) -> None:
 @server_option
 @token_option
 @transport_options
+@click.option("--web", is_flag=True, help="Serve the city TUI to a browser (textual-serve); it asks for the token.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --web: the address to listen on.")
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(1, 65535),
+              help="With --web: the port to listen on.")
+@click.option("--ask-token", is_flag=True, hidden=True,
+              help="Open on the sign-in screen and save nothing (each browser session of --web).")
 @click.pass_obj
 def city_command(app: AppContext, server_url: str | None, token: str | None, ca_file: str | None,
-                 insecure_http: bool) -> None:
+                 insecure_http: bool, web: bool, host: str, port: int, ask_token: bool) -> None:
     """Open the city admin TUI: uploads, the conflict queue, city reports, period locks.
 
     The server's certificate is verified (--ca-file for the city's own CA); the admin token is never sent over
     plain http:// to another machine unless --insecure-http is given.
 
+    With --web the same app is served to a browser (http://127.0.0.1:8766 by default, loopback only unless
+    --host says otherwise); each browser session asks for the admin token on its first screen and never saves
+    it or puts it in a URL.
+
     \b
-    Example:
+    Examples:
       stvs-tui city --server https://kx.anyang.example:8765 --token 6fQ...x2
+      stvs-tui city --web --server https://kx.anyang.example:8765
     """
     from stvs_tui.city.app import run_city_app
     from sync.errors import ServerUnreachable
+
+    if web or ask_token:
+        _city_without_token(app, server_url, ca_file, insecure_http, web, host, port)
+        return
 
     try:
         connection = admin_connection(app, server_url, token, ca_file, insecure_http)
@@ -452,6 +467,45 @@ def city_command(app: AppContext, server_url: str | None, token: str | None, ca_
         return new
 
     run_city_app(client, app.lang, connect)
+
+
+def _city_without_token(app: AppContext, server_url: str | None, ca_file: str | None, insecure_http: bool,
+                        web: bool, host: str, port: int) -> None:
+    """``--web`` serves the app; each browser session runs it with ``--ask-token``: the sign-in screen for the
+    server given (or the one saved), a token typed there, checked by the server and never saved."""
+    from stvs_tui.city.app import run_city_app
+
+    url = (server_url or "").strip().rstrip("/")
+    ca_file = ca_file or None
+    if not url or not ca_file:
+        store = app.open_store()
+        try:
+            url = url or store.setting("city_server_url").strip().rstrip("/")
+            ca_file = ca_file or store.setting("city_ca_file") or None
+            insecure_http = insecure_http or bool(url) and store.setting("city_insecure_http_url") == url
+        finally:
+            store.close()
+    if web:
+        from stvs_tui.web import serve
+
+        arguments = ["--data-dir", str(app.paths.data_dir), "--lang", app.lang, "city", "--ask-token",
+                     *(["--server", url] if url else []), *(["--ca-file", ca_file] if ca_file else []),
+                     *(["--insecure-http"] if insecure_http else [])]
+        serve(arguments, host, port, "stvs-tui city")
+        return
+
+    def connect(given_url: str, secret: str) -> CityAdminClient:
+        given_url = given_url.rstrip("/")
+        connection = AdminConnection(given_url, secret, ca_file, insecure_http and given_url == url)
+        client = connection.client()
+        try:
+            client.uploads(limit=1)
+        except Exception:
+            client.close()
+            raise
+        return client
+
+    run_city_app(None, app.lang, connect, server_url=url)
 
 
 def register(main: click.Group) -> None:

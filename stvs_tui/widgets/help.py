@@ -3,6 +3,7 @@ and the command palette (the county and the city TUI both)."""
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label
 
 from stvs_tui.i18n import t
+from stvs_tui.state import report_state
 from stvs_tui.widgets.palette import ActionsProvider, LocalizedCommandPalette, palette_actions
 from stvs_tui.widgets.table import SteadyTable
 
@@ -49,6 +51,12 @@ class RegistryApp(App[None]):
     COMMANDS = {ActionsProvider}
     ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("app",)
     TITLE_KEY: ClassVar[str] = "app.title"
+
+    def on_mount(self) -> None:
+        # For a driver outside the app (STVS_STATE_FILE): each screen reached, once it is drawn and focused.
+        if os.environ.get("STVS_STATE_FILE"):
+            self.screen_change_signal.subscribe(
+                self, lambda screen: self.call_after_refresh(report_state, f"screen {type(screen).__name__}"))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpModal):

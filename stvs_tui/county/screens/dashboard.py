@@ -16,6 +16,7 @@ from schema.rules import period_of
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import enum_label, t
 from stvs_tui.queries import SAN_ZHANG, DashboardData, dashboard_data, shown_time
+from stvs_tui.state import report_state
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 from sync.replica import sync_status
@@ -72,6 +73,7 @@ class DashboardScreen(StvsScreen):
         if highlighted is not None:
             figures.highlighted = min(highlighted, figures.option_count - 1)
         self._fill_teams(data)
+        self.call_after_refresh(report_state, f"county.dashboard teams={len(data.teams)}")
 
     def _figure_options(self, data: DashboardData) -> list[Option]:
         options = [
