@@ -107,6 +107,16 @@ class CityApp(RegistryApp):
         if self.is_running:
             done(result)
 
+    def sign_in(self, url: str, token: str, failed: Callable[[str], Any]) -> None:
+        """The sign-in screen's Enter: the tabs open over it once the server accepts the token."""
+
+        def accepted(client: CityAdminClient) -> None:
+            self.client = client
+            # Over the sign-in screen, which stays below unseen (Ctrl+T changes server or token from the tabs).
+            self.push_screen(CityMainScreen())
+
+        self.call_server(lambda: self.connect(url, token), accepted, failed=failed)
+
     def action_connect(self) -> None:
         """Change server or token: the new client replaces the old only once the server has accepted it."""
         if self.client is None:

@@ -6,7 +6,8 @@ app goes on to the tabs only once the server has accepted it, and (in a web sess
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -17,9 +18,11 @@ from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import t
 from stvs_tui.state import report_state
 
-if TYPE_CHECKING:
-    from stvs_tui.city.api import CityAdminClient
-    from stvs_tui.city.app import CityApp
+
+class SignsIn(Protocol):
+    """The app under this screen (``CityApp``): tries the server and token, and on success opens the tabs."""
+
+    def sign_in(self, url: str, token: str, failed: Callable[[str], Any]) -> None: ...
 
 
 class SignInScreen(Screen[None]):
@@ -55,13 +58,6 @@ class SignInScreen(Screen[None]):
         self.query_one("#server" if not self.url else "#token", Input).focus()
         report_state("city.signin")
 
-    @property
-    def city(self) -> CityApp:
-        from stvs_tui.city.app import CityApp
-
-        assert isinstance(self.app, CityApp)
-        return self.app
-
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.input.id == "server" and not self.query_one("#token", Input).value.strip():
@@ -76,16 +72,9 @@ class SignInScreen(Screen[None]):
             self.show_error(t("city.connect_missing"))
             return
         self.show_error(t("app.loading"))
-        self.city.call_server(lambda: self.city.connect(url, token), self.accepted, failed=self.show_error)
+        cast(SignsIn, self.app).sign_in(url, token, self.show_error)
 
     def show_error(self, text: str) -> None:
         self.query_one("#signin-error", Label).update(text)
         if text != t("app.loading"):
             report_state("city.signin.refused")
-
-    def accepted(self, client: CityAdminClient) -> None:
-        from stvs_tui.city.app import CityMainScreen
-
-        self.city.client = client
-        # Over this screen, which stays below unseen: the tabs have no way back to it (Ctrl+T changes token).
-        self.app.push_screen(CityMainScreen())
