@@ -1,13 +1,19 @@
 """Sync benchmark: initial push of ~100k records through the real server on loopback, compared with a raw
-SQLite executemany of the same rows; no-op sync at 100k and at 1k; peak RSS of client and server.
+SQLite executemany of the same rows; no-op sync at 100k and at 1k; peak RSS of client and server. With
+``--peer``, PouchDB replicates the same records (as JSON documents) the same way, after ours, in the same run.
 
     python bench/sync_push.py                  # 100k records
     python bench/sync_push.py --records 20000  # a quicker run
     python bench/sync_push.py --trials 5       # the median of 5 pushes (default 3)
+    python bench/sync_push.py --peer           # then PouchDB 9 + express-pouchdb on leveldb (bench/peer_pouchdb)
 
 Each trial pushes a fresh copy of the same store to a fresh server; the raw executemany baseline is measured
 in the same trial. Prints figures and ratios; targets: ≥ 20,000 records/s, no-op at 100k ≤ 100 ms and ≤ 1.5 × no-op at 1k,
-peak RSS ≤ 250 MB for client and server each.
+peak RSS ≤ 250 MB for client and server each. Against the peer (issue 14): push ≥ 5× PouchDB's and ≥ 1/10 of
+the raw insert; no-op sync ≤ 0.5× PouchDB's; peak RSS ≤ 0.6× PouchDB's, client and server each.
+
+The peer needs ``node``; its packages (pinned in bench/peer_pouchdb/package-lock.json) are installed by
+``npm ci`` into bench/peer_pouchdb/node_modules on first use.
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from _common import Run, say
+
 ROOT = Path(__file__).resolve().parent.parent
+PEER = ROOT / "bench" / "peer_pouchdb"
 
 COUNTY = "410522"
 RECORDS_PER_VOLUNTEER = 5.35  # what stvs_tui.demo makes per volunteer with a year of activities
@@ -130,21 +139,26 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_case(folder: Path, records: int, noop_runs: int, trials: int) -> dict[str, Any]:
+def run_case(folder: Path, records: int, noop_runs: int, trials: int, run: Run) -> dict[str, Any]:
     """``trials`` pushes of one generated store, each from a fresh copy to a fresh server; the figures of the
     median trial (by push time), with every trial's rate, and the highest peak RSS of any trial."""
     template = folder / "template" / "stvs.sqlite"
     total = make_store(template, records, seed=1)
+    run.step(f"store of {total:,} records made")
     runs = []
     for trial in range(trials):
         trial_folder = folder / f"trial{trial}"
         shutil.copytree(template.parent, trial_folder / "county")
         runs.append(run_trial(trial_folder, trial_folder / "county" / template.name, noop_runs))
+        last = runs[-1]
+        run.step(f"trial {trial + 1}/{trials}: push {total / last['push_seconds']:,.0f} records/s, raw insert "
+                 f"{last['raw_seconds']:.2f} s, no-op {last['noop_ms']:.1f} ms, peak RSS client "
+                 f"{last['client_peak_rss_mb']:.0f} MB, server {last['server_peak_rss_mb']:.0f} MB")
     runs.sort(key=lambda run: run["push_seconds"])
     figures = dict(runs[len(runs) // 2])
-    figures.update(records=total, rates=[total / run["push_seconds"] for run in runs],
-                   client_peak_rss_mb=max(run["client_peak_rss_mb"] for run in runs),
-                   server_peak_rss_mb=max(run["server_peak_rss_mb"] for run in runs))
+    figures.update(records=total, rates=[total / r["push_seconds"] for r in runs],
+                   client_peak_rss_mb=max(r["client_peak_rss_mb"] for r in runs),
+                   server_peak_rss_mb=max(r["server_peak_rss_mb"] for r in runs), template=template)
     return figures
 
 
@@ -175,37 +189,165 @@ def run_trial(folder: Path, store_path: Path, noop_runs: int) -> dict[str, Any]:
     return figures
 
 
+# ---- the PouchDB peer -------------------------------------------------------------------------------------
+
+
+def peer_problem() -> str | None:
+    """Why the peer cannot run here (no node, no npm to install its packages), or None; installs them if need be."""
+    node = shutil.which("node")
+    if node is None:
+        return "--peer needs Node.js: `node` is not on PATH (install Node.js 20 with npm)"
+    if not (PEER / "node_modules" / "pouchdb").is_dir():
+        npm = shutil.which("npm")
+        if npm is None:
+            return ("--peer needs the peer's packages: bench/peer_pouchdb/node_modules is missing and `npm` is not "
+                    "on PATH to install them (install npm, then run `npm ci` in bench/peer_pouchdb)")
+        say(f"installing the peer's packages: npm ci in {PEER.relative_to(ROOT)} (first use only)")
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PEER, capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"`npm ci` in bench/peer_pouchdb failed:\n{done.stdout}{done.stderr}"
+    return None
+
+
+def export_documents(store_path: Path, target: Path) -> int:
+    """The rows the bench pushes, as JSON documents, one a line: wire values plus ``_id`` (table:id) and ``type``."""
+    import orjson
+    import sqlalchemy as sa
+
+    from schema.models import SYNCED_TABLES
+    from schema.store import open_store
+    from sync.records import row_to_wire, table_of
+
+    store = open_store(store_path, daily_backup=False)
+    count = 0
+    with store.engine.connect() as connection, target.open("wb") as out:
+        for name in SYNCED_TABLES:
+            for row in connection.execute(sa.select(table_of(name))).mappings():
+                document = {"_id": f"{name}:{row['id']}", "type": name, **row_to_wire(name, row)}
+                out.write(orjson.dumps(document) + b"\n")
+                count += 1
+    store.close()
+    return count
+
+
+def node_json(*args: str) -> dict[str, Any]:
+    done = subprocess.run(["node", str(PEER / "peer.js"), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the PouchDB peer failed ({' '.join(args[:1])}):\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_peer_trial(folder: Path, documents: Path, noop_runs: int) -> dict[str, Any]:
+    """Load the client's database (its own process), start the server, replicate to it, read both peaks."""
+    folder.mkdir(parents=True)
+    node_json("load", str(documents), str(folder))
+    server = subprocess.Popen(["node", str(PEER / "peer.js"), "serve", str(folder)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert server.stdout is not None
+        port = json.loads(server.stdout.readline())["port"]
+        figures = node_json("push", str(folder), f"http://127.0.0.1:{port}/bench", str(noop_runs))
+        figures["server_peak_rss_mb"] = peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return figures
+
+
+def run_peer(folder: Path, template: Path, noop_runs: int, trials: int, run: Run) -> dict[str, Any]:
+    documents = folder / "documents.jsonl"
+    total = export_documents(template, documents)
+    run.step(f"peer: {total:,} records exported as JSON documents")
+    runs = []
+    for trial in range(trials):
+        runs.append(run_peer_trial(folder / f"peer{trial}", documents, noop_runs))
+        last = runs[-1]
+        run.step(f"peer trial {trial + 1}/{trials}: push {last['docs_written'] / last['push_seconds']:,.0f} docs/s "
+                 f"({last['docs_written']:,} written, {last['server_docs']:,} on the server), no-op replication "
+                 f"{last['noop_ms']:.1f} ms, no-op two-way sync {last['noop_sync_ms']:.1f} ms, peak RSS client "
+                 f"{last['client_peak_rss_mb']:.0f} MB, server {last['server_peak_rss_mb']:.0f} MB")
+    runs.sort(key=lambda r: r["push_seconds"])
+    figures = dict(runs[len(runs) // 2])
+    figures.update(records=total, client_peak_rss_mb=max(r["client_peak_rss_mb"] for r in runs),
+                   server_peak_rss_mb=max(r["server_peak_rss_mb"] for r in runs))
+    return figures
+
+
+def report_peer(ours: dict[str, Any], peer: dict[str, Any], load: str) -> None:
+    """Both sides and the ratios against issue 14's targets, as a table (the README's benchmark section)."""
+    our_rate = ours["records"] / ours["push_seconds"]
+    peer_rate = peer["docs_written"] / peer["push_seconds"]
+    raw_share = ours["raw_seconds"] / ours["push_seconds"]
+    checks = [
+        ("initial push", f"{peer_rate:,.0f} docs/s", f"{our_rate:,.0f} records/s", our_rate / peer_rate, "≥ 5×",
+         our_rate >= 5 * peer_rate),
+        ("push vs raw insert of the same rows", "", f"1/{1 / raw_share:.1f} of raw", raw_share, "≥ 1/10",
+         raw_share >= 0.1),
+        ("no-op sync (one-way replication for PouchDB)", f"{peer['noop_ms']:.1f} ms", f"{ours['noop_ms']:.1f} ms",
+         ours["noop_ms"] / peer["noop_ms"], "≤ 0.5×", ours["noop_ms"] <= 0.5 * peer["noop_ms"]),
+        ("no-op sync (two-way sync for PouchDB)", f"{peer['noop_sync_ms']:.1f} ms", f"{ours['noop_ms']:.1f} ms",
+         ours["noop_ms"] / peer["noop_sync_ms"], "(reference)", None),
+        ("peak RSS client", f"{peer['client_peak_rss_mb']:.0f} MB", f"{ours['client_peak_rss_mb']:.0f} MB",
+         ours["client_peak_rss_mb"] / peer["client_peak_rss_mb"], "≤ 0.6×",
+         ours["client_peak_rss_mb"] <= 0.6 * peer["client_peak_rss_mb"]),
+        ("peak RSS server", f"{peer['server_peak_rss_mb']:.0f} MB", f"{ours['server_peak_rss_mb']:.0f} MB",
+         ours["server_peak_rss_mb"] / peer["server_peak_rss_mb"], "≤ 0.6×",
+         ours["server_peak_rss_mb"] <= 0.6 * peer["server_peak_rss_mb"]),
+    ]
+    say(f"\nstvs-tui vs PouchDB 9 + express-pouchdb on leveldb (batch 500), {ours['records']:,} records, "
+        f"load average {load}:")
+    say("| figure | PouchDB | stvs-tui | ratio | target | |")
+    say("|---|---|---|---|---|---|")
+    for figure, theirs, mine, ratio, target, held in checks:
+        verdict = "" if held is None else ("OK" if held else "MISSED")
+        say(f"| {figure} | {theirs} | {mine} | {ratio:.2f} | {target} | {verdict} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--trials", type=int, default=3, help="pushes of the large store; the median is reported")
+    parser.add_argument("--peer", action="store_true",
+                        help="also replicate the same records with PouchDB (needs node; npm ci on first use)")
+    parser.add_argument("--peer-trials", type=int, default=1, help="PouchDB pushes (its push is slow); the median")
     parser.add_argument("--client", nargs=5, metavar=("STORE", "URL", "TOKEN", "NOOPS", "SERVER_PID"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         client_main(args.client[0], args.client[1], args.client[2], int(args.client[3]), int(args.client[4]))
         return
+    if args.peer:
+        problem = peer_problem()
+        if problem:
+            parser.exit(2, f"sync_push.py: {problem}\n")
+    run = Run("bench/sync_push.py")
     with tempfile.TemporaryDirectory() as big_dir, tempfile.TemporaryDirectory() as small_dir:
-        big = run_case(Path(big_dir), args.records, noop_runs=9, trials=args.trials)
-        small = run_case(Path(small_dir), 1000, noop_runs=9, trials=1)
+        big = run_case(Path(big_dir), args.records, noop_runs=9, trials=args.trials, run=run)
+        small = run_case(Path(small_dir), 1000, noop_runs=9, trials=1, run=run)
+        peer = run_peer(Path(big_dir), big["template"], 9, args.peer_trials, run) if args.peer else None
+    load = f"{os.getloadavg()[0]:.2f}"
     rate = big["records"] / big["push_seconds"]
     raw_rate = big["records"] / big["raw_seconds"]
-    print(f"initial push: {big['records']} records in {big['push_seconds']:.2f} s = {rate:,.0f} records/s, the median "
-          f"of {len(big['rates'])} trials (target ≥ 20,000/s) {'OK' if rate >= 20_000 else 'BELOW TARGET'}; "
-          f"every trial: {', '.join(f'{r:,.0f}' for r in big['rates'])} records/s")
+    say(f"initial push: {big['records']} records in {big['push_seconds']:.2f} s = {rate:,.0f} records/s, the median "
+        f"of {len(big['rates'])} trials (target ≥ 20,000/s) {'OK' if rate >= 20_000 else 'BELOW TARGET'}; "
+        f"every trial: {', '.join(f'{r:,.0f}' for r in big['rates'])} records/s")
     per_record = {side: big[f"{side}_cpu"] / big["records"] * 1e6 for side in ("client", "server")}
-    print(f"CPU per record during the push: client {per_record['client']:.1f} µs, server {per_record['server']:.1f} µs "
-          f"(they run at once, on separate cores: the slower sets the pace; 50 µs = 20,000/s)")
-    print(f"raw sqlite3 executemany of the same rows: {big['raw_seconds']:.3f} s = {raw_rate:,.0f} rows/s; "
-          f"sync push is {big['push_seconds'] / big['raw_seconds']:.1f}× the raw insert time")
+    say(f"CPU per record during the push: client {per_record['client']:.1f} µs, server {per_record['server']:.1f} µs "
+        f"(they run at once, on separate cores: the slower sets the pace; 50 µs = 20,000/s)")
+    say(f"raw sqlite3 executemany of the same rows: {big['raw_seconds']:.3f} s = {raw_rate:,.0f} rows/s; "
+        f"sync push is {big['push_seconds'] / big['raw_seconds']:.1f}× the raw insert time")
     ratio = big["noop_ms"] / small["noop_ms"]
-    print(f"no-op sync: {big['noop_ms']:.1f} ms at {big['records']} records (target ≤ 100 ms) "
-          f"{'OK' if big['noop_ms'] <= 100 else 'OVER'}; {small['noop_ms']:.1f} ms at {small['records']} records; "
-          f"ratio {ratio:.2f} (target ≤ 1.5) {'OK' if ratio <= 1.5 else 'OVER'}")
+    say(f"no-op sync: {big['noop_ms']:.1f} ms at {big['records']} records (target ≤ 100 ms) "
+        f"{'OK' if big['noop_ms'] <= 100 else 'OVER'}; {small['noop_ms']:.1f} ms at {small['records']} records; "
+        f"ratio {ratio:.2f} (target ≤ 1.5) {'OK' if ratio <= 1.5 else 'OVER'}")
     for side in ("client", "server"):
         value = big[f"{side}_peak_rss_mb"]
-        print(f"peak RSS {side}: {value:.0f} MB (target ≤ 250 MB) {'OK' if value <= 250 else 'OVER'}")
-    print(f"digest after push: {big['digest']}; applied {big['applied']} of {big['pushed']}")
+        say(f"peak RSS {side}: {value:.0f} MB (target ≤ 250 MB) {'OK' if value <= 250 else 'OVER'}")
+    say(f"digest after push: {big['digest']}; applied {big['applied']} of {big['pushed']}")
+    if peer is not None:
+        report_peer(big, peer, load)
+    run.done()
 
 
 if __name__ == "__main__":

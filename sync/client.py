@@ -51,7 +51,7 @@ from sync.protocol import (
 )
 from sync.push import UNKNOWN_ROW, chunks
 from sync.replica import Replica
-from sync.resolutions import fetch_resolutions
+from sync.resolutions import checkpoint_key, fetch_resolutions
 from sync.serverdb import schema_version
 from sync.transport import (
     CA_FILE_SETTING,
@@ -156,19 +156,49 @@ class SyncClient:
         started = time.monotonic()
         summary = SyncSummary(server_url=self.server_url)
         with self._exclusive():
-            hello = self.hello()
+            hello = self.hello(self._noop_probe())
+            if hello.up_to_date:  # nothing to push, pull, fetch or repair: this sync was the hello alone
+                summary.digest = "match"
+                return self._finish_run(summary, started, **{f"pull_since:{hello.server_id}": str(hello.pull_since)})
             with bulk_allocation():
                 self.push(summary, report)
-            summary.former_node = self.former_node
             since, partition = self.pull(hello.server_id, summary, report)
             self.retry_quarantine(hello.server_id, summary)
             self.fetch_resolutions(hello.server_id, summary)
             self.verify(hello.server_id, since, partition, summary, report)
-            summary.clock_skew_s, summary.clock_reset_from = self._clock_report()
-            summary.seconds = round(time.monotonic() - started, 3)
-            self.replica.save_checkpoints(hlc=str(self.clock.last), last_sync_at=datetime.now().isoformat(
-                timespec="seconds"), last_summary=json.dumps(summary.to_dict(), ensure_ascii=False))
+            return self._finish_run(summary, started, **{self._server_key: hello.server_id})
+
+    def _finish_run(self, summary: SyncSummary, started: float, **checkpoints: str) -> SyncSummary:
+        summary.former_node = self.former_node
+        summary.clock_skew_s, summary.clock_reset_from = self._clock_report()
+        summary.seconds = round(time.monotonic() - started, 3)
+        self.replica.save_checkpoints(hlc=str(self.clock.last), last_sync_at=datetime.now().isoformat(
+            timespec="seconds"), last_summary=json.dumps(summary.to_dict(), ensure_ascii=False), **checkpoints)
         return summary
+
+    @property
+    def _server_key(self) -> str:
+        """The checkpoint naming the server this URL answered as at the last full sync (for the no-op probe)."""
+        return f"server_id:{self.server_url}"
+
+    def _noop_probe(self) -> dict[str, Any] | None:
+        """Where this store stands, for a hello that may settle the whole sync (``NoopProbe``); None when it has
+        something to push or hold back, or has not synced with this server before."""
+        if self.former_node or self.replica.resend:
+            return None
+        with self.store.engine.connect() as connection:
+            checkpoints = dict(connection.exec_driver_sql(
+                "SELECT key, value FROM sync_checkpoint WHERE key = ? OR key LIKE 'pull_since:%' "
+                "OR key LIKE 'resolutions_after:%'", (self._server_key,)).all())
+            server_id = checkpoints.get(self._server_key)
+            since = checkpoints.get(f"pull_since:{server_id}")
+            if not server_id or since is None or connection.exec_driver_sql(
+                    "SELECT 1 FROM change_log UNION ALL SELECT 1 FROM sync_outbox "
+                    "UNION ALL SELECT 1 FROM sync_quarantine LIMIT 1").first() is not None:
+                return None
+        row_count, digest = self.replica.digest()
+        return {"server_id": server_id, "pull_since": int(since), "row_count": row_count, "digest": digest,
+                "resolutions_after": checkpoints.get(checkpoint_key(server_id), "")}
 
     def _clock_report(self) -> tuple[int, str]:
         """(this device's clock minus the server's, in seconds, when beyond the bound; the stamp brought back)."""
@@ -197,17 +227,19 @@ class SyncClient:
         finally:
             lock.release()
 
-    def hello(self) -> HelloResponse:
+    def hello(self, probe: dict[str, Any] | None = None) -> HelloResponse:
         """Versions, the server's time, and this store's history: a copy or a restored backup of a node whose
-        history went on elsewhere is answered "copied" and continues as a new node (``sync.identity``)."""
+        history went on elsewhere is answered "copied" and continues as a new node (``sync.identity``).
+        With ``probe`` (``_noop_probe``), the server may answer that there is nothing else to do."""
         for _attempt in range(2):  # a new node id is unknown to the server: the second hello is "ok"
-            current, proposed = hello_epochs(self.store, pushing=self.replica.has_pending())
+            current, proposed = hello_epochs(self.store, pushing=probe is None and self.replica.has_pending())
             body = {"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
                     "schema_version": schema_version(), "public_key": self.store.identity.public_key,
                     "store_epoch": current, "next_epoch": proposed}
-            hello = HelloResponse.model_validate_json(self._request("POST", "/sync/hello", json=body).content)
+            hello = HelloResponse.model_validate_json(self._say_hello(body, probe).content)
             if hello.identity == "ok":
                 break
+            probe = None  # a new node has no checkpoints to stand on
             self._become_new_node()
         else:
             raise ProtocolError("服务器不接受本设备的新身份 (the server refused this device's new identity)")
@@ -217,6 +249,17 @@ class SyncClient:
         if hello.city_key:
             learn_city_key(self.store, hello.server_id, hello.city_key)
         return hello
+
+    def _say_hello(self, body: dict[str, Any], probe: dict[str, Any] | None) -> httpx.Response:
+        if probe is None:
+            return self._request("POST", "/sync/hello", json=body)
+        try:
+            return self._request("POST", "/sync/hello", json={**body, "noop_probe": probe})
+        except ProtocolError as exc:
+            if not str(exc).startswith("HTTP 422"):
+                raise
+            # A server from before the probe refuses the unknown key: the same hello without it.
+            return self._request("POST", "/sync/hello", json=body)
 
     def _become_new_node(self) -> None:
         former = start_new_node(self.store)

@@ -56,6 +56,19 @@ class Request(Model):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class NoopProbe(Request):
+    """Where a store stands, sent with the hello when it has nothing to push and nothing held back, so that a
+    sync with nothing to do either way is one round trip: the server answers ``up_to_date`` when a pull from
+    ``pull_since`` would bring nothing, the county partition's digest is the store's, and no decision on the
+    county's conflicts came after ``resolutions_after``. Anything else, and the sync goes on as usual."""
+
+    server_id: str = Field(max_length=64)  # the server the checkpoints below are of
+    pull_since: WireInt = Field(ge=0, le=2**62)
+    row_count: WireInt = Field(ge=0, le=2**62)
+    digest: str = Field(max_length=128, pattern=r"^[0-9A-Za-z_.:+/=\-]*$")
+    resolutions_after: str = Field(default="", max_length=40, pattern=r"^[0-9T:.+\-]*$")
+
+
 class HelloRequest(Request):
     node_id: NodeIdStr
     protocol_version: WireInt
@@ -67,6 +80,8 @@ class HelloRequest(Request):
     # The store's history (``sync.identity``): its epoch, and the next one when it has changes to push.
     store_epoch: str = Field(default="", max_length=36, pattern=r"^[0-9A-Za-z_.:\-]*$")
     next_epoch: str = Field(default="", max_length=36, pattern=r"^[0-9A-Za-z_.:\-]*$")
+    # Optional (protocol 1 still: an older server refuses the key with 422 and the client asks again without).
+    noop_probe: NoopProbe | None = None
 
 
 class HelloResponse(Model):
@@ -79,6 +94,10 @@ class HelloResponse(Model):
     city_key: str = ""  # the city's public key: the county accepts only return bundles it signed
     # "copied": the server knows this node id with a later history; the store must continue as a new node.
     identity: Literal["ok", "copied"] = "ok"
+    # Only in the answer to a hello with a ``noop_probe`` (an older client is not shown fields it does not
+    # know): true when there is nothing to do either way; ``pull_since`` is then the store's new pull checkpoint.
+    up_to_date: bool = False
+    pull_since: int = 0
 
 
 class Change(Request):

@@ -16,8 +16,8 @@ from schema.models import SYNCED_TABLES
 from sync.auth import Caller
 from sync.hlc import wall_ms
 from sync.partition import SERVER_CHANGE, read_digest
-from sync.protocol import PulledRecord, PullResponse
-from sync.push import check_node, chunks, touch_node
+from sync.protocol import NoopProbe, PulledRecord, PullResponse
+from sync.push import CONFLICT, check_node, chunks, touch_node
 from sync.records import row_to_wire, table_of
 from sync.serverdb import ServerDB
 
@@ -56,6 +56,52 @@ def read_pull(db: ServerDB, caller: Caller, node_id: str, since: int, limit: int
         db.run_write(lambda c: touch_node(c, node_id, caller, pulled=datetime.now(), pull_seq=next_since))
     return PullResponse(changes=records, next_since=next_since, has_more=has_more, server_time_ms=wall_ms(),
                         partition=partition)
+
+
+def nothing_to_do(db: ServerDB, caller: Caller, node_id: str, probe: NoopProbe) -> int | None:
+    """The node's new pull checkpoint when a sync from where ``probe`` says the store stands would do nothing:
+    no change a pull from ``probe.pull_since`` would bring (the same query as ``read_pull``), the county
+    partition's digest equal to the store's, no decision on the county's conflicts after the store's last one.
+    None when any of that may not hold (an admin caller, checkpoints of another server): the full sync decides.
+    The server notes the node's pull as ``read_pull`` does."""
+    if caller.is_admin or probe.server_id != db.server_id:
+        return None
+    after = _moment(probe.resolutions_after)
+    if after is False:
+        return None
+    with db.read() as connection:
+        mark = high_water_mark(connection, caller)
+        if probe.pull_since > mark:  # the store has seen more than the server has: a restored server
+            return None
+        pending = connection.execute(
+            sa.select(SERVER_CHANGE.c.seq)
+            .where(_in_partitions(caller), SERVER_CHANGE.c.seq > probe.pull_since, SERVER_CHANGE.c.seq <= mark,
+                   SERVER_CHANGE.c.origin_node != node_id).limit(1)).first()
+        if pending is not None:
+            return None
+        partition = read_digest(connection, caller.county_code)
+        if (partition.row_count, partition.digest) != (probe.row_count, probe.digest) or partition.last_seq > mark:
+            return None
+        decided = sa.select(CONFLICT.c.id).where(CONFLICT.c.county_code == caller.county_code,
+                                                 CONFLICT.c.status == "resolved")
+        if after is not None:
+            decided = decided.where(CONFLICT.c.resolved_at > after)
+        if connection.execute(decided.limit(1)).first() is not None:
+            return None
+    db.run_write(lambda c: touch_node(c, node_id, caller, pulled=datetime.now(), pull_seq=mark))
+    return mark
+
+
+def _moment(text: str) -> datetime | None | bool:
+    """The resolutions checkpoint as the server compares it (its naive local time); None for none, False when
+    it is no date and time."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo is None else moment.astimezone().replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        return False
 
 
 def fetch_records(connection: Connection, latest: dict[tuple[str, str], int]) -> list[PulledRecord]:

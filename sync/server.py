@@ -54,7 +54,7 @@ from sync.protocol import (
     TableName,
     read_push,
 )
-from sync.pull import fetch_records, read_pull
+from sync.pull import fetch_records, nothing_to_do, read_pull
 from sync.push import push_answer
 from sync.records import table_of
 from sync.serverdb import ServerDB, open_server_db, schema_version
@@ -186,20 +186,28 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
         return {"status": "ok", "server_id": db.server_id, "protocol_version": PROTOCOL_VERSION,
                 "schema_version": schema_version()}
 
-    @app.post(f"{API_PREFIX}/sync/hello", responses=responses(400, 403, 426))
+    @app.post(f"{API_PREFIX}/sync/hello", responses=responses(400, 403, 426), response_model=HelloResponse,
+              response_model_exclude_unset=True)
     def hello(body: HelloRequest, who: CallerDep) -> HelloResponse:
         """Handshake: versions are checked, the server's time anchors the node's clock, a store whose history
         the server has moved past (a copy, a restored backup) is told to continue as a new node, the node's
         public key is registered for the token's county (403 if the node is revoked, another county's or has
-        another key), and the city's key is given for the county to check return bundles with."""
+        another key), and the city's key is given for the county to check return bundles with. With a
+        ``noop_probe`` (a store with nothing to push): ``up_to_date`` true when there is nothing to pull either
+        and the digests agree, so that sync is this one request; ``pull_since`` is then its new checkpoint.
+        (``up_to_date`` and ``pull_since`` are left out of the answer to a hello without a probe.)"""
         check_versions(body.protocol_version, body.schema_version)
         same = continues_history(db, who, body.node_id, body.store_epoch, body.next_epoch)
         if same and body.public_key and not who.is_admin:
             register_node_key(db, body.node_id, who.county_code, body.public_key, token_id=who.token_id)
+        probe: dict[str, Any] = {}
+        if body.noop_probe is not None:
+            mark = nothing_to_do(db, who, body.node_id, body.noop_probe) if same else None
+            probe = {"up_to_date": mark is not None, "pull_since": mark or 0}
         return HelloResponse(protocol_version=PROTOCOL_VERSION, schema_version=schema_version(),
                              server_id=db.server_id, server_time_ms=wall_ms(), county_code=who.county_code,
                              is_admin=who.is_admin, city_key=db.city_key.public_key,
-                             identity="ok" if same else "copied")
+                             identity="ok" if same else "copied", **probe)
 
     @app.post(f"{API_PREFIX}/sync/push", responses=responses(400, 403, 409, 426), response_model=PushResponse,
               openapi_extra=_json_body(PushRequest))

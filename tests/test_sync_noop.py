@@ -1,0 +1,104 @@
+"""A sync with nothing to do either way is one request (the hello with a no-op probe), against the real server;
+a sync with anything to do, on either side, still does all of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, local_record, update_row
+
+from schema.store import Store
+from sync import conflicts as queue
+from sync.client import SyncClient, SyncSummary
+from sync.protocol import API_PREFIX, PROTOCOL_VERSION
+from sync.serverdb import schema_version
+
+A = "410522"
+HELLO = f"{API_PREFIX}/sync/hello"
+
+
+@contextmanager
+def counted_client(store: Store, city: ThreadServer, token: str) -> Iterator[tuple[SyncClient, list[str]]]:
+    """A sync client whose every request to the server is noted (method and path) as it is sent."""
+    sent: list[str] = []
+    with SyncClient(store, city.url, token, retries=2, backoff=0.05) as client:
+        client.http.event_hooks["request"].append(lambda request: sent.append(f"{request.method} {request.url.path}"))
+        yield client, sent
+
+
+def counted_sync(store: Store, city: ThreadServer, token: str) -> tuple[SyncSummary, list[str]]:
+    with counted_client(store, city, token) as (client, sent):
+        return client.run(), sent
+
+
+def test_a_sync_with_nothing_to_do_is_the_hello_alone(city: ThreadServer, stores: StoreFactory) -> None:
+    token = city.token(A)
+    store = stores.make(A)
+    add_volunteer(store, name="王芳")
+    first, sent = counted_sync(store, city, token)
+    assert first.applied == 1 and first.digest == "match" and len(sent) > 1
+    for _ in range(2):
+        summary, sent = counted_sync(store, city, token)
+        assert sent == [f"POST {HELLO}"]
+        assert (summary.pushed, summary.pulled, summary.digest, summary.quarantined) == (0, 0, "match", 0)
+
+
+def test_changes_on_either_side_still_sync_whole_then_the_next_is_one_request(
+        city: ThreadServer, stores: StoreFactory) -> None:
+    token = city.token(A)
+    first, second = stores.make(A), stores.make(A)
+    row_id = add_volunteer(first, name="王芳", work_unit="县医院")
+    counted_sync(first, city, token)
+    counted_sync(second, city, token)
+    assert counted_sync(second, city, token)[1] == [f"POST {HELLO}"]
+
+    # A change on the server's side (another device pushed it): pulled, digest compared.
+    update_row(first, "volunteer", row_id, work_unit="县农业农村局")
+    assert counted_sync(first, city, token)[0].applied == 1
+    summary, sent = counted_sync(second, city, token)
+    assert summary.pulled == 1 and summary.digest == "match"
+    assert f"GET {API_PREFIX}/sync/pull" in sent
+    assert local_record(second, "volunteer", row_id)["work_unit"] == "县农业农村局"
+    assert counted_sync(second, city, token)[1] == [f"POST {HELLO}"]
+    # The first device's own push moved the server's sequence; nothing in it is news to that device.
+    assert counted_sync(first, city, token)[1] == [f"POST {HELLO}"]
+
+    # A change on this side: pushed.
+    update_row(second, "volunteer", row_id, mobile="13900000009")
+    summary, sent = counted_sync(second, city, token)
+    assert summary.applied == 1 and f"POST {API_PREFIX}/sync/push" in sent and summary.digest == "match"
+    assert counted_sync(second, city, token)[1] == [f"POST {HELLO}"]
+    summary, sent = counted_sync(first, city, token)
+    assert summary.pulled == 1 and local_record(first, "volunteer", row_id)["mobile"] == "13900000009"
+
+
+def test_a_city_decision_after_the_last_one_recorded_means_a_whole_sync(city: ThreadServer,
+                                                                      stores: StoreFactory) -> None:
+    token = city.token(A)
+    first, second = stores.make(A), stores.make(A)
+    row_id = add_volunteer(first, name="王芳")
+    counted_sync(first, city, token)
+    counted_sync(second, city, token)
+    update_row(first, "volunteer", row_id, mobile="13900000001")
+    update_row(second, "volunteer", row_id, mobile="13900000002")
+    counted_sync(first, city, token)
+    assert counted_sync(second, city, token)[0].conflicts == 1
+    [conflict] = queue.list_conflicts(city.db, county=A)
+    queue.resolve_conflict(city.db, conflict.id, {"mobile": "incoming"}, "本人确认", "admin:test")
+    summary, sent = counted_sync(second, city, token)
+    assert summary.resolutions == 1 and f"GET {API_PREFIX}/conflicts" in sent
+    assert counted_sync(second, city, token)[1] == [f"POST {HELLO}"]
+
+
+def test_a_hello_without_a_probe_is_answered_as_before(city: ThreadServer, stores: StoreFactory) -> None:
+    """An older client (no probe) is not shown the probe's answer fields, which it would refuse."""
+    token = city.token(A)
+    body = {"node_id": "old-client", "protocol_version": PROTOCOL_VERSION, "schema_version": schema_version()}
+    answer = httpx.post(f"{city.url}{HELLO}", json=body, headers={"Authorization": f"Bearer {token}"}).json()
+    assert "up_to_date" not in answer and "pull_since" not in answer and answer["identity"] == "ok"
+    probe = {"server_id": "another-server", "pull_since": 0, "row_count": 0, "digest": "0" * 16}
+    answer = httpx.post(f"{city.url}{HELLO}", json={**body, "noop_probe": probe},
+                        headers={"Authorization": f"Bearer {token}"}).json()
+    assert answer["up_to_date"] is False  # checkpoints of another server say nothing about this one
