@@ -12,10 +12,11 @@ double every team, and demo people mixed into a county's real roster would reach
 from __future__ import annotations
 
 import random
-import uuid
-from collections.abc import Iterable
+from bisect import bisect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import accumulate
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,6 +62,38 @@ SERVICE_TITLES = {
 
 DEMO_SETTING = "demo_data"  # device-local setting: what demo data this store took, and when
 _COUNTY_BITS = 20  # a six-digit region code fits in 20 bits
+_RANDOM_MASK = (1 << (74 - _COUNTY_BITS)) - 1
+_LOW_62 = (1 << 62) - 1
+_TAGS = list(TalentTag)
+_TAG_CUM_WEIGHTS = list(accumulate((3, 4, 3, 12, 15, 35, 28)))  # rng.choices(_TAGS, weights=…), drawn as it draws
+_SAN_ZHANG = frozenset(tag for tag in TalentTag if tag.is_san_zhang)
+
+
+_MOBILE_PREFIXES = ("13", "15", "18", "17", "19")
+_SCI_UNITS = ("第一高级中学", "疾控中心", "气象局", "林业站")
+_ENTHUSIAST_PLACES = ("社区", "村委会", "文化站")
+_AVAILABILITY = ("周末", "工作日晚上", "随时", "农闲时节")
+_SCI_WORKER = TalentTag.SCI_WORKER.value
+_REGISTERED, _UNREGISTERED = RegistrationStatus.REGISTERED.value, RegistrationStatus.UNREGISTERED.value
+_LOCAL = SyncState.LOCAL.value
+_NINE, _ELEVEN = time(9), time(11)
+
+
+def _draw_below(rng: random.Random) -> Callable[[int], int]:
+    """``rng._randbelow``: what ``choice(seq)``, ``randrange(a, b)`` and ``randint(a, b)`` draw (``seq[below(len(seq))]``,
+    ``a + below(b - a)``, ``a + below(b - a + 1)``), here without a method lookup per draw where it is CPython's."""
+    if type(rng)._randbelow is not random.Random._randbelow_with_getrandbits:  # type: ignore[attr-defined]
+        return rng._randbelow  # type: ignore[attr-defined,no-any-return]
+    getrandbits = rng.getrandbits
+
+    def below(n: int) -> int:
+        k = n.bit_length()
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return r
+
+    return below
 
 
 class DemoRefused(StvsError):
@@ -89,73 +122,91 @@ class DemoGenerator:
         self.county_code = county_code
         self.county_name = county_name
         self.rng = random.Random(seed)
+        # The draws ``choice``, ``randrange`` and ``randint`` make, without their checks: a hundred thousand
+        # volunteers take some two million draws. Same generator, same draws, same data for a seed.
+        self._below = _draw_below(self.rng)
+        self._random = self.rng.random
         self.today = today
         self._clock_ms = int(datetime.combine(today, time()).timestamp() * 1000) - 400 * 86_400_000
         self._id_serials: set[str] = set()
+        self._county_bits = int(county_code) << (74 - _COUNTY_BITS)
 
     def record_id(self) -> str:
         """A UUIDv7-shaped id from the seeded generator (time-ordered, reproducible) whose top 20 random
         bits are the county code: another county's demo data, whatever its seed, never has this id."""
         self._clock_ms += 1
         drawn = self.rng.getrandbits(74)  # drawn whole, so the rest of the data is the same as it always was
-        rand = (int(self.county_code) << (74 - _COUNTY_BITS)) | (drawn & ((1 << (74 - _COUNTY_BITS)) - 1))
-        value = (self._clock_ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
-        return str(uuid.UUID(int=value))
+        rand = self._county_bits | (drawn & _RANDOM_MASK)
+        value = (self._clock_ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & _LOW_62)
+        text = f"{value:032x}"  # as str(uuid.UUID(int=value)) writes it
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
     def base(self, created: datetime) -> dict[str, Any]:
         return {"county_code": self.county_code, "version": 0, "updated_hlc": "", "updated_by": "demo",
-                "deleted": False, "sync_state": SyncState.LOCAL.value, "created_at": created}
+                "deleted": False, "sync_state": _LOCAL, "created_at": created}
 
     def person_name(self) -> str:
-        given = self.rng.choice(GIVEN_CHARS) + (self.rng.choice(GIVEN_CHARS) if self.rng.random() < 0.7 else "")
-        return self.rng.choice(SURNAMES) + given
+        below = self._below
+        given = GIVEN_CHARS[below(len(GIVEN_CHARS))] + \
+            (GIVEN_CHARS[below(len(GIVEN_CHARS))] if self._random() < 0.7 else "")
+        return SURNAMES[below(len(SURNAMES))] + given
 
     def resident_id(self, born: date, male: bool) -> str:
-        prefix = self.county_code if self.county_code != CITY_CODE else "410502"
+        prefix = f"{self.county_code if self.county_code != CITY_CODE else '410502'}{born:%Y%m%d}"
         while True:
-            serial = self.rng.randrange(0, 500) * 2 + (1 if male else 0)
-            body = f"{prefix}{born:%Y%m%d}{serial:03d}"
+            serial = self._below(500) * 2 + (1 if male else 0)  # rng.randrange(0, 500)
+            body = f"{prefix}{serial:03d}"
             if body not in self._id_serials:
                 self._id_serials.add(body)
                 return body + id_check_char(body)
 
     def mobile(self) -> str:
-        return self.rng.choice(("13", "15", "18", "17", "19")) + str(self.rng.randrange(0, 10)) + \
-            f"{self.rng.randrange(0, 10**8):08d}"
+        below = self._below
+        return f"{_MOBILE_PREFIXES[below(5)]}{below(10)}{below(10**8):08d}"
 
     def unit_for(self, tag: TalentTag) -> tuple[str, str]:
-        town = self.rng.choice(TOWNSHIPS)
+        # Every alternative's draws are made, in this order, whichever the tag: so the data always was.
+        below = self._below
+        town = TOWNSHIPS[below(len(TOWNSHIPS))]
+        school = "一二三"[below(3)]
+        expert_at_hospital = self._random() < 0.4
+        surname, suffix = SURNAMES[below(len(SURNAMES))], VILLAGE_SUFFIX[below(len(VILLAGE_SUFFIX))]
+        sci_unit = _SCI_UNITS[below(len(_SCI_UNITS))]
+        place = _ENTHUSIAST_PLACES[below(len(_ENTHUSIAST_PLACES))]
         short = self.county_name
-        return {
-            TalentTag.HOSPITAL_DIRECTOR: (f"{town}卫生院", "院长"),
-            TalentTag.SCHOOL_PRINCIPAL: (f"{town}第{self.rng.choice('一二三')}初级中学", "校长"),
-            TalentTag.AGRI_STATION_HEAD: (f"{town}农业技术推广站", "站长"),
-            TalentTag.EXPERT: (f"{short}人民医院" if self.rng.random() < 0.4 else f"{short}农业农村局", "高级工程师"),
-            TalentTag.RURAL_TALENT: (f"{town}{self.rng.choice(SURNAMES)}家{self.rng.choice(VILLAGE_SUFFIX)}种植合作社",
-                                     "技术员"),
-            TalentTag.SCI_WORKER: (f"{short}{self.rng.choice(('第一高级中学', '疾控中心', '气象局', '林业站'))}", "工程师"),
-            TalentTag.ENTHUSIAST: (f"{town}{self.rng.choice(('社区', '村委会', '文化站'))}", ""),
-        }[tag]
+        if tag is TalentTag.HOSPITAL_DIRECTOR:
+            return f"{town}卫生院", "院长"
+        if tag is TalentTag.SCHOOL_PRINCIPAL:
+            return f"{town}第{school}初级中学", "校长"
+        if tag is TalentTag.AGRI_STATION_HEAD:
+            return f"{town}农业技术推广站", "站长"
+        if tag is TalentTag.EXPERT:
+            return (f"{short}人民医院" if expert_at_hospital else f"{short}农业农村局"), "高级工程师"
+        if tag is TalentTag.RURAL_TALENT:
+            return f"{town}{surname}家{suffix}种植合作社", "技术员"
+        if tag is TalentTag.SCI_WORKER:
+            return f"{short}{sci_unit}", "工程师"
+        return f"{town}{place}", ""
 
     def volunteer(self) -> dict[str, Any]:
-        rng = self.rng
-        tag = rng.choices(list(TalentTag), weights=(3, 4, 3, 12, 15, 35, 28))[0]
-        tags = [tag.value] + ([TalentTag.SCI_WORKER.value] if tag.is_san_zhang and rng.random() < 0.5 else [])
-        male = rng.random() < 0.55
-        born = date(rng.randint(1958, 2002), rng.randint(1, 12), rng.randint(1, 28))
+        rng, below, random_ = self.rng, self._below, self._random
+        tag = _TAGS[bisect(_TAG_CUM_WEIGHTS, random_() * _TAG_CUM_WEIGHTS[-1], 0, len(_TAGS) - 1)]
+        tags = [tag.value] + ([_SCI_WORKER] if tag in _SAN_ZHANG and random_() < 0.5 else [])
+        male = random_() < 0.55
+        born = date(1958 + below(45), 1 + below(12), 1 + below(28))
         unit, title = self.unit_for(tag)
-        registered = rng.random() < 0.7
-        joined = self.today - timedelta(days=rng.randint(0, 900))
-        created = datetime.combine(joined, time(9)) + timedelta(minutes=rng.randint(0, 480))
+        registered = random_() < 0.7
+        joined = self.today - timedelta(days=below(901))
+        created = datetime.combine(joined, _NINE) + timedelta(minutes=below(481))
         return self.base(created) | {
             "id": self.record_id(), "name": self.person_name(), "id_type": "resident",
             "id_number": self.resident_id(born, male), "sex": "male" if male else "female", "birth_date": born,
             "mobile": self.mobile(), "phone2": "", "work_unit": unit, "title": title,
-            "expertise": "、".join(rng.sample(EXPERTISE, rng.randint(1, 2))), "talent_tags": ",".join(tags),
-            "availability": rng.choice(("周末", "工作日晚上", "随时", "农闲时节")),
-            "publicity_consent": rng.random() < 0.8,
-            "stvs_status": RegistrationStatus.REGISTERED.value if registered else RegistrationStatus.UNREGISTERED.value,
-            "stvs_registered_on": joined + timedelta(days=rng.randint(0, 30)) if registered else None,
+            "expertise": "、".join(rng.sample(EXPERTISE, 1 + below(2))), "talent_tags": ",".join(tags),
+            "availability": _AVAILABILITY[below(4)],
+            "publicity_consent": random_() < 0.8,
+            "stvs_status": _REGISTERED if registered else _UNREGISTERED,
+            "stvs_registered_on": joined + timedelta(days=below(31)) if registered else None,
             "status": "active", "joined_on": joined, "notes": "",
         }
 
@@ -178,7 +229,7 @@ class DemoGenerator:
 
     def membership(self, team: dict[str, Any], volunteer: dict[str, Any], role: MemberRole) -> dict[str, Any]:
         joined = max(team["founded_on"], volunteer["joined_on"])
-        return self.base(datetime.combine(joined, time(11))) | {
+        return self.base(datetime.combine(joined, _ELEVEN)) | {
             "id": self.record_id(), "team_id": team["id"], "volunteer_id": volunteer["id"], "role": role.value,
             "joined_on": joined, "left_on": None,
         }
