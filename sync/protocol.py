@@ -63,8 +63,8 @@ class NoopProbe(Request):
     county's conflicts came after ``resolutions_after``. Anything else, and the sync goes on as usual."""
 
     server_id: str = Field(max_length=64)  # the server the checkpoints below are of
-    pull_since: WireInt = Field(ge=0, le=2**62)
-    row_count: WireInt = Field(ge=0, le=2**62)
+    pull_since: WireInt = Field(ge=0, le=2**53 - 1)  # bounds JSON Schema tools compare exactly, as floats
+    row_count: WireInt = Field(ge=0, le=2**53 - 1)
     digest: str = Field(max_length=128, pattern=r"^[0-9A-Za-z_.:+/=\-]*$")
     resolutions_after: str = Field(default="", max_length=40, pattern=r"^[0-9T:.+\-]*$")
 
