@@ -7,19 +7,18 @@ written by a newer stvs-tui is refused, and a damaged file gives ``StoreCorrupt`
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -28,14 +27,23 @@ from schema.identity import SigningKey, node_identity
 from schema.models import Setting
 from schema.paths import NOT_A_FOLDER, folder_problem, input_problem, os_reason, output_problem
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 STORE_FILENAME = "stvs.sqlite"
 BACKUP_DIRNAME = "backups"
 DAILY_BACKUPS_KEPT = 7
 _SQLITE_HEADER = b"SQLite format 3\x00"
+VERSION_TABLE = "alembic_version"
+_REVISION = re.compile(r'^(down_revision|revision)\b[^=\n]*=\s*(?:"([^"]+)"|\'([^\']+)\'|None)\s*$', re.MULTILINE)
 
 
 def _alembic_config(connection: Connection, role: str) -> Config:
+    # Alembic is imported only to migrate (it and its templates take ~11 MB of every process that opens a
+    # database; a store or server at head never needs it).
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -43,27 +51,42 @@ def _alembic_config(connection: Connection, role: str) -> Config:
     return config
 
 
-def _script_directory() -> ScriptDirectory:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config)
+def _revisions() -> dict[str, str | None]:
+    """revision → down revision of each migration, read from the files as text (as Alembic reads them: the
+    module-level ``revision`` and ``down_revision``; ``tests/test_store_revisions.py`` checks both agree)."""
+    return _read_revisions(MIGRATIONS_DIR)
+
+
+@cache
+def _read_revisions(folder: Path) -> dict[str, str | None]:
+    graph: dict[str, str | None] = {}
+    for path in sorted((folder / "versions").glob("*.py")):
+        found = {m.group(1): m.group(2) or m.group(3) for m in _REVISION.finditer(path.read_text(encoding="utf-8"))}
+        if found.get("revision"):
+            graph[str(found["revision"])] = found.get("down_revision")
+    return graph
 
 
 def head_revision() -> str:
-    head = _script_directory().get_current_head()
-    assert head is not None, "the migrations folder has no head revision"
-    return head
+    graph = _revisions()
+    heads = [revision for revision in graph if revision not in set(graph.values())]
+    assert len(heads) == 1, f"the migrations folder should have one head revision, not {heads}"
+    return heads[0]
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The revision the database is at (Alembic's version table), None for a database never migrated."""
+    if not sa.inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    assert len(rows) <= 1, f"{VERSION_TABLE} holds several revisions: {rows}"
+    return str(rows[0]) if rows else None
 
 
 def _check_known(revision: str | None) -> None:
     if revision is None:
         return
-    known = {script.revision for script in _script_directory().walk_revisions()}
-    if revision not in known:
+    if revision not in _revisions():
         raise StoreTooNew(
             f"数据库由更新版本的 stvs-tui 写入（结构版本 {revision}），请先升级 stvs-tui。"
             f" (written by a newer stvs-tui, schema revision {revision}; upgrade stvs-tui to open it)"
@@ -82,6 +105,8 @@ def migrate(engine: Engine, role: str, before_upgrade: object = None) -> bool:
         return False
     if revision is not None and callable(before_upgrade):
         before_upgrade()
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(_alembic_config(connection, role), "head")
     return True
