@@ -407,6 +407,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "city.connect_missing": ("请填写服务器地址和令牌", "Give the server address and the token"),
     "city.connected": ("已连接 {url}", "Connected to {url}"),
     "city.signin": ("登录", "Sign in"),
+    "app.not_saved": ("未保存，已填写的内容仍在表单中", "Nothing was saved; what was typed is still in the form"),
     "city.signin_title": ("市科协管理：请输入管理员令牌（仅本次会话使用，不保存）",
                           "City admin: give the admin token (for this session only, never saved)"),
     "city.signin_server": ("市级服务器地址", "City server address"),

@@ -11,6 +11,7 @@ import click
 from schema.errors import StoreError
 from schema.store import Store
 from stvs_tui import __version__
+from stvs_tui.cli.failures import StvsGroup
 from stvs_tui.cli.params import unknown_county
 from stvs_tui.context import AppContext
 from stvs_tui.paths import AppPaths
@@ -34,7 +35,7 @@ def initialise(store: Store, county: str, clerk: str) -> str:
     return names[county]
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=StvsGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STVS_DATA_DIR",
               help="Folder of the local store (default: the platform's user data dir; env STVS_DATA_DIR).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, envvar="STVS_LANG",

@@ -22,6 +22,7 @@ import stvs_tui.county.screens.excel_import  # noqa: F401  (registers the Excel 
 from schema.models import Region
 from schema.store import Store, open_store
 from stvs_tui.actions import install_bindings
+from stvs_tui.failures import storage_failure
 from stvs_tui.i18n import LANGUAGES, t, use_language
 from stvs_tui.logs import LOGGER, start_log
 from stvs_tui.paths import AppPaths
@@ -188,6 +189,9 @@ class CountyApp(RegistryApp):
                 logging.getLogger(LOGGER).exception("database work failed")
                 # A database's own refusal (a trigger's message) is the sentence, without the SQL around it.
                 error = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+                machine = storage_failure(exc)  # a full disk: say so, and that nothing was saved
+                if machine is not None:
+                    error = f"{store.path}: {machine[0]} {t('app.not_saved')}"
                 if not worker.is_cancelled:
                     self.call_from_thread(self.notify, t("app.error", error=error), severity="error", markup=False)
                 return

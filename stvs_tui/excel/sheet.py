@@ -14,6 +14,7 @@ with SimSun; a form laid out for the first fits the second.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -540,7 +541,11 @@ def saving_workbook(path: Path) -> Iterator[Workbook]:
     if problem:
         raise ExportFailed(problem)
     workbook = Workbook(write_only=True)
-    yield workbook
+    try:
+        yield workbook
+    except BaseException:
+        _discard_sheet_streams(workbook)
+        raise
     try:
         handle, temp_name = tempfile.mkstemp(prefix=".stvs-export-", suffix=".xlsx", dir=path.parent)
     except OSError as exc:
@@ -551,5 +556,19 @@ def saving_workbook(path: Path) -> Iterator[Workbook]:
         os.chmod(temp_name, 0o600)
         os.replace(temp_name, path)
     except BaseException:
+        _discard_sheet_streams(workbook)
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def _discard_sheet_streams(workbook: Workbook) -> None:
+    """After a failed save (a full disk), close each write-only sheet's stream and remove its temp file now:
+    left to the garbage collector, each would print an "Exception ignored" traceback under the one-line error."""
+    for sheet in workbook.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        if writer is None:
+            continue
+        with contextlib.suppress(Exception):  # the same disk error again: the one reported is enough
+            writer.xf.close()
+        with contextlib.suppress(OSError, ValueError):
+            writer.cleanup()
