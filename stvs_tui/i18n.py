@@ -459,13 +459,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "city.export_title": ("导出市级报表：文件路径（.xlsx）", "Export the city reports: file (.xlsx)"),
     "city.no_folder": ("文件夹不存在：{folder}", "No such folder: {folder}"),
     "city.upload_title": ("上传 {batch} 的逐条结果", "Per-record report of upload {batch}"),
-    "city.help_queue": ("冲突队列：按县区、表、类型筛选；回车打开一项逐字段处理；空格选择，Ctrl+K/Ctrl+J "
-                        "批量采用县级/市级数值（须填理由并确认）。光标移过本页末尾时自动载入下一页。",
-                        "Conflict queue: filter by county, table and kind; Enter opens an item to decide per field; "
+    "city.help_queue": ("冲突队列：按姓名、身份证号、手机号搜索，按县区、表、类型筛选；回车打开一项逐字段处理；空格选择，Ctrl+K/Ctrl+J "
+                        "批量采用县级/市级数值（须填理由并确认）。光标移过本页末尾时自动载入下一页。"
+                        "Ctrl+O 已处理（审计记录），Ctrl+G 各县概况，Ctrl+E 导出冲突记录（待处理和已处理）。",
+                        "Conflict queue: search by name, ID number or mobile, filter by county, table and kind; Enter "
+                        "opens an item to decide per field; "
                         "Space selects, Ctrl+K / Ctrl+J take the county's / the city's values for the selection "
-                        "(a reason and a confirmation are asked). Moving past the page's end loads the next page."),
-    "city.help_uploads": ("上传记录：每次同步和导入的同步包，回车查看逐条结果。",
-                          "Uploads: every sync and imported bundle; Enter shows its per-record report."),
+                        "(a reason and a confirmation are asked). Moving past the page's end loads the next page. "
+                        "Ctrl+O resolved items (the audit trail), Ctrl+G counties at a glance, Ctrl+E exports the "
+                        "conflict log (open and resolved)."),
+    "city.help_uploads": ("上传记录：每次同步和导入的同步包，注明设备（编号末8位和登记名称）和令牌名称；回车查看逐条结果。",
+                          "Uploads: every sync and imported bundle with its device (the node id's last 8 characters "
+                          "and its enrolled label) and token label; Enter shows its per-record report."),
     "city.help_reports": ("市级报表：各县区逐月月报（√ 按时、逾期、未报、待报；默认含本月），完整率与及时率按服务器收到时间计算；"
                           "Ctrl+L 对光标所在县区和月份锁定或重开，Ctrl+E 导出Excel。",
                           "City reports: each county's monthly reports (√ on time, late, missing, pending; the "

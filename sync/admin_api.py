@@ -7,6 +7,7 @@ functions the CLI and tests call directly (``sync.city_queue``, ``sync.city_repo
 # No "from __future__ import annotations": FastAPI must see the route signatures' local Annotated types.
 
 import json
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -14,8 +15,9 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from schema.errors import InvalidValue
 from schema.server_models import SyncToken
-from sync import city_queue
+from sync import city_audit, city_queue
 from sync.admin_protocol import (
     ADMIN_PREFIX,
     BulkRequest,
@@ -28,6 +30,8 @@ from sync.admin_protocol import (
     LockResponse,
     QueueItem,
     QueuePage,
+    SummaryPage,
+    Sender,
     Upload,
     UploadPage,
     UploadReport,
@@ -64,8 +68,12 @@ def list_uploads(db: ServerDB, county: str | None, limit: int, offset: int) -> U
         total = connection.execute(sa.select(sa.func.count()).select_from(BATCH).where(*where)).scalar_one()
         rows = connection.execute(sa.select(*columns).where(*where)
                                   .order_by(BATCH.c.received_at.desc(), BATCH.c.batch_id).limit(limit).offset(offset))
-        items = [Upload(**(dict(r._mapping) | {"received_at": r.received_at.isoformat(timespec="seconds")}))
-                 for r in rows]
+        rows = rows.all()
+        sent = city_audit.senders(connection, {r.node_id for r in rows})
+        counties = county_names(connection)
+        items = [Upload(**(dict(r._mapping) | {"received_at": r.received_at.isoformat(timespec="seconds")}),
+                        sender=sent.get(r.node_id) or Sender(node_id=r.node_id),
+                        county_name=counties.get(r.county_code, "")) for r in rows]
     return UploadPage(items=items, total=int(total))
 
 
@@ -86,8 +94,28 @@ def named_items(db: ServerDB, items: list[ConflictOut]) -> list[QueueItem]:
     with db.read() as connection:
         named = subjects(connection, ((i.table, i.row_id) for i in items))
         counties = county_names(connection)
+        nodes = city_audit.value_senders(connection, items)
+        sent = city_audit.senders(connection, {node for pair in nodes.values() for node in pair})
     return [QueueItem(**i.model_dump(), subject=named.get((i.table, i.row_id), ""),
-                      county_name=counties.get(i.county_code, "")) for i in items]
+                      county_name=counties.get(i.county_code, ""),
+                      server_sender=_sender(sent, nodes[i.id][0]), incoming_sender=_sender(sent, nodes[i.id][1]))
+            for i in items]
+
+
+def _day_param(name: str, value: str | None) -> date | None:
+    """A day as ``YYYY-MM-DD`` text: a number, which pydantic would read as a Unix time, is refused."""
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidValue(name, f"“{value}”不是有效日期，应为YYYY-MM-DD (not a date)") from None
+
+
+def _sender(known: dict[str, Sender], node: str) -> Sender:
+    return known.get(node) or Sender(node_id=node)
 
 
 def mount_admin_routes(app: FastAPI) -> None:
@@ -115,12 +143,21 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
     def queue(who: AdminDep, county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
               table: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]*$")] = None,
               kind: Annotated[str | None, Query(max_length=24, pattern=r"^[a-z_]*$")] = None,
-              status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = "open",
+              status: Annotated[str | None, Query(pattern="^(open|resolved|all)$")] = "open",
               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-              offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> QueuePage:
-        """The conflict queue filtered by county, table, kind and status (resolved ones are the audit trail)."""
+              offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+              search: Annotated[str | None, Query(max_length=100, pattern=SEARCH)] = None,
+              resolved_from: Annotated[str | None, Query(json_schema_extra={"format": "date"})] = None,
+              resolved_to: Annotated[str | None, Query(json_schema_extra={"format": "date"})] = None) -> QueuePage:
+        """The conflict queue filtered by county, table, kind and status (resolved ones are the audit trail, latest
+        decision first); ``search``: a person's name (part), full ID number or mobile, a team's or activity's name,
+        words of the reason or the deciding admin; ``resolved_from``/``resolved_to``: days of the decision."""
+        extra = [*city_audit.resolved_between(_day_param("resolved_from", resolved_from),
+                                              _day_param("resolved_to", resolved_to))]
+        if search and search.strip():
+            extra.append(city_audit.search_where(search))
         items, total = city_queue.query_queue(db, city_queue.QueueFilter(county, table, kind, status),
-                                              limit=limit, offset=offset)
+                                              limit=limit, offset=offset, extra=extra)
         return QueuePage(items=named_items(db, items), total=total)
 
     # Fixed paths before /queue/{conflict_id}: a wrong method on them is answered with their own Allow header.
@@ -165,6 +202,8 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
 
 
 MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# Search text: any printable text (no NUL or other control character: PostgreSQL refuses a NUL in text).
+SEARCH = r"^[^\x00-\x1f\x7f]*$"
 
 
 def _report_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N803
@@ -175,6 +214,14 @@ def _report_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: 
         """Counties × months reporting grid, team minimums and activities by kind and venue."""
         found = server_city_reports(db, first, last, today or date.today())
         return json.loads(json.dumps(found.to_dict()))
+
+    @app.get(f"{ADMIN_PREFIX}/summary", responses=responses(403))
+    def summary(who: AdminDep, months: Annotated[int, Query(ge=1, le=24)] = 6,
+                today: Annotated[str | None, Query(pattern=r"^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$",
+                                                   json_schema_extra={"format": "date"})] = None) -> SummaryPage:
+        """Per county: open conflicts, last upload, last report received, uploads and conflicts per month (the
+        ``months`` months up to ``today``'s, a day of 1900–2199)."""
+        return city_audit.county_summary(db, _day_param("today", today) or date.today(), months)
 
     @app.post(f"{ADMIN_PREFIX}/periods/lock", responses=responses(400, 403))
     def lock(body: LockRequest, who: AdminDep) -> LockResponse:

@@ -57,12 +57,24 @@ class BulkResponse(Model):
     outcome: dict[str, str]
 
 
+class Sender(Model):
+    """Who sent a value or an upload: the device (its node id; the label it was enrolled with, if any) and the
+    label of the token it synced with (the clerk or office the city issued it to)."""
+
+    node_id: str = ""
+    device_label: str = ""
+    token_label: str = ""
+
+
 class QueueItem(ConflictOut):
     """A queue item with what it is about by name: ``subject`` (the person with the ID number masked, the team,
-    the activity) and the county's name; both "" where the server has none."""
+    the activity) and the county's name; both "" where the server has none. ``server_sender`` sent the value
+    the server held (uploaded first), ``incoming_sender`` this upload; empty where the city itself wrote it."""
 
     subject: str = ""
     county_name: str = ""
+    server_sender: Sender = Field(default_factory=Sender)
+    incoming_sender: Sender = Field(default_factory=Sender)
 
 
 class QueuePage(Model):
@@ -93,6 +105,8 @@ class Upload(Model):
     conflicts: int
     duplicates: int
     rejected: int
+    sender: Sender = Field(default_factory=Sender)
+    county_name: str = ""
 
 
 class UploadPage(Model):
@@ -112,3 +126,22 @@ class LockResponse(Model):
     county_code: str
     period: str
     open_until: date
+
+
+class CountySummary(Model):
+    """One county at a glance: open conflicts, the last upload and report received, and per month (oldest
+    first, ``months`` of the page) how many uploads and conflicts came in."""
+
+    county_code: str
+    county_name: str
+    open_conflicts: int
+    last_upload: str = ""
+    last_report: str = ""
+    last_report_period: str = ""
+    uploads: list[int]
+    conflicts: list[int]
+
+
+class SummaryPage(Model):
+    months: list[str]
+    counties: list[CountySummary]

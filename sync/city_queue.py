@@ -14,7 +14,7 @@ who decided what and why: the audit trail.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -61,15 +61,19 @@ class QueueFilter:
     def where(self) -> list[sa.ColumnElement[bool]]:
         columns = {"county": CONFLICT.c.county_code, "table": CONFLICT.c.tbl, "kind": CONFLICT.c.kind,
                    "status": CONFLICT.c.status}
-        return [columns[name] == value for name, value in vars(self).items() if value]
+        return [columns[name] == value for name, value in vars(self).items() if value and value != "all"]
 
 
-def query_queue(db: ServerDB, wanted: QueueFilter, *, limit: int = 100, offset: int = 0) -> tuple[list[ConflictOut], int]:
-    """A page of the queue (oldest first) and how many items match in all."""
-    where = wanted.where()
+def query_queue(db: ServerDB, wanted: QueueFilter, *, limit: int = 100, offset: int = 0,
+                extra: Sequence[sa.ColumnElement[bool]] = ()) -> tuple[list[ConflictOut], int]:
+    """A page of the queue and how many items match in all: open items oldest first, resolved ones (the audit
+    trail) latest decision first. ``extra``: more conditions (search, dates: ``sync.city_audit``)."""
+    where = [*wanted.where(), *extra]
+    order = (CONFLICT.c.resolved_at.desc(), CONFLICT.c.id) if wanted.status == "resolved" else \
+        (CONFLICT.c.created_at, CONFLICT.c.id)
     with db.read() as connection:
         total = connection.execute(sa.select(sa.func.count()).select_from(CONFLICT).where(*where)).scalar_one()
-        rows = connection.execute(sa.select(CONFLICT).where(*where).order_by(CONFLICT.c.created_at, CONFLICT.c.id)
+        rows = connection.execute(sa.select(CONFLICT).where(*where).order_by(*order)
                                   .limit(limit).offset(offset))
         return [_out(row) for row in rows], int(total)
 

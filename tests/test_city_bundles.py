@@ -144,3 +144,29 @@ def test_bundle_cli_exits_1_with_one_line_on_a_damaged_file(tmp_path) -> None:
     assert trusted.exit_code == 0, trusted.output
     back = runner.invoke(main, [*county_cli, "bundle", "import", str(tmp_path / "up.return.stvsb")])
     assert back.exit_code == 0, back.output
+
+
+def test_bundle_import_names_the_cross_county_duplicates_it_revealed(county, city_db, tmp_path) -> None:
+    from sqlmodel import Session
+
+    from schema.models import Volunteer
+    from schema.validators import mask_id_number
+
+    row_id = add_volunteer(county, name="王强")
+    id_number = local_record(county, "volunteer", row_id)["id_number"]
+    with Session(city_db.engine) as session:  # 汤阴县 registered the same person earlier
+        session.add(Volunteer(county_code="410523", name="王强", id_number=id_number, mobile="13700000000",
+                              version=1))
+        session.commit()
+    export_push_bundle(county, tmp_path / "up.stvsb")
+    url = city_db.engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    city_cli = ["--data-dir", str(tmp_path / "citydata"), "bundle", "import", str(tmp_path / "up.stvsb"),
+                "--database-url", url]
+    said = runner.invoke(main, city_cli)
+    assert said.exit_code == 0, said.output
+    assert "新发现跨县重复人员 1 人" in said.stdout
+    assert f"王强 {mask_id_number(id_number)}  安阳县 / 汤阴县" in said.stdout and id_number not in said.stdout
+    again = runner.invoke(main, [*city_cli, "--json"])  # the same bundle again: nothing new to name
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["duplicate_persons"] == []

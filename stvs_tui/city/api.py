@@ -19,6 +19,7 @@ from sync.admin_protocol import (
     LockResponse,
     QueueItem,
     QueuePage,
+    SummaryPage,
     UploadPage,
     UploadReport,
 )
@@ -77,10 +78,28 @@ class CityAdminClient:
         return DetectResponse.model_validate(self._call("POST", "/queue/detect")).opened
 
     def queue(self, *, county: str | None = None, table: str | None = None, kind: str | None = None,
-              status: str | None = "open", limit: int = 100, offset: int = 0) -> QueuePage:
+              status: str | None = "open", limit: int = 100, offset: int = 0, search: str | None = None,
+              resolved_from: date | None = None, resolved_to: date | None = None) -> QueuePage:
+        """A page of the queue; ``status="resolved"`` is the audit trail (latest decision first)."""
         params = {k: v for k, v in {"county": county, "table": table, "kind": kind, "status": status,
-                                    "limit": limit, "offset": offset}.items() if v is not None}
+                                    "limit": limit, "offset": offset, "search": search or None,
+                                    "resolved_from": resolved_from and resolved_from.isoformat(),
+                                    "resolved_to": resolved_to and resolved_to.isoformat()}.items()
+                  if v is not None}
         return QueuePage.model_validate(self._call("GET", "/queue", params=params))
+
+    def all_items(self, **filters: Any) -> list[QueueItem]:
+        """Every item that matches (page after page), e.g. for the conflict log."""
+        items: list[QueueItem] = []
+        while True:
+            page = self.queue(**filters, limit=1000, offset=len(items))
+            items.extend(page.items)
+            if not page.items or len(items) >= page.total:
+                return items
+
+    def summary(self, today: date | None = None, months: int = 6) -> SummaryPage:
+        params: dict[str, Any] = {"months": months} | ({"today": today.isoformat()} if today else {})
+        return SummaryPage.model_validate(self._call("GET", "/summary", params=params))
 
     def item(self, conflict_id: str) -> QueueItem:
         return QueueItem.model_validate(self._call("GET", f"/queue/{conflict_id}"))

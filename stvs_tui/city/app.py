@@ -22,9 +22,11 @@ import stvs_tui.city.words  # noqa: F401  (registers the city's keys before any 
 from schema.reporting import CellState, CityReports, shift_period
 from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
+from stvs_tui.city.audit import CountyPane, ResolvedPane
+from stvs_tui.city.conflict_log import export_conflict_log
 from stvs_tui.city.export import export_city_reports
 from stvs_tui.city.item import ConflictScreen, ConnectModal, ExportModal, LockModal, ReasonModal
-from stvs_tui.city.names import county_of, field_of, subject_of, table_of
+from stvs_tui.city.names import county_of, field_of, sender_of, subject_of, table_of
 from stvs_tui.i18n import t, use_language
 from stvs_tui.state import report_state
 from stvs_tui.widgets.confirm import ConfirmModal
@@ -65,6 +67,8 @@ class CityApp(RegistryApp):
     #upload-report { height: 12; }
     #status { height: 1; color: $warning; }
     #legend { width: 1fr; height: auto; color: $text-muted; }
+    #resolved-detail { height: 6; }
+    #resolved-why, #county-months { width: 1fr; height: auto; color: $text-muted; }
     """
     # The palette and F1 help offer these scopes on every screen (the county app's "app" is not ours).
     ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("city",)
@@ -173,6 +177,7 @@ class CityMainScreen(Screen[None]):
                 yield DataTable(id="upload-report", cursor_type="row")
             with TabPane(t("city.tab_queue"), id="queue"):
                 with Horizontal(id="filters"):
+                    yield Input(placeholder=t("city.search"), id="f-search")
                     yield Input(placeholder=t("city.filter_county"), id="f-county")
                     yield Input(placeholder=t("city.filter_table"), id="f-table")
                     yield Select([(t(f"kind.{kind}"), kind) for kind in QUEUE_KINDS], prompt=t("city.kind_all"),
@@ -184,6 +189,10 @@ class CityMainScreen(Screen[None]):
                     yield Input(this_month, id="r-last")  # the month in progress: who has reported so far
                 yield DataTable(id="report-table", cursor_type="cell")
                 yield Label(t("city.legend"), id="legend", markup=False)
+            with TabPane(t("city.tab_resolved"), id="resolved"):
+                yield ResolvedPane()
+            with TabPane(t("city.tab_counties"), id="counties"):
+                yield CountyPane()
         yield Label("", id="status", markup=False)
         yield Footer()
 
@@ -212,10 +221,13 @@ class CityMainScreen(Screen[None]):
     def action_refresh(self) -> None:
         self.show_status(t("app.loading"))
         self.city.call_server(self._load_all, self._show_all)
+        self.query_one(ResolvedPane).reload()
+        self.query_one(CountyPane).reload()
 
-    def _queue_filters(self) -> dict[str, str | None]:
+    def _queue_filters(self) -> dict[str, Any]:
         kind = self.query_one("#f-kind", Select)
-        return {"county": self.query_one("#f-county", Input).value.strip() or None,
+        return {"search": self.query_one("#f-search", Input).value.strip() or None,
+                "county": self.query_one("#f-county", Input).value.strip() or None,
                 "table": self.query_one("#f-table", Input).value.strip() or None,
                 "kind": None if kind.is_blank() else str(kind.value)}
 
@@ -253,7 +265,7 @@ class CityMainScreen(Screen[None]):
                                   lambda page: self._show_uploads(page, event.offset, event.cursor_at_end))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id in ("f-county", "f-table"):
+        if event.input.id in ("f-search", "f-county", "f-table"):
             self._load_queue(0)
         else:
             self.action_refresh()
@@ -263,7 +275,7 @@ class CityMainScreen(Screen[None]):
             self._load_queue(0)
 
     def action_focus_filter(self) -> None:
-        target = {"queue": "#f-county", "reports": "#r-first"}.get(self.active_tab())
+        target = {"queue": "#f-search", "reports": "#r-first", "resolved": "#a-search"}.get(self.active_tab())
         if target:
             self.query_one(target, Input).focus()
 
@@ -340,8 +352,10 @@ class CityMainScreen(Screen[None]):
         table.total = page.total
         rows = []
         for u in page.items:
-            device = f"{t('city.bundle')} {u.node_id[:8]}" if u.batch_id.startswith("bundle-") else u.node_id[:8]
-            rows.append((u.batch_id, (u.received_at.replace("T", " "), u.county_code, plain(device), u.changes,
+            device = sender_of(u.sender) or u.node_id[-8:]
+            if u.batch_id.startswith("bundle-"):
+                device = f"{t('city.bundle')} {device}"
+            rows.append((u.batch_id, (u.received_at.replace("T", " "), plain(county_of(u)), plain(device), u.changes,
                                       u.applied, u.merged, u.conflicts, u.rejected)))
         table.show_page(offset, rows, cursor_at_end)
 
@@ -380,7 +394,37 @@ class CityMainScreen(Screen[None]):
         nil = t("city.mark_nil") if cell.is_nil and cell.received else ""
         return t(f"city.mark_{cell.state.value}") + nil + (t("city.locked_mark") if locked else "")
 
+    def action_show_tab(self, tab: str) -> None:
+        """Open a tab by key or palette (the audit trail, the counties' summary), focusing its list."""
+        self.query_one(TabbedContent).active = tab
+        target = {"resolved": "#resolved-table", "counties": "#county-table"}.get(tab)
+        if target:
+            self.query_one(target, DataTable).focus()
+
+    def action_export_log(self) -> None:
+        """The conflict log: the open queue and the resolved items (as filtered on their tabs) in one workbook."""
+        default = Path.cwd() / f"conflict-log-{self.city.today.isoformat()}.xlsx"
+        open_filters = self._queue_filters()
+        resolved_filters = self.query_one(ResolvedPane).filters() or {"status": "resolved"}
+        client, today = self.city.client, self.city.today
+
+        def job(path: Path) -> Path:
+            open_items = client.all_items(**open_filters)
+            resolved = client.all_items(**resolved_filters)
+            export_conflict_log(open_items, resolved, path, today)
+            return path
+
+        def write(path: Path | None) -> None:
+            if path is not None:
+                self.city.call_server(lambda: job(path),
+                                      lambda done: self.notify(t("city.exported", path=str(done)), markup=False))
+
+        self.app.push_screen(ExportModal(default, t("city.export_log_title")), write)
+
     def action_export(self) -> None:
+        if self.active_tab() in ("queue", "resolved"):
+            self.action_export_log()
+            return
         reports = self.reports
         if reports is None or self.active_tab() != "reports":
             return

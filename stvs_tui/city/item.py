@@ -67,7 +67,7 @@ class ConflictScreen(ModalScreen[bool]):
         if self.duplicate:
             city, county = t("city.col_first"), t("city.col_later")
         else:  # the later upload's device is on the item; the first side's sender is not (yet) recorded there
-            city, county = t("city.col_city"), t("city.col_county_value", device=self.item.node_id[:8])
+            city, county = t("city.col_city"), t("city.col_county_value", device=self.item.node_id[-8:])
         table.add_columns(t("city.col_field"), t("city.col_base"), plain(city), plain(county), t("city.col_choice"))
         for name, sides in self.item.fields.items():
             table.add_row(plain(field_of(self.item.table, name)), plain(shown(sides.get("base"))), plain(shown(sides.get("server"))),
@@ -215,13 +215,14 @@ class LockModal(FormModal):
 class ExportModal(FormModal):
     """Where to write the city reports workbook: a path, prefilled with a name in the current folder."""
 
-    def __init__(self, default: Path) -> None:
+    def __init__(self, default: Path, title: str = "") -> None:
         super().__init__()
         self.default = default
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(t("city.export_title"))
+            yield Label(self.title_text or t("city.export_title"), markup=False)
             yield Input(str(self.default), id="path")
             yield Label("", id="export-error", markup=False)
         yield Footer()

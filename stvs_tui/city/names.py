@@ -27,3 +27,20 @@ def field_of(table: str, name: str) -> str:
     """A field by its label (手机号码, not ``mobile``); a field the model does not have as it is."""
     model = TABLE_MODELS.get(table)
     return field_label(model, name, language()) if model and name in model.model_fields else name
+
+
+def sender_of(sender: Any) -> str:
+    """The device and the clerk that sent a value or an upload: ``设备 9f3c2a1b 王芳的笔记本 · 410522 设备``.
+
+    The node id's tail (its random part: a UUIDv7's head is its creation time, the same for devices set up
+    the same minute), the label the device was enrolled with and the label of the token it synced with."""
+    import stvs_tui.city.audit_words  # noqa: F401  (the words)
+    from stvs_tui.i18n import t
+
+    node = getattr(sender, "node_id", "") or ""
+    if not node:
+        return ""
+    if node == "city":
+        return t("city.sender_city")
+    device = " ".join(part for part in (t("city.sender_device", node=node[-8:]), sender.device_label) if part)
+    return " · ".join(part for part in (device, sender.token_label) if part)

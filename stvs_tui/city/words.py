@@ -23,6 +23,8 @@ ACTION_SPECS = (
     ActionSpec("city.bulk_city", "ctrl+j", "bulk('city')", "city.bulk_city", "city.main", priority=True),
     ActionSpec("city.export", "ctrl+e", "export", "city.export", "city.main", priority=True),
     ActionSpec("city.lock", "ctrl+l", "lock", "city.lock", "city.main", priority=True),
+    ActionSpec("city.resolved", "ctrl+o", "show_tab('resolved')", "city.show_resolved", "city.main", priority=True),
+    ActionSpec("city.counties", "ctrl+g", "show_tab('counties')", "city.show_counties", "city.main", priority=True),
     ActionSpec("city.item.cycle", "space", "cycle", "city.cycle", "city.item"),
     ActionSpec("city.item.save", "ctrl+s", "save", "action.save", "city.item", priority=True),
     ActionSpec("city.item.back", "escape", "back", "action.back", "city.item"),

@@ -117,9 +117,36 @@ def conflicts_group() -> None:
 
 
 def _item_line(item: Any) -> str:
-    fields = ", ".join(f"{name}: {sides.get('server')!r} | {sides.get('incoming')!r}"
-                       for name, sides in item.fields.items())
-    return f"{item.id}  {item.county_code}  {item.table}/{item.row_id}  {item.kind}  {fields}"
+    """id, county by name, table by its label, the subject by name (ID masked), kind, per field both sides (and
+    who sent each: device and token label)."""
+    from stvs_tui.city.audit import shown_value
+    from stvs_tui.city.names import county_of, field_of, sender_of, subject_of, table_of
+
+    fields = ", ".join(f"{field_of(item.table, name)}: {shown_value(name, sides.get('server'))} | "
+                       f"{shown_value(name, sides.get('incoming'))}" for name, sides in item.fields.items())
+    senders = " | ".join(sender_of(s) or "-" for s in (item.server_sender, item.incoming_sender))
+    return (f"{item.id}  {county_of(item)}  {table_of(item.table)}  {subject_of(item)}  {item.kind}  {fields}"
+            f"  [{senders}]")
+
+
+def _queue_filters(county: str | None, table: str | None, kind: str | None, status: str, search: str | None,
+                   since: Any, until: Any) -> dict[str, Any]:
+    return {"county": county, "table": table, "kind": kind, "status": status,
+            "search": search, "resolved_from": since.date() if since else None,
+            "resolved_to": until.date() if until else None}
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Search and the decision's days, shared by ``conflicts list`` and ``conflicts export``."""
+    for option in reversed((
+            click.option("--search", help="A person's name (or part), full ID number or mobile; a team's or "
+                                          "activity's name; words of the reason or the deciding admin."),
+            click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]),
+                         help="Resolved items decided on or after this day (YYYY-MM-DD)."),
+            click.option("--until", type=click.DateTime(["%Y-%m-%d"]),
+                         help="Resolved items decided on or before this day (YYYY-MM-DD)."))):
+        command = option(command)
+    return command
 
 
 @conflicts_group.command("list")
@@ -129,39 +156,90 @@ def _item_line(item: Any) -> str:
 @click.option("--status", type=click.Choice(["open", "resolved", "all"]), default="open", show_default=True,
               help="Open items, or resolved ones (the audit trail: who decided what and why).")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--json", "as_json", is_flag=True, help="Print the items as JSON.")
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print the items as JSON (with the ids).")
 @server_option
 @token_option
 @transport_options
 @click.pass_obj
 def conflicts_list(app: AppContext, county: str | None, table: str | None, kind: str | None, status: str,
-                   limit: int, as_json: bool, server_url: str | None, token: str | None, ca_file: str | None,
-                   insecure_http: bool) -> None:
+                   limit: int, search: str | None, since: Any, until: Any, as_json: bool, server_url: str | None,
+                   token: str | None, ca_file: str | None, insecure_http: bool) -> None:
     """List the conflict queue; relational items (duplicate persons, dissolved teams) are looked for first.
 
-    Each line: id, county, table/record, kind, then per field the city's | the county's value.
+    Each line: id, county (by name), table (by its label), the person (ID masked), team or activity by name,
+    kind, then per field the server's value (uploaded first) | this upload's, and in brackets the device and
+    token label that sent each. Resolved items follow with who decided, when and why.
 
     \b
-    Example:
+    Examples:
       stvs-tui conflicts list --status resolved --json
+      stvs-tui conflicts list --status all --search 410522198001010015
     """
     try:
         with _client(app, server_url, token, ca_file, insecure_http) as client:
             client.detect()
-            page = client.queue(county=county, table=table, kind=kind, status=None if status == "all" else status,
-                                limit=limit)
+            page = client.queue(**_queue_filters(county, table, kind, status, search, since, until), limit=limit)
     except SyncError as exc:
         raise _one_line(exc) from None
     if as_json:
         click.echo(json.dumps({"total": page.total, "items": [i.model_dump() for i in page.items]},
                               ensure_ascii=False, indent=2))
         return
+    from stvs_tui.city.audit import decided_at, decided_by, decision_words
+
     for item in page.items:
         line = _item_line(item)
         if item.status == "resolved":
-            line += f"  → {item.resolved_by} {item.resolved_at}: {item.reason}"
+            line += f"  → {decided_by(item)} {decided_at(item)}: {decision_words(item)}; {item.reason}"
         click.echo(line)
     click.echo(f"共 {page.total} 项 ({page.total} items)", err=True)
+
+
+@conflicts_group.command("export")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The workbook to write (.xlsx), e.g. 冲突记录.xlsx.")
+@click.option("--county", help="Only this county (six-digit code).")
+@click.option("--table", help="Only this table, e.g. volunteer.")
+@click.option("--kind", type=click.Choice(QUEUE_KINDS), help="Only this kind of item.")
+@filter_options
+@server_option
+@token_option
+@transport_options
+@click.pass_obj
+def conflicts_export(app: AppContext, out: Path, county: str | None, table: str | None, kind: str | None,
+                     search: str | None, since: Any, until: Any, server_url: str | None, token: str | None,
+                     ca_file: str | None, insecure_http: bool) -> None:
+    """Write the conflict log: a workbook with the sheets 待处理 (the open queue) and 已处理 (who decided, when,
+    which values and why), printed on A4; people by name with ID numbers masked, never UUIDs.
+
+    --from/--until limit the resolved items to the days of their decision.
+
+    \b
+    Example:
+      stvs-tui conflicts export --out 冲突记录.xlsx --from 2026-01-01
+    """
+    from datetime import date
+
+    from schema.paths import output_problem
+    from stvs_tui.city.conflict_log import export_conflict_log
+
+    if out.suffix.lower() != ".xlsx":
+        out = out.with_name(f"{out.name}.xlsx")
+    problem = output_problem(out)
+    if problem:
+        raise click.ClickException(f"无法写入 (cannot write) {problem}")
+    base = {"county": county, "table": table, "kind": kind, "search": search}
+    try:
+        with _client(app, server_url, token, ca_file, insecure_http) as client:
+            client.detect()
+            open_items = client.all_items(**base, status="open")
+            resolved = client.all_items(**_queue_filters(county, table, kind, "resolved", search, since, until))
+    except SyncError as exc:
+        raise _one_line(exc) from None
+    export_conflict_log(open_items, resolved, out, date.today())
+    click.echo(f"已导出冲突记录 {out}：待处理 {len(open_items)} 项，已处理 {len(resolved)} 项 "
+               f"(conflict log written: {len(open_items)} open, {len(resolved)} resolved)")
 
 
 def _field_decisions(fields: tuple[str, ...], values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -292,8 +370,9 @@ def bundle_export(app: AppContext, file: Path) -> None:
 @click.pass_obj
 def bundle_import(app: AppContext, file: Path, return_file: Path | None, database_url: str | None,
                   as_json: bool) -> None:
-    """Import a bundle: at the city a county's upload (then a return bundle, signed by the city, is written),
-    on a county's device the city's return bundle.
+    """Import a bundle: at the city a county's upload (then a return bundle, signed by the city, is written,
+    and the cross-county duplicate persons it revealed are opened in the queue and named: the person, the ID
+    number masked, both counties), on a county's device the city's return bundle.
 
     Refused, changing nothing, when the file is truncated or its signature fails; at the city when its device
     is not registered (see `node enrol`) or revoked, or it carries another county's record; on a county's
@@ -308,22 +387,32 @@ def bundle_import(app: AppContext, file: Path, return_file: Path | None, databas
 
     try:
         bundle = read_bundle(file)
-        summary = _import_at_city(app, bundle, file, return_file, database_url) if bundle.kind == PUSH else \
-            _import_at_county(app, bundle)
+        summary, persons = _import_at_city(app, bundle, file, return_file, database_url) if bundle.kind == PUSH \
+            else (_import_at_county(app, bundle), None)
     except (SyncError, StoreError, OSError) as exc:
         raise _one_line(exc) from None
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(summary.to_dict() | ({"duplicate_persons": persons} if persons is not None else {}),
+                              ensure_ascii=False, indent=2))
     else:
         click.echo(f"上传 pushed {summary.pushed}: applied {summary.applied}, merged {summary.merged}, "
                    f"conflicts {summary.conflicts}, duplicates {summary.duplicates}, rejected {summary.rejected}; "
                    f"下载 pulled {summary.pulled}")
+        if persons:
+            click.echo(f"新发现跨县重复人员 {len(persons)} 人 (new cross-county duplicate persons: {len(persons)}):")
+        for person in persons:
+            click.echo(f"  {person['name']} {person['id_number']}  {person['first_county']} / "
+                       f"{person['later_county']}")
 
 
 def _import_at_city(app: AppContext, bundle: Any, file: Path, return_file: Path | None,
-                    database_url: str | None) -> Any:
+                    database_url: str | None) -> tuple[Any, list[dict[str, str]]]:
+    """Import a county's upload at the city; the summary, and the cross-county duplicate persons it revealed
+    (each named: the person, the ID number masked, the two counties)."""
     from schema.paths import output_problem
     from sync.bundle import BundleError, import_push_bundle, write_bundle
+    from sync.city_audit import describe_duplicates, open_duplicate_ids
+    from sync.city_queue import detect_relational
 
     target = return_file or file.with_name(f"{file.stem}.return{file.suffix or '.stvsb'}")
     problem = output_problem(target)  # checked first: an import whose answers cannot be written is not begun
@@ -331,12 +420,16 @@ def _import_at_city(app: AppContext, bundle: Any, file: Path, return_file: Path 
         raise BundleError(f"无法写回传包 (cannot write the return bundle) {problem}")
     db = app.open_server_db(database_url)
     try:
+        known = open_duplicate_ids(db)
         result = import_push_bundle(db, bundle)
         write_bundle(result.return_bundle, target, db.city_key)
+        # The same ID number registered by another county: opened in the queue now, and named in the summary.
+        detect_relational(db)
+        persons = describe_duplicates(db, open_duplicate_ids(db) - known)
     finally:
         db.close()
     click.echo(f"回传包 return bundle: {target}", err=True)
-    return result.summary
+    return result.summary, persons
 
 
 def _import_at_county(app: AppContext, bundle: Any) -> Any:
