@@ -187,7 +187,9 @@ def conflicts_list(app: AppContext, county: str | None, table: str | None, kind:
                               ensure_ascii=False, indent=2))
         return
     from stvs_tui.city.audit import decided_at, decided_by, decision_words
+    from stvs_tui.i18n import use_language
 
+    use_language(app.lang)  # labels (志愿者, 手机号码) in the language asked for (--lang)
     for item in page.items:
         line = _item_line(item)
         if item.status == "resolved":
@@ -400,7 +402,7 @@ def bundle_import(app: AppContext, file: Path, return_file: Path | None, databas
                    f"下载 pulled {summary.pulled}")
         if persons:
             click.echo(f"新发现跨县重复人员 {len(persons)} 人 (new cross-county duplicate persons: {len(persons)}):")
-        for person in persons:
+        for person in persons or []:
             click.echo(f"  {person['name']} {person['id_number']}  {person['first_county']} / "
                        f"{person['later_county']}")
 
