@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from schema.regions import install_regions, read_regions
 from schema.reporting import city_reports
 from schema.rules import hours_by_volunteer
 from schema.store import open_store
+from stvs_tui.city.conflict_log import export_conflict_log
 from stvs_tui.city.export import export_city_reports
 from stvs_tui.excel import (
     export_activities,
@@ -69,6 +71,28 @@ def _long_texts(store) -> None:
         session.commit()
 
 
+def _conflict_items() -> tuple[list[Any], list[Any]]:
+    """A city's conflict log: 40 open items and 30 resolved ones, with long work units and reasons."""
+    from sync.admin_protocol import QueueItem, Sender
+
+    def item(n: int, resolved: bool) -> QueueItem:
+        fields = {"mobile": {"base": "13800138000", "server": f"139{n:08d}", "incoming": f"137{n:08d}"},
+                  "work_unit": {"base": "", "server": LONG_UNIT, "incoming": "安阳县人民医院"}}
+        return QueueItem(
+            id=f"c{n}", county_code="410522", table="volunteer", row_id=f"r{n}", kind="field_conflict",
+            node_id="node", base_version=1, server_version=2, fields=fields,
+            status="resolved" if resolved else "open", created_at=f"2026-05-{n % 28 + 1:02d}T09:00:00",
+            resolved_at=f"2026-06-{n % 28 + 1:02d}T10:00:00" if resolved else None,
+            resolved_by="admin:市科协李明" if resolved else "",
+            resolution={"mobile": f"137{n:08d}", "work_unit": LONG_UNIT} if resolved else {},
+            reason=LONG_SUMMARY[:60] if resolved else "", subject=f"欧阳晓明{n} 410522********1234",
+            county_name="安阳县", server_sender=Sender(node_id="0190a000-0000-7000-8000-00000000aa01",
+                                                    device_label="王芳的笔记本", token_label="安阳县科协"),
+            incoming_sender=Sender(node_id="0190a000-0000-7000-8000-00000000bb02", token_label="安阳县科协"))
+
+    return [item(n, False) for n in range(40)], [item(n, True) for n in range(30)]
+
+
 def _filled_template(path: Path) -> Path:
     """The template as a clerk fills it in Excel: text typed into its prepared columns."""
     export_template(path)
@@ -106,6 +130,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Prin
                            today=DEMO_TODAY)
         _filled_template(books / "template.xlsx")
         export_city_reports(reports, books / "city.xlsx")
+        export_conflict_log(*_conflict_items(), books / "conflicts.xlsx", DEMO_TODAY)
     finally:
         store.close()
     workbooks = sorted(books.glob("*.xlsx"))
@@ -122,6 +147,7 @@ FORMS = {
     "hours": ("科技志愿服务时长公示名单", 9.0),
     "certificate": ("志愿服务记录证明", 10.0),
     "city": ("科技志愿服务月报报送情况统计表", 9.0),
+    "conflicts": ("同步冲突待处理清单", 9.0),
 }
 STAMPS = {"certificate": "出具单位（盖章）", "hours": "公示单位（盖章）"}
 
@@ -147,7 +173,7 @@ def test_each_page_is_a4_with_its_number_and_the_title_on_the_first(printed: dic
     assert any(title in line.text for line in pages[0].lines), f"{name}: no title “{title}” on page 1"
     for page in pages:
         assert page.rules, f"{name}: page {page.number} has no borders"
-        if name == "city":  # three sheets, a report each: each has its title
+        if name in ("city", "conflicts"):  # several sheets, a report each: each has its title
             assert "页 共" in page.text, f"{name}: page {page.number} has no page number"
             continue
         assert f"第 {page.number} 页 共 {len(pages)} 页" in page.text, f"{name}: page {page.number} has no number"
@@ -155,7 +181,8 @@ def test_each_page_is_a4_with_its_number_and_the_title_on_the_first(printed: dic
             assert not any(title in line.text for line in page.lines), f"{name}: the title is repeated"
 
 
-@pytest.mark.parametrize(("name", "header"), [("roster", "证件号码"), ("activities", "活动名称"), ("hours", "姓名")])
+@pytest.mark.parametrize(("name", "header"), [("roster", "证件号码"), ("activities", "活动名称"), ("hours", "姓名"),
+                                              ("conflicts", "类型")])
 def test_long_lists_repeat_their_header_on_every_page(printed: dict[str, Printed], name: str, header: str) -> None:
     pages = printed[name].pages
     assert len(pages) > 1

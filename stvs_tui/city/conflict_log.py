@@ -18,6 +18,7 @@ from stvs_tui.excel.sheet import LIST_SIZE, FormSheet, chinese_date, column_widt
 from stvs_tui.i18n import CATALOGUE
 
 CITY_UNIT = "安阳市科学技术协会"
+SIGN_OFF = ("负责人", "填报人", "联系电话")
 KINDS = {"field_conflict": "字段冲突", "delete_vs_edit": "删除与修改冲突", "edit_vs_delete": "修改与删除冲突",
          "duplicate_person": "跨县重复人员", "dissolved_team": "已撤销队伍的活动"}
 
@@ -81,6 +82,7 @@ def _sheet(workbook: Any, name: str, title: str, headers: list[str], rows: list[
     sheet.header(headers)
     sheet.data_rows(rows)
     sheet.line(f"共 {len(rows)} 项。身份证号已隐去中间数字。")
+    sheet.sign_off(SIGN_OFF, (f"填报单位（盖章）：{CITY_UNIT}", f"填报日期：{chinese_date(today)}"))
     sheet.finish()
 
 
