@@ -62,10 +62,15 @@ async def test_dissolve_names_the_members_then_the_team_is_marked_listed_and_res
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("left", "enter")
         await wait_until(pilot, lambda: status_of(store, team.id) == TeamStatus.ACTIVE.value)
-        # Back among the active teams. (Where the cursor lands after the tree is rebuilt is not held here: it
-        # sometimes lands on another team, an open item of issue 12.)
+        # Back among the active teams, with the tree's cursor on the restored team and its record beside it.
+        tree = screen.query_one("#team-tree")
         await wait_until(pilot, lambda: not screen.dissolved and team.id in [
-            leaf.data for branch in screen.query_one("#team-tree").root.children for leaf in branch.children])
+            leaf.data for branch in tree.root.children for leaf in branch.children])
+        await settle(pilot)
+        assert tree.cursor_node is not None and tree.cursor_node.data == team.id
+        assert tree.cursor_line == tree.cursor_node.line
+        assert screen.detail is not None and screen.detail.team.id == team.id
+        assert "已解散" not in str(screen.query_one("#team-info").content)
 
 
 async def test_dissolving_an_empty_team_asks_the_plain_question(store: Store) -> None:

@@ -145,6 +145,10 @@ class TeamsScreen(StvsScreen):
             first = tree.root.children[0]
             target_line = first.children[0] if first.children else first
         if target_line is not None:
+            # Tree.move_cursor reads the node's line number, which is -1 until the tree's lines are built (on
+            # idle, after a clear and new nodes): the cursor then went to line 0, the first tier's heading, or
+            # kept the old line number over another team. Build the lines first (last_line does).
+            _ = tree.last_line
             tree.move_cursor(target_line)
             self.select_team = ""
             # The cursor may land on the same line as before, which posts no highlight: load explicitly.
@@ -267,9 +271,15 @@ class TeamsScreen(StvsScreen):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.dissolved = False
-                self.select_team = team.id
-                self.write_db(lambda session: queries.restore_team(session, team.id),
-                              lambda _t: (self.notify(t("team.restored", name=team.name)), self.load()))
+
+                def restored(_team: Team) -> None:
+                    # Chosen once the write is done: a load run before it (the screen resuming from the
+                    # question) does not list the team yet and would have used up the choice.
+                    self.notify(t("team.restored", name=team.name))
+                    self.select_team = team.id
+                    self.load()
+
+                self.write_db(lambda session: queries.restore_team(session, team.id), restored)
 
         self.app.push_screen(ConfirmModal(t("confirm.restore_team", name=team.name)), answered)
 
