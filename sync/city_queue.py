@@ -156,11 +156,15 @@ def decide_many(db: ServerDB, conflict_ids: list[str], take: Literal["city", "co
     """
     why = _require_reason(reason)
     outcome: dict[str, str] = {}
+    with db.read() as connection:  # one read for the lot: an id the queue does not hold costs no write
+        known = dict(connection.execute(sa.select(CONFLICT.c.id, CONFLICT.c.fields)
+                                        .where(CONFLICT.c.id.in_(set(conflict_ids)))).all())
     for conflict_id in conflict_ids:
+        if conflict_id not in known:
+            outcome[conflict_id] = str(ConflictNotFound(f"conflict {conflict_id} not found"))
+            continue
         try:
-            with db.read() as connection:
-                item = connection.execute(sa.select(CONFLICT.c.fields).where(CONFLICT.c.id == conflict_id)).first()
-            names = json.loads(item.fields) if item else {}
+            names = json.loads(known[conflict_id])
             decide(db, conflict_id, {name: FieldDecision(take) for name in names}, why, by)
             outcome[conflict_id] = "resolved"
         except (ConflictNotFound, ConflictClosed, InvalidRecord) as exc:

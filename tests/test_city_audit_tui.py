@@ -189,3 +189,20 @@ def check_log(path, open_row: str, resolved_row: str) -> None:  # type: ignore[n
         assert open_row not in text and resolved_row not in text and not re.search(UUID, text)
     for sheet in book.worksheets:
         assert str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_an_items_two_sides_name_the_device_and_clerk_that_sent_them(city, lang) -> None:
+    make_conflict(city, 1)  # node-b's value reached the server first, node-a's upload conflicted
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, lang, today=date(2024, 5, 1))
+        async with app.run_test(size=(160, 40)) as pilot:
+            table = app.query_one("#queue-table", DataTable)
+            await wait_until(pilot, lambda: table.row_count == 1)
+            table.focus()
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: bool(app.screen.query("#item-senders")))
+            senders = str(app.screen.query_one("#item-senders", Label).content)
+            assert senders == {"zh": "服务器现值：设备 node-b · 410522 设备；本次上传：设备 node-a · 410522 设备",
+                               "en": "on the server: device node-b · 410522 设备; this upload: device node-a · "
+                                     "410522 设备"}[lang]

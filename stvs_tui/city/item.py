@@ -17,8 +17,8 @@ from textual.widgets import DataTable, Footer, Input, Label, Select
 import stvs_tui.city.words  # noqa: F401  (registers the city's keys)
 from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
-from stvs_tui.city.names import county_of, field_of, subject_of, table_of
-from stvs_tui.i18n import t
+from stvs_tui.city.names import county_of, field_of, sender_of, subject_of, table_of
+from stvs_tui.i18n import labelled, language, t
 from stvs_tui.widgets.text import plain
 
 CHOICES = ("city", "county", "value")
@@ -52,6 +52,7 @@ class ConflictScreen(ModalScreen[bool]):
         with Vertical():
             yield Label(plain(t("city.item_title", county=county_of(self.item), table=table_of(self.item.table),
                                 record=subject_of(self.item), kind=t(f"kind.{self.item.kind}"))), id="item-title")
+            yield Label(self._senders(), id="item-senders", markup=False)
             yield DataTable(id="fields", cursor_type="row")
             if self.duplicate:
                 yield Select([(t("city.merge_city"), "merge:city"), (t("city.merge_county"), "merge:county"),
@@ -61,6 +62,13 @@ class ConflictScreen(ModalScreen[bool]):
             yield Input(placeholder=t("city.reason"), id="reason")
             yield Label("", id="item-error", markup=False)
         yield Footer()
+
+    def _senders(self) -> str:
+        """Who sent each side: the device (node id's tail, enrolled label) and the token's label (the clerk)."""
+        first, later = (sender_of(getattr(self.item, name, None)) for name in ("server_sender", "incoming_sender"))
+        names = ("city.col_first", "city.col_later") if self.duplicate else ("city.take_city", "city.take_county")
+        sides = zip(names, (first, later), strict=True)
+        return ("；" if language() == "zh" else "; ").join(labelled(t(label), who) for label, who in sides if who)
 
     def on_mount(self) -> None:
         table = self.query_one("#fields", DataTable)
