@@ -57,6 +57,8 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("list.filter", "slash,ctrl+f", "focus_filter", "action.filter", "list"),
     ActionSpec("list.open", "enter", "open", "action.open", "list"),
     ActionSpec("list.refresh", "ctrl+r", "refresh", "action.refresh", "list", show=False),
+    ActionSpec("list.goto_row", "ctrl+g", "goto_row", "action.goto_row", "list", show=False),
+    ActionSpec("list.sort", "ctrl+s", "sort", "action.sort", "list", show=False),
     # Volunteers
     ActionSpec("volunteers.new", "ctrl+n", "new", "action.new_volunteer", "volunteers", priority=True),
     ActionSpec("volunteers.edit", "ctrl+e", "edit", "action.edit", "volunteers"),

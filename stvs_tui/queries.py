@@ -118,11 +118,18 @@ class VolunteerFilter:
     team_id: str = ""
     team_name: str = ""
 
-    def conditions(self, county_code: str) -> list[sa.ColumnElement[bool]]:
+    @property
+    def narrows(self) -> bool:
+        """Whether the filter keeps only some rows (then a scan and a sort of the matches beats an index walk)."""
+        return bool(self.text.strip() or self.tag or self.team_id or self.team_name.strip())
+
+    def conditions(self, county_code: str, indexed: bool = False) -> list[sa.ColumnElement[bool]]:
         # ``|| ''`` keeps SQLite off the county index (every row of a county store matches it): a plain scan
-        # in rowid order lets ORDER BY rowid DESC LIMIT stop early instead of sorting every match.
-        where: list[sa.ColumnElement[bool]] = [(Volunteer.county_code + "") == county_code,
-                                               Volunteer.deleted.is_(False)]
+        # in rowid order lets ORDER BY rowid DESC LIMIT stop early instead of sorting every match. ``indexed``
+        # (a sort by a column, nothing filtered) names the county plainly so that the list's index on
+        # (county_code, deleted, column) gives the order and OFFSET skips through the index alone.
+        county = Volunteer.county_code if indexed else Volunteer.county_code + ""
+        where: list[sa.ColumnElement[bool]] = [county == county_code, Volunteer.deleted.is_(False)]
         text = self.text.strip()
         # instr() is a plain substring search, cheaper than LIKE on a full scan; digits are looked for in the
         # mobile and the ID number only, anything else in the name only: a third of the work per row.
@@ -175,17 +182,58 @@ class VolunteerRow:
     teams: str
 
 
+# The shown part of an ID number as one sortable string (``mask_id_number``'s visible characters), written
+# exactly as migration 0010's index on it, so SQLite orders by the index: a list sorted by the ID column is
+# never ordered by the hidden digits.
+VISIBLE_ID_ORDER = ("CASE WHEN length(id_number) > 8 THEN substr(id_number, 1, 6) || substr(id_number, -4) "
+                    "WHEN length(id_number) > 2 THEN substr(id_number, 1, 1) || substr(id_number, -1) ELSE '' END")
+
+
+@dataclass(frozen=True)
+class ListSort:
+    """A list's order: ``column`` (a key of the list's sortable columns; None: the list's own order),
+    ``descending``, and ``reverse`` (the same order read from its end, for a window near the last row)."""
+
+    column: str | None = None
+    descending: bool = False
+    reverse: bool = False
+
+
+UNSORTED = ListSort()
+
+
+def sort_terms(sort: ListSort, columns: dict[str, Any], default: list[Any], rowid: str) -> list[Any]:
+    """ORDER BY for a list: the sort column then the rowid, so the order is total and OFFSET windows never
+    overlap or skip; without a column, ``default`` (each term descending: newest first). ``reverse`` flips
+    every term."""
+    if sort.column is None:
+        terms, descending = [*default, sa.literal_column(f"{rowid}.rowid")], True
+    else:
+        terms, descending = [columns[sort.column], sa.literal_column(f"{rowid}.rowid")], sort.descending
+    if sort.reverse:
+        descending = not descending
+    return [term.desc() if descending else term.asc() for term in terms]
+
+
+VOLUNTEER_SORTS: dict[str, Any] = {
+    "name": Volunteer.name, "sex": Volunteer.sex, "id_number": sa.literal_column(VISIBLE_ID_ORDER),
+    "mobile": Volunteer.mobile, "work_unit": Volunteer.work_unit, "talent_tags": Volunteer.talent_tags,
+    "stvs_status": Volunteer.stvs_status,
+}
+
+
 def volunteer_page(session: Session, county_code: str, flt: VolunteerFilter, offset: int,
-                   limit: int) -> list[VolunteerRow]:
+                   limit: int, sort: ListSort = UNSORTED) -> list[VolunteerRow]:
     teams = (select(sa.func.group_concat(team_label(), "、"))
              .join(Membership, Membership.team_id == Team.id)
              .where(Membership.volunteer_id == Volunteer.id, _current_member())
              .scalar_subquery())
+    indexed = sort.column is not None and not flt.narrows
     rows = session.execute(
         sa.select(Volunteer.id, Volunteer.name, Volunteer.sex, Volunteer.id_number, Volunteer.mobile,
                   Volunteer.work_unit, Volunteer.talent_tags, Volunteer.stvs_status, teams)
-        .where(*flt.conditions(county_code))
-        .order_by(sa.text("volunteer.rowid DESC"))
+        .where(*flt.conditions(county_code, indexed))
+        .order_by(*sort_terms(sort, VOLUNTEER_SORTS, [], "volunteer"))
         .offset(offset).limit(limit)
     ).all()
     return [VolunteerRow(r[0], r[1], r[2], mask_id_number(r[3]), r[4], r[5], r[6], r[7], r[8] or "")
@@ -193,7 +241,8 @@ def volunteer_page(session: Session, county_code: str, flt: VolunteerFilter, off
 
 
 def volunteer_count(session: Session, county_code: str, flt: VolunteerFilter) -> int:
-    return _count(session, Volunteer, flt.conditions(county_code))
+    # Unfiltered, the count reads a list index (county, deleted, name) instead of every row.
+    return _count(session, Volunteer, flt.conditions(county_code, indexed=not flt.narrows))
 
 
 @dataclass(frozen=True)
@@ -438,15 +487,26 @@ class ActivityRow:
     signed_up: int
 
 
-def activity_page(session: Session, county_code: str, flt: ActivityFilter, offset: int, limit: int) -> list[ActivityRow]:
-    signed = (select(sa.func.count()).select_from(Participation)
-              .where(Participation.activity_id == Activity.id, Participation.deleted.is_(False)).scalar_subquery())
+def _signed_up() -> sa.ScalarSelect[int]:
+    return (select(sa.func.count()).select_from(Participation)
+            .where(Participation.activity_id == Activity.id, Participation.deleted.is_(False)).scalar_subquery())
+
+
+def activity_sorts() -> dict[str, Any]:
+    return {"title": Activity.title, "team": team_label(), "service_kind": Activity.service_kind,
+            "venue_kind": Activity.venue_kind, "starts_at": Activity.starts_at, "status": Activity.status,
+            "signed_up": _signed_up()}
+
+
+def activity_page(session: Session, county_code: str, flt: ActivityFilter, offset: int, limit: int,
+                  sort: ListSort = UNSORTED) -> list[ActivityRow]:
     rows = session.execute(
         sa.select(Activity.id, Activity.title, team_label(), Activity.service_kind, Activity.venue_kind,
-                  Activity.starts_at, Activity.status, signed)
+                  Activity.starts_at, Activity.status, _signed_up())
         .join(Team, Team.id == Activity.team_id)
         .where(*flt.conditions(county_code))
-        .order_by(Activity.starts_at.desc()).offset(offset).limit(limit)
+        .order_by(*sort_terms(sort, activity_sorts(), [Activity.starts_at], "activity"))
+        .offset(offset).limit(limit)
     ).all()
     return [ActivityRow(*row) for row in rows]
 
@@ -622,13 +682,20 @@ def _demand_conditions(county_code: str, text: str) -> list[sa.ColumnElement[boo
     return where
 
 
-def demand_page(session: Session, county_code: str, text: str, offset: int, limit: int) -> list[DemandRow]:
+DEMAND_SORTS: dict[str, Any] = {
+    "requesting_unit": Demand.requesting_unit, "need": Demand.need, "wanted_service_kind": Demand.wanted_service_kind,
+    "wanted_on": Demand.wanted_on, "status": Demand.status, "activity": sa.func.coalesce(Activity.title, ""),
+}
+
+
+def demand_page(session: Session, county_code: str, text: str, offset: int, limit: int,
+                sort: ListSort = UNSORTED) -> list[DemandRow]:
     rows = session.execute(
         sa.select(Demand.id, Demand.requesting_unit, Demand.need, Demand.wanted_service_kind, Demand.wanted_on,
                   Demand.status, sa.func.coalesce(Activity.title, ""))
         .outerjoin(Activity, Activity.id == Demand.activity_id)
         .where(*_demand_conditions(county_code, text))
-        .order_by(sa.text("demand.rowid DESC")).offset(offset).limit(limit)
+        .order_by(*sort_terms(sort, DEMAND_SORTS, [], "demand")).offset(offset).limit(limit)
     ).all()
     return [DemandRow(*row) for row in rows]
 

@@ -22,8 +22,8 @@ from test_tui_fixtures import county_app, make_store, settle, wait_until
 from schema.store import Store
 from stvs_tui.county.screens.volunteers import VolunteersScreen
 from stvs_tui.widgets.columns import ListColumn, fit_widths, text_column
-from stvs_tui.widgets.paged_table import PagedTable
 from stvs_tui.widgets.table import SteadyTable
+from stvs_tui.widgets.virtual_table import VirtualTable
 
 BUSY_LOOP = "while True: pass"
 
@@ -57,12 +57,12 @@ def list_store(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
-def painted_cells(table: PagedTable, line: int) -> list[str]:
+def painted_cells(table: VirtualTable, line: int) -> list[str]:
     """The cells of one painted line of the table, as the clerk sees them (trailing padding stripped)."""
     strip = table.render_line(line)
     cells, x = [], 0
-    for column in table.ordered_columns:
-        width = column.get_render_width(table)
+    for column_width in table.widths:
+        width = column_width + 2 * table.cell_padding
         cells.append(strip.crop(x, x + width).text.strip())
         x += width
     return cells
@@ -86,12 +86,13 @@ async def open_volunteer_list(store: Store, size: tuple[int, int]) -> list[int]:
         assert isinstance(screen, VolunteersScreen)
         table = screen.table
         declared = screen.columns()
-        widths = [column.width for column in table.ordered_columns]
+        widths = list(table.widths)
         assert widths == fit_widths(declared, table.scrollable_content_region.width, table.cell_padding)
         headers = painted_cells(table, 0)
         assert all(shows_whole_or_marked_cut(shown, column.label)
                    for shown, column in zip(headers, declared, strict=True)), headers
-        for row in range(min(table.row_count, table.scrollable_content_region.height - 1)):
+        await wait_until(pilot, lambda: all(row in table.rows for row in range(min(table.row_count, table.page_height))))
+        for row in range(min(table.row_count, table.page_height)):
             data = [str(cell) for cell in table.get_row_at(row)]
             shown = painted_cells(table, row + 1)
             assert all(shows_whole_or_marked_cut(s, d) for s, d in zip(shown, data, strict=True)), (shown, data)
@@ -117,8 +118,8 @@ async def test_volunteer_list_fits_80_columns_with_every_cut_marked(list_store: 
         await pilot.press("f3")
         await wait_until(pilot, lambda: isinstance(app.screen, VolunteersScreen) and app.screen.table.row_count > 0)
         await settle(pilot)
-        table = app.screen.query_one(PagedTable)
-        row_width = sum(column.get_render_width(table) for column in table.ordered_columns)
+        table = app.screen.query_one(VirtualTable)
+        row_width = sum(width + 2 * table.cell_padding for width in table.widths)
         assert row_width <= table.scrollable_content_region.width
         assert any(cell.endswith("…") for cell in painted_cells(table, 1))
 

@@ -26,14 +26,14 @@ from stvs_tui.county.screens.exports import export_activity_ledger
 from stvs_tui.county.screens.listing import ListScreen
 from stvs_tui.county.screens.volunteers import volunteer_picker
 from stvs_tui.i18n import enum_label, labelled, language, t
-from stvs_tui.queries import ActivityDetail, ActivityFilter, ParticipantRow
+from stvs_tui.queries import UNSORTED, ActivityDetail, ActivityFilter, ListSort, ParticipantRow
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
-from stvs_tui.widgets.paged_table import Row
 from stvs_tui.widgets.resolution import ResolutionNote
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
+from stvs_tui.widgets.virtual_table import Row
 
 ACTIVITY_FIELDS = [
     FieldSpec("title", required=True),
@@ -101,17 +101,19 @@ class ActivitiesScreen(ListScreen):
         def label(name: str) -> str:
             return field_label(Activity, name, lang)
 
-        return [text_column(label("title"), 30, 10), text_column(label("team_id"), 24, 8),
-                enum_column(label("service_kind"), enum_labels(ServiceKind, lang)),
-                enum_column(label("venue_kind"), enum_labels(VenueKind, lang)),
-                fixed_column(label("starts_at"), 16), enum_column(label("status"), enum_labels(ActivityStatus, lang)),
-                fixed_column(t("act.col_signed"), 4)]
+        return [text_column(label("title"), 30, 10, "title"), text_column(label("team_id"), 24, 8, "team"),
+                enum_column(label("service_kind"), enum_labels(ServiceKind, lang), key="service_kind"),
+                enum_column(label("venue_kind"), enum_labels(VenueKind, lang), key="venue_kind"),
+                fixed_column(label("starts_at"), 16, "starts_at"),
+                enum_column(label("status"), enum_labels(ActivityStatus, lang), key="status"),
+                fixed_column(t("act.col_signed"), 4, "signed_up")]
 
     def filter_state(self) -> ActivityFilter:
         return ActivityFilter(text=self.filter_text, period=self.period, team_id=self.team_id)
 
-    def fetch_page(self, session: Session, state: ActivityFilter, offset: int, limit: int) -> Sequence[Row]:
-        rows = queries.activity_page(session, self.county_app.county_code, state, offset, limit)
+    def fetch_page(self, session: Session, state: ActivityFilter, offset: int, limit: int,
+                   sort: ListSort = UNSORTED) -> Sequence[Row]:
+        rows = queries.activity_page(session, self.county_app.county_code, state, offset, limit, sort)
         return [(r.id, [plain(r.title), plain(r.team), enum_label(ServiceKind, r.service_kind),
                         enum_label(VenueKind, r.venue_kind), f"{r.starts_at:%Y-%m-%d %H:%M}",
                         enum_label(ActivityStatus, r.status), str(r.signed_up)]) for r in rows]

@@ -12,12 +12,13 @@ from schema.models import Activity, Demand, Team, field_label
 from stvs_tui import queries
 from stvs_tui.county.screens.listing import ListScreen
 from stvs_tui.i18n import enum_label, language, t
+from stvs_tui.queries import UNSORTED, ListSort
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
-from stvs_tui.widgets.paged_table import Row
 from stvs_tui.widgets.picker import PickerModal
 from stvs_tui.widgets.text import plain
+from stvs_tui.widgets.virtual_table import Row
 
 DEMAND_FIELDS = [
     FieldSpec("requesting_unit", required=True),
@@ -41,16 +42,19 @@ class DemandsScreen(ListScreen):
         def label(name: str) -> str:
             return field_label(Demand, name, lang)
 
-        return [text_column(label("requesting_unit"), 20, 8), text_column(label("need"), 30, 10),
-                enum_column(label("wanted_service_kind"), enum_labels(ServiceKind, lang)),
-                fixed_column(label("wanted_on"), 10), enum_column(label("status"), enum_labels(DemandStatus, lang)),
-                text_column(label("activity_id"), 24, 8)]
+        return [text_column(label("requesting_unit"), 20, 8, "requesting_unit"),
+                text_column(label("need"), 30, 10, "need"),
+                enum_column(label("wanted_service_kind"), enum_labels(ServiceKind, lang), key="wanted_service_kind"),
+                fixed_column(label("wanted_on"), 10, "wanted_on"),
+                enum_column(label("status"), enum_labels(DemandStatus, lang), key="status"),
+                text_column(label("activity_id"), 24, 8, "activity")]
 
     def filter_state(self) -> str:
         return self.filter_text
 
-    def fetch_page(self, session: Session, state: str, offset: int, limit: int) -> Sequence[Row]:
-        rows = queries.demand_page(session, self.county_app.county_code, state, offset, limit)
+    def fetch_page(self, session: Session, state: str, offset: int, limit: int,
+                   sort: ListSort = UNSORTED) -> Sequence[Row]:
+        rows = queries.demand_page(session, self.county_app.county_code, state, offset, limit, sort)
         return [(r.id, [plain(r.requesting_unit), plain(r.need.splitlines()[0] if r.need else ""),
                         enum_label(ServiceKind, r.wanted_service_kind), str(r.wanted_on or ""),
                         enum_label(DemandStatus, r.status), plain(r.activity)]) for r in rows]

@@ -1,7 +1,10 @@
-"""A list screen over one SQL query: a filter line, a paged table, and a count line.
+"""A list screen over one SQL query: a filter line, a virtual table over every matching row, a count line.
 
-Each keystroke in the filter reloads the first page in an exclusive worker (a newer keystroke cancels the
-older query's result); the total is counted after the page is shown, so the page never waits for it.
+The table (``VirtualTable``) holds only the rows around its viewport; the screen fetches them in thread
+workers by LIMIT/OFFSET in the list's order (a window past the middle is read from the end, in the reverse
+order, so the last row is as near as the first). Each keystroke in the filter, and each sort change, starts a
+new generation: the first window is fetched at once, the total is counted after it has been drawn, and rows
+of an older generation never land.
 """
 
 from __future__ import annotations
@@ -16,17 +19,25 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.widgets import Footer, Input, Label
 
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import t
+from stvs_tui.queries import UNSORTED, ListSort
 from stvs_tui.widgets.columns import ListColumn
-from stvs_tui.widgets.paged_table import PagedTable, Row
+from stvs_tui.widgets.goto import GotoRowModal
+from stvs_tui.widgets.virtual_table import DESCENDING, Row, Sort, VirtualTable
+
+
+def list_sort(sort: Sort, reverse: bool = False) -> ListSort:
+    return ListSort(sort.column, sort.direction == DESCENDING, reverse)
 
 
 class ListScreen(StvsScreen):
     SCOPES: ClassVar[tuple[str, ...]] = ("list",)
     FILTER_PLACEHOLDER: ClassVar[str] = "list.filter_placeholder"
+    # Column keys the list cannot sort by (a column computed per row, such as a volunteer's teams).
+    UNSORTABLE: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         super().__init__()
@@ -36,14 +47,15 @@ class ListScreen(StvsScreen):
     # What a concrete list provides (run in workers: fetch_page and fetch_count)
     @abstractmethod
     def columns(self) -> list[ListColumn]:
-        """The list's columns with their declared widths (see ``stvs_tui.widgets.columns``)."""
+        """The list's columns with their declared widths and keys (see ``stvs_tui.widgets.columns``)."""
 
     @abstractmethod
     def filter_state(self) -> Any:
         """The filter as plain values, read on the UI thread and handed to the workers."""
 
     @abstractmethod
-    def fetch_page(self, session: Session, state: Any, offset: int, limit: int) -> Sequence[Row]: ...
+    def fetch_page(self, session: Session, state: Any, offset: int, limit: int,
+                   sort: ListSort = UNSORTED) -> Sequence[Row]: ...
 
     @abstractmethod
     def fetch_count(self, session: Session, state: Any) -> int: ...
@@ -66,71 +78,97 @@ class ListScreen(StvsScreen):
         scope = self.scope_text()
         if scope:
             yield Label(t("list.scope", scope=scope), markup=False, id="list-scope")
-        yield PagedTable(id="list")
+        yield VirtualTable(id="list")
         yield Label("", id="list-count", markup=False)
         yield Footer()
 
     @property
-    def table(self) -> PagedTable:
-        return self.query_one("#list", PagedTable)
+    def table(self) -> VirtualTable:
+        return self.query_one("#list", VirtualTable)
 
     def on_mount(self) -> None:
         table = self.table
-        table.set_columns(self.columns())
+        columns = self.columns()
+        table.set_columns(columns, {c.key for c in columns if c.key and c.key not in self.UNSORTABLE})
         table.focus()
+        self.watch(table, "cursor_row", lambda _row: self._show_count(), init=False)
         self.reload()
 
     def on_screen_resume(self) -> None:
         if self.generation:
-            self.reload(self.table.page_offset, keep_cursor=True)
+            self.reload(keep_cursor=True)
 
-    def reload(self, offset: int = 0, cursor_at_end: bool = False, keep_cursor: bool = False) -> None:
+    def reload(self, keep_cursor: bool = False) -> None:
+        """Fetch the window around the cursor (the first rows unless ``keep_cursor``) for the filter and sort
+        as they are now; count the matches once it is drawn."""
         table = self.table
-        limit = table.page_size
-        self.generation += 1
-        generation = self.generation
-        row = table.cursor_row
+        generation = table.reset(keep_cursor=keep_cursor)
+        self.generation = generation
         state = self.filter_state()
+        start, end = table.window()
+        count = end - start
+        sort = table.sort
 
         def show(rows: Sequence[Row]) -> None:
-            if generation != self.generation:
+            if generation != table.generation:
                 return
-            table.show_page(offset, rows, cursor_at_end)
-            if keep_cursor and rows:
-                table.move_cursor(row=min(row, len(rows) - 1), animate=False)
+            table.put_rows(generation, start, rows, exhausted=len(rows) < count and (start == 0 or bool(rows)))
             self.last_shown_at = time.perf_counter()
-            if offset == 0 and len(rows) < limit:
-                # The whole result fits on the first page: that is the count, no second scan needed.
-                self._counted(generation, offset, len(rows), len(rows))
-                return
-            self._show_count(offset, len(rows), table.total if offset else None)
-            # Counted after the page has been drawn: a count scan running beside the render slowed the paint.
-            self.call_after_refresh(self._count, generation, state, offset, len(rows))
+            self._show_count()
+            if table.total is None:
+                # Counted after the rows have been drawn: a count scan beside the render slowed the paint.
+                self.call_after_refresh(self._count, generation, state)
 
-        self.run_db(lambda session: self.fetch_page(session, state, offset, limit), show, group="page")
+        self.run_db(lambda session: self.fetch_page(session, state, start, count, list_sort(sort)), show,
+                    group="page")
 
-    def _count(self, generation: int, state: Any, offset: int, shown: int) -> None:
-        if generation == self.generation:
+    def _count(self, generation: int, state: Any) -> None:
+        if generation == self.table.generation:
             self.run_db(lambda session: self.fetch_count(session, state),
-                        lambda total: self._counted(generation, offset, shown, total), group="count")
+                        lambda total: self._counted(generation, total), group="count")
 
-    def _counted(self, generation: int, offset: int, shown: int, total: int) -> None:
-        if generation == self.generation:
-            self.table.total = total
-            self._show_count(offset, shown, total)
+    def _counted(self, generation: int, total: int) -> None:
+        if generation == self.table.generation:
+            self.table.set_total(generation, total)
+            self._show_count()
 
-    def _show_count(self, offset: int, shown: int, total: int | None) -> None:
+    @on(VirtualTable.RowsWanted, "#list")
+    def _rows_wanted(self, event: VirtualTable.RowsWanted) -> None:
+        table = self.table
+        generation, start, count = event.generation, event.start, event.count
+        state, sort, total = self.filter_state(), table.sort, table.total
+
+        def fetch(session: Session) -> Sequence[Row]:
+            if total is not None and start > total // 2:
+                # Near the end: read from the end in the reverse order (a short OFFSET instead of a long one).
+                end = min(total, start + count)
+                rows = self.fetch_page(session, state, total - end, end - start, list_sort(sort, reverse=True))
+                return list(reversed(rows))
+            return self.fetch_page(session, state, start, count, list_sort(sort))
+
+        def show(rows: Sequence[Row]) -> None:
+            table.put_rows(generation, start, rows, exhausted=len(rows) < count and total is None and bool(rows))
+            self._show_count()
+
+        self.run_db(fetch, show, group="rows")
+
+    @on(VirtualTable.SortChanged, "#list")
+    def _sort_changed(self, event: VirtualTable.SortChanged) -> None:
+        self.reload()
+
+    def _show_count(self) -> None:
+        table = self.table
         label = self.query_one("#list-count", Label)
-        if shown == 0 and total is not None and total == 0:
+        row = table.cursor_row + 1 if table.row_count else 0
+        if table.total == 0:
             label.update(t("list.empty"))
-        elif total is None:
-            label.update(t("list.count_unknown", first=offset + 1 if shown else 0, last=offset + shown))
+        elif table.total is None:
+            label.update(t("list.position_unknown", row=row))
         else:
-            label.update(t("list.count", total=total, first=offset + 1 if shown else 0, last=offset + shown))
+            label.update(t("list.position", total=table.total, row=row))
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
-        self.table.total = None
         self.reload()
 
     @on(Input.Submitted, "#filter")
@@ -138,16 +176,12 @@ class ListScreen(StvsScreen):
         """Enter in the filter opens the first match (the list keeps the focus when the clerk comes back)."""
         self.table.focus()
         if self.table.row_count:
-            self.table.move_cursor(row=0, animate=False)
+            self.table.move_cursor(0)
             self.action_open()
 
-    @on(PagedTable.PageWanted)
-    def _page_wanted(self, event: PagedTable.PageWanted) -> None:
-        self.reload(event.offset, event.cursor_at_end)
-
-    @on(DataTable.RowSelected, "#list")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.open_key(str(event.row_key.value))
+    @on(VirtualTable.RowSelected, "#list")
+    def _row_selected(self, event: VirtualTable.RowSelected) -> None:
+        self.open_key(event.key)
 
     @property
     def filter_text(self) -> str:
@@ -162,7 +196,23 @@ class ListScreen(StvsScreen):
             self.open_key(key)
 
     def action_refresh(self) -> None:
-        self.reload(self.table.page_offset, keep_cursor=True)
+        self.reload(keep_cursor=True)
+
+    def action_sort(self) -> None:
+        """Cycle the sort of the cursor's column (←/→ choose it): ascending, descending, the list's own order."""
+        self.table.focus()
+        if self.table.cycle_sort() is None:
+            self.notify(t("list.not_sortable"))
+
+    def action_goto_row(self) -> None:
+        table = self.table
+
+        def chosen(row: int | None) -> None:
+            table.focus()
+            if row is not None:
+                table.go_to_row(row - 1)
+
+        self.app.push_screen(GotoRowModal(table.row_count), chosen)
 
     def focus_list(self) -> Widget:
         self.table.focus()

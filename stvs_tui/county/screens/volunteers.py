@@ -30,14 +30,14 @@ from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.county.screens.exports import export_hours_certificate, export_roster_list
 from stvs_tui.county.screens.listing import ListScreen
 from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
-from stvs_tui.queries import SAN_ZHANG, VolunteerDetail, VolunteerFilter
+from stvs_tui.queries import SAN_ZHANG, UNSORTED, ListSort, VolunteerDetail, VolunteerFilter
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.form import FieldSpec, FormModal
-from stvs_tui.widgets.paged_table import Row
 from stvs_tui.widgets.picker import PickerModal
 from stvs_tui.widgets.resolution import ResolutionNote
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
+from stvs_tui.widgets.virtual_table import Row
 
 VOLUNTEER_FIELDS = [
     FieldSpec("name", required=True),
@@ -74,17 +74,17 @@ def volunteer_columns(*names: str) -> list[ListColumn]:
     def label(name: str) -> str:
         return t("vol.col_teams") if name == "teams" else field_label(Volunteer, name, lang)
 
-    widths: dict[str, Callable[[str], ListColumn]] = {
-        "name": lambda text: text_column(text, 10, 8),  # 5 characters; 4 shown before others give way
-        "sex": lambda text: enum_column(text, enum_labels(Sex, lang)),
-        "id_number": lambda text: fixed_column(text, 18),
-        "mobile": lambda text: fixed_column(text, 11),
-        "work_unit": lambda text: text_column(text, 24, 6),
-        "talent_tags": lambda text: text_column(text, 20, 6),
-        "stvs_status": lambda text: enum_column(text, enum_labels(RegistrationStatus, lang)),
-        "teams": lambda text: text_column(text, 24, 6),
+    widths: dict[str, Callable[[str, str], ListColumn]] = {
+        "name": lambda text, key: text_column(text, 10, 8, key),  # 5 characters; 4 shown before others give way
+        "sex": lambda text, key: enum_column(text, enum_labels(Sex, lang), key=key),
+        "id_number": lambda text, key: fixed_column(text, 18, key),
+        "mobile": lambda text, key: fixed_column(text, 11, key),
+        "work_unit": lambda text, key: text_column(text, 24, 6, key),
+        "talent_tags": lambda text, key: text_column(text, 20, 6, key),
+        "stvs_status": lambda text, key: enum_column(text, enum_labels(RegistrationStatus, lang), key=key),
+        "teams": lambda text, key: text_column(text, 24, 6, key),
     }
-    return [widths[name](label(name)) for name in names]
+    return [widths[name](label(name), name) for name in names]
 
 
 def volunteer_picker(app: Any, title: str, taken: set[str], taken_note: str) -> PickerModal:
@@ -139,6 +139,8 @@ class VolunteersScreen(ListScreen):
     SCOPES: ClassVar[tuple[str, ...]] = ("list", "volunteers")
     TITLE_KEY = "vol.title"
     HELP_KEY = "help.volunteers"
+    # A volunteer's teams are gathered per row: no index can give their order.
+    UNSORTABLE = frozenset({"teams"})
 
     def __init__(self, tag: str = "", team_id: str = "", team_label: str = "") -> None:
         super().__init__()
@@ -164,8 +166,9 @@ class VolunteersScreen(ListScreen):
         return VolunteerFilter(text=self.filter_text, tag="" if tag is Select.NULL else str(tag),
                                team_id=self.team_id, team_name=self.query_one("#team-filter", Input).value)
 
-    def fetch_page(self, session: Session, state: VolunteerFilter, offset: int, limit: int) -> Sequence[Row]:
-        rows = queries.volunteer_page(session, self.county_app.county_code, state, offset, limit)
+    def fetch_page(self, session: Session, state: VolunteerFilter, offset: int, limit: int,
+                   sort: ListSort = UNSORTED) -> Sequence[Row]:
+        rows = queries.volunteer_page(session, self.county_app.county_code, state, offset, limit, sort)
         return [(r.id, [plain(r.name), enum_label(Sex, r.sex), r.masked_id, r.mobile, plain(r.work_unit),
                         enum_list_label(TalentTag, r.talent_tags), enum_label(RegistrationStatus, r.stvs_status),
                         plain(r.teams)]) for r in rows]
@@ -177,7 +180,6 @@ class VolunteersScreen(ListScreen):
     @on(Input.Changed, "#team-filter")
     def _other_filter_changed(self) -> None:
         if self.generation:
-            self.table.total = None
             self.reload()
 
     def open_key(self, key: str) -> None:
