@@ -349,18 +349,23 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "and rural talents, this month's activities, the monthly report and sync. Enter on a figure opens "
                        "the list behind it; Enter on a team opens that team."),
     "help.volunteers": ("志愿者名册。在筛选框输入姓名、手机号或证件号片段，也可按类别、队伍筛选；列表中的证件号已脱敏。"
-                        "上下键翻过页首页尾时自动加载上一页或下一页。",
+                        "列表是全部结果：PageDown/PageUp 翻一屏，Ctrl+Home/Ctrl+End 到第一条/最后一条，Ctrl+G 转到第几条；"
+                        "←/→ 选列，Ctrl+S 按该列升序、降序、恢复默认顺序（列名后的 ▲/▼ 表示排序），也可点击列名。",
                         "The roster. Type a name, mobile or ID fragment in the filter, or filter by tag or team; ID "
-                        "numbers are masked. Moving past the first or last row loads the neighbouring page."),
+                        "numbers are masked. The list is every match: PageDown/PageUp move a screenful, "
+                        "Ctrl+Home/Ctrl+End go to the first/last row, Ctrl+G to a row number; ←/→ choose a column, "
+                        "Ctrl+S sorts by it ascending, descending, then back to the default order (▲/▼ after the "
+                        "column's name), as does a click on the header."),
     "help.volunteer": ("志愿者档案：所在队伍（平台规定最多5个组织）、服务记录、服务时长与星级、表彰记录。",
                        "A volunteer's record: teams (at most 5 organisations on the platform), service record, "
                        "hours and stars, commendations."),
     "help.teams": ("按层级列出队伍，人数不足最低要求的显示为红色，本月无活动的标有 ⚑。右侧为所选队伍的信息和队员。",
                    "Teams by tier; red when below the minimum size, ⚑ when no activity this month. The right side "
                    "shows the selected team and its members."),
-    "help.activities": ("活动列表，按开始时间倒序。回车打开活动，在活动中完成发布、报名、出勤与时长、确认、结项。",
-                        "Activities, newest first. Enter opens one: publish, sign up, attendance and hours, confirm, "
-                        "complete."),
+    "help.activities": ("活动列表，按开始时间倒序（←/→ 选列，Ctrl+S 按该列排序；Ctrl+G 转到第几条）。"
+                        "回车打开活动，在活动中完成发布、报名、出勤与时长、确认、结项。",
+                        "Activities, newest first (←/→ choose a column, Ctrl+S sorts by it; Ctrl+G goes to a row). "
+                        "Enter opens one: publish, sign up, attendance and hours, confirm, complete."),
     "help.activity": ("流程：草稿 → 发布 → 报名 → 开始 → 出勤与时长（默认为活动时长，可修改）→ 确认时长 → 结项（宣传报道、受益人数）。",
                       "Workflow: draft → publish → sign up → start → attendance and hours (the activity's duration by "
                       "default, editable) → confirm hours → complete (publicity summary, beneficiaries)."),

@@ -439,6 +439,8 @@ class VirtualTable(ScrollView, can_focus=True):
             text = cut_text(value)
             text.truncate(width, overflow="ellipsis", pad=True)
             cell_style = style + column_styles[index] if column_styles and index in column_styles else style
+            # Each cell a style of its own (its column in the meta): a cell is one run of text, as DataTable's.
+            cell_style += Style.from_meta({"column": index})
             segments.append(Segment(pad, cell_style))
             segments.extend(Segment.apply_style(text.render(console), cell_style))
             segments.append(Segment(pad, cell_style))
