@@ -14,7 +14,7 @@ acts on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -145,6 +145,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self.pages_shown = 0  # how many fetched windows have been put (tests and the bench wait on it)
         self.asked: tuple[int, int, int] | None = None  # (generation, start, end) of the fetch under way
         self.pending_row: int | None = None  # a row asked for before the count came (-1: the last)
+        # The owner's fetch, called at once (a message would wait a turn of the event loop first); when unset
+        # the table posts ``RowsWanted``.
+        self.fetch_rows: Callable[[int, int, int], None] | None = None
 
     # ---------------------------------------------------------------- columns and size
 
@@ -273,7 +276,10 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.asked == (self.generation, low, high):
             return
         self.asked = (self.generation, low, high)
-        self.post_message(self.RowsWanted(self, low, high - low, self.generation))
+        if self.fetch_rows is not None:
+            self.fetch_rows(self.generation, low, high - low)
+        else:
+            self.post_message(self.RowsWanted(self, low, high - low, self.generation))
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)

@@ -91,6 +91,7 @@ class ListScreen(StvsScreen):
         columns = self.columns()
         table.set_columns(columns, {c.key for c in columns if c.key and c.key not in self.UNSORTABLE})
         table.focus()
+        table.fetch_rows = self._fetch_rows
         self.watch(table, "cursor_row", lambda _row: self._show_count(), init=False)
         self.reload()
 
@@ -132,10 +133,9 @@ class ListScreen(StvsScreen):
             self.table.set_total(generation, total)
             self._show_count()
 
-    @on(VirtualTable.RowsWanted, "#list")
-    def _rows_wanted(self, event: VirtualTable.RowsWanted) -> None:
+    def _fetch_rows(self, generation: int, start: int, count: int) -> None:
+        """Rows the table wants as its view moves, fetched in a worker (a newer want cancels an older one)."""
         table = self.table
-        generation, start, count = event.generation, event.start, event.count
         state, sort, total = self.filter_state(), table.sort, table.total
 
         def fetch(session: Session) -> Sequence[Row]:
