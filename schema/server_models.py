@@ -118,7 +118,8 @@ class ServerChange(SQLModel, table=True):
 
 
 class PartitionState(SQLModel, table=True):
-    """Per county: the last change sequence number and a digest of (table, id, version) of its rows."""
+    """Per county: the last change sequence number and a digest of its rows (XOR of ``row_hash``: table, id,
+    version and canonical content); ``''`` while it waits to be rebuilt (migration 0010)."""
 
     __tablename__ = "partition_state"
 
@@ -126,6 +127,19 @@ class PartitionState(SQLModel, table=True):
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     row_count: int = 0
     digest: str = Field(default="0000000000000000", max_length=16)
+
+
+class RowRecheck(SQLModel, table=True):
+    """A row whose content changed without a new version (a hand edit of the database), noted by a trigger
+    with the row as it was (JSON), until the partition digest is brought up to its content (migration 0010;
+    on a county store ``old`` is empty and the sync base holds what it was)."""
+
+    __tablename__ = "row_recheck"
+
+    tbl: str = Field(primary_key=True, max_length=32)
+    row_id: str = Field(primary_key=True, max_length=36)
+    county_code: str = Field(default="", max_length=6, index=True)
+    old: str | None = None
 
 
 class SyncConflict(SQLModel, table=True):

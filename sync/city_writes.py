@@ -57,7 +57,7 @@ def update_as_city(db: ServerDB, connection: Connection, table: str, row_id: str
         "id": row_id, "version": version + 1, "updated_hlc": city_hlc(), "updated_by": by[:64],
         "sync_state": "synced"}])
     record_changes(db, connection, [RowChange(record["county_code"], table, row_id, version, version + 1,
-                                              CITY_NODE)])
+                                              CITY_NODE, current, record)])
     return version + 1
 
 
@@ -68,5 +68,6 @@ def insert_as_city(db: ServerDB, connection: Connection, table: str, values: dic
                                                 partial=False)}
     _execute_writes(connection, table, "insert", [from_wire(table, record) | {
         "id": row_id, "version": 1, "updated_hlc": city_hlc(), "updated_by": by[:64], "sync_state": "synced"}])
-    record_changes(db, connection, [RowChange(record["county_code"], table, row_id, None, 1, CITY_NODE)])
+    record_changes(db, connection, [RowChange(record["county_code"], table, row_id, None, 1, CITY_NODE,
+                                                        None, record)])
     return row_id

@@ -438,7 +438,8 @@ class SyncClient:
             summary.digest = "deferred" if self.store.pending_change_count() else "mismatch"
 
     def rediff(self, server_id: str, summary: SyncSummary) -> None:
-        """Targeted re-diff: compare (id, version) table by table, fetch what is stale, resend what is missing."""
+        """Targeted re-diff: compare (id, version, content hash) table by table, fetch what is stale or differs,
+        resend what is missing."""
         for table in SYNCED_TABLES:
             after = ""
             while True:
@@ -453,15 +454,22 @@ class SyncClient:
             self.push(summary, lambda _p: None)
 
     def _repair_page(self, server_id: str, table: str, after: str, page: RediffPage, summary: SyncSummary) -> None:
-        local = self.replica.base_versions(table, after, page.next_after)
+        local = self.replica.base_hashes(table, after, page.next_after)
         server = dict(page.rows)
-        behind = [row_id for row_id, version in server.items() if local.get(row_id, 0) < version]
-        ahead = [row_id for row_id, version in local.items() if row_id not in server or server[row_id] < version]
-        if behind:
+        hashes = dict(zip(server, (int(h, 16) for h in page.hashes), strict=False))
+        behind = [row_id for row_id, version in server.items() if local.get(row_id, (0, 0))[0] < version]
+        ahead = [row_id for row_id, (version, _) in local.items() if row_id not in server or server[row_id] < version]
+        # Same version, other content (a hand edit here or at the city): the server's row is taken, unless an
+        # edit of it waits here (base_hashes then gives the base's hash, and the edit goes with the next push).
+        differ = [row_id for row_id, version in server.items() if row_id in hashes and row_id in local
+                  and local[row_id][0] == version and local[row_id][1] != hashes[row_id]]
+        for wanted, rewrite in ((behind, False), (differ, True)):
+            if not wanted:
+                continue
             fetched = FetchResponse.model_validate_json(self._request(
-                "POST", "/sync/fetch", json={"table": table, "ids": behind}).content)
-            self.replica.apply_pulled(fetched.records, None, server_id)
-            summary.repaired += len(behind)
+                "POST", "/sync/fetch", json={"table": table, "ids": wanted}).content)
+            applied = self.replica.apply_pulled(fetched.records, None, server_id, rewrite=rewrite).applied
+            summary.repaired += applied if rewrite else len(wanted)
         if ahead:
             # The server lost rows or versions this store has: send them again so none is lost.
             self.replica.requeue(table, ahead)

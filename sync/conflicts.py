@@ -116,7 +116,8 @@ def _resolve(db: ServerDB, connection: Connection, conflict_id: str, choices: di
         "id": conflict.row_id, "version": version, "updated_hlc": row["updated_hlc"],
         "updated_by": resolved_by[:64], "sync_state": "synced"}])
     record_changes(db, connection, [RowChange(conflict.county_code, conflict.tbl, conflict.row_id,
-                                              row["version"], version, f"resolve:{resolved_by}"[:64])])
+                                              row["version"], version, f"resolve:{resolved_by}"[:64],
+                                              current, record)])
     resolution = {name: (fields[name]["incoming"] if choices.get(name) == "incoming" else fields[name]["server"])
                   for name in fields}
     connection.execute(sa.update(CONFLICT).where(CONFLICT.c.id == conflict_id).values(

@@ -256,12 +256,14 @@ class PullResponse(Model):
 
 
 class RediffPage(Model):
-    """(id, version) of a county's rows of one table, in id order: the targeted re-diff after a mismatch."""
+    """(id, version) of a county's rows of one table, in id order, and each row's content hash (16 hex
+    digits of ``sync.records.row_hash``, in the same order): the targeted re-diff after a mismatch."""
 
     table: str
     # Documented as pairs of [id, version] without prefixItems, which OpenAPI 3.0 tools cannot read.
     rows: Annotated[list[tuple[str, int]], WithJsonSchema({"type": "array", "items": {
         "type": "array", "minItems": 2, "maxItems": 2, "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}})]
+    hashes: list[Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]] = []
     next_after: str | None
 
 

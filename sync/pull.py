@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from schema.models import SYNCED_TABLES
 from sync.auth import Caller
 from sync.hlc import wall_ms
-from sync.partition import SERVER_CHANGE, read_digest
+from sync.partition import SERVER_CHANGE, county_digest, needs_refresh, read_digest
 from sync.protocol import NoopProbe, PulledRecord, PullResponse
 from sync.push import CONFLICT, check_node, chunks, touch_node
 from sync.records import row_to_wire, table_of
@@ -52,6 +52,9 @@ def read_pull(db: ServerDB, caller: Caller, node_id: str, since: int, limit: int
         latest = {(e.tbl, e.row_id): e.seq for e in entries}
         records = fetch_records(connection, latest)
         partition = None if has_more else read_digest(connection, caller.county_code)
+        stale = partition is not None and needs_refresh(connection, caller.county_code)
+    if stale:  # rows edited by hand since the digest was last brought up to date
+        partition = county_digest(db, caller.county_code)
     if node_id:
         db.run_write(lambda c: touch_node(c, node_id, caller, pulled=datetime.now(), pull_seq=next_since))
     return PullResponse(changes=records, next_since=next_since, has_more=has_more, server_time_ms=wall_ms(),
@@ -78,6 +81,8 @@ def nothing_to_do(db: ServerDB, caller: Caller, node_id: str, probe: NoopProbe) 
             .where(_in_partitions(caller), SERVER_CHANGE.c.seq > probe.pull_since, SERVER_CHANGE.c.seq <= mark,
                    SERVER_CHANGE.c.origin_node != node_id).limit(1)).first()
         if pending is not None:
+            return None
+        if needs_refresh(connection, caller.county_code):  # rows edited by hand: the full sync's pull sees to it
             return None
         partition = read_digest(connection, caller.county_code)
         if (partition.row_count, partition.digest) != (probe.row_count, probe.digest) or partition.last_seq > mark:

@@ -452,7 +452,8 @@ class BatchRun:
             self.writes[key] = write if key not in self.writes else (self.writes[key][0], write[1])
             self.rows[key] = {"version": version + 1, "record": merged.record, "hlc": change.hlc, "by": self.node[:64]}
             self.row_changes.append(RowChange(merged.record["county_code"], change.table, row_id,
-                                              current["version"] if current else None, version + 1, self.node))
+                                              current["version"] if current else None, version + 1, self.node,
+                                              current["record"] if current else None, merged.record))
             version += 1
         conflict_id = self._open_conflict(change, row_id, merged, version) if merged.status == "conflict" else None
         receipt = self.hashes[change.change_id]

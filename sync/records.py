@@ -1,5 +1,5 @@
 """Records on the wire: which columns travel, their canonical JSON form, validation of incoming values,
-and the per-row hash the partition digest is built from.
+and the per-row content hash the partition digest is built from.
 
 Both sides compare values in wire form, so a date read from SQLite text and one read from PostgreSQL
 compare equal when they mean the same day.
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from functools import cache
 from operator import itemgetter
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
@@ -48,7 +49,10 @@ def column_kinds(table: str) -> dict[str, str]:
 
 
 def to_wire(value: Any) -> Any:
-    """The canonical JSON form of a column value (a datetime is a date too: one check covers both)."""
+    """The canonical JSON form of a column value: a date-time in stored form (naive China Standard Time,
+    whatever offset a hand edit of the server's database gave it), a date as ``YYYY-MM-DD``."""
+    if isinstance(value, datetime):
+        return canonical_datetime(value).isoformat()
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -181,10 +185,50 @@ def _out_of_range(value: Any) -> bool:
     return isinstance(value, float) and not (math.isfinite(value) and abs(value) < 1e15)
 
 
-def row_hash(table: str, row_id: str, version: int) -> int:
-    """64 bits of a hash of (table, id, version): the unit of the partition digest."""
-    digest = hashlib.blake2b(f"{table}\x1f{row_id}\x1f{version}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+def row_hash(table: str, row_id: str, version: int, record: Mapping[str, Any]) -> int:
+    """64 bits of a hash of a row: table, id, version and its content in canonical wire form (the unit of
+    the partition digest). The same row hashes the same on a county store, a SQLite and a PostgreSQL
+    server, whichever form its values were read in (see ``canonical_values``); a missing column is null."""
+    payload = orjson.dumps([table, row_id, version, canonical_values(table, record)])
+    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), "big")
+
+
+def canonical_values(table: str, record: Mapping[str, Any]) -> list[Any]:
+    """The wire columns of ``record`` in table order, each in its canonical form: a date-time as naive China
+    Standard Time ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` (from a ``datetime``, SQLite's stored text or an ISO text
+    with an offset), a date ``YYYY-MM-DD``, a flag a boolean (SQLite's 0/1), a number of a float column a
+    float (3 and 3.0 are one value), text as it is."""
+    values = [record.get(name) for name in wire_fields(table)]
+    for index, convert in _canonical_plan(table):
+        value = values[index]
+        if value is not None:
+            values[index] = convert(value)
+    return values
+
+
+def _canonical_datetime(value: Any) -> str:
+    if type(value) is str:
+        if len(value) == 19 and value[10] == "T":  # already canonical (the common case)
+            return value
+        value = datetime.fromisoformat(value)
+    return canonical_datetime(value).isoformat()
+
+
+def _canonical_date(value: Any) -> str:
+    if type(value) is str:
+        return value if len(value) == 10 else date.fromisoformat(value[:10]).isoformat()
+    return value.isoformat()  # type: ignore[no-any-return]
+
+
+_CANONICAL: dict[str, Callable[[Any], Any]] = {"datetime": _canonical_datetime, "date": _canonical_date,
+                                               "bool": bool, "int": int, "float": float}
+
+
+@cache
+def _canonical_plan(table: str) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    kinds = column_kinds(table)
+    return tuple((index, _CANONICAL[kinds[name]]) for index, name in enumerate(wire_fields(table))
+                 if kinds[name] in _CANONICAL)
 
 
 def digest_xor(digest: str, *hashes: int) -> str:

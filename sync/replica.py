@@ -390,25 +390,28 @@ class Replica:
     # ---- pulled records ---------------------------------------------------------------------------------
 
     def apply_pulled(self, records: list[PulledRecord], next_since: int | None, server_key: str, *,
-                     revive: bool = False) -> Applied:
+                     revive: bool = False, rewrite: bool = False) -> Applied:
         """Write pulled records (not over unsynced edits) and move the pull checkpoint, in one transaction.
 
         A record this store cannot hold (it refers to a row deleted here, or a local row holds its unique key)
         never fails the pull: the page is written again record by record, and such a record is quarantined
         with its reason (``sync.quarantine``). ``revive``: write rows this store lacks even at a version it
-        has seen, tombstones too (the rows a quarantined record refers to, asked for again).
+        has seen, tombstones too (the rows a quarantined record refers to, asked for again). ``rewrite``: write
+        them even at the version this store has (the re-diff found their content differs), never over edits
+        waiting to be pushed.
         """
         try:
-            return self._apply_pulled(records, next_since, server_key, revive, careful=False)
+            return self._apply_pulled(records, next_since, server_key, revive, rewrite, careful=False)
         except sa.exc.IntegrityError:
-            return self._apply_pulled(records, next_since, server_key, revive, careful=True)
+            return self._apply_pulled(records, next_since, server_key, revive, rewrite, careful=True)
 
     def _apply_pulled(self, records: list[PulledRecord], next_since: int | None, server_key: str, revive: bool,
-                      careful: bool) -> Applied:
+                      rewrite: bool, careful: bool) -> Applied:
         outcome = Applied()
         with self.store.applying_remote_changes() as connection:
             digest = self._digest_state(connection)
-            chosen = {table: self._fresh(connection, table, [r for r in records if r.table == table], outcome, revive)
+            chosen = {table: self._fresh(connection, table, [r for r in records if r.table == table], outcome, revive,
+                                         rewrite)
                       for table in SYNCED_TABLES}
             held = self._write_one_by_one(connection, chosen, revive) if careful else {}
             for table in SYNCED_TABLES:
@@ -425,7 +428,7 @@ class Replica:
         return outcome
 
     def _fresh(self, connection: Connection, table: str, records: list[PulledRecord], outcome: Applied,
-               revive: bool) -> list[PulledRecord]:
+               revive: bool, rewrite: bool = False) -> list[PulledRecord]:
         """The records to write: not over unsynced edits, and newer than what this store has."""
         if not records:
             return []
@@ -437,6 +440,8 @@ class Replica:
         # A version this store has already (its own push answered with it) brings nothing new, and
         # must not clear a conflict mark: only a newer version (say, the city's resolution) does.
         missing = self._missing_ids(connection, table, [r.id for r in fresh]) if revive else set()
+        if rewrite:
+            return fresh
         return [r for r in fresh if r.id not in bases or bases[r.id][0] < r.version or r.id in missing]
 
     def _write_one_by_one(self, connection: Connection, chosen: dict[str, list[PulledRecord]],
@@ -533,7 +538,7 @@ class Replica:
         """Take a row out of the county's digest (its sync base is forgotten)."""
         if old is None or old[0] <= 0 or old[1].get("county_code") != self.county:
             return digest
-        return digest[0] - 1, digest[1] ^ row_hash(table, row_id, old[0])
+        return digest[0] - 1, digest[1] ^ row_hash(table, row_id, old[0], old[1])
 
     def _fold(self, digest: Digest, table: str, row_id: str, old: tuple[int, dict[str, Any]] | None,
               version: int, record: dict[str, Any]) -> Digest:
@@ -542,10 +547,10 @@ class Replica:
             return digest
         count, value = digest
         if old is not None and old[0] > 0 and old[1].get("county_code") == self.county:
-            value ^= row_hash(table, row_id, old[0])
+            value ^= row_hash(table, row_id, old[0], old[1])
         else:
             count += 1
-        return count, value ^ row_hash(table, row_id, version)
+        return count, value ^ row_hash(table, row_id, version, record)
 
     def _digest_state(self, connection: Connection) -> Digest:
         rows = dict(connection.execute(sa.text(
@@ -556,34 +561,73 @@ class Replica:
         self.set_checkpoints(connection, digest_rows=str(digest[0]), digest=digest_xor(DIGEST_ZERO, digest[1]))
 
     def digest(self) -> tuple[int, str]:
-        """(row count, digest) of the county partition as this store knows it."""
+        """(row count, digest) of the county partition as this store holds it: the XOR of ``row_hash`` (table,
+        id, version, canonical content) of its synced rows, kept as rows are written, after ``recheck``."""
+        self.recheck()
         with self.store.engine.connect() as connection:
             count, value = self._digest_state(connection)
         return count, digest_xor(DIGEST_ZERO, value)
+
+    def recheck(self) -> int:
+        """Fold into the digest the rows edited behind the change log's back (at the ``sqlite3`` prompt with
+        ``sync_guard.active`` set: a trigger notes them in ``row_recheck``, migration 0010) as they are now, so
+        the digest disagrees with the server's and the re-diff gives them the server's values again. A row
+        with a change waiting is left to its push. Returns how many rows differ from their sync base."""
+        diverged = 0
+        with self.store.engine.begin() as connection:
+            marks = driver_rows(connection, "DELETE FROM row_recheck RETURNING tbl, row_id", ())
+            if not marks:
+                return 0
+            digest = self._digest_state(connection)
+            by_table: dict[str, list[str]] = defaultdict(list)
+            for table, row_id in marks:
+                if table in SYNCED_TABLES:
+                    by_table[table].append(row_id)
+            for table, ids in by_table.items():
+                pending = self._pending_ids(connection, table, ids)
+                bases = load_bases(connection, table, ids)
+                local = load_rows(connection, table, ids)
+                for row_id in ids:
+                    old = bases.get(row_id)
+                    if row_id in pending or old is None or old[0] <= 0 or old[1].get("county_code") != self.county:
+                        continue
+                    was, now = row_hash(table, row_id, old[0], old[1]), row_hash(table, row_id, old[0], local.get(row_id, {}))
+                    if was != now:
+                        digest = digest[0], digest[1] ^ was ^ now
+                        diverged += 1
+            self._save_digest(connection, digest)
+        return diverged
 
     def recompute_digest(self) -> tuple[int, str]:
         """The digest rebuilt from the sync base (after a re-diff), and saved."""
         with self.store.applying_remote_changes() as connection:
             count, value = 0, DIGEST_ZERO
             rows = connection.execute(sa.text(
-                "SELECT tbl, row_id, version FROM sync_base WHERE version > 0 "
+                "SELECT tbl, row_id, version, data FROM sync_base WHERE version > 0 "
                 "AND json_extract(data, '$.county_code') = :c"), {"c": self.county})
-            for table, row_id, version in rows:
-                value = digest_xor(value, row_hash(table, row_id, version))
+            for table, row_id, version, data in rows:
+                value = digest_xor(value, row_hash(table, row_id, version, orjson.loads(data)))
                 count += 1
             self._save_digest(connection, (count, int(value, 16)))
         return count, value
 
-    def base_versions(self, table: str, after: str, until: str | None) -> dict[str, int]:
-        """(id → base version) of this county's rows of a table in an id range (for the re-diff)."""
-        query = ("SELECT row_id, version FROM sync_base WHERE tbl = :t AND row_id > :a AND version > 0 "
+    def base_hashes(self, table: str, after: str, until: str | None) -> dict[str, tuple[int, int]]:
+        """(id → (base version, content hash)) of this county's rows of a table in an id range (for the
+        re-diff): the hash of the row as it is here, or of its sync base while a change of it waits."""
+        query = ("SELECT row_id, version, data FROM sync_base WHERE tbl = :t AND row_id > :a AND version > 0 "
                  "AND json_extract(data, '$.county_code') = :c")
         params: dict[str, Any] = {"t": table, "a": after, "c": self.county}
         if until is not None:
             query += " AND row_id <= :u"
             params["u"] = until
         with self.store.engine.connect() as connection:
-            return dict(connection.execute(sa.text(query), params).all())
+            bases = {row_id: (version, data) for row_id, version, data in connection.execute(sa.text(query), params)}
+            ids = list(bases)
+            pending = self._pending_ids(connection, table, ids)
+            local = load_rows(connection, table, [row_id for row_id in ids if row_id not in pending])
+        return {row_id: (version, row_hash(table, row_id, version,
+                                           local[row_id] if row_id in local else orjson.loads(data)))
+                for row_id, (version, data) in bases.items()}
 
     def requeue(self, table: str, ids: list[str]) -> None:
         """Rows the server lacks although this store thinks it has them: send them again as new."""

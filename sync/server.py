@@ -33,7 +33,7 @@ from sync.hlc import wall_ms
 from sync.http_errors import install_invalid_handlers, known_query_only, responses
 from sync.identity import continues_history
 from sync.keys import register_node_key
-from sync.partition import read_digest, rediff_page
+from sync.partition import county_digest, rediff_page
 from sync.protocol import (
     API_PREFIX,
     ID_PATTERN,
@@ -229,14 +229,14 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
 
     @app.get(f"{API_PREFIX}/sync/digest", responses=responses())
     def digest(who: CallerDep) -> PartitionDigest:
-        """The caller's county partition: last sequence number, row count, digest."""
-        with db.read() as connection:
-            return read_digest(connection, who.county_code)
+        """The caller's county partition: last sequence number, row count, digest (of rows' content)."""
+        return county_digest(db, who.county_code)
 
     @app.get(f"{API_PREFIX}/sync/rediff", responses=responses())
     def rediff(who: CallerDep, table: Annotated[TableName, Query()], after: Annotated[str, Query(max_length=36)] = "",
                limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 1000) -> RediffPage:
-        """(id, version) of the caller's county rows of one table, in id order: the targeted re-diff."""
+        """(id, version) and content hash of the caller's county rows of one table, in id order: the targeted
+        re-diff."""
         with db.read() as connection:
             return rediff_page(connection, who.county_code, table, after, limit)
 
