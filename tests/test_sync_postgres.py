@@ -136,15 +136,15 @@ def test_change_sequence_is_taken_and_committed_one_transaction_at_a_time(pg_url
     try:
         with db.engine.connect() as first, db.engine.connect() as second:
             first.begin()
-            record_changes(db, first, [RowChange(COUNTIES[0], "volunteer", "v1", None, 1, "n1")])
+            record_changes(db, first, [RowChange(COUNTIES[0], "volunteer", "v1", None, 1, "n1", None, {})])
             second.begin()
             second.exec_driver_sql("SET LOCAL lock_timeout = '300ms'")
             with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
-                record_changes(db, second, [RowChange(COUNTIES[1], "volunteer", "v2", None, 1, "n2")])
+                record_changes(db, second, [RowChange(COUNTIES[1], "volunteer", "v2", None, 1, "n2", None, {})])
             second.rollback()
             first.commit()
             second.begin()
-            record_changes(db, second, [RowChange(COUNTIES[1], "volunteer", "v2", None, 1, "n2")])
+            record_changes(db, second, [RowChange(COUNTIES[1], "volunteer", "v2", None, 1, "n2", None, {})])
             second.commit()
             rows = second.exec_driver_sql("SELECT row_id FROM server_change ORDER BY seq").scalars().all()
             assert rows == ["v1", "v2"]
