@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from city_server import DATABASES, database_url
-from sync_fixtures import StoreFactory, ThreadServer, local_record, server_record, sync, thread_server, update_row
+from sync_fixtures import (
+    StoreFactory,
+    ThreadServer,
+    local_record,
+    server_record,
+    sync,
+    thread_server,
+    update_row,
+)
 
 from schema.models import Activity, Team
 from schema.store import Store
