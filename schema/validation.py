@@ -7,7 +7,7 @@ normalised and typed, and raises ``InvalidRecord`` listing every field at fault.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
@@ -38,6 +38,7 @@ from schema.validators import (
     normalize_phone,
     normalize_region_code,
     parse_resident_id,
+    resident_id_facts,
 )
 
 Cleaner = Callable[[Any, str], Any]
@@ -434,6 +435,13 @@ def _volunteer_errors(cleaned: dict[str, Any]) -> list[FieldError]:
     except InvalidValue as exc:
         return [exc.error]
     return []
+
+
+def resident_volunteer_facts(numbers: Iterable[str]) -> list[tuple[str, str, date] | None]:
+    """What ``record_errors`` fills in for many volunteer records of resident ID type at once (a bulk import):
+    per ID number, (the number as stored, sex, birth date), or None where it reports an error instead (ask
+    ``record_errors`` for it). The same checks as ``_volunteer_errors``, which does one record."""
+    return resident_id_facts(numbers)
 
 
 def _activity_errors(cleaned: dict[str, Any]) -> list[FieldError]:

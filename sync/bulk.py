@@ -61,6 +61,48 @@ def insert_params(connection: Connection, table: sa.Table, names: Sequence[str],
         cursor.close()
 
 
+# The capture trigger's log row (schema/migrations 0002), written here for many rows at once.
+CAPTURE_LOG = "INSERT INTO change_log (tbl, row_id, op, at) VALUES "
+CAPTURE_ROW = "('{table}', ?, 'I', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+CITY_CODE = "410500"  # schema.models.CITY_CODE: the one county code the own-county trigger treats apart under the guard
+
+
+def insert_captured(connection: Connection, table: sa.Table, names: Sequence[str],
+                    params: list[tuple[Any, ...]]) -> None:
+    """``insert_params`` for a captured table of a county store, logging the rows in ``change_log`` as its
+    insert trigger does (``'I'``, the row's id, the statement's time, in insert order), but a statement per
+    500 rows instead of a trigger program per row: the trigger is held off with ``sync_guard`` inside the
+    caller's transaction, so a failure rolls the rows, their log and the guard back together.
+
+    Exactly the trigger's outcome: nothing is logged when the guard is already up (a sync writing), and
+    rows that the guard would let through the own-county trigger (the city's code) go through the triggers."""
+    trigger = f"trg_{table.name}_capture_insert"
+    if (not params or connection.dialect.name != "sqlite"
+            or not driver_rows(connection, "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                               (trigger,))
+            or driver_rows(connection, "SELECT 1 FROM sync_guard WHERE active = 1 LIMIT 1", ())
+            or ("county_code" in names and CITY_CODE in map(itemgetter(list(names).index("county_code")), params))):
+        insert_params(connection, table, names, params)
+        return
+    ids = itemgetter(list(names).index("id"))
+    assert table.name.isidentifier(), table.name  # written into the statement as the trigger writes it
+    row_sql = CAPTURE_ROW.format(table=table.name)
+    cursor = driver_cursor(connection)
+    try:
+        cursor.execute("UPDATE sync_guard SET active = 1 WHERE id = 1")
+        try:
+            insert_params(connection, table, names, params)
+            for start in range(0, len(params), ROWS_PER_STATEMENT):
+                part = params[start:start + ROWS_PER_STATEMENT]
+                cursor.execute(CAPTURE_LOG + ", ".join([row_sql] * len(part)), list(map(ids, part)))
+        finally:  # down again on any failure too: a caller that goes on in this transaction is captured again
+            cursor.execute("UPDATE sync_guard SET active = 0 WHERE id = 1")
+    except sqlite3.DatabaseError as exc:  # the same exceptions a Core statement raises
+        raise sa.exc.DBAPIError.instance(CAPTURE_LOG, None, exc, sqlite3.Error) from exc
+    finally:
+        cursor.close()
+
+
 def update_params(connection: Connection, table: sa.Table, names: Sequence[str], params: list[tuple[Any, ...]]) -> None:
     """UPDATE the columns ``names`` (``id`` last: the key) of rows whose driver parameters are ready."""
     if params:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from openpyxl.utils.datetime import from_excel
 
 from schema.enums import IdType, LabeledEnum, RegistrationStatus, Sex, TalentTag, VolunteerStatus
 from schema.errors import InvalidValue
@@ -254,6 +253,8 @@ def _date_from_serial(field: str, serial: float) -> date:
     """An Excel serial day number (a date cell that lost its date format), e.g. 44197 = 2021-01-01."""
     if not 1 <= serial < 2958466:
         raise InvalidValue(field, f"“{serial:g}”不是有效日期 (not a date)")
+    from openpyxl.utils.datetime import from_excel  # here: an import need not load openpyxl otherwise
+
     converted = from_excel(serial)
     return converted.date() if isinstance(converted, datetime) else converted
 

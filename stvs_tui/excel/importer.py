@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, compress, islice, repeat
+from operator import is_not, itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +24,7 @@ from schema.enums import IdType, Sex
 from schema.errors import FieldError, InvalidValue
 from schema.models import Volunteer, new_id
 from schema.store import Store
-from schema.validation import field_rule, record_errors, required_fields
+from schema.validation import field_rule, record_errors, required_fields, resident_volunteer_facts
 from stvs_tui.excel.columns import (
     IGNORED_HEADERS,
     MEMO_LIMIT,
@@ -47,7 +48,7 @@ from stvs_tui.excel.reader import (
     column_letter,
     refuse_if_too_long,
 )
-from sync.bulk import insert_params
+from sync.bulk import insert_captured
 from sync.gctune import bulk_allocation
 
 OnDuplicate = Literal["update", "skip"]
@@ -298,13 +299,11 @@ def _missing_columns_message(sheet: str, header_row: int, missing: list[str]) ->
 def _read_data(plan: ImportPlan, rows: Iterator[Row], facts: SheetFacts, options: _Options) -> None:
     reader = _DataReader(plan, facts, options)
     block: list[tuple[int, tuple[Any, ...]]] = []
-    for row in rows:
-        accepted = reader.accept(*row)
-        if accepted is not None:
-            block.append(accepted)
-            if len(block) == BLOCK_ROWS:
-                reader.check_block(block)
-                block = []
+    while raw := list(islice(rows, BLOCK_ROWS)):
+        block += reader.accept_block(raw)
+        if len(block) >= BLOCK_ROWS:
+            reader.check_block(block)
+            block = []
     reader.check_block(block)
     reader.finish()
 
@@ -324,6 +323,14 @@ class _Failed:
 
 
 _EMPTY = object()  # an empty cell: the field is left out of the record
+# Text that the field's reading and rule return unchanged (no space, no invisible or full-width character, a
+# well-formed value): a column made of such cells is taken as it is, without a call per cell.
+# tests/test_excel_import.py holds each against the rule.
+_UNCHANGED: dict[str, Callable[[str], Any]] = {
+    "name": re.compile("[\u4e00-\u9fff]{1,50}").fullmatch,
+    "id_number": re.compile("[0-9]{17}[0-9X]").fullmatch,
+    "mobile": re.compile("1[3-9][0-9]{9}").fullmatch,
+}
 
 
 class _DataReader:
@@ -346,6 +353,8 @@ class _DataReader:
             if column in self.position:
                 self.odd_rows.setdefault(row, []).append(self.position[column])
         self.fills, self.merge_tops = _merge_fills(plan, facts)
+        # rows ``accept_block`` leaves to ``accept``: hidden, merged, with a formula or an error value
+        self.special_rows = set(self.odd_rows) | set(self.fills) | set(self.merge_tops) | facts.hidden_rows
         self.merged_values: dict[tuple[int, int], Any] = {}
         self.seen_ids: dict[str, int] = {}
         self.seen_contacts: dict[tuple[str, str], int] = {}
@@ -364,6 +373,31 @@ class _DataReader:
             getter = pick if len(indexes) > 1 else (lambda values: (pick(values),))
             self._getters[offset] = getter
         return getter
+
+    def accept_block(self, raw: list[Row]) -> list[tuple[int, tuple[Any, ...]]]:
+        """``accept`` for a block of rows, at once where it can be: rows of the same width, none hidden,
+        merged, holding a formula or an error, each with an ID-like ID number (so neither empty nor a
+        line under the table). Otherwise row by row."""
+        numbers = list(map(itemgetter(0), raw))
+        offsets = set(map(itemgetter(2), raw))
+        special = self.special_rows
+        accepted = None
+        if len(offsets) == 1 and (not special or special.isdisjoint(numbers)) \
+                and self.data_rows + len(raw) <= self.options.max_rows:
+            try:
+                cells = list(map(self._getter(offsets.pop()), map(itemgetter(1), raw)))
+                if all(map(_ID_LIKE.fullmatch, map(itemgetter(self.id_position), cells))):
+                    accepted = list(zip(numbers, cells, strict=True))
+            except (IndexError, TypeError):  # a short row, an ID number that is not text: row by row
+                pass
+        if accepted is None:
+            return [row for row in (self.accept(*row) for row in raw) if row is not None]
+        progress = self.options.progress
+        before, self.data_rows = self.data_rows, self.data_rows + len(accepted)
+        if progress is not None:
+            for count in range((before // PROGRESS_EVERY + 1) * PROGRESS_EVERY, self.data_rows + 1, PROGRESS_EVERY):
+                progress(count, self.total)
+        return accepted
 
     def accept(self, row_number: int, values: list[Any], offset: int) -> tuple[int, tuple[Any, ...]] | None:
         """The row's mapped cells in ``self.names`` order ("" when empty), or None for a row to pass over."""
@@ -410,6 +444,8 @@ class _DataReader:
         columns = list(zip(*(cells for _number, cells in block), strict=True))
         failed: set[int] = set()
         results = [self._clean_column(index, column, failed) for index, column in enumerate(columns)]
+        if not failed and self._plan_block(numbers, results):
+            return
         # Columns empty all through the block (no second phone, no notes) are left out of its records.
         kept = [i for i, result in enumerate(results) if result.count(_EMPTY) != len(result)]
         names = [self.names[i] for i in kept]
@@ -429,11 +465,80 @@ class _DataReader:
             if planned is not None and not self._duplicate(planned):
                 self.plan.rows.append(planned)
 
+    def _plan_block(self, numbers: list[int], results: list[list[Any]]) -> bool:
+        """Plan a block of rows whose cells all read cleanly, column by column, as ``_plan_row`` and
+        ``_duplicate`` would row by row: every row of resident ID type, with its required fields, an ID
+        number that passes, sex and birth date agreeing with it, no duplicate. False (nothing planned)
+        when any row is otherwise: then each row goes its own way and gets its own message."""
+        names = self.names
+        if self.odd_rows and not self.odd_rows.keys().isdisjoint(numbers):
+            return False
+        position = {name: index for index, name in enumerate(names)}
+        if "id_type" in position and not {RESIDENT, _EMPTY}.issuperset(results[position["id_type"]]):
+            return False
+        if any(name not in position or _EMPTY in results[position[name]] for name in REQUIRED):
+            return False
+        facts = resident_volunteer_facts(results[self.id_position])
+        if None in facts:
+            return False
+        ids = [fact[0] for fact in facts]
+        if "sex" in position and not all(
+                stated is _EMPTY or not stated or stated == fact[1]
+                for stated, fact in zip(results[position["sex"]], facts, strict=True)):
+            return False
+        if "birth_date" in position and not all(
+                map(self._stated_birth_agrees, results[position["birth_date"]], facts)):
+            return False
+        contacts = list(zip(results[position["name"]], results[position["mobile"]], strict=True))
+        unique = set(ids)
+        if (len(unique) != len(ids) or not self.seen_ids.keys().isdisjoint(unique)
+                or len(set(contacts)) != len(contacts) or not self.seen_contacts.keys().isdisjoint(contacts)):
+            return False
+        self.seen_ids.update(zip(ids, numbers))
+        self.seen_contacts.update(zip(contacts, numbers))
+        # The record's fields in _plan_row's order: the sheet's (sex and birth date left out), then the two
+        # the ID number gives; a column empty all through the block is left out, and an empty cell from its row.
+        kept = [index for index, name in enumerate(names) if name not in STATED_FIELDS
+                and not (_EMPTY in results[index] and results[index].count(_EMPTY) == len(numbers))]
+        keys = (*(names[index] for index in kept), "sex", "birth_date")
+        keys = self.shapes.setdefault(keys, keys)
+        columns = [ids if index == self.id_position else results[index] for index in kept]
+        columns += [[fact[1] for fact in facts], [fact[2] for fact in facts]]
+        rows = self.plan.rows
+        masks: dict[tuple[bool, ...], tuple[str, ...]] = {}
+        empty = repeat(_EMPTY)
+        for number, data in zip(numbers, zip(*columns, strict=True), strict=True):
+            if _EMPTY in data:
+                mask = tuple(map(is_not, data, empty))
+                shape = masks.get(mask)
+                if shape is None:
+                    shape = tuple(compress(keys, mask))
+                    shape = masks[mask] = self.shapes.setdefault(shape, shape)
+                rows.append(PlannedRow(number, shape, tuple(compress(data, mask))))
+            else:
+                rows.append(PlannedRow(number, keys, data))
+        return True
+
+    def _stated_birth_agrees(self, stated: Any, fact: tuple[str, str, date]) -> bool:
+        """_stated_facts_mismatch's birth-date check of one row, the ID number valid and of resident type."""
+        if stated is _EMPTY or stated is None:
+            return True
+        if type(stated) is date:
+            if self.month_only:
+                return (stated.year, stated.month) == (fact[2].year, fact[2].month)
+            return stated == fact[2]
+        if isinstance(stated, YearMonth):
+            return stated.matches(fact[2])
+        return False  # anything else: the row's own check says what
+
     def _duplicate(self, planned: PlannedRow) -> bool:
         return _duplicate_in_file(self.plan, planned, self.seen_ids, self.seen_contacts)
 
     def _clean_column(self, index: int, column: tuple[Any, ...], failed: set[int]) -> list[Any]:
         name, clean = self.names[index], self.cleaners[index]
+        unchanged = _UNCHANGED.get(name)
+        if unchanged is not None and _all_match(unchanged, column):
+            return list(column)  # every cell already as its field's rule leaves it (see _UNCHANGED)
         if name in UNIQUE_FIELDS:  # a call per cell: kept as short as it can be
             out: list[Any] = []
             append = out.append
@@ -565,6 +670,14 @@ class _DataReader:
 
 
 _ID_LIKE = re.compile(r"[0-9A-Za-z*()\-]{5,}")
+
+
+def _all_match(fullmatch: Callable[[str], Any], values: tuple[Any, ...]) -> bool:
+    """Every value a ``str`` that ``fullmatch`` matches (one C-level pass)."""
+    try:
+        return all(map(fullmatch, values))
+    except TypeError:  # not text
+        return False
 
 
 def _is_number(value: Any) -> bool:
@@ -744,12 +857,16 @@ def _match_existing(plan: ImportPlan, connection: Connection) -> None:
     """Mark each row insert, update or skip against the store's current volunteers."""
     by_id, by_contact = _existing_index(connection)
     kept: list[PlannedRow] = []
+    positions: dict[tuple[str, ...], Callable[[tuple[Any, ...]], tuple[Any, ...]]] = {}
     for planned in plan.rows:
-        number, contact = planned.get("id_number"), (planned.get("name"), planned.get("mobile"))
+        pick = positions.get(planned.keys)
+        if pick is None:  # rows share their key tuples: one getter per shape
+            pick = positions[planned.keys] = _getter_of(planned.keys, ("id_number", "name", "mobile"))
+        number, name, mobile = pick(planned.data)
         existing = by_id.get(number)
         matched_by = "id_number"
-        if existing is None and contact in by_contact:
-            existing, their_number = by_contact[contact]
+        if existing is None and by_contact and (name, mobile) in by_contact:
+            existing, their_number = by_contact[(name, mobile)]
             matched_by = "name_mobile"
             if their_number != number:
                 plan.problems.append(_problem(plan, planned.row, "id_number",
@@ -764,6 +881,14 @@ def _match_existing(plan: ImportPlan, connection: Connection) -> None:
     plan.rows = kept
 
 
+def _getter_of(keys: tuple[str, ...], names: tuple[str, ...]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """Values of ``names`` from a row's data (None for a name the row lacks)."""
+    indexes = [keys.index(name) if name in keys else None for name in names]
+    if None not in indexes:
+        return itemgetter(*indexes)
+    return lambda data: tuple(None if i is None else data[i] for i in indexes)
+
+
 def apply_import(store: Store, plan: ImportPlan, *, valid_only: bool = False) -> ImportResult:
     """Write the plan in one transaction: all its rows or none (only the valid ones with ``valid_only``).
 
@@ -774,7 +899,7 @@ def apply_import(store: Store, plan: ImportPlan, *, valid_only: bool = False) ->
     if not county:
         raise ImportRefused("本地数据库尚未初始化县区 (the store has no county yet: run `stvs-tui init`)")
     try:
-        with bulk_allocation(), store.engine.begin() as connection:
+        with bulk_allocation(), store.engine.begin() as connection, _page_cache(connection, IMPORT_CACHE_KIB):
             _match_existing(plan, connection)
             _refuse_unless_clean(plan, valid_only)  # raising here rolls the transaction back
             inserts = [r for r in plan.rows if r.action == "insert"]
@@ -784,6 +909,25 @@ def apply_import(store: Store, plan: ImportPlan, *, valid_only: bool = False) ->
     except sa.exc.IntegrityError as exc:  # the store's own refusal (e.g. its county check): nothing written
         raise ImportRefused(f"未导入任何数据 (nothing imported): {exc.orig}") from None
     return ImportResult(len(inserts), len(updates), plan.count("skip"), len(plan.bad_rows))
+
+
+IMPORT_CACHE_KIB = 32 * 1024  # SQLite's page cache while importing: 100k rows touch 4 indexes at random
+
+
+@contextmanager
+def _page_cache(connection: Connection, kib: int) -> Iterator[None]:
+    """A larger SQLite page cache for one transaction (the default 2 MB spills the indexes' pages to the WAL
+    and reads them back); the connection's own size comes back after. It takes the room the workbook's
+    cells freed."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    connection.exec_driver_sql(f"PRAGMA cache_size = {-abs(int(kib))}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _refuse_unless_clean(plan: ImportPlan, valid_only: bool) -> None:
@@ -805,8 +949,9 @@ INSERT_BATCH = 2_000  # rows of parameters held at once (100k rows' dicts at onc
 
 
 def _insert(connection: Connection, rows: list[PlannedRow], county: str) -> None:
-    """Rows of one shape (the same filled columns) at a time, as driver-ready tuples: the defaults of the
-    columns a shape leaves empty are converted once, and each distinct date or flag once (they repeat)."""
+    """Rows of one shape (the same filled columns) at a time, as driver-ready tuples built column by column:
+    the defaults of the columns a shape leaves empty are converted once, and each distinct date or flag once
+    (they repeat)."""
     base = _defaults() | {"county_code": county, "created_at": datetime.now()}
     shapes: dict[tuple[str, ...], list[PlannedRow]] = {}
     for planned in rows:
@@ -815,18 +960,28 @@ def _insert(connection: Connection, rows: list[PlannedRow], county: str) -> None
         fixed = tuple(name for name in base if name not in keys and name != "id")
         names = (*fixed, *keys, "id")
         fixed_values = tuple(_driver_value(connection, name, base[name]) for name in fixed)
-        converting = [(index, _memoised_processor(connection, name)) for index, name in enumerate(keys)
-                      if _bind_processor(connection, name) is not None]
+        converting = {index: _bind_processor(connection, name) for index, name in enumerate(keys)}
+        memos: dict[int, dict[Any, Any]] = {index: {} for index in converting}
         for start in range(0, len(group), INSERT_BATCH):
-            params = []
-            for planned in group[start:start + INSERT_BATCH]:
-                data = planned.data
-                if converting:
-                    data = list(data)
-                    for index, process in converting:
-                        data[index] = process(data[index])
-                params.append((*fixed_values, *data, new_id()))
-            insert_params(connection, _TABLE, names, params)
+            part = group[start:start + INSERT_BATCH]
+            columns = [_converted(column, converting[index], memos[index])
+                       for index, column in enumerate(zip(*(planned.data for planned in part), strict=True))]
+            ids = [new_id() for _planned in part]
+            params = list(zip(*(repeat(value, len(part)) for value in fixed_values), *columns, ids, strict=True))
+            insert_captured(connection, _TABLE, names, params)
+
+
+def _converted(column: tuple[Any, ...], process: Callable[[Any], Any] | None,
+               memo: dict[Any, Any]) -> tuple[Any, ...] | list[Any]:
+    """A column's values as the driver takes them: each distinct value converted once (``memo``: the values
+    converted so far, kept while few)."""
+    if process is None:
+        return column
+    if len(memo) > MEMO_LIMIT:
+        memo.clear()
+    for value in set(column).difference(memo):
+        memo[value] = process(value)
+    return list(map(memo.__getitem__, column))
 
 
 def _bind_processor(connection: Connection, name: str) -> Callable[[Any], Any] | None:
@@ -837,22 +992,6 @@ def _bind_processor(connection: Connection, name: str) -> Callable[[Any], Any] |
 def _driver_value(connection: Connection, name: str, value: Any) -> Any:
     process = _bind_processor(connection, name)
     return value if process is None else process(value)
-
-
-def _memoised_processor(connection: Connection, name: str) -> Callable[[Any], Any]:
-    process = _bind_processor(connection, name)
-    assert process is not None
-    memo: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        found = memo.get(value, memo)
-        if found is memo:
-            found = process(value)
-            if len(memo) < MEMO_LIMIT:
-                memo[value] = found
-        return found
-
-    return convert
 
 
 def _update(connection: Connection, rows: list[PlannedRow]) -> None:
