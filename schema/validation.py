@@ -437,11 +437,13 @@ def _volunteer_errors(cleaned: dict[str, Any]) -> list[FieldError]:
     return []
 
 
-def resident_volunteer_facts(numbers: Iterable[str]) -> list[tuple[str, str, date] | None]:
+def resident_volunteer_facts(numbers: Iterable[str], births: dict[str, date | None] | None = None
+                             ) -> list[tuple[str, str, date] | None]:
     """What ``record_errors`` fills in for many volunteer records of resident ID type at once (a bulk import):
     per ID number, (the number as stored, sex, birth date), or None where it reports an error instead (ask
-    ``record_errors`` for it). The same checks as ``_volunteer_errors``, which does one record."""
-    return resident_id_facts(numbers)
+    ``record_errors`` for it). The same checks as ``_volunteer_errors``, which does one record; ``births``
+    keeps the birth dates made, for the next call."""
+    return resident_id_facts(numbers, births=births)
 
 
 def _activity_errors(cleaned: dict[str, Any]) -> list[FieldError]:

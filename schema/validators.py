@@ -68,17 +68,22 @@ def parse_resident_id(raw: str, field: str = "id_number", today: date | None = N
     return ResidentId(number=number, birth_date=born, sex=sex)
 
 
-def resident_id_facts(raws: Iterable[str], today: date | None = None) -> list[tuple[str, str, date] | None]:
+def resident_id_facts(raws: Iterable[str], today: date | None = None,
+                      births: dict[str, date | None] | None = None) -> list[tuple[str, str, date] | None]:
     """``parse_resident_id`` for many numbers at once (a 100k-row roster): per number, (the number as
     ``parse_resident_id`` returns it, its sex's code, its birth date), or None where ``parse_resident_id``
-    raises (call it for the message). Each distinct birth date is made once: they repeat across a roster."""
-    births: dict[str, date | None] = {}
+    raises (call it for the message). Each distinct birth date is made once: they repeat across a roster
+    (``births``: the dates made so far, by their eight digits, for a caller that calls again)."""
+    births = {} if births is None else births
     sexes = {digit: (Sex.MALE if int(digit) % 2 == 1 else Sex.FEMALE).value for digit in "0123456789"}
     match = _ID_PATTERN.match
     found: list[tuple[str, str, date] | None] = []
     append = found.append
     for raw in raws:
-        number = (raw or "").strip().upper()
+        number = (raw or "").strip()
+        upper = number.upper()
+        if upper != number:  # else the number as it came: one string less to keep
+            number = upper
         if len(number) != 18 or not match(number):
             append(None)
             continue

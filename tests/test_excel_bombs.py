@@ -148,3 +148,74 @@ def test_the_deflate_stream_is_checked_against_the_size_it_claims(tmp_path: Path
     set_declared_size(path, "xl/worksheets/sheet1.xml", len(zlib.compress(b"x")) + 10_000)
     with pytest.raises(UnreadableWorkbook, match="size or checksum"):
         plan_import(path)
+
+
+# --- broken parts of any size: the well-formedness check covers parts past 32 MB too -------------------------
+
+BIG = package_module.WELL_FORMED_CHECK_BYTES + 4 * 1024 * 1024
+
+
+def padding(size: int) -> str:
+    """``size`` characters of base64 text (inflates ~1.3x: no bomb), for an element calamine passes over."""
+    import base64
+    import random
+
+    return base64.b64encode(random.Random(7).randbytes(size * 3 // 4 + 3)).decode()[:size]
+
+
+def big_sheet(tail: str, size: int = BIG) -> str:
+    """The roster, then a page header padded to ``size``, then ``tail`` before the end."""
+    xml = sheet_xml(ROSTER)
+    pad = f"<headerFooter><oddHeader>{padding(size)}</oddHeader></headerFooter>"
+    return xml.replace("</worksheet>", pad + tail + "</worksheet>")
+
+
+def test_a_broken_sheet_past_32_mb_is_one_clear_reason(tmp_path: Path) -> None:
+    """Broken after the data, where calamine stops reading: only the full XML check sees it (on a second
+    thread while calamine reads)."""
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", big_sheet("<pageSetup><a></b>"))], compresslevel=1)
+    assert zipfile_size(path, "xl/worksheets/sheet1.xml") > package_module.WELL_FORMED_CHECK_BYTES
+    with pytest.raises(UnreadableWorkbook, match=r"已损坏.*sheet1\.xml: XML") as caught:
+        refused_in_little_memory_plan(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_broken_shared_strings_past_32_mb_are_one_clear_reason(tmp_path: Path) -> None:
+    strings = f'<sst xmlns="{MAIN_NS}"><si><t>{padding(BIG)}</t></si><si><t>x</si></sst>'
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", sheet_xml(ROSTER))], shared_strings=strings, compresslevel=1)
+    with pytest.raises(UnreadableWorkbook, match=r"已损坏.*sharedStrings\.xml: XML") as caught:
+        refused_in_little_memory_plan(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_entity_declared_far_into_a_sheet_is_refused(tmp_path: Path) -> None:
+    """A DTD past the first chunks (after a long comment, say) is seen: every chunk is looked at."""
+    tail = '<!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", big_sheet(tail, 3 * package_module.CHUNK))], compresslevel=1)
+    refused_in_little_memory(path, "DTD")
+
+
+def test_billion_laughs_after_a_long_comment_in_shared_strings_is_refused(tmp_path: Path) -> None:
+    laughs = LAUGHS.replace('<?xml version="1.0"?>', f'<?xml version="1.0"?><!-- {padding(200_000)} -->')
+    strings = laughs + f'<sst xmlns="{MAIN_NS}"><si><t>&lol9;</t></si></sst>'
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", sheet_xml(ROSTER))], shared_strings=strings)
+    refused_in_little_memory(path, "DTD")
+
+
+def zipfile_size(path: Path, member: str) -> int:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return archive.getinfo(member).file_size
+
+
+def refused_in_little_memory_plan(path: Path) -> None:
+    """``plan_import`` under tracemalloc: whatever it raises, Python's own allocations stayed under 64 MB
+    (the part is inflated in 4 MB chunks, never whole)."""
+    tracemalloc.start()
+    try:
+        plan_import(path)
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak < 64 * 1024 * 1024

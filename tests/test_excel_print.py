@@ -259,15 +259,17 @@ def test_template_id_column_shows_18_digits_whole(printed: dict[str, Printed]) -
     header = find(pages, "证件号码")[0]
     page = pages[header.page - 1]
     (line,) = [line for line in page.lines if TEMPLATE_ID in line.text]
-    digits = [box for text, box in page.glyphs if box[1] >= line.top - 1 and box[3] <= line.bottom + 1
-              and text.isdigit() and box[0] >= header.x0 - 40]
-    start = next(i for i in range(len(digits)) if digits[i][0] > header.x0 - 40)
-    id_glyphs = digits[start:start + len(TEMPLATE_ID)]
     # the column's borders, drawn around the header cell
     walls = sorted(rule[0] for rule in page.rules if rule[2] - rule[0] < 1 and rule[1] <= header.top <= rule[3])
     left = max(x for x in walls if x <= header.x0)
     right = min(x for x in walls if x >= header.x1)
-    assert left <= id_glyphs[0][0] and id_glyphs[-1][2] <= right, "the 18-digit ID does not fit its column"
+    # the digits printed from the column's left wall on: the ID's 18 come first, and end inside the column
+    digits = sorted(((box, text) for text, box in page.glyphs if box[1] >= line.top - 1
+                     and box[3] <= line.bottom + 1 and text.isdigit() and box[0] >= left - 0.5),
+                    key=lambda glyph: glyph[0][0])
+    id_glyphs = digits[:len(TEMPLATE_ID)]
+    assert "".join(text for _box, text in id_glyphs) == TEMPLATE_ID, "the ID does not start in its column"
+    assert id_glyphs[-1][0][2] <= right, "the 18-digit ID does not fit its column"
 
 
 def test_long_text_wraps_within_its_row(printed: dict[str, Printed]) -> None:
@@ -279,6 +281,24 @@ def test_long_text_wraps_within_its_row(printed: dict[str, Printed]) -> None:
                       key=lambda line: line.top)
         on_paper = "".join(line.text for line in cell).replace(" ", "")
         assert text in on_paper, f"{name}: “{text[:12]}…” is not printed whole"
+
+
+def test_the_template_prints_every_column_readably_on_a4(printed: dict[str, Printed]) -> None:
+    """Its 18 columns at full size (fitted to one page they printed at 6 pt): as many pages wide as they need,
+    each page with the header row, the name column and its number."""
+    from stvs_tui.excel.columns import roster_headers
+
+    pages = printed["template"].pages
+    smallest = min(printed["template"].lines, key=lambda line: line.size)
+    assert smallest.size >= 9 - 0.05, \
+        f"template: “{smallest.text}” prints at {smallest.size:.1f} pt on page {smallest.page}{font_hint()}"
+    assert all({round(page.width), round(page.height)} == {round(A4[0]), round(A4[1])} for page in pages)
+    assert all(f"第 {page.number} 页 共 {len(pages)} 页" in page.text for page in pages)
+    sheet = [page for page in pages if "填写说明" not in page.text]
+    assert len(sheet) >= 2
+    assert all(any(line.text == "姓名" for line in page.lines) and "欧阳晓明" in page.text for page in sheet)
+    labels = {line.text for page in sheet for line in page.lines}
+    assert set(roster_headers("zh")) <= labels, f"not printed: {set(roster_headers('zh')) - labels}"
 
 
 def test_template_instructions_print_readably(printed: dict[str, Printed]) -> None:

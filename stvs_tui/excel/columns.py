@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-
 from schema.enums import IdType, LabeledEnum, RegistrationStatus, Sex, TalentTag, VolunteerStatus
 from schema.errors import InvalidValue
 from schema.models import Volunteer, field_aliases, field_label

@@ -310,7 +310,7 @@ def _read_data(plan: ImportPlan, rows: Iterator[Row], facts: SheetFacts, options
 
 IDENTITY_FIELDS = frozenset({"name", "id_number", "mobile"})
 MASK = "*"
-BLOCK_ROWS = 2_000  # rows checked column by column at once
+BLOCK_ROWS = 1_000  # rows checked column by column at once
 
 
 class _Failed:
@@ -357,7 +357,8 @@ class _DataReader:
         self.special_rows = set(self.odd_rows) | set(self.fills) | set(self.merge_tops) | facts.hidden_rows
         self.merged_values: dict[tuple[int, int], Any] = {}
         self.seen_ids: dict[str, int] = {}
-        self.seen_contacts: dict[tuple[str, str], int] = {}
+        self.births: dict[str, date | None] = {}  # birth dates made from ID numbers, by their eight digits
+        self.seen_contacts = _Contacts()
         self.shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.hidden: list[int] = []
         self.footers: list[tuple[int, str]] = []
@@ -478,7 +479,9 @@ class _DataReader:
             return False
         if any(name not in position or _EMPTY in results[position[name]] for name in REQUIRED):
             return False
-        facts = resident_volunteer_facts(results[self.id_position])
+        if len(self.births) > MEMO_LIMIT * 4:
+            self.births.clear()
+        facts = resident_volunteer_facts(results[self.id_position], self.births)
         if None in facts:
             return False
         ids = [fact[0] for fact in facts]
@@ -489,13 +492,18 @@ class _DataReader:
         if "birth_date" in position and not all(
                 map(self._stated_birth_agrees, results[position["birth_date"]], facts)):
             return False
-        contacts = list(zip(results[position["name"]], results[position["mobile"]], strict=True))
         unique = set(ids)
-        if (len(unique) != len(ids) or not self.seen_ids.keys().isdisjoint(unique)
-                or len(set(contacts)) != len(contacts) or not self.seen_contacts.keys().isdisjoint(contacts)):
+        if len(unique) != len(ids) or not self.seen_ids.keys().isdisjoint(unique):
             return False
-        self.seen_ids.update(zip(ids, numbers))
-        self.seen_contacts.update(zip(contacts, numbers))
+        contacts = self.seen_contacts
+        person_names, mobiles = results[position["name"]], results[position["mobile"]]
+        shared = len(set(mobiles)) != len(mobiles) or not contacts.by_mobile.keys().isdisjoint(mobiles)
+        if shared:  # a mobile met before: a duplicate only with the same name
+            pairs = list(zip(person_names, mobiles, strict=True))
+            if len(set(pairs)) != len(pairs) or any(contacts.get(*pair) is not None for pair in pairs):
+                return False
+        self.seen_ids.update(zip(ids, numbers, strict=True))
+        first = len(self.plan.rows)
         # The record's fields in _plan_row's order: the sheet's (sex and birth date left out), then the two
         # the ID number gives; a column empty all through the block is left out, and an empty cell from its row.
         kept = [index for index, name in enumerate(names) if name not in STATED_FIELDS
@@ -517,6 +525,11 @@ class _DataReader:
                 rows.append(PlannedRow(number, shape, tuple(compress(data, mask))))
             else:
                 rows.append(PlannedRow(number, keys, data))
+        if shared:
+            for person, mobile, planned in zip(person_names, mobiles, rows[first:], strict=True):
+                contacts.add(person, mobile, planned)
+        else:
+            contacts.by_mobile.update(zip(mobiles, rows[first:], strict=True))
         return True
 
     def _stated_birth_agrees(self, stated: Any, fact: tuple[str, str, date]) -> bool:
@@ -824,20 +837,44 @@ def _stated_facts_mismatch(raw: dict[str, Any], cleaned: dict[str, Any]) -> list
     return errors
 
 
+class _Contacts:
+    """The (name, mobile) of the rows planned so far, kept without a tuple per row: by mobile the first
+    row with it (its name is in the row), and the rare other names on a mobile (a family's one phone)."""
+
+    __slots__ = ("by_mobile", "more")
+
+    def __init__(self) -> None:
+        self.by_mobile: dict[str, PlannedRow] = {}
+        self.more: dict[tuple[str, str], int] = {}
+
+    def get(self, name: str, mobile: str) -> int | None:
+        """The earlier row with this name and mobile."""
+        first = self.by_mobile.get(mobile)
+        if first is None:
+            return None
+        if first.get("name") == name:
+            return first.row
+        return self.more.get((name, mobile))
+
+    def add(self, name: str, mobile: str, planned: PlannedRow) -> None:
+        """A row not met before (``get`` gave None)."""
+        if self.by_mobile.setdefault(mobile, planned) is not planned:
+            self.more[(name, mobile)] = planned.row
+
+
 def _duplicate_in_file(plan: ImportPlan, planned: PlannedRow, seen_ids: dict[str, int],
-                       seen_contacts: dict[tuple[str, str], int]) -> bool:
+                       seen_contacts: _Contacts) -> bool:
     values = dict(zip(planned.keys, planned.data, strict=True))
-    number = values["id_number"]
-    contact = (values["name"], values["mobile"])
+    number, person, mobile = values["id_number"], values["name"], values["mobile"]
     earlier, name = seen_ids.get(number), "id_number"
     if earlier is None:
-        earlier, name = seen_contacts.get(contact), "mobile"
+        earlier, name = seen_contacts.get(person, mobile), "mobile"
     if earlier is not None:
         why = "证件号码相同" if name == "id_number" else "姓名和手机号码相同"
         plan.problems.append(_problem(plan, planned.row, name, f"与第{earlier}行重复（{why}）(duplicate of row {earlier})"))
         return True
     seen_ids[number] = planned.row
-    seen_contacts[contact] = planned.row
+    seen_contacts.add(person, mobile, planned)
     return False
 
 

@@ -9,16 +9,26 @@ row 1,048,576) would cost gigabytes: such a sheet is streamed through openpyxl's
 from __future__ import annotations
 
 import zipfile
-from itertools import count, repeat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import count, repeat
 from pathlib import Path
 from typing import Any
 
 import python_calamine
 
 from stvs_tui.excel.errors import TooManyRows, UnreadableWorkbook, UnrecognisedSheet
-from stvs_tui.excel.package import Package, SheetEntry, SheetFacts, damaged, open_package, scan_sheet
+from stvs_tui.excel.package import (
+    WELL_FORMED_CHECK_BYTES,
+    Package,
+    SheetEntry,
+    SheetFacts,
+    check_alongside,
+    check_well_formed,
+    damaged,
+    open_package,
+    scan_sheet,
+)
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -95,21 +105,26 @@ class Book:
 
     def read(self, entry: SheetEntry, max_rows: int) -> SheetRead:
         facts = scan_sheet(self.path, self.archive, entry, max_rows=max_rows, slack=HEADER_SCAN_ROWS)
+        # A sheet too big to check while scanning is checked now: alongside calamine, or before openpyxl.
+        unchecked = [entry.part] if self.archive.getinfo(entry.part).file_size > WELL_FORMED_CHECK_BYTES else []
         if facts.last_row * max(facts.max_column, 26) <= DENSE_CELLS:
-            return SheetRead(entry, facts, self._calamine_rows(entry))
+            return SheetRead(entry, facts, self._calamine_rows(entry, unchecked))
+        for part in unchecked:
+            check_well_formed(self.path, self.archive, part)
         return SheetRead(entry, facts, _openpyxl_rows(self.path, entry))
 
-    def _calamine_rows(self, entry: SheetEntry) -> Iterator[Row]:
+    def _calamine_rows(self, entry: SheetEntry, unchecked: list[str]) -> Iterator[Row]:
         # The workbook is closed once the sheet is read: the sheet owns its values, and the workbook's
         # shared-string table would otherwise stay in memory beside them (another sheet opens it anew).
-        try:
-            workbook = python_calamine.CalamineWorkbook.from_path(str(self.path))
+        with check_alongside(self.path, self.archive, unchecked):
             try:
-                sheet = workbook.get_sheet_by_name(entry.name)
-            finally:
-                workbook.close()
-        except (python_calamine.CalamineError, OSError, ValueError) as exc:
-            raise damaged(self.path, _one_line(exc)) from None
+                workbook = python_calamine.CalamineWorkbook.from_path(str(self.path))
+                try:
+                    sheet = workbook.get_sheet_by_name(entry.name)
+                finally:
+                    workbook.close()
+            except (python_calamine.CalamineError, OSError, ValueError) as exc:
+                raise damaged(self.path, _one_line(exc)) from None
         return _calamine_iter(sheet)
 
 
@@ -144,6 +159,8 @@ def _openpyxl_rows(path: Path, entry: SheetEntry) -> Iterator[Row]:
                     if cell["value"] is not None:
                         values[cell["column"] - 1] = cell["value"]
                 yield row_number, values, 0
+    except (ValueError, KeyError, TypeError, SyntaxError) as exc:  # SyntaxError: ElementTree's ParseError
+        raise damaged(path, _one_line(exc)) from None
     finally:
         workbook.close()
 

@@ -4,6 +4,7 @@ enums), text-formatted ID and phone columns, and an instructions sheet. It impor
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -24,7 +25,7 @@ from stvs_tui.excel.columns import (
     YES_NO,
     roster_headers,
 )
-from stvs_tui.excel.sheet import HEADER_FONT, FormSheet, column_widths, saving_workbook
+from stvs_tui.excel.sheet import HEADER_FONT, FormSheet, column_widths, page_units, saving_workbook
 
 # What a clerk types, to size the columns (an 18-digit ID must show whole); choices size their own columns.
 EXAMPLE = {"name": "欧阳晓明", "birth_date": "1985-03-12", "id_number": "410522198503121234", "mobile": "13800001234",
@@ -75,15 +76,26 @@ def export_template(path: Path, *, lang: str = "zh") -> None:
     """Write the blank roster template to ``path``."""
     headers = roster_headers(lang)
     with saving_workbook(path) as workbook:
-        # Filled in on screen, not printed: each column as wide as what is typed, in the default font (11 pt).
+        # Filled in on screen: each column as wide as what is typed, in the default font (11 pt). Its 18
+        # columns do not fit one A4 page at a readable size (fitted, they printed at 6 pt), so on paper the
+        # sheet runs as many landscape pages wide as its columns need at full size, the header row on each
+        # page and the name column at the left of each, so a clerk can fill it in by hand too.
         widths = column_widths(headers, [[_example(f, lang) for f in ROSTER_FIELDS]], size=11, fit=False)
         roster = FormSheet(workbook, "志愿者名册" if lang == "zh" else "Volunteers", widths, frozen_rows=1)
+        roster.ws.page_setup.fitToWidth = _pages_wide(widths)
+        roster.ws.print_title_cols = "A:A"
         options = workbook.create_sheet(OPTIONS_SHEET)
         _prepare_columns(roster, options, lang)
         fonts = [REQUIRED_FONT if f in REQUIRED_FIELDS else HEADER_FONT for f in ROSTER_FIELDS]
         roster.header(headers, fonts=fonts)
         options.sheet_state = "hidden"
         _instructions(workbook, lang)
+
+
+def _pages_wide(widths: list[float]) -> int:
+    """Landscape A4 pages across that hold ``widths`` at full size, the name column repeated on each."""
+    room = page_units(landscape=True) - widths[0]
+    return max(1, math.ceil((sum(widths) - widths[0]) / room))
 
 
 def _prepare_columns(roster: FormSheet, options_sheet: WriteOnlyWorksheet, lang: str) -> None:

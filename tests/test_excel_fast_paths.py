@@ -1,0 +1,211 @@
+"""The import's quick paths give exactly what the row-by-row paths give: rows planned a block at a time,
+columns taken as they are, resident ID numbers checked in bulk, and the change log written per statement
+instead of by the capture trigger per row."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from excel_helpers import resident_id, write_book
+
+from schema.models import Volunteer, new_id
+from schema.store import Store, open_store
+from schema.validation import field_rule, record_errors, resident_volunteer_facts
+from stvs_tui.excel import apply_import, plan_import
+from stvs_tui.excel import importer as importer_module
+from stvs_tui.excel.columns import cell_reader, normalise_text
+from sync.bulk import insert_captured, insert_params
+
+HEADERS = ["姓名", "性别", "出生日期", "证件号码", "手机号码", "工作单位", "职务/职称", "人才类别", "备注"]
+
+
+def varied_rows() -> list[list[object]]:
+    """Rows as offices type them: most clean, some with an empty cell, a lower-case x, a stated sex and birth
+    date (right and wrong), a bad check digit, a duplicate, a shared family mobile, a landline, a note."""
+    rows: list[list[object]] = []
+    for n in range(60):
+        born = date(1960 + n % 30, 1 + n % 12, 1 + n % 27)
+        number = resident_id(f"{born:%Y%m%d}", f"{n:03d}")
+        rows.append(["王小" + "明红刚芳"[n % 4] + "一二三四五六七八九十"[n % 10], "", "", number, f"139{n:08d}",
+                     "县人民医院" if n % 3 else "", "医师" if n % 5 else "", "乡土科技人才", ""])
+    rows[3][3] = rows[3][3][:-1] + rows[3][3][-1].lower()  # x or a digit: lower() leaves digits
+    rows[7][1], rows[7][2] = ("男" if int(rows[7][3][16]) % 2 else "女"), f"{rows[7][3][6:10]}-{rows[7][3][10:12]}-{rows[7][3][12:14]}"
+    rows[11][1] = "女" if int(rows[11][3][16]) % 2 else "男"  # the wrong sex for its ID number
+    rows[13][3] = rows[13][3][:-1] + ("0" if rows[13][3][-1] != "0" else "1")  # a bad check character
+    rows[17] = list(rows[2])  # the same person twice
+    rows[19][4] = rows[18][4]  # a family's one mobile, another name
+    rows[23][4] = "0372-5123456"  # a landline in the mobile column
+    rows[29][8] = "=cmd|' /C calc'!A0"
+    rows[31][0] = " 王 小 红 "  # spaces around and inside a name
+    rows[37][3] = " " + rows[37][3]
+    rows[41][0] = ""  # no name
+    return rows
+
+
+def plans(path: Path, store: Store | None, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(importer_module, "BLOCK_ROWS", 8)  # many blocks: some quick, some row by row
+    planned_at_once = []
+    plan_block = importer_module._DataReader._plan_block
+
+    def counted(self, numbers, results):
+        done = plan_block(self, numbers, results)
+        planned_at_once.extend(numbers if done else [])
+        return done
+
+    monkeypatch.setattr(importer_module._DataReader, "_plan_block", counted)
+    quick = plan_import(path, store)
+    assert len(planned_at_once) >= 16, "no block was planned at once"
+    monkeypatch.setattr(importer_module._DataReader, "_plan_block", lambda *_args: False)
+    monkeypatch.setattr(importer_module, "_UNCHANGED", {})
+    monkeypatch.setattr(importer_module._DataReader, "accept_block",
+                        lambda self, raw: [r for r in (self.accept(*row) for row in raw) if r is not None])
+    slow = plan_import(path, store)
+    return quick, slow
+
+
+def described(plan) -> tuple:
+    return ([(r.row, r.keys, r.data, r.action) for r in plan.rows], [p.describe() for p in plan.problems],
+            [n.zh for n in plan.notes])
+
+
+def test_block_planning_gives_what_row_by_row_planning_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_book(tmp_path / "v.xlsx", [HEADERS, *varied_rows()])
+    quick, slow = plans(path, None, monkeypatch)
+    assert described(quick) == described(slow)
+    assert len(slow.rows) > 40 and len(slow.problems) >= 5
+
+
+def test_block_planning_with_a_month_header_and_a_store(store: Store, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    headers = [h if h != "出生日期" else "出生年月" for h in HEADERS]
+    rows = varied_rows()
+    for row in rows[:20]:
+        row[2] = f"{row[3][6:10]}.{row[3][10:12]}"
+    rows[5][2] = "1901.01"  # does not match its ID number
+    path = write_book(tmp_path / "v.xlsx", [headers, *rows])
+    quick, slow = plans(path, store, monkeypatch)
+    assert described(quick) == described(slow)
+
+
+@pytest.mark.parametrize(("name", "values"), [
+    ("name", ["王", "欧阳晓明", "张" * 50]),
+    ("id_number", [resident_id(), "41052219850312123X", "12345678901234567X"]),
+    ("mobile", ["13800001234", "19912345678"]),
+])
+def test_a_column_taken_as_it_is_is_what_its_rule_returns(name: str, values: list[str]) -> None:
+    """Each pattern of _UNCHANGED admits only text that the cell reading and the field's rule return as is."""
+    read, rule = cell_reader(name, date(2026, 6, 15)), field_rule("volunteer", name)
+    for value in values:
+        assert importer_module._UNCHANGED[name](value)
+        assert rule(normalise_text(name, read(value)), name) == value
+    for odd in (" 王五", "王\u200b五", "王五 ", "１３８００００１２３４", "1380000123", ""):
+        assert not importer_module._UNCHANGED[name](odd)
+
+
+def test_bulk_resident_checks_match_the_record_rule() -> None:
+    numbers = [resident_id(f"{1950 + n}{1 + n % 12:02d}{1 + n % 28:02d}", f"{n:03d}") for n in range(40)]
+    numbers += [numbers[0][:-1] + "x", " " + numbers[1], numbers[2][:-1] + "0", "410522199902301234",
+                "410522299901011234", "41052219850312123", "abc", ""]
+    for number, fact in zip(numbers, resident_volunteer_facts(numbers), strict=True):
+        record = {"id_number": number}
+        errors = record_errors("volunteer", record, None)
+        assert fact == (None if errors else (record["id_number"], record["sex"], record["birth_date"])), number
+
+
+# --- the change log, written per statement -------------------------------------------------------------------
+
+def log_of(store: Store) -> list[tuple]:
+    with store.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT seq, tbl, row_id, op, length(at), at LIKE '____-__-__T__:__:__.___Z'"
+                                          " FROM change_log ORDER BY seq").all()
+
+
+def county_store(path: Path) -> Store:
+    opened = open_store(path)
+    opened.set_settings(county_code="410522")
+    return opened
+
+
+def volunteer_params(count: int, county: str = "410522") -> tuple[tuple[str, ...], list[tuple]]:
+    names = ("id", "county_code", "version", "updated_hlc", "updated_by", "deleted", "sync_state", "created_at",
+             "name", "id_type", "id_number", "sex", "mobile", "phone2", "work_unit", "title", "expertise",
+             "talent_tags", "availability", "publicity_consent", "stvs_status", "status", "notes")
+    rows = [(new_id(), county, 0, "", "", 0, "local", "2026-06-15 00:00:00.000000", f"张{n}", "resident",
+             resident_id(f"19{50 + n // 1000}0312", f"{n % 1000:03d}"), "male", f"138{n:08d}", "", "", "", "", "", "", 0, "unregistered",
+             "active", "") for n in range(count)]
+    return names, rows
+
+
+def test_the_change_log_is_what_the_capture_trigger_writes(tmp_path: Path) -> None:
+    by_trigger, by_statement = county_store(tmp_path / "a" / "s.sqlite"), county_store(tmp_path / "b" / "s.sqlite")
+    names, rows = volunteer_params(1203)
+    try:
+        with by_trigger.engine.begin() as connection:
+            insert_params(connection, Volunteer.__table__, names, rows)
+        with by_statement.engine.begin() as connection:
+            insert_captured(connection, Volunteer.__table__, names, rows)
+        assert log_of(by_statement) == log_of(by_trigger) and len(log_of(by_trigger)) == 1203
+        assert [row[2] for row in log_of(by_statement)] == [row[0] for row in rows]
+        with by_statement.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT active FROM sync_guard").scalar_one() == 0
+    finally:
+        by_trigger.close()
+        by_statement.close()
+
+
+def test_rows_written_by_sync_stay_out_of_the_change_log(tmp_path: Path) -> None:
+    store = county_store(tmp_path / "s.sqlite")
+    names, rows = volunteer_params(3)
+    try:
+        with store.applying_remote_changes() as connection:
+            insert_captured(connection, Volunteer.__table__, names, rows)
+        assert log_of(store) == []
+    finally:
+        store.close()
+
+
+def test_a_refused_insert_leaves_neither_rows_nor_log_nor_the_guard_up(tmp_path: Path) -> None:
+    store = county_store(tmp_path / "s.sqlite")
+    names, rows = volunteer_params(700)
+    rows[650] = rows[10]  # the same id twice: the second statement fails
+    try:
+        with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as connection:
+            insert_captured(connection, Volunteer.__table__, names, rows)
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT active FROM sync_guard").scalar_one() == 0
+            assert connection.exec_driver_sql("SELECT COUNT(*) FROM volunteer").scalar_one() == 0
+        assert log_of(store) == []
+        with store.engine.begin() as connection:  # captured again afterwards, by the trigger
+            insert_params(connection, Volunteer.__table__, names, rows[:1])
+        assert len(log_of(store)) == 1
+    finally:
+        store.close()
+
+
+def test_another_countys_row_is_refused_by_the_store_as_before(tmp_path: Path) -> None:
+    store = county_store(tmp_path / "s.sqlite")
+    names, rows = volunteer_params(3, county="410523")
+    try:
+        with pytest.raises(sa.exc.IntegrityError, match="其他县区"), store.engine.begin() as connection:
+            insert_captured(connection, Volunteer.__table__, names, rows)
+        names, rows = volunteer_params(3, county="410500")  # the city's code: the guard would let it in
+        with pytest.raises(sa.exc.IntegrityError, match="其他县区"), store.engine.begin() as connection:
+            insert_captured(connection, Volunteer.__table__, names, rows)
+    finally:
+        store.close()
+
+
+def test_an_import_logs_each_new_volunteer_once(store: Store, tmp_path: Path) -> None:
+    with store.engine.connect() as connection:
+        before = connection.exec_driver_sql("SELECT COALESCE(MAX(seq), 0) FROM change_log").scalar_one()
+    path = write_book(tmp_path / "v.xlsx", [HEADERS, *varied_rows()])
+    result = apply_import(store, plan_import(path, store), valid_only=True)
+    with store.engine.connect() as connection:
+        logged = connection.exec_driver_sql("SELECT c.row_id, c.op FROM change_log c WHERE c.seq > ?",
+                                            (before,)).all()
+        new = {row[0] for row in connection.exec_driver_sql(
+            "SELECT id FROM volunteer WHERE id IN (SELECT row_id FROM change_log WHERE seq > ?)", (before,))}
+    assert len(logged) == result.inserted == len(new) and {op for _id, op in logged} == {"I"}
