@@ -209,3 +209,17 @@ def test_an_import_logs_each_new_volunteer_once(store: Store, tmp_path: Path) ->
         new = {row[0] for row in connection.exec_driver_sql(
             "SELECT id FROM volunteer WHERE id IN (SELECT row_id FROM change_log WHERE seq > ?)", (before,))}
     assert len(logged) == result.inserted == len(new) and {op for _id, op in logged} == {"I"}
+
+
+def test_batches_made_ahead_come_in_order_and_a_failure_reaches_the_caller() -> None:
+    assert list(importer_module._made_ahead(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("bad batch")
+
+    with pytest.raises(ValueError, match="bad batch"):
+        list(importer_module._made_ahead(failing()))
+    made = importer_module._made_ahead(iter(range(1000)), depth=1)
+    assert next(made) == 0
+    made.close()  # the caller stops early: the maker thread ends (close joins it)
