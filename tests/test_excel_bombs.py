@@ -180,8 +180,9 @@ def test_a_broken_sheet_past_32_mb_is_one_clear_reason(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
-def test_broken_shared_strings_past_32_mb_are_one_clear_reason(tmp_path: Path) -> None:
-    strings = f'<sst xmlns="{MAIN_NS}"><si><t>{padding(BIG)}</t></si><si><t>x</si></sst>'
+def test_broken_shared_strings_of_any_size_are_one_clear_reason(tmp_path: Path) -> None:
+    """Parts other than worksheets are checked whole whatever their size (no threshold: small here)."""
+    strings = f'<sst xmlns="{MAIN_NS}"><si><t>{padding(3 * package_module.CHUNK)}</t></si><si><t>x</si></sst>'
     path = build_xlsx(tmp_path / "v.xlsx", [("名册", sheet_xml(ROSTER))], shared_strings=strings, compresslevel=1)
     with pytest.raises(UnreadableWorkbook, match=r"已损坏.*sharedStrings\.xml: XML") as caught:
         refused_in_little_memory_plan(path)
