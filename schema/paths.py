@@ -8,6 +8,10 @@ import errno
 import os
 from pathlib import Path
 
+# The names of a data folder's store file and backup folder (here, so that naming them costs no SQLAlchemy).
+STORE_FILENAME = "stvs.sqlite"
+BACKUP_DIRNAME = "backups"
+
 NOT_FOUND = "不存在 (not found)"
 NOT_A_FOLDER = "不是文件夹 (not a folder)"
 A_FOLDER = "是文件夹而不是文件 (a folder, not a file)"

@@ -25,14 +25,20 @@ from sqlmodel import Session
 from schema.errors import StoreCorrupt, StoreError, StoreTooNew, StoreUnavailable
 from schema.identity import SigningKey, node_identity
 from schema.models import Setting
-from schema.paths import NOT_A_FOLDER, folder_problem, input_problem, os_reason, output_problem
+from schema.paths import (
+    BACKUP_DIRNAME,
+    NOT_A_FOLDER,
+    STORE_FILENAME,
+    folder_problem,
+    input_problem,
+    os_reason,
+    output_problem,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-STORE_FILENAME = "stvs.sqlite"
-BACKUP_DIRNAME = "backups"
 DAILY_BACKUPS_KEPT = 7
 _SQLITE_HEADER = b"SQLite format 3\x00"
 VERSION_TABLE = "alembic_version"

@@ -1,6 +1,8 @@
 """What every command gets from the ``stvs-tui`` group: where the data is, the language, and the stores it opens.
 
-It sits below the command modules (``stvs_tui.cli.*``), which take it as ``click``'s context object.
+It sits below the command modules (``stvs_tui.cli.*``), which take it as ``click``'s context object. The
+group makes one for every command, ``--help`` included, so the store's libraries are imported only when a
+store is opened.
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ from typing import TYPE_CHECKING
 import click
 
 from schema.errors import StoreError
-from schema.store import Store, open_store
 from stvs_tui.paths import AppPaths
-from stvs_tui.regions import ensure_regions
 
 if TYPE_CHECKING:
+    from schema.store import Store
     from sync.serverdb import ServerDB
 
 
@@ -25,6 +26,9 @@ class AppContext:
     lang: str
 
     def open_store(self) -> Store:
+        from schema.store import open_store
+        from stvs_tui.regions import ensure_regions
+
         try:
             store = open_store(self.paths.store)
         except StoreError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
-from schema.store import BACKUP_DIRNAME, STORE_FILENAME
+from schema.paths import BACKUP_DIRNAME, STORE_FILENAME
 
 APP_NAME = "stvs-tui"
 

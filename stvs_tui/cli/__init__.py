@@ -1,27 +1,92 @@
-"""The ``stvs-tui`` command line. Exit codes: 0 done, 1 failed (one-line reason on stderr), 2 usage error."""
+"""The ``stvs-tui`` command line. Exit codes: 0 done, 1 failed (one-line reason on stderr), 2 usage error.
+
+The group and its store commands (``init``, ``demo``, ``where``) are here; the other families live in their
+own modules (``stvs_tui.cli.sync``, ``.city``, ``.excel``, ``.keys``), imported only when one of their commands
+runs or shows its help. Importing this module imports no SQLAlchemy, Textual, openpyxl or HTTP client
+(tests/test_cli_startup.py): ``stvs-tui --help`` starts in about the time Python takes to import click.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from schema.errors import StoreError
-from schema.store import Store
 from stvs_tui import __version__
 from stvs_tui.cli.failures import StvsGroup
-from stvs_tui.cli.params import unknown_county
 from stvs_tui.context import AppContext
 from stvs_tui.paths import AppPaths
-from stvs_tui.regions import region_names
+
+if TYPE_CHECKING:
+    from schema.store import Store
 
 DEMO_COUNTY = "410522"
+
+# The commands of the other modules: name -> ("module:attribute", the first sentence of its help). The group's
+# --help lists them from here without importing them; tests/test_cli_startup.py checks both against the command.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "import": ("stvs_tui.cli.excel:import_group", "Import records from a workbook."),
+    "export": ("stvs_tui.cli.excel:export_command", "Write an official form or a list as .xlsx."),
+    "sync": ("stvs_tui.cli.sync:sync_command",
+             "Push this county's changes to the city server, then pull what changed for it."),
+    "serve": ("stvs_tui.cli.sync:serve_command",
+              "Run the city sync server (FastAPI on uvicorn); OpenAPI document at /docs, health at /healthz."),
+    "token": ("stvs_tui.cli.sync:token_group",
+              "Tokens of the city server (one per county device; admin tokens for the city)."),
+    "conflicts": ("stvs_tui.cli.city:conflicts_group",
+                  "The city's conflict queue (field conflicts, duplicate persons, activities of dissolved teams)."),
+    "bundle": ("stvs_tui.cli.city:bundle_group",
+               "Offline sync by file: a county exports a bundle, the city imports it and writes a return bundle."),
+    "city": ("stvs_tui.cli.city:city_command",
+             "Open the city admin TUI: uploads, the conflict queue, city reports, period locks."),
+    "node": ("stvs_tui.cli.keys:node_group",
+             "County devices known to the city server, and the keys their bundles are checked with."),
+}
+
+
+def load_command(name: str) -> click.Command:
+    module, _, attribute = LAZY_COMMANDS[name][0].partition(":")
+    command = getattr(importlib.import_module(module), attribute)
+    assert isinstance(command, click.Command), LAZY_COMMANDS[name]
+    return command
+
+
+class LazyGroup(StvsGroup):
+    """The top-level group (a storage failure is one line, see ``StvsGroup``) whose ``LAZY_COMMANDS`` are imported
+    when first asked for by name (to run, or for their help)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            self.add_command(load_command(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, but a command not imported yet is listed from the first sentence in ``LAZY_COMMANDS``."""
+        commands: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS and name not in self.commands:
+                commands.append((name, click.Command(name, help=LAZY_COMMANDS[name][1])))
+            elif (command := self.get_command(ctx, name)) is not None and not command.hidden:
+                commands.append((name, command))
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in commands])
 
 
 def initialise(store: Store, county: str, clerk: str) -> str:
     """Set the store's county (and clerk); return the county's name. Refuses to switch county."""
+    from stvs_tui.cli.params import unknown_county
+    from stvs_tui.regions import region_names
+
     names = region_names(store)
     if county not in names:
         raise click.BadParameter(unknown_county(county, names), param_hint="--county")
@@ -35,7 +100,7 @@ def initialise(store: Store, county: str, clerk: str) -> str:
     return names[county]
 
 
-@click.group(cls=StvsGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STVS_DATA_DIR",
               help="Folder of the local store (default: the platform's user data dir; env STVS_DATA_DIR).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, envvar="STVS_LANG",
@@ -102,6 +167,7 @@ def init(app: AppContext, county: str, clerk: str) -> None:
 def _fill_demo(store: Store, volunteers: int, seed: int) -> dict[str, int]:
     """Load demo data; a store that has demo data or data of its own is refused with a one-line reason."""
     from stvs_tui.demo import DemoRefused, generate, store_demo
+    from stvs_tui.regions import region_names
 
     county = store.county_code
     data = generate(county, region_names(store)[county], volunteers, seed, date.today())
@@ -180,19 +246,3 @@ def where(app: AppContext, as_json: bool) -> None:
         for key, value in paths.items():
             click.echo(f"{key:8} {value}")
 
-
-from stvs_tui.cli.excel import register as register_excel_commands  # noqa: E402  (import / export commands)
-
-register_excel_commands(main)
-
-from stvs_tui.cli.sync import register as register_sync_commands  # noqa: E402  (sync, serve, token)
-
-register_sync_commands(main)
-
-from stvs_tui.cli.city import register as register_city_commands  # noqa: E402  (conflicts, bundle, city)
-
-register_city_commands(main)
-
-from stvs_tui.cli.keys import register as register_key_commands  # noqa: E402  (node enrol, list, revoke, city-key)
-
-register_key_commands(main)

@@ -601,8 +601,3 @@ def _city_without_token(app: AppContext, server_url: str | None, ca_file: str | 
         return client
 
     run_city_app(None, app.lang, connect, server_url=url)
-
-
-def register(main: click.Group) -> None:
-    for command in (conflicts_group, bundle_group, city_command):
-        main.add_command(command)

@@ -219,8 +219,3 @@ def _run_export(run: Callable[[], Any], output: Path, kind: str | None) -> None:
             "certificate": "小时"}.get(kind or "")
     detail = f"（{count:g}{what}）" if what and count is not None else ""
     click.echo(f"已导出{detail}：{output}")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(import_group)
-    main.add_command(export_command)

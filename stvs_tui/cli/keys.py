@@ -139,7 +139,3 @@ def node_city_key(app: AppContext, file: Path | None, database_url: str | None) 
         db.close()
     click.echo(key)
     click.echo(f"指纹 fingerprint {fingerprint(key)}", err=True)
-
-
-def register(main: click.Group) -> None:
-    main.add_command(node_group)

@@ -349,8 +349,3 @@ def _server_regions(db: ServerDB) -> dict[str, str]:
     with db.engine.connect() as connection:
         rows = connection.execute(sa.select(Region.code, Region.name).order_by(Region.code)).all()
     return {code: name for code, name in rows} or {r.code: r.name for r in read_regions()}
-
-
-def register(main: click.Group) -> None:
-    for command in (sync_command, serve_command, token_group):
-        main.add_command(command)

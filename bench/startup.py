@@ -1,0 +1,233 @@
+"""Benchmark: how fast ``stvs-tui`` starts (issue 12, "Start fast").
+
+Measured in one run, each as the median of several fresh processes (spawn to exit, or to the marker):
+
+- ``stvs-tui --help`` against a bare ``python -c 'import click'``: target ≤ 3×.
+- the county TUI's first screen on a store of 20k volunteers (with a year of activities) against a bare
+  ``python -c 'import textual.app'``: target ≤ 2×. The TUI runs as ``stvs-tui --data-dir ...`` does, in a
+  pseudo-terminal of 120×40, on the real dashboard with its real queries; the time is taken when the
+  dashboard has shown its data and that frame has been written to the terminal (the moment the app settles
+  its heap), then the process exits.
+- the volunteer form (Ctrl+N on the volunteers list) in the pilot: from the key to the form painted; first
+  open and the median of the next ones: target ≤ 150 ms.
+
+The 20k store is made once by ``stvs-tui demo`` and kept in bench/out/ (delete it to rebuild).
+
+    python bench/startup.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+# Only the standard library above: the child modes below must start as cold as the command does.
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+STORE_VOLUNTEERS = 20_000
+SIZE = (120, 40)
+FIRST_SCREEN_CHILD = "--first-screen-child"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def stvs_tui_command() -> list[str]:
+    script = Path(sys.executable).with_name("stvs-tui")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "stvs_tui"]
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def median_of(label: str, runs: int, once: object) -> float:
+    times = []
+    for _ in range(runs):
+        times.append(once())  # type: ignore[operator]
+    value = statistics.median(times)
+    say(f"  {label:34} median {value * 1000:7.0f} ms  (runs: {', '.join(f'{t * 1000:.0f}' for t in times)})")
+    return value
+
+
+# -- the 20k store ---------------------------------------------------------------------------------------
+
+def store_dir() -> Path:
+    folder = OUT / f"startup-{STORE_VOLUNTEERS}"
+    if not (folder / "ready").exists():
+        say(f"making a store of {STORE_VOLUNTEERS} volunteers in {folder} (once) ...")
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.sqlite*"):
+            old.unlink()
+        command = stvs_tui_command()
+        subprocess.run([*command, "--data-dir", str(folder), "init", "--county", "410522", "--clerk", "王芳"],
+                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*command, "--data-dir", str(folder), "demo", "--volunteers", str(STORE_VOLUNTEERS),
+                        "--seed", "7"], check=True, stdout=subprocess.DEVNULL)
+        (folder / "ready").write_text("made by bench/startup.py\n")
+    return folder
+
+
+# -- the first screen, in a child process on a pseudo-terminal -------------------------------------------
+
+def first_screen_child(data_dir: str, marker: str) -> None:
+    """Run the command as ``stvs-tui --data-dir DIR`` would; write the time the first screen was shown."""
+    from stvs_tui.county import app as county_app
+
+    def shown(app: county_app.CountyApp) -> None:
+        # The app calls this once, after the refresh that painted the first screen's data.
+        Path(marker).write_text(repr(time.time()))
+        app.exit()
+
+    county_app.CountyApp.settle_heap = shown  # type: ignore[method-assign]
+    from stvs_tui.cli import main
+
+    main(["--data-dir", data_dir], prog_name="stvs-tui")
+
+
+def first_screen_once(data_dir: Path) -> float:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    marker = OUT / "startup-first-screen.marker"
+    marker.unlink(missing_ok=True)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+
+    def drain() -> None:  # a terminal reads what the app writes
+        try:
+            while os.read(leader, 65536):
+                pass
+        except OSError:
+            pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    env = {**os.environ, "TERM": "xterm-256color", "STVS_LANG": "zh"}
+    started = time.time()
+    child = subprocess.Popen([sys.executable, __file__, FIRST_SCREEN_CHILD, str(data_dir), str(marker)],
+                             stdin=follower, stdout=follower, stderr=follower, env=env, start_new_session=True)
+    os.close(follower)
+    try:
+        code = child.wait(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    reader.join(timeout=5)
+    os.close(leader)
+    if code != 0 or not marker.exists():
+        raise SystemExit(f"the TUI did not show its first screen (exit code {code})")
+    return float(marker.read_text()) - started
+
+
+# -- the volunteer form, in the pilot --------------------------------------------------------------------
+
+async def form_times(data_dir: Path, opens: int) -> list[float]:
+    import asyncio
+    import io
+
+    from rich.console import Console
+
+    from schema.store import open_store
+    from stvs_tui.county.app import CountyApp
+    from stvs_tui.county.screens.volunteers import VolunteersScreen
+    from stvs_tui.widgets.form import FormModal
+
+    def painted(app: CountyApp, expected: str) -> bool:
+        # The pilot's driver never paints: render the frame a terminal would receive.
+        console = Console(width=SIZE[0], height=SIZE[1], file=io.StringIO(), force_terminal=True, record=True,
+                          color_system="truecolor", legacy_windows=False)
+        console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+        return expected in console.export_text()
+
+    store = open_store(data_dir / "stvs.sqlite", daily_backup=False)
+    times = []
+    try:
+        app = CountyApp(store, lang="zh")
+        async with app.run_test(size=SIZE) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            app.action_go("volunteers")
+            while not isinstance(app.screen, VolunteersScreen):
+                await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            for _ in range(opens):
+                started = time.perf_counter()
+                await pilot.press("ctrl+n")
+                while not isinstance(app.screen, FormModal):
+                    await asyncio.sleep(0.0005)
+                form = app.screen
+                while not painted(app, form.form_title):
+                    await asyncio.sleep(0.001)
+                times.append(time.perf_counter() - started)
+                await pilot.press("escape")
+                while app.screen is form:
+                    await pilot.pause()
+    finally:
+        store.close()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes per figure (median)")
+    args = parser.parse_args()
+    began = time.perf_counter()
+    say(f"bench/startup.py  ({load()}, {os.cpu_count()} CPUs)")
+    data_dir = store_dir()
+    python = sys.executable
+    results: list[tuple[str, float, float, float]] = []
+
+    say("stvs-tui --help")
+    bare_click = median_of("python -c 'import click'", args.runs, lambda: timed([python, "-c", "import click"]))
+    help_time = median_of("stvs-tui --help", args.runs, lambda: timed([*stvs_tui_command(), "--help"]))
+    results.append(("stvs-tui --help / bare click", help_time, bare_click, 3.0))
+    say(f"  ratio {help_time / bare_click:.2f}x (target ≤ 3x)  {load()}")
+
+    say(f"county TUI first screen at {STORE_VOLUNTEERS} volunteers")
+    bare_textual = median_of("python -c 'import textual.app'", args.runs,
+                             lambda: timed([python, "-c", "import textual.app"]))
+    first = median_of("first screen (dashboard, 120x40)", args.runs, lambda: first_screen_once(data_dir))
+    results.append(("first screen / bare textual.app", first, bare_textual, 2.0))
+    say(f"  ratio {first / bare_textual:.2f}x (target ≤ 2x)  {load()}")
+
+    say("volunteer form (Ctrl+N on the volunteers list, pilot)")
+    import asyncio
+
+    times = asyncio.run(form_times(data_dir, opens=max(args.runs, 3) + 1))
+    first_open, later = times[0], statistics.median(times[1:])
+    say(f"  first open {first_open * 1000:.0f} ms, median of the next {len(times) - 1}: {later * 1000:.0f} ms "
+        f"(target ≤ 150 ms)  {load()}")
+
+    say("summary")
+    for label, value, base, target in results:
+        verdict = "ok" if value / base <= target else "MISSED"
+        say(f"  {label:34} {value * 1000:7.0f} ms / {base * 1000:5.0f} ms = {value / base:5.2f}x "
+            f"(target ≤ {target:g}x) {verdict}")
+    for label, value in (("volunteer form, first open", first_open), ("volunteer form, median", later)):
+        say(f"  {label:34} {value * 1000:7.0f} ms (target ≤ 150 ms) {'ok' if value <= 0.150 else 'MISSED'}")
+    say(f"done in {time.perf_counter() - began:.0f} s, {load()}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == FIRST_SCREEN_CHILD:
+        first_screen_child(sys.argv[2], sys.argv[3])
+    else:
+        main()
