@@ -183,7 +183,11 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_every_command_help_has_an_example() -> None:
-    for name, command in main.commands.items():
+    context = click.Context(main)
+    names = main.list_commands(context)
+    assert {"init", "sync", "export", "node"} <= set(names)
+    for name in names:
+        command = main.get_command(context, name)
         result = CliRunner().invoke(main, [name, "--help"])
         assert result.exit_code == 0, name
         if hasattr(command, "commands"):
@@ -196,8 +200,12 @@ def test_every_command_help_has_an_example() -> None:
 
 def _options_named(command: click.Command, name: str, path: str = "") -> list[tuple[str, click.Parameter]]:
     found = [(f"{path} {command.name}".strip(), p) for p in command.params if p.name == name]
-    for sub in getattr(command, "commands", {}).values():
-        found += _options_named(sub, name, f"{path} {command.name}".strip())
+    if isinstance(command, click.Group):  # through click's API: the group loads its lazy commands
+        context = click.Context(command)
+        for sub_name in command.list_commands(context):
+            sub = command.get_command(context, sub_name)
+            assert sub is not None, sub_name
+            found += _options_named(sub, name, f"{path} {command.name}".strip())
     return found
 
 

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import click
-from click.testing import CliRunner
 import pytest
+from click.testing import CliRunner
 
 from stvs_tui.cli import LAZY_COMMANDS, load_command, main
 
@@ -81,3 +81,20 @@ def test_the_help_lists_every_command_and_a_lazy_one_runs() -> None:
         assert f"\n  {name} " in listing.output
     usage = runner.invoke(main, ["token", "--help"])
     assert usage.exit_code == 0 and "add" in usage.output
+
+
+TUI_PROBE = """
+import json, sys
+from stvs_tui.county.app import AREAS, CountyApp, _register_builtin_areas
+_register_builtin_areas()
+AREAS["dashboard"].screen_class()  # the first screen's module
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_county_tui_starts_without_excel_or_the_sync_client() -> None:
+    """Its first screen is the dashboard: openpyxl, calamine and httpx come with the areas that use them."""
+    done = subprocess.run([sys.executable, "-c", TUI_PROBE], capture_output=True, text=True, check=True)
+    loaded = {name.split(".")[0] for name in json.loads(done.stdout.splitlines()[-1])}
+    assert sorted(loaded & {"openpyxl", "python_calamine", "httpx"}) == []
+    assert {"textual", "sqlalchemy"} <= loaded  # the probe imported what a first screen needs

@@ -12,7 +12,7 @@ from textual.screen import Screen
 
 from schema.store import Store
 from stvs_tui.actions import ACTIONS, ActionSpec
-from stvs_tui.county.app import AREAS, CountyApp
+from stvs_tui.county.app import AREAS, CountyApp, LazyArea
 from stvs_tui.county.screens.activities import ActivityScreen
 from stvs_tui.county.screens.dashboard import DashboardScreen
 from stvs_tui.county.screens.exports import ExportModal
@@ -43,6 +43,7 @@ def _screen_classes() -> dict[str, type]:
                                 "activity": ActivityScreen, "form": FormModal, "picker": PickerModal,
                                 "export": ExportModal}
     for area in AREAS.values():
+        area = area.screen_class() if isinstance(area, LazyArea) else area
         for scope in getattr(area, "SCOPES", ()):
             classes.setdefault(scope, area)
     return classes

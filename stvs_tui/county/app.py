@@ -7,6 +7,7 @@ their own with ``register_area`` and an ``ActionSpec`` whose action is ``go('nam
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -42,23 +43,31 @@ def register_area(name: str, factory: AreaFactory) -> None:
     AREAS[name] = factory
 
 
-def _register_builtin_areas() -> None:
-    from stvs_tui.county.screens.activities import ActivitiesScreen
-    from stvs_tui.county.screens.dashboard import DashboardScreen
-    from stvs_tui.county.screens.demands import DemandsScreen
-    from stvs_tui.county.screens.excel_import import ExcelScreen
-    from stvs_tui.county.screens.report import MonthlyReportScreen
-    from stvs_tui.county.screens.settings import SettingsScreen
-    from stvs_tui.county.screens.sync import SyncScreen
-    from stvs_tui.county.screens.teams import TeamsScreen
-    from stvs_tui.county.screens.volunteers import VolunteersScreen
+class LazyArea:
+    """A built-in area whose screen module is imported when the area first opens, not as the TUI starts
+    (the first screen needs only the dashboard; Excel, sync and the lists bring their own libraries)."""
 
-    for name, factory in {
-        "dashboard": DashboardScreen, "volunteers": VolunteersScreen, "teams": TeamsScreen,
-        "activities": ActivitiesScreen, "demands": DemandsScreen, "report": MonthlyReportScreen,
-        "settings": SettingsScreen, "sync": SyncScreen, "excel": ExcelScreen,
-    }.items():
-        AREAS.setdefault(name, factory)
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def screen_class(self) -> type[Screen[Any]]:
+        return getattr(importlib.import_module(f"stvs_tui.county.screens.{self.module}"), self.name)
+
+    def __call__(self) -> Screen[Any]:
+        return self.screen_class()()
+
+
+BUILTIN_AREAS = {
+    "dashboard": ("dashboard", "DashboardScreen"), "volunteers": ("volunteers", "VolunteersScreen"),
+    "teams": ("teams", "TeamsScreen"), "activities": ("activities", "ActivitiesScreen"),
+    "demands": ("demands", "DemandsScreen"), "report": ("report", "MonthlyReportScreen"),
+    "settings": ("settings", "SettingsScreen"), "sync": ("sync", "SyncScreen"), "excel": ("excel_import", "ExcelScreen"),
+}
+
+
+def _register_builtin_areas() -> None:
+    for name, (module, screen) in BUILTIN_AREAS.items():
+        AREAS.setdefault(name, LazyArea(module, screen))
 
 
 class CountyApp(RegistryApp):

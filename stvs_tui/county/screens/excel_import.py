@@ -8,7 +8,7 @@ Importing this module registers the screen's keys in the action registry (its wo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,22 +17,13 @@ from textual.widgets import DataTable, Footer, Input, Label, Select
 
 from stvs_tui.actions import ActionSpec, register
 from stvs_tui.county.screens.base import StvsScreen
-from stvs_tui.excel import (
-    ExcelError,
-    ImportPlan,
-    apply_import,
-    export_activities,
-    export_hours,
-    export_monthly,
-    export_roster,
-    export_teams,
-    export_template,
-    plan_import,
-)
 from stvs_tui.i18n import language, t
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
+
+if TYPE_CHECKING:
+    from stvs_tui.excel import ImportPlan
 
 EXPORT_KINDS = ("teams", "monthly", "roster", "activities", "hours", "template")
 ACTION_SPECS = (
@@ -43,6 +34,13 @@ ACTION_SPECS = (
     ActionSpec("excel.import_valid", "ctrl+v", "import_valid", "action.import_valid", "excel", priority=True),
     ActionSpec("excel.export", "ctrl+o", "export", "action.export_file", "excel", priority=True),
 )
+
+
+def _excel() -> Any:
+    """``stvs_tui.excel`` (and openpyxl): imported when a workbook is first read or written, not as the TUI starts."""
+    import stvs_tui.excel
+
+    return stvs_tui.excel
 
 
 def _register() -> None:
@@ -105,7 +103,7 @@ class ExcelScreen(StvsScreen):
         store = self.county_app.store
         self.plan = None
         self.query_one("#xl-summary", Label).update(t("xl.checking"))
-        self._in_thread(lambda: plan_import(path, store, on_duplicate=duplicates), self._show_plan)  # type: ignore[arg-type]
+        self._in_thread(lambda: _excel().plan_import(path, store, on_duplicate=duplicates), self._show_plan)  # type: ignore[arg-type]
 
     @on(Select.Changed, "#xl-duplicates")
     def _duplicates_changed(self) -> None:
@@ -143,7 +141,7 @@ class ExcelScreen(StvsScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._in_thread(lambda: apply_import(store, plan, valid_only=valid_only), self._imported)
+                self._in_thread(lambda: _excel().apply_import(store, plan, valid_only=valid_only), self._imported)
 
         self.app.push_screen(ConfirmModal(question), answered)
 
@@ -161,12 +159,12 @@ class ExcelScreen(StvsScreen):
         target = folder / f"{t(f'xl.kind_{kind}').split('（')[0].replace(' ', '-')}{'-' + month if month else ''}.xlsx"
         store, today = self.county_app.store, self.county_app.today
         writers = {
-            "teams": lambda: export_teams(store, target, today=today),
-            "monthly": lambda: export_monthly(store, target, period=month, today=today),
-            "roster": lambda: export_roster(store, target, lang=language(), today=today),
-            "activities": lambda: export_activities(store, target, period=month, today=today),
-            "hours": lambda: export_hours(store, target, period=month, today=today),
-            "template": lambda: export_template(target, lang=language()),
+            "teams": lambda: _excel().export_teams(store, target, today=today),
+            "monthly": lambda: _excel().export_monthly(store, target, period=month, today=today),
+            "roster": lambda: _excel().export_roster(store, target, lang=language(), today=today),
+            "activities": lambda: _excel().export_activities(store, target, period=month, today=today),
+            "hours": lambda: _excel().export_hours(store, target, period=month, today=today),
+            "template": lambda: _excel().export_template(target, lang=language()),
         }
         self._in_thread(writers[kind], lambda _result: self.notify(t("xl.exported", path=target), markup=False))
 
@@ -175,7 +173,7 @@ class ExcelScreen(StvsScreen):
         def work() -> None:
             try:
                 result = job()
-            except (ExcelError, OSError) as exc:
+            except (_excel().ExcelError, OSError) as exc:
                 self.app.call_from_thread(self._failed, str(exc))
                 return
             self.app.call_from_thread(done, result)

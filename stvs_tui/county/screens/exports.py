@@ -17,19 +17,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, Label
 
 from stvs_tui.actions import install_bindings
-from stvs_tui.excel import (
-    ExcelError,
-    export_activities,
-    export_certificate,
-    export_monthly,
-    export_roster,
-    export_teams,
-)
 from stvs_tui.i18n import language, t
 from stvs_tui.widgets.confirm import ConfirmModal
 
 if TYPE_CHECKING:
     from stvs_tui.county.screens.base import StvsScreen
+
+def _excel() -> Any:
+    """``stvs_tui.excel`` (and openpyxl): imported when a workbook is first read or written, not as the TUI starts."""
+    import stvs_tui.excel
+
+    return stvs_tui.excel
+
 
 # ``write(path, unmasked)`` writes the workbook; it runs in a thread.
 Writer = Callable[[Path, bool], Any]
@@ -115,7 +114,7 @@ def _run(screen: StvsScreen, write: Writer, choice: ExportChoice) -> None:
         try:
             choice.path.parent.mkdir(parents=True, exist_ok=True)
             write(choice.path, choice.unmasked)
-        except (ExcelError, OSError) as exc:  # a full disk or a locked file reaches the clerk as a message
+        except (_excel().ExcelError, OSError) as exc:  # a full disk or a locked file reaches the clerk as a message
             app.call_from_thread(app.notify, t("export.failed", error=exc), severity="error", markup=False)
             return
         app.call_from_thread(app.notify, t("export.written", path=choice.path), markup=False)
@@ -127,30 +126,30 @@ def _run(screen: StvsScreen, write: Writer, choice: ExportChoice) -> None:
 def export_roster_list(screen: StvsScreen) -> None:
     store, today, lang = screen.county_app.store, screen.county_app.today, language()
     export_from(screen, t("action.export_roster"), f"{t('export.file_roster', day=today)}.xlsx",
-                lambda path, unmasked: export_roster(store, path, unmasked=unmasked, lang=lang, today=today),
+                lambda path, unmasked: _excel().export_roster(store, path, unmasked=unmasked, lang=lang, today=today),
                 offer_unmasked=True)
 
 
 def export_teams_form(screen: StvsScreen) -> None:
     store, today = screen.county_app.store, screen.county_app.today
     export_from(screen, t("action.export_teams"), f"{t('export.file_teams', day=today)}.xlsx",
-                lambda path, _unmasked: export_teams(store, path, today=today))
+                lambda path, _unmasked: _excel().export_teams(store, path, today=today))
 
 
 def export_activity_ledger(screen: StvsScreen, period: str) -> None:
     store, today = screen.county_app.store, screen.county_app.today
     export_from(screen, t("action.export_activities"), f"{t('export.file_activities', period=period)}.xlsx",
-                lambda path, _unmasked: export_activities(store, path, period=period, today=today))
+                lambda path, _unmasked: _excel().export_activities(store, path, period=period, today=today))
 
 
 def export_monthly_form(screen: StvsScreen, period: str) -> None:
     store, today = screen.county_app.store, screen.county_app.today
     export_from(screen, t("action.export_monthly"), f"{t('export.file_monthly', period=period)}.xlsx",
-                lambda path, _unmasked: export_monthly(store, path, period=period, today=today))
+                lambda path, _unmasked: _excel().export_monthly(store, path, period=period, today=today))
 
 
 def export_hours_certificate(screen: StvsScreen, volunteer_id: str, name: str) -> None:
     store, today = screen.county_app.store, screen.county_app.today
     export_from(screen, t("action.export_certificate"), f"{t('export.file_certificate', name=name)}.xlsx",
-                lambda path, unmasked: export_certificate(store, path, volunteer_id, unmasked=unmasked, today=today),
+                lambda path, unmasked: _excel().export_certificate(store, path, volunteer_id, unmasked=unmasked, today=today),
                 offer_unmasked=True)
