@@ -6,8 +6,8 @@ Measured in one run, each as the median of several fresh processes (spawn to exi
 - the county TUI's first screen on a store of 20k volunteers (with a year of activities) against a bare
   ``python -c 'import textual.app'``: target ≤ 2×. The TUI runs as ``stvs-tui --data-dir ...`` does, in a
   pseudo-terminal of 120×40, on the real dashboard with its real queries; the time is taken when the
-  dashboard has shown its data and that frame has been written to the terminal (the moment the app settles
-  its heap), then the process exits.
+  dashboard reports (STVS_STATE_FILE, stvs_tui/state.py) the refresh that painted its data, then the
+  process is stopped.
 - the volunteer form (Ctrl+N on the volunteers list) in the pilot: from the key to the form painted; first
   open and the median of the next ones: target ≤ 150 ms.
 
@@ -27,12 +27,10 @@ import threading
 import time
 from pathlib import Path
 
-# Only the standard library above: the child modes below must start as cold as the command does.
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 STORE_VOLUNTEERS = 20_000
 SIZE = (120, 40)
-FIRST_SCREEN_CHILD = "--first-screen-child"
 
 
 def say(text: str) -> None:
@@ -83,21 +81,6 @@ def store_dir() -> Path:
 
 # -- the first screen, in a child process on a pseudo-terminal -------------------------------------------
 
-def first_screen_child(data_dir: str, marker: str) -> None:
-    """Run the command as ``stvs-tui --data-dir DIR`` would; write the time the first screen was shown."""
-    from stvs_tui.county import app as county_app
-
-    def shown(app: county_app.CountyApp) -> None:
-        # The app calls this once, after the refresh that painted the first screen's data.
-        Path(marker).write_text(repr(time.time()))
-        app.exit()
-
-    county_app.CountyApp.settle_heap = shown  # type: ignore[method-assign]
-    from stvs_tui.cli import main
-
-    main(["--data-dir", data_dir], prog_name="stvs-tui")
-
-
 def first_screen_once(data_dir: Path) -> float:
     import fcntl
     import pty
@@ -118,22 +101,31 @@ def first_screen_once(data_dir: Path) -> float:
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    env = {**os.environ, "TERM": "xterm-256color", "STVS_LANG": "zh"}
-    started = time.time()
-    child = subprocess.Popen([sys.executable, __file__, FIRST_SCREEN_CHILD, str(data_dir), str(marker)],
+    # The dashboard appends "county.dashboard ..." to STVS_STATE_FILE after the refresh that painted its data.
+    env = {**os.environ, "TERM": "xterm-256color", "STVS_LANG": "zh", "STVS_STATE_FILE": str(marker)}
+    started = time.perf_counter()
+    child = subprocess.Popen([*stvs_tui_command(), "--data-dir", str(data_dir)],
                              stdin=follower, stdout=follower, stderr=follower, env=env, start_new_session=True)
     os.close(follower)
+    shown = None
     try:
-        code = child.wait(timeout=120)
+        while shown is None and child.poll() is None:
+            if marker.exists() and "county.dashboard" in marker.read_text(encoding="utf-8"):
+                shown = time.perf_counter() - started
+            else:
+                time.sleep(0.002)
     finally:
-        if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
     reader.join(timeout=5)
     os.close(leader)
-    if code != 0 or not marker.exists():
-        raise SystemExit(f"the TUI did not show its first screen (exit code {code})")
-    return float(marker.read_text()) - started
+    if shown is None:
+        raise SystemExit(f"the TUI did not show its first screen (exit code {child.returncode})")
+    return shown
 
 
 # -- the volunteer form, in the pilot --------------------------------------------------------------------
@@ -227,7 +219,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == FIRST_SCREEN_CHILD:
-        first_screen_child(sys.argv[2], sys.argv[3])
-    else:
-        main()
+    main()
