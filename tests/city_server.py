@@ -65,3 +65,30 @@ def push(server: CityServer, county: str, node: str, changes: list[dict[str, Any
         response = client.post(f"{API_PREFIX}/sync/push", json=request.model_dump(mode="json"))
     response.raise_for_status()
     return response.json()
+
+
+@dataclass
+class MobileConflict:
+    """Two real 安阳县 stores that set one volunteer's mobile offline and synced: one open conflict at the city."""
+
+    first: Any
+    second: Any
+    token: str
+    row_id: str
+
+
+def mobile_conflict(city: CityServer, folder: Path) -> MobileConflict:
+    """The first device's 13900000001 reached the server first; the second's 13900000002 is the conflict."""
+    from sync_fixtures import StoreFactory, add_volunteer, sync, update_row
+
+    stores = StoreFactory(folder)
+    first, second = stores.make("410522"), stores.make("410522")
+    token = city.tokens["410522"]
+    row_id = add_volunteer(first, name="王芳", work_unit="县医院")
+    sync(first, city, token)
+    sync(second, city, token)
+    update_row(first, "volunteer", row_id, mobile="13900000001")
+    update_row(second, "volunteer", row_id, mobile="13900000002")
+    assert sync(first, city, token).applied == 1
+    assert sync(second, city, token).conflicts == 1
+    return MobileConflict(first, second, token, row_id)

@@ -353,22 +353,15 @@ def test_every_city_action_has_a_handler() -> None:
 async def test_conflict_from_two_real_county_stores_resolved_in_the_tui_reaches_both_devices(tmp_path) -> None:
     """End to end: two devices of 安阳县 edit the same field offline and sync; the city admin decides the
     field in the TUI with a reason; on their next sync both devices hold the decided value and the reason."""
-    from sync_fixtures import StoreFactory, add_volunteer, sync, update_row
+    from city_server import mobile_conflict
+    from sync_fixtures import sync
 
     from schema.models import Volunteer
     from stvs_tui.queries import record_resolution
 
     with running_city_server(tmp_path / "city") as city:
-        stores = StoreFactory(tmp_path / "stores")
-        first, second = stores.make("410522"), stores.make("410522")
-        token = city.tokens["410522"]
-        row_id = add_volunteer(first, name="王芳", work_unit="县医院")
-        sync(first, city, token)
-        sync(second, city, token)
-        update_row(first, "volunteer", row_id, mobile="13900000001")
-        update_row(second, "volunteer", row_id, mobile="13900000002")
-        assert sync(first, city, token).applied == 1
-        assert sync(second, city, token).conflicts == 1
+        conflict = mobile_conflict(city, tmp_path / "stores")
+        first, second, token, row_id = conflict.first, conflict.second, conflict.token, conflict.row_id
         with CityAdminClient(city.url, city.admin_token) as client:
             app = CityApp(client, "zh", today=date(2024, 5, 1))
             async with app.run_test(size=(140, 40)) as pilot:

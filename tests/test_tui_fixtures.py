@@ -71,7 +71,10 @@ async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout:
     """Poll until ``condition()`` holds (workers finish at their own pace on a loaded machine). The timeout
     only turns a state that never comes into a failure with a message; it is long, never a wait."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    # The condition, and then the screen it left on top composed and mounted: a test that waited for
+    # ``isinstance(app.screen, X)`` goes on to query X's widgets, which exist only once X is mounted (on a
+    # busy machine the screen is on the stack well before that).
+    while not (condition() and pilot.app.screen.is_mounted):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
         await pilot.pause(0.02)

@@ -11,14 +11,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from city_server import running_city_server
-from sync_fixtures import StoreFactory, add_volunteer, free_port, sync, update_row
+from city_server import mobile_conflict, running_city_server
+from sync_fixtures import free_port, sync
 
 from schema.models import Volunteer
 from stvs_tui.queries import record_resolution
@@ -85,13 +86,18 @@ def states(state: Path) -> list[str]:
 @contextmanager
 def browser_page() -> Iterator[object]:
     sync_api = pytest.importorskip("playwright.sync_api")
+    # Chromium puts its singleton socket in TMPDIR, and a socket path may not pass 107 bytes: pytest-xdist's
+    # per-worker temp folders are deeper than that, so the browser gets a short folder of its own.
+    short = tempfile.mkdtemp(prefix="stvs-chromium-", dir="/tmp" if os.path.isdir("/tmp") else None)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"],
+                                             env={**os.environ, "TMPDIR": short})
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             yield page
         finally:
             browser.close()
+            shutil.rmtree(short, ignore_errors=True)
 
 
 def test_only_loopback_is_quiet() -> None:
@@ -126,16 +132,8 @@ def test_city_admin_in_a_browser_signs_in_resolves_a_conflict_and_the_device_pul
     """The admin opens the page, types the token on the first screen (it is in no URL), decides the one open
     conflict for the county's side with a reason; the county device's next sync holds that decision."""
     with running_city_server(tmp_path / "city") as city:
-        stores = StoreFactory(tmp_path / "stores")
-        first, second = stores.make("410522"), stores.make("410522")
-        token = city.tokens["410522"]
-        row_id = add_volunteer(first, name="王芳", work_unit="县医院")
-        sync(first, city, token)
-        sync(second, city, token)
-        update_row(first, "volunteer", row_id, mobile="13900000001")
-        update_row(second, "volunteer", row_id, mobile="13900000002")
-        assert sync(first, city, token).applied == 1
-        assert sync(second, city, token).conflicts == 1
+        conflict = mobile_conflict(city, tmp_path / "stores")
+        second, token, row_id = conflict.second, conflict.token, conflict.row_id
 
         global STATE
         state = STATE = tmp_path / "state.txt"

@@ -44,9 +44,10 @@ SHARED_CSS = Path(__file__).resolve().parent.parent / "county.tcss"
 Connector = Callable[[str, str], CityAdminClient]
 
 
-def checked_client(url: str, token: str) -> CityAdminClient:
-    """A client for ``url`` with ``token`` once the server has accepted the token (else its error is raised)."""
-    client = CityAdminClient(url, token)
+def checked_client(url: str, token: str, **transport: Any) -> CityAdminClient:
+    """A client for ``url`` with ``token`` once the server has accepted the token (else its error is raised);
+    ``transport``: the client's ``ca_file`` and ``insecure_http``."""
+    client = CityAdminClient(url, token, **transport)
     try:
         client.uploads(limit=1)
     except Exception:

@@ -50,6 +50,12 @@ class AdminConnection:
 
         return CityAdminClient(self.url, self.token, ca_file=self.ca_file, insecure_http=self.insecure_http)
 
+    def accepted_client(self) -> CityAdminClient:
+        """A client once the server has accepted the token (else the server's refusal is raised)."""
+        from stvs_tui.city.app import checked_client
+
+        return checked_client(self.url, self.token, ca_file=self.ca_file, insecure_http=self.insecure_http)
+
 
 def _one_line(exc: Exception) -> click.ClickException:
     return click.ClickException(" ".join(str(exc).split()))
@@ -552,12 +558,7 @@ def city_command(app: AppContext, server_url: str | None, token: str | None, ca_
         """The palette's "change server/token": same CA and plain-http consent, saved once accepted."""
         url = url.rstrip("/")  # consent to plain http was given for one address only
         other = AdminConnection(url, secret, connection.ca_file, connection.insecure_http and url == connection.url)
-        new = other.client()
-        try:
-            new.uploads(limit=1)
-        except Exception:
-            new.close()
-            raise
+        new = other.accepted_client()
         remember_connection(app, other)
         return new
 
@@ -591,13 +592,6 @@ def _city_without_token(app: AppContext, server_url: str | None, ca_file: str | 
 
     def connect(given_url: str, secret: str) -> CityAdminClient:
         given_url = given_url.rstrip("/")
-        connection = AdminConnection(given_url, secret, ca_file, insecure_http and given_url == url)
-        client = connection.client()
-        try:
-            client.uploads(limit=1)
-        except Exception:
-            client.close()
-            raise
-        return client
+        return AdminConnection(given_url, secret, ca_file, insecure_http and given_url == url).accepted_client()
 
     run_city_app(None, app.lang, connect, server_url=url)
