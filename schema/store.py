@@ -69,8 +69,11 @@ def _read_revisions(folder: Path) -> dict[str, str | None]:
     graph: dict[str, str | None] = {}
     for path in sorted((folder / "versions").glob("*.py")):
         found = {m.group(1): m.group(2) or m.group(3) for m in _REVISION.finditer(path.read_text(encoding="utf-8"))}
-        if found.get("revision"):
-            graph[str(found["revision"])] = found.get("down_revision")
+        revision = found.get("revision")
+        if revision:
+            # Two branches that each added "the next" migration: Alembic would refuse both heads at upgrade.
+            assert revision not in graph, f"two migrations are revision {revision}: renumber one ({path.name})"
+            graph[str(revision)] = found.get("down_revision")
     return graph
 
 

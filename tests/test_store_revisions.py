@@ -31,3 +31,17 @@ def test_opening_a_store_at_head_does_not_import_alembic(tmp_path: Path) -> None
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "stvs.sqlite")], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_two_migrations_with_one_revision_id_are_refused(tmp_path: Path) -> None:
+    """Two branches that each added "the next" migration (two 0010s) are named, not silently collapsed."""
+    import pytest
+
+    from schema.store import _read_revisions
+
+    (tmp_path / "versions").mkdir()
+    for name, down in (("0001_a", None), ("0002_b", "0001"), ("0002_c", "0001")):
+        (tmp_path / "versions" / f"{name}.py").write_text(
+            f'revision: str = "{name[:4]}"\ndown_revision: str | None = {down and repr(down)}\n', encoding="utf-8")
+    with pytest.raises(AssertionError, match="two migrations are revision 0002"):
+        _read_revisions(tmp_path)
