@@ -119,7 +119,7 @@ class ServerChange(SQLModel, table=True):
 
 class PartitionState(SQLModel, table=True):
     """Per county: the last change sequence number and a digest of its rows (XOR of ``row_hash``: table, id,
-    version and canonical content); ``''`` while it waits to be rebuilt (migration 0010)."""
+    version and canonical content); ``''`` while it waits to be rebuilt (migration 0011)."""
 
     __tablename__ = "partition_state"
 
@@ -131,7 +131,7 @@ class PartitionState(SQLModel, table=True):
 
 class RowRecheck(SQLModel, table=True):
     """A row whose content changed without a new version (a hand edit of the database), noted by a trigger
-    with the row as it was (JSON), until the partition digest is brought up to its content (migration 0010;
+    with the row as it was (JSON), until the partition digest is brought up to its content (migration 0011;
     on a county store ``old`` is empty and the sync base holds what it was)."""
 
     __tablename__ = "row_recheck"

@@ -4,7 +4,7 @@ Every applied change gets a row in ``server_change`` (allocated under ``ServerDB
 the county's ``partition_state`` keeps the XOR of row hashes (table, id, version, canonical content) of
 all its rows, updated in the same transaction, so the end-of-sync comparison costs one row read however
 large the county is. A hand edit of the database that keeps a row's version is noted by a trigger in
-``row_recheck`` (migration 0010), and the digest is brought up to the row's content before it is next read
+``row_recheck`` (migration 0011), and the digest is brought up to the row's content before it is next read
 or changed (``refresh_digest``): a divergence in content is seen even when the versions agree.
 """
 
@@ -28,7 +28,7 @@ from sync.serverdb import ServerDB
 SERVER_CHANGE = ServerChange.__table__  # type: ignore[attr-defined]
 PARTITION = PartitionState.__table__  # type: ignore[attr-defined]
 RECHECK = RowRecheck.__table__  # type: ignore[attr-defined]
-REBUILD = ""  # a partition digest to be rebuilt from the rows (set by migration 0010)
+REBUILD = ""  # a partition digest to be rebuilt from the rows (set by migration 0011)
 
 
 class RowChange(NamedTuple):
@@ -115,7 +115,7 @@ def needs_refresh(connection: Connection, county: str) -> bool:
 def refresh_digest(connection: Connection, county: str) -> None:
     """Bring the county's digest up to what its rows hold (in a write transaction). A row edited by hand
     since its version was written is folded out as it was (the trigger kept it) and in as it is now; a
-    digest waiting since migration 0010 is rebuilt from the rows."""
+    digest waiting since migration 0011 is rebuilt from the rows."""
     _fold(connection, county, [])
 
 

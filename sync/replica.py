@@ -570,7 +570,7 @@ class Replica:
 
     def recheck(self) -> int:
         """Fold into the digest the rows edited behind the change log's back (at the ``sqlite3`` prompt with
-        ``sync_guard.active`` set: a trigger notes them in ``row_recheck``, migration 0010) as they are now, so
+        ``sync_guard.active`` set: a trigger notes them in ``row_recheck``, migration 0011) as they are now, so
         the digest disagrees with the server's and the re-diff gives them the server's values again. A row
         with a change waiting is left to its push. Returns how many rows differ from their sync base."""
         diverged = 0

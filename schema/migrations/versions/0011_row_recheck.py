@@ -12,8 +12,8 @@ version: the sync engine's own writes either move the version or rewrite what th
 at the ``sqlite3`` prompt with the guard set (so the change log does not see it) is compared with the sync
 base at the next sync (``sync.replica.Replica.recheck``).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
