@@ -370,7 +370,7 @@ def store_demo(store: Store, data: DemoData) -> dict[str, int]:
         reason = demo_refusal(connection)
         if reason:
             raise DemoRefused(reason)
-        # The list indexes (migration 0011: one per sortable column of the volunteer list) are built once
+        # The list indexes (migration 0010: one per sortable column of the volunteer list) are built once
         # after the rows, from sorted data, instead of row by row: seven more B-trees per inserted volunteer.
         deferred = _list_indexes(connection)
         for name, _sql in deferred:

@@ -183,7 +183,7 @@ class VolunteerRow:
 
 
 # The shown part of an ID number as one sortable string (``mask_id_number``'s visible characters), written
-# exactly as migration 0011's index on it, so SQLite orders by the index: a list sorted by the ID column is
+# exactly as migration 0010's index on it, so SQLite orders by the index: a list sorted by the ID column is
 # never ordered by the hidden digits.
 VISIBLE_ID_ORDER = ("CASE WHEN length(id_number) > 8 THEN substr(id_number, 1, 6) || substr(id_number, -4) "
                     "WHEN length(id_number) > 2 THEN substr(id_number, 1, 1) || substr(id_number, -1) ELSE '' END")

@@ -4,16 +4,16 @@ order from the index and a window deep in the list (LIMIT/OFFSET) skips through 
 column sorts by its visible characters only (the index is on the same expression as the query,
 ``stvs_tui.queries.VISIBLE_ID_ORDER``): the hidden digits never decide an order the clerk can see.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
