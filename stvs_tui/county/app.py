@@ -29,7 +29,7 @@ from stvs_tui.logs import LOGGER, start_log
 from stvs_tui.paths import AppPaths
 from stvs_tui.regions import ensure_regions
 from stvs_tui.widgets.confirm import ConfirmModal
-from stvs_tui.widgets.help import RegistryApp
+from stvs_tui.widgets.help import RegistryApp, localize_textual_bindings
 from sync.gctune import freeze_settled_heap
 
 T = TypeVar("T")
@@ -119,6 +119,7 @@ class CountyApp(RegistryApp):
         """Redraw the TUI in another language: screens are rebuilt so every label and key is re-read."""
         use_language(lang)
         self.lang = lang
+        localize_textual_bindings()
         install_bindings(self, ["app"])
         self.title = t("app.title")
         while len(self.screen_stack) > 2:

@@ -4,7 +4,7 @@ and the command palette (the county and the city TUI both)."""
 from __future__ import annotations
 
 import os
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -17,6 +17,18 @@ from stvs_tui.i18n import t
 from stvs_tui.state import report_state
 from stvs_tui.widgets.palette import ActionsProvider, LocalizedCommandPalette, palette_actions
 from stvs_tui.widgets.table import SteadyTable
+from stvs_tui.widgets.wide import install as mend_wide_characters
+
+mend_wide_characters()
+
+
+def localize_textual_bindings() -> None:
+    """Textual's own footer words in the clerk's language (an open Select showed "esc Dismiss menu")."""
+    from textual.binding import BindingsMap
+    from textual.widgets._select import SelectOverlay
+
+    SelectOverlay._merged_bindings = BindingsMap(
+        [Binding("escape", "dismiss", t("action.close_menu"), id="select.close_menu")])
 
 
 class HelpModal(ModalScreen[None]):
@@ -57,6 +69,10 @@ class RegistryApp(App[None]):
         if os.environ.get("STVS_STATE_FILE"):
             self.screen_change_signal.subscribe(
                 self, lambda screen: self.call_after_refresh(report_state, f"screen {type(screen).__name__}"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        localize_textual_bindings()  # the language is chosen before the app is made
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpModal):
