@@ -7,6 +7,9 @@ in the current language.
 
 from __future__ import annotations
 
+import re
+import string
+
 from schema.enums import LabeledEnum
 
 LANGUAGES = ("zh", "en")
@@ -410,8 +413,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "city.tab_queue": ("冲突队列", "Conflict queue"),
     "city.tab_reports": ("市级报表", "City reports"),
     "city.filter_county": ("县区代码", "County code"),
-    "city.filter_table": ("表（如 volunteer）", "Table (e.g. volunteer)"),
-    "city.filter_kind": ("类型（如 field_conflict）", "Kind (e.g. field_conflict)"),
+    "city.table_all": ("全部表", "All tables"),
     "city.col_time": ("时间", "Time"),
     "city.col_county": ("县（市、区）", "County"),
     "city.col_device": ("设备", "Device"),
@@ -472,21 +474,46 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "city.bulk_county": ("批量采用县级", "Take county (bulk)"),
     "city.bulk_city": ("批量采用市级", "Take city (bulk)"),
     "city.export": ("导出Excel", "Export to Excel"),
-    "city.lock": ("锁定/重开", "Lock / reopen"),
+    "city.lock": ("锁定该月", "Lock the month"),
+    "city.reopen": ("重新开放该月", "Reopen the month"),
+    "city.tab_key": ("{key} {tab}", "{key} {tab}"),
+    "city.next_tab": ("下一页签", "Next tab"),
+    "city.prev_tab": ("上一页签", "Previous tab"),
+    "city.no_target": ("请先把光标移到某县区某月份的格子上", "Move the cursor onto one county's month first"),
+    "city.cancelled": ("已取消，未作处理", "Cancelled: nothing was decided"),
+    "city.bulk_failed": ("未处理 {count} 项：{reasons}", "Not resolved: {count} {count:plural:item:items}: {reasons}"),
+    "city.yes": ("是", "yes"),
+    "city.close_menu": ("关闭菜单", "Close menu"),
+    "city.no": ("否", "no"),
     "city.cycle": ("切换采用", "Switch side"),
-    "city.loaded": ("待处理 {conflicts} 项，上传 {uploads} 次", "{conflicts} open items, {uploads} uploads"),
-    "city.confirm_bulk_county": ("对 {count} 项全部采用县级数值？", "Take the county's values for {count} items?"),
-    "city.confirm_bulk_city": ("对 {count} 项全部采用市级数值？", "Keep the city's values for {count} items?"),
+    "city.loaded": ("待处理 {conflicts} 项，上传 {uploads} 次",
+                    "{conflicts} open {conflicts:plural:item:items}, {uploads} {uploads:plural:upload:uploads}"),
+    "city.confirm_bulk_county": ("对 {count} 项全部采用县级数值？",
+                                 "Take the county's values for {count} {count:plural:item:items}?"),
+    "city.confirm_bulk_city": ("对 {count} 项全部采用市级数值？",
+                               "Keep the city's values for {count} {count:plural:item:items}?"),
     "city.bulk_done": ("已处理 {done}/{total} 项", "Resolved {done} of {total}"),
     "city.exported": ("已导出：{path}", "Exported: {path}"),
-    "city.locked": ("{county} {period} 可修改至 {until}", "{county} {period} editable until {until}"),
-    "city.lock_title": ("{county} {period}：最后可修改日期与理由", "{county} {period}: last day editable, and why"),
+    "city.locked": ("已锁定：{county} {period}", "Locked: {county} {period}"),
+    "city.reopened": ("已重新开放：{county} {period}，可修改至 {until}",
+                      "Reopened: {county} {period}, editable until {until}"),
+    "city.lock_title": ("锁定 {county} {period}：县区不能再修改该月月报。理由：",
+                        "Lock {county} {period}: the county can no longer change that month's report. Why:"),
+    "city.reopen_title": ("重新开放 {county} {period}：最后可修改日期与理由",
+                          "Reopen {county} {period}: last day editable, and why"),
     "city.bad_date": ("日期应为 年-月-日（如 2025-03-15）", "The date must be YYYY-MM-DD"),
     "city.item_title": ("{county}  {table} {record}  {kind}", "{county}  {table} {record}  {kind}"),
-    "city.merge_city": ("合并到先登记的记录", "Merge into the first record"),
-    "city.merge_county": ("合并到后登记的记录", "Merge into the later record"),
-    "city.keep_both": ("保留两条并注明", "Keep both, with a note"),
+    "city.merge_first": ("合并：保留先登记（{county}）的记录，另一条停用并注明",
+                         "Merge: keep the first registration ({county}), retire the other"),
+    "city.merge_later": ("合并：保留后登记（{county}）的记录，另一条停用并注明",
+                         "Merge: keep the later registration ({county}), retire the other"),
+    "city.keep_both": ("不合并：保留两条并注明", "Do not merge: keep both, with a note"),
+    "city.take_both": ("各自保留", "each keeps its own"),
     "city.typed_value": ("为当前字段输入新值后回车", "Type a value for the current field, then Enter"),
+    "city.value_box": ("输入值", "Typed value"),
+    "city.value_box_for": ("输入值：{field}", "Typed value: {field}"),
+    "city.reason_box": ("处理理由（必填）", "Reason (required)"),
+    "city.reason_hint": ("写明为何这样处理，例如：电话回访核实", "Why this decision, e.g. checked by phone"),
     "city.reason": ("处理理由（必填）", "Reason (required)"),
     "city.reason_required": ("须填写处理理由", "A reason is required"),
     "city.take_city": ("服务器现值", "on the server"),
@@ -510,17 +537,41 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "Uploads: every sync and imported bundle with its device (the node id's last 8 characters "
                           "and its enrolled label) and token label; Enter shows its per-record report."),
     "city.help_reports": ("市级报表：各县区逐月月报（√ 按时、逾期、未报、待报；默认含本月），完整率与及时率按服务器收到时间计算；"
-                          "Ctrl+L 对光标所在县区和月份锁定或重开，Ctrl+E 导出Excel。",
+                          "Ctrl+L 锁定光标所在县区的该月（只此一格），Ctrl+U 重新开放并填写最后可修改日期，"
+                          "Ctrl+E 导出Excel。",
                           "City reports: each county's monthly reports (√ on time, late, missing, pending; the "
                           "month in progress included by default); "
                           "completeness and timeliness count by the time the server received a report. Ctrl+L "
-                          "locks or reopens the county and month under the cursor, Ctrl+E exports to Excel."),
+                          "locks the county and month under the cursor (that cell only), Ctrl+U reopens it until "
+                          "a day you give, Ctrl+E exports to Excel."),
     "city.help_item": ("逐字段选择：空格在 服务器现值 → 本次上传 → 输入值 之间切换（重复人员：先登记 → 后登记）；"
                        "在下方输入框为当前字段输入新值后回车；填写理由后 Ctrl+S 保存。",
                        "Per field: Space switches on the server → this upload → typed value (a duplicate "
                        "person: registered first → later); type a value for the current field below and press "
                        "Enter; give a reason, then Ctrl+S saves."),
+    "city.help_duplicate": ("同一证件号码的人在两个县区登记：左右两列是两条记录（先登记/后登记、县区、单位、登记日期）。"
+                            "在下拉框选择合并保留哪一条，或不合并保留两条；合并时对有差异的字段按空格选用哪一边的值或输入新值。"
+                            "填写理由后 Ctrl+S 保存。",
+                            "One ID number registered by two counties: the two columns are the two records "
+                            "(registered first / later, county, unit, registration day). Choose which record to "
+                            "keep when merging, or keep both; when merging, Space picks which side's value each "
+                            "differing field takes, or type a new one. Give a reason, then Ctrl+S saves."),
     "city.help_form": ("填写后回车或 Ctrl+S 确定，Esc 取消。", "Enter or Ctrl+S confirms, Esc cancels."),
+    # Why an upload's record ended as it did (the server's reason codes)
+    "why.inserted": ("新增", "new record"),
+    "why.fast_forward": ("直接更新", "updated"),
+    "why.same_value": ("值相同", "same value"),
+    "why.merged": ("合并不同字段", "different fields merged"),
+    "why.superseded": ("已有更新的版本", "a newer version is on the server"),
+    "why.forbidden": ("无权写入", "not allowed"),
+    "why.invalid": ("数据有误", "invalid data"),
+    "why.county_change": ("不能改属其他县区", "cannot move to another county"),
+    "why.natural_key": ("已被其他县区的记录占用", "key held by another county's record"),
+    "why.constraint": ("违反数据库约束", "breaks a database constraint"),
+    "why.city_owned": ("由市级维护", "kept by the city"),
+    "why.missing_reference": ("引用的记录不存在", "refers to a missing record"),
+    "why.period_locked": ("该月已锁定", "month locked"),
+    "why.rule": ("不符合业务规则", "breaks a rule"),
     "kind.field_conflict": ("字段冲突", "field conflict"),
     "kind.delete_vs_edit": ("删除与修改冲突", "delete vs edit"),
     "kind.edit_vs_delete": ("修改与删除冲突", "edit vs delete"),
@@ -600,11 +651,35 @@ def language() -> str:
     return _current[0]
 
 
+class _Formatter(string.Formatter):
+    """``str.format`` plus plurals for English: ``{count:plural:item:items}`` is "item" for 1, else "items"."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec.startswith("plural:"):
+            one, many = format_spec.removeprefix("plural:").split(":", 1)
+            return one if value == 1 else many
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _Formatter()
+
+
 def t(key: str, /, **values: object) -> str:
     """The text for ``key`` in the current language, with ``values`` filled in."""
     zh, en = CATALOGUE[key]
     text = en if _current[0] == "en" else zh
-    return text.format(**values) if values else text
+    return _FORMATTER.format(text, **values) if values else text
+
+
+_BILINGUAL = re.compile(r"^(?P<zh>.*[\u4e00-\u9fff].*?)\s*[(（](?P<en>[^()（）]*[A-Za-z][^()（）]*)[)）]\s*$", re.S)
+
+
+def in_language(message: str) -> str:
+    """A message the sync layer wrote in both languages (``中文 (English)``) in the current one only."""
+    found = _BILINGUAL.match(message.strip())
+    if not found:
+        return message
+    return found["en"].strip() if _current[0] == "en" else found["zh"].strip()
 
 
 def labelled(name: str, value: object) -> str:

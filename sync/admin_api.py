@@ -14,9 +14,11 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Connection
 
-from schema.errors import InvalidValue
+from schema.errors import InvalidRecord, InvalidValue
 from schema.server_models import SyncToken
+from schema.validators import mask_id_number
 from sync import city_audit, city_queue
 from sync.admin_protocol import (
     ADMIN_PREFIX,
@@ -28,16 +30,18 @@ from sync.admin_protocol import (
     FieldChoice,
     LockRequest,
     LockResponse,
+    Person,
     QueueItem,
     QueuePage,
-    SummaryPage,
     Sender,
+    SummaryPage,
     Upload,
     UploadPage,
     UploadReport,
 )
 from sync.auth import Caller, authenticate
 from sync.city_reporting import server_city_reports, set_period_lock
+from sync.city_writes import current_record
 from sync.conflicts import get_conflict
 from sync.errors import Forbidden
 from sync.http_errors import responses
@@ -90,15 +94,19 @@ def upload_report(db: ServerDB, batch_id: str) -> UploadReport:
 
 
 def named_items(db: ServerDB, items: list[ConflictOut]) -> list[QueueItem]:
-    """Queue items with their subject and county named (one query per table, not per item)."""
+    """Queue items with their subject and county named (one query per table, not per item); a duplicate
+    person with both records side by side."""
     with db.read() as connection:
         named = subjects(connection, ((i.table, i.row_id) for i in items))
         counties = county_names(connection)
+        people = {i.id: duplicate_people(connection, i, counties) for i in items
+                  if i.kind == city_queue.DUPLICATE_PERSON}
         nodes = city_audit.value_senders(connection, items)
         sent = city_audit.senders(connection, {node for pair in nodes.values() for node in pair})
     return [QueueItem(**i.model_dump(), subject=named.get((i.table, i.row_id), ""),
                       county_name=counties.get(i.county_code, ""),
-                      server_sender=_sender(sent, nodes[i.id][0]), incoming_sender=_sender(sent, nodes[i.id][1]))
+                      server_sender=_sender(sent, nodes[i.id][0]), incoming_sender=_sender(sent, nodes[i.id][1]),
+                      people=people.get(i.id, []))
             for i in items]
 
 
@@ -116,6 +124,23 @@ def _day_param(name: str, value: str | None) -> date | None:
 
 def _sender(known: dict[str, Sender], node: str) -> Sender:
     return known.get(node) or Sender(node_id=node)
+
+
+def duplicate_people(connection: Connection, item: ConflictOut, counties: dict[str, str]) -> list[Person]:
+    """The two records of a duplicate person in the item's order (the first registered, then the later one),
+    as they are now; the earlier registration is marked ``first`` whatever order an older item has."""
+    ids = [item.fields.get("id", {}).get(side) for side in ("server", "incoming")]
+    records = []
+    for row_id in ids:
+        try:
+            records.append({**current_record(connection, "volunteer", str(row_id), lock=False), "id": row_id})
+        except InvalidRecord:  # one of the two is gone: nothing to compare side by side
+            return []
+    first = min(records, key=city_queue.registration)["id"]
+    return [Person(id=r["id"], name=r["name"], id_number=mask_id_number(r["id_number"]),
+                   county_code=r["county_code"], county_name=counties.get(r["county_code"], ""),
+                   work_unit=r["work_unit"], registered_on=city_queue.registered_on(r), first=r["id"] == first)
+            for r in records]
 
 
 def mount_admin_routes(app: FastAPI) -> None:

@@ -66,15 +66,33 @@ class Sender(Model):
     token_label: str = ""
 
 
+class Person(Model):
+    """One of the two records of a duplicate person, as the admin compares them: the ID number masked, the
+    county by name, the registration day (登记日期, else the day the record was created); ``first`` marks the
+    earlier registration (先登记), the side ``survivor: "city"`` keeps."""
+
+    id: str
+    name: str
+    id_number: str
+    county_code: str
+    county_name: str
+    work_unit: str
+    registered_on: date | None
+    first: bool
+
+
 class QueueItem(ConflictOut):
     """A queue item with what it is about by name: ``subject`` (the person with the ID number masked, the team,
     the activity) and the county's name; both "" where the server has none. ``server_sender`` sent the value
-    the server held (uploaded first), ``incoming_sender`` this upload; empty where the city itself wrote it."""
+    the server held (uploaded first), ``incoming_sender`` this upload; empty where the city itself wrote it. A
+    duplicate person also has ``people``: both records, the first registered first (the item is listed under
+    both counties)."""
 
     subject: str = ""
     county_name: str = ""
     server_sender: Sender = Field(default_factory=Sender)
     incoming_sender: Sender = Field(default_factory=Sender)
+    people: list[Person] = Field(default_factory=list)
 
 
 class QueuePage(Model):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -59,9 +59,20 @@ class QueueFilter:
     status: str | None = "open"
 
     def where(self) -> list[sa.ColumnElement[bool]]:
-        columns = {"county": CONFLICT.c.county_code, "table": CONFLICT.c.tbl, "kind": CONFLICT.c.kind,
-                   "status": CONFLICT.c.status}
-        return [columns[name] == value for name, value in vars(self).items() if value and value != "all"]
+        columns = {"table": CONFLICT.c.tbl, "kind": CONFLICT.c.kind, "status": CONFLICT.c.status}
+        found = [columns[name] == value for name, value in vars(self).items()
+                 if value and value != "all" and name in columns]
+        return found + ([of_county(self.county)] if self.county else [])
+
+
+def of_county(county: str) -> sa.ColumnElement[bool]:
+    """Items of ``county``: its own, and a duplicate person one of whose two records is the county's (the item
+    sits with the later registration's county, and is listed under both)."""
+    partner = aliased(Volunteer)
+    pair = sa.or_(CONFLICT.c.change_id == sa.literal("dup:") + partner.id + ":" + CONFLICT.c.row_id,
+                  CONFLICT.c.change_id == sa.literal("dup:") + CONFLICT.c.row_id + ":" + partner.id)
+    other = sa.exists(sa.select(partner.id).where(partner.county_code == county, pair))
+    return sa.or_(CONFLICT.c.county_code == county, sa.and_(CONFLICT.c.kind == DUPLICATE_PERSON, other))
 
 
 def query_queue(db: ServerDB, wanted: QueueFilter, *, limit: int = 100, offset: int = 0,
@@ -257,15 +268,30 @@ def _open_duplicates(connection: Connection) -> int:
     for a, b in pairs:
         if f"dup:{a}:{b}" in known:
             continue
-        one = {**current_record(connection, "volunteer", a, lock=False), "id": a}
-        two = {**current_record(connection, "volunteer", b, lock=False), "id": b}
+        one, two = sorted(({**current_record(connection, "volunteer", a, lock=False), "id": a},
+                           {**current_record(connection, "volunteer", b, lock=False), "id": b}), key=registration)
         fields = {name: {"base": None, "server": one[name], "incoming": two[name]}
                   for name in (*IDENTITY_FIELDS, *COMPARED_VOLUNTEER_FIELDS)
                   if name in IDENTITY_FIELDS or one[name] != two[name]}
-        _insert_item(connection, two["county_code"], "volunteer", b, DUPLICATE_PERSON, f"dup:{a}:{b}", fields,
-                     two["version"])
+        _insert_item(connection, two["county_code"], "volunteer", two["id"], DUPLICATE_PERSON, f"dup:{a}:{b}",
+                     fields, two["version"])
         opened += 1
     return opened
+
+
+def registered_on(record: Mapping[str, Any]) -> date | None:
+    """A person's registration day: 登记日期 (``joined_on``), else the day the record was created."""
+    joined, created = record.get("joined_on"), record.get("created_at")
+    if isinstance(joined, str):
+        joined = date.fromisoformat(joined) if joined else None
+    if joined is None and isinstance(created, str) and created:
+        created = datetime.fromisoformat(created)
+    return joined or (created.date() if isinstance(created, datetime) else None)
+
+
+def registration(record: Mapping[str, Any]) -> tuple[date, str, str]:
+    """Sort key of two records of one person: the earlier registration first (then creation, then id)."""
+    return registered_on(record) or date.max, str(record.get("created_at") or ""), str(record["id"])
 
 
 def _open_dissolved(connection: Connection) -> int:

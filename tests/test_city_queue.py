@@ -216,3 +216,27 @@ def test_admin_routes_refuse_county_tokens_and_strangers(city) -> None:
         assert client.get(f"{ADMIN_PREFIX}/queue").status_code == 403
     with city.client("not-a-token") as client:
         assert client.get(f"{ADMIN_PREFIX}/queue").status_code == 401
+
+
+def test_duplicate_person_puts_the_earlier_registration_first_and_is_listed_under_both_counties(city) -> None:
+    # 汤阴县's record reaches the server first, but 安阳县 registered the person years earlier (登记日期).
+    later = new_volunteer(city, TANGYIN, "node-t", 9, name="张三", work_unit="汤阴县一中", joined_on="2024-03-01")
+    first = new_volunteer(city, ANYANG, "node-a", 9, name="张三", work_unit="安阳县医院", joined_on="2021-06-15")
+    with city.client() as client:
+        assert client.post(f"{ADMIN_PREFIX}/queue/detect").json()["opened"] == 1
+    for county in (ANYANG, TANGYIN):  # one item, under either county
+        assert [i["kind"] for i in queue(city, county=county)["items"]] == ["duplicate_person"], county
+    assert queue(city, county="410523", kind="field_conflict")["total"] == 0
+    item = queue(city, kind="duplicate_person")["items"][0]
+    assert item["fields"]["id"] == {"base": None, "server": first, "incoming": later}
+    assert (item["row_id"], item["county_code"]) == (later, TANGYIN)
+    masked = f"410522********{resident_id(9)[-4:]}"
+    assert [(p["id"], p["name"], p["id_number"], p["county_name"], p["work_unit"], p["registered_on"], p["first"])
+            for p in item["people"]] == [
+        (first, "张三", masked, "安阳县", "安阳县医院", "2021-06-15", True),
+        (later, "张三", masked, "汤阴县", "汤阴县一中", "2024-03-01", False)]
+    with city.client() as client:  # 先登记 is the survivor "city": the 安阳县 record stays
+        client.post(f"{ADMIN_PREFIX}/queue/{item['id']}/duplicate", json={
+            "action": "merge", "survivor": "city", "reason": "同一人"}).raise_for_status()
+    assert row(city, "volunteer", first)["status"] == "active"
+    assert row(city, "volunteer", later)["status"] == "inactive"

@@ -19,8 +19,20 @@ from schema.models import MonthlyReport
 from schema.server_models import ReportReceipt
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.app import CityApp, CityMainScreen
+<<<<<<< HEAD
 from stvs_tui.city.item import ConflictScreen, ConnectModal, ExportModal, FormModal, LockModal, ReasonModal
 from stvs_tui.city.signin import SignInScreen
+=======
+from stvs_tui.city.item import (
+    ConflictScreen,
+    ConnectModal,
+    ExportModal,
+    FormModal,
+    LockModal,
+    ReasonModal,
+    ReopenModal,
+)
+>>>>>>> 8c95a90 (City decisions: a duplicate person side by side (name, masked ID, county, unit, registration day; 先登记 by registration; listed under both counties), lock and reopen as separate actions on the highlighted cell (已锁定 / 已重新开放), Esc asks before dropping input and Enter on a confirm says what it did, F2–F4 and Ctrl+PgUp/PgDn switch tabs, a footer per tab led by F1 and Ctrl+Q, distinct value and reason boxes, zh/en words (labels, reasons, 是/否, one-language messages, plurals); README)
 from stvs_tui.city.words import ACTION_SPECS
 from stvs_tui.i18n import t
 from stvs_tui.widgets.confirm import ConfirmModal
@@ -48,7 +60,7 @@ async def test_decide_per_field_with_typed_value_and_reason(city) -> None:
             screen = app.screen
             assert isinstance(screen, ConflictScreen)
             fields = screen.query_one("#fields", DataTable)
-            assert [str(v) for v in fields.get_row("mobile")[1:4]] == ["13800138000", "13900000001", "13900000002"]
+            assert [str(v) for v in fields.get_row("mobile")[2:5]] == ["13800138000", "13900000001", "13900000002"]
             fields.move_cursor(row=fields.get_row_index("mobile"))
             await pilot.press("space")  # city → county
             fields.move_cursor(row=fields.get_row_index("work_unit"))
@@ -166,7 +178,7 @@ async def test_queue_item_and_upload_report_name_the_person_county_and_table(cit
             title = str(app.screen.query_one("#item-title", Label).content)
             assert county in title and volunteer in title and masked in title and row_id not in title
             fields = app.screen.query_one("#fields", DataTable)
-            headers = [str(c.label) for c in fields.columns.values()][2:4]
+            headers = [str(c.label) for c in fields.columns.values()][3:5]
             assert headers == {"zh": ["服务器现值（先上传）", "本次上传（设备 node-a）"],
                                "en": ["On the server (uploaded first)", "This upload (device node-a)"]}[lang]
             await pilot.press("escape")
@@ -227,7 +239,7 @@ async def test_f1_help_lists_the_keys_of_the_current_screen(city) -> None:
             assert isinstance(app.screen, HelpModal)
             keys = app.screen.query_one("#help-keys", DataTable)
             actions = {str(keys.get_row_at(i)[1]) for i in range(keys.row_count)}
-            assert {"Take county (bulk)", "Export to Excel", "Lock / reopen", "Help", "Quit"} <= actions
+            assert {"Take county (bulk)", "Export to Excel", "Lock the month", "Reopen the month", "Help", "Quit"} <= actions
             assert "Dashboard" not in actions  # the county TUI's keys are not the city's
             await pilot.press("escape")
             await pilot.pause()
@@ -252,7 +264,10 @@ async def test_command_palette_lists_and_runs_the_city_actions(city) -> None:
             assert len(ids) == len(texts) and {"city.help", "city.quit", "city.bulk_county", "city.lock"} <= set(ids)
             assert any(text.startswith("批量采用县级") for text in texts) and not any("首页" in x for x in texts)
             app.query_one(TabbedContent).active = "reports"
-            await hits[texts.index(next(x for x in texts if x.startswith("锁定/重开")))].command()
+            grid = app.query_one("#report-table", DataTable)
+            await wait_until(pilot, lambda: grid.row_count == 11)
+            grid.move_cursor(row=0, column=1)  # one county's month
+            await hits[texts.index(next(x for x in texts if x.startswith("锁定该月")))].command()
             await wait_until(pilot, lambda: isinstance(app.screen, LockModal))
 
 
@@ -308,10 +323,10 @@ async def test_uploads_tab_shows_the_per_record_report_of_an_upload(city) -> Non
             await pilot.press("enter")
             report = app.query_one("#upload-report", DataTable)
             await wait_until(pilot, lambda: report.row_count == 1)
-            assert [str(v) for v in report.get_row_at(0)[2:]] == ["conflict", "field_conflict"]
+            assert [str(v) for v in report.get_row_at(0)[2:]] == ["conflict", "field conflict"]
 
 
-async def test_lock_modal_reopens_a_month_for_the_county_under_the_cursor(city) -> None:
+async def test_reopen_modal_reopens_a_month_for_the_county_under_the_cursor(city) -> None:
     with CityAdminClient(city.url, city.admin_token) as client:
         app = CityApp(client, "zh", today=date(2024, 5, 1))
         async with app.run_test(size=(140, 40)) as pilot:
@@ -320,10 +335,10 @@ async def test_lock_modal_reopens_a_month_for_the_county_under_the_cursor(city) 
             app.query_one(TabbedContent).active = "reports"
             grid.focus()
             grid.move_cursor(row=grid.get_row_index("410522"), column=2)  # 2024-01
-            await pilot.press("ctrl+l")
-            await wait_until(pilot, lambda: isinstance(app.screen, LockModal))
+            await pilot.press("ctrl+u")
+            await wait_until(pilot, lambda: isinstance(app.screen, ReopenModal))
             modal = app.screen
-            assert str(modal.query_one(Label).content) == "410522 2024-01：最后可修改日期与理由"
+            assert str(modal.query_one(Label).content) == "重新开放 安阳县 2024-01：最后可修改日期与理由"
             assert modal.query_one("#until", Input).value == "2024-05-08"
             await pilot.press("ctrl+s")  # no reason: refused, stays open
             await pilot.pause()

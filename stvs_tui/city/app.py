@@ -8,7 +8,7 @@ palette as in the county TUI; strings from the one catalogue. Lists page through
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -19,15 +19,17 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, TabbedContent, TabPane
 
 import stvs_tui.city.words  # noqa: F401  (registers the city's keys before any screen installs them)
+from schema.models import SYNCED_TABLES
 from schema.reporting import CellState, CityReports, shift_period
 from stvs_tui.actions import install_bindings
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.audit import CountyPane, ResolvedPane
 from stvs_tui.city.conflict_log import export_conflict_log
 from stvs_tui.city.export import export_city_reports
-from stvs_tui.city.item import ConflictScreen, ConnectModal, ExportModal, LockModal, ReasonModal
+from stvs_tui.city.item import ConflictScreen, ConnectModal, ExportModal, LockModal, ReasonModal, ReopenModal
 from stvs_tui.city.names import county_of, field_of, sender_of, subject_of, table_of
-from stvs_tui.i18n import t, use_language
+from stvs_tui.city.words import AppKeysFirst
+from stvs_tui.i18n import CATALOGUE, in_language, t, use_language
 from stvs_tui.state import report_state
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.help import RegistryApp
@@ -37,6 +39,11 @@ from sync.admin_protocol import QUEUE_KINDS
 
 T = TypeVar("T")
 PAGE = 200
+TABS = ("uploads", "queue", "reports", "resolved", "counties")  # in the tab bar's order; F2 to F6
+# The keys of the main screen that mean something on one tab only: the footer shows them on that tab.
+TAB_ACTIONS = {"toggle_select": ("queue",), "bulk": ("queue",), "open_item": ("queue", "uploads"),
+               "export": ("queue", "resolved", "reports"), "lock": ("reports",), "reopen": ("reports",),
+               "focus_filter": ("queue", "reports", "resolved")}
 # The county TUI's stylesheet holds the shared modal, help and palette styles the city screens use too.
 SHARED_CSS = Path(__file__).resolve().parent.parent / "county.tcss"
 
@@ -70,6 +77,7 @@ class CityApp(RegistryApp):
     #legend { width: 1fr; height: auto; color: $text-muted; }
     #resolved-detail { height: 6; }
     #resolved-why, #county-months { width: 1fr; height: auto; color: $text-muted; }
+    .help-text { width: 1fr; }
     """
     # The palette and F1 help offer these scopes on every screen (the county app's "app" is not ours).
     ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("city",)
@@ -145,14 +153,27 @@ class CityApp(RegistryApp):
         """The tabs screen: the bottom of the stack, or just above the sign-in screen of a web session."""
         return next((screen for screen in self.screen_stack if isinstance(screen, CityMainScreen)), None)
 
+    def has_unsaved_input(self) -> bool:
+        return any(getattr(screen, "has_unsaved_input", lambda: False)() for screen in self.screen_stack)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: a typed value or reason is never dropped without asking (the answer under the cursor is 否)."""
+        if isinstance(self.screen, ConfirmModal):
+            return
+        if not self.has_unsaved_input():
+            self.exit()
+            return
+        self.push_screen(ConfirmModal(t("confirm.quit_unsaved")), lambda yes: self.exit() if yes else None)
+
     def show_error(self, error: str) -> None:
+        error = in_language(error)
         self.notify(t("app.error", error=error), severity="error", markup=False)
         main = self.main_screen()
         if main is not None:
             main.show_status(t("app.error", error=error))
 
 
-class CityMainScreen(Screen[None]):
+class CityMainScreen(AppKeysFirst, Screen[None]):
     """Tabs: uploads (with the per-record report), the conflict queue, city reports."""
 
     SCOPES: ClassVar[tuple[str, ...]] = ("city.main",)
@@ -173,26 +194,30 @@ class CityMainScreen(Screen[None]):
         this_month = f"{self.city.today.year:04d}-{self.city.today.month:02d}"
         yield Header()
         with TabbedContent(initial="queue"):
-            with TabPane(t("city.tab_uploads"), id="uploads"):
+            with TabPane(t("city.tab_key", key="F2", tab=t("city.tab_uploads")), id="uploads"):
                 yield PagedTable(id="upload-table", page_size=PAGE)
                 yield DataTable(id="upload-report", cursor_type="row")
-            with TabPane(t("city.tab_queue"), id="queue"):
+            with TabPane(t("city.tab_key", key="F3", tab=t("city.tab_queue")), id="queue"):
                 with Horizontal(id="filters"):
                     yield Input(placeholder=t("city.search"), id="f-search")
                     yield Input(placeholder=t("city.filter_county"), id="f-county")
-                    yield Input(placeholder=t("city.filter_table"), id="f-table")
+                    yield Select([(table_of(table), table) for table in SYNCED_TABLES], prompt=t("city.table_all"),
+                                 id="f-table")
                     yield Select([(t(f"kind.{kind}"), kind) for kind in QUEUE_KINDS], prompt=t("city.kind_all"),
                                  id="f-kind")
-                yield PagedTable(id="queue-table", page_size=PAGE)
-            with TabPane(t("city.tab_reports"), id="reports"):
+                # The tick and the county stay in view when the table scrolls right.
+                queue = PagedTable(id="queue-table", page_size=PAGE)
+                queue.fixed_columns = 2
+                yield queue
+            with TabPane(t("city.tab_key", key="F4", tab=t("city.tab_reports")), id="reports"):
                 with Horizontal(id="months"):
                     yield Input(shift_period(this_month, -5), id="r-first")
                     yield Input(this_month, id="r-last")  # the month in progress: who has reported so far
-                yield DataTable(id="report-table", cursor_type="cell")
+                yield DataTable(id="report-table", cursor_type="cell", fixed_columns=1)
                 yield Label(t("city.legend"), id="legend", markup=False)
-            with TabPane(t("city.tab_resolved"), id="resolved"):
+            with TabPane(t("city.tab_key", key="F5", tab=t("city.tab_resolved")), id="resolved"):
                 yield ResolvedPane()
-            with TabPane(t("city.tab_counties"), id="counties"):
+            with TabPane(t("city.tab_key", key="F6", tab=t("city.tab_counties")), id="counties"):
                 yield CountyPane()
         yield Label("", id="status", markup=False)
         yield Footer()
@@ -217,6 +242,27 @@ class CityMainScreen(Screen[None]):
     def active_tab(self) -> str:
         return self.query_one(TabbedContent).active
 
+    # ---- tabs: F2–F4 and Ctrl+PgUp/PgDn from anywhere; the footer shows the keys of the tab shown ---------
+
+    def action_show_tab(self, tab: str) -> None:
+        """Open a tab by key or palette, focusing its list."""
+        self.query_one(TabbedContent).active = tab
+        main = {"uploads": "#upload-table", "queue": "#queue-table", "reports": "#report-table",
+                "resolved": "#resolved-table", "counties": "#county-table"}[tab]
+        self.query_one(main, DataTable).focus()
+
+    def action_next_tab(self, step: int) -> None:
+        self.action_show_tab(TABS[(TABS.index(self.active_tab()) + step) % len(TABS)])
+
+    def on_tabbed_content_tab_activated(self, _event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        tabs = TAB_ACTIONS.get(action)
+        if tabs is None or not self.is_mounted or not self.query(TabbedContent):
+            return True
+        return self.active_tab() in tabs
+
     # ---- loading ----------------------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
@@ -226,10 +272,10 @@ class CityMainScreen(Screen[None]):
         self.query_one(CountyPane).reload()
 
     def _queue_filters(self) -> dict[str, Any]:
-        kind = self.query_one("#f-kind", Select)
+        kind, table = self.query_one("#f-kind", Select), self.query_one("#f-table", Select)
         return {"search": self.query_one("#f-search", Input).value.strip() or None,
                 "county": self.query_one("#f-county", Input).value.strip() or None,
-                "table": self.query_one("#f-table", Input).value.strip() or None,
+                "table": None if table.is_blank() else str(table.value),
                 "kind": None if kind.is_blank() else str(kind.value)}
 
     def _months(self) -> tuple[str, str]:
@@ -266,13 +312,13 @@ class CityMainScreen(Screen[None]):
                                   lambda page: self._show_uploads(page, event.offset, event.cursor_at_end))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id in ("f-search", "f-county", "f-table"):
+        if event.input.id in ("f-search", "f-county"):
             self._load_queue(0)
         else:
             self.action_refresh()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "f-kind":
+        if event.select.id in ("f-kind", "f-table"):
             self._load_queue(0)
 
     def action_focus_filter(self) -> None:
@@ -291,7 +337,9 @@ class CityMainScreen(Screen[None]):
             self.show_status(t("city.page", first=offset + 1, last=offset + len(page.items), total=page.total))
 
     def _queue_row(self, item: Any) -> tuple[Any, ...]:
-        fields = ", ".join(field_of(item.table, name) for name in item.fields)
+        # A duplicate person's id and county say which record is which: the fields that differ are listed.
+        shown = [name for name in item.fields if item.kind != "duplicate_person" or name not in ("id", "county_code")]
+        fields = ", ".join(field_of(item.table, name) for name in shown)
         return ("✓" if item.id in self.picked else "", plain(county_of(item)), table_of(item.table),
                 plain(subject_of(item)), t(f"kind.{item.kind}"), plain(fields),
                 item.created_at[:16].replace("T", " "))
@@ -330,8 +378,12 @@ class CityMainScreen(Screen[None]):
             return
 
         def confirmed(reason: str, yes: bool | None) -> None:
+            """Enter does what the highlighted button says, and says what it did."""
             if yes:
                 self.city.call_server(lambda: self.city.client.bulk(ids, take, reason), self._bulk_done)
+            else:
+                self.notify(t("city.cancelled"))
+                self.show_status(t("city.cancelled"))
 
         def with_reason(reason: str | None) -> None:
             if reason:
@@ -345,6 +397,10 @@ class CityMainScreen(Screen[None]):
         self.picked.clear()
         self.action_refresh()
         self.notify(t("city.bulk_done", done=done, total=len(outcome)))
+        failed = sorted({in_language(result) for result in outcome.values() if result != "resolved"})
+        if failed:
+            self.notify(t("city.bulk_failed", count=len(outcome) - done, reasons="；".join(failed)),
+                        severity="warning", markup=False)
 
     # ---- uploads ----------------------------------------------------------------------------------------
 
@@ -371,7 +427,7 @@ class CityMainScreen(Screen[None]):
         for r in report.results:
             subject = report.subjects.get(f"{r.table}/{r.id}") or r.id
             table.add_row(table_of(r.table), plain(subject), t(f"result.{r.status}"),
-                          plain(f"{r.reason} {r.message}".strip()))
+                          plain(f"{reason_of(r.reason)} {message_of(r.table, r.message)}".strip()))
         table.border_title = t("city.upload_title", batch=report.batch_id[:12])
 
     # ---- reports ----------------------------------------------------------------------------------------
@@ -379,6 +435,8 @@ class CityMainScreen(Screen[None]):
     def _show_reports(self, reports: CityReports) -> None:
         self.reports = reports
         table = self.query_one("#report-table", DataTable)
+        # The cursor stays on its county and month across a reload (after a lock, on the cell just locked).
+        at = self._lock_target()
         table.clear(columns=True)
         grid = reports.grid
         table.add_columns(t("city.col_county"), *grid.periods, t("city.col_completeness"), t("city.col_timeliness"))
@@ -387,6 +445,8 @@ class CityMainScreen(Screen[None]):
                           grid.completeness(code).percent(), grid.timeliness(code).percent(), key=code)
         table.add_row(t("city.total"), *(grid.completeness(period=p).percent() for p in grid.periods),
                       grid.completeness().percent(), grid.timeliness().percent())
+        if at is not None and at[0] in dict(grid.counties) and at[1] in grid.periods:
+            table.move_cursor(row=table.get_row_index(at[0]), column=grid.periods.index(at[1]) + 1, animate=False)
 
     @staticmethod
     def _mark(cell: Any) -> str:
@@ -394,13 +454,6 @@ class CityMainScreen(Screen[None]):
         locked = cell.locked and cell.state != CellState.NOT_DUE
         nil = t("city.mark_nil") if cell.is_nil and cell.received else ""
         return t(f"city.mark_{cell.state.value}") + nil + (t("city.locked_mark") if locked else "")
-
-    def action_show_tab(self, tab: str) -> None:
-        """Open a tab by key or palette (the audit trail, the counties' summary), focusing its list."""
-        self.query_one(TabbedContent).active = tab
-        target = {"resolved": "#resolved-table", "counties": "#county-table"}.get(tab)
-        if target:
-            self.query_one(target, DataTable).focus()
 
     def action_export_log(self) -> None:
         """The conflict log: the open queue and the resolved items (as filtered on their tabs) in one workbook."""
@@ -439,31 +492,78 @@ class CityMainScreen(Screen[None]):
         self.app.push_screen(ExportModal(default), write)
 
     def _lock_target(self) -> tuple[str, str] | None:
-        """The county and month under the cursor (a month column; else the last month shown)."""
+        """The county and month of the cell under the cursor; None unless it is one county's month."""
         table = self.query_one("#report-table", DataTable)
-        if self.reports is None or not table.row_count:
+        if self.reports is None or not table.row_count or not table.columns:
             return None
         county = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        if county not in dict(self.reports.grid.counties):
-            return None
         periods, column = self.reports.grid.periods, table.cursor_coordinate.column
-        return county, periods[column - 1] if 0 < column <= len(periods) else self.reports.last
+        if county not in dict(self.reports.grid.counties) or not 0 < column <= len(periods):
+            return None
+        return county, periods[column - 1]
+
+    def _target_or_say(self) -> tuple[str, str, str] | None:
+        """(code, name, month) under the cursor on the reports tab, or a word on what to do first."""
+        if self.active_tab() != "reports":
+            return None
+        target = self._lock_target()
+        if target is None or self.reports is None:
+            self.notify(t("city.no_target"), severity="warning")
+            return None
+        return target[0], dict(self.reports.grid.counties)[target[0]], target[1]
 
     def action_lock(self) -> None:
-        target = self._lock_target() if self.active_tab() == "reports" else None
+        """Lock the highlighted county's month now: editable until yesterday (no date to type)."""
+        target = self._target_or_say()
         if target is None:
             return
+        code, name, period = target
+        yesterday = self.city.today - timedelta(days=1)
 
-        def send(answer: tuple[str, str, date, str] | None) -> None:
+        def send(reason: str | None) -> None:
+            if reason:
+                self.city.call_server(lambda: self.city.client.lock(code, period, yesterday, reason),
+                                      lambda _done: self._lock_done(t("city.locked", county=name, period=period)))
+
+        self.app.push_screen(LockModal(name, period), send)
+
+    def action_reopen(self) -> None:
+        """Reopen the highlighted county's month until a day the admin gives (a week from today offered)."""
+        target = self._target_or_say()
+        if target is None:
+            return
+        code, name, period = target
+
+        def send(answer: tuple[date, str] | None) -> None:
             if answer:
-                self.city.call_server(lambda: self.city.client.lock(*answer), self._locked)
+                until, reason = answer
+                self.city.call_server(lambda: self.city.client.lock(code, period, until, reason),
+                                      lambda done: self._lock_done(t("city.reopened", county=name, period=period,
+                                                                     until=done.open_until.isoformat())))
 
-        self.app.push_screen(LockModal(*target, self.city.today), send)
+        self.app.push_screen(ReopenModal(name, period, self.city.today), send)
 
-    def _locked(self, response: Any) -> None:
-        self.notify(t("city.locked", county=response.county_code, period=response.period,
-                      until=response.open_until.isoformat()))
+    def _lock_done(self, message: str) -> None:
+        self.notify(message, markup=False)
+        self.show_status(message)
         self.action_refresh()
+
+
+def reason_of(code: str) -> str:
+    """An upload result's reason code (fast_forward, period_locked …) in words."""
+    for key in (f"why.{code}", f"kind.{code}", f"result.{code}"):
+        if key in CATALOGUE:
+            return t(key)
+    return code
+
+
+def message_of(table: str, message: str) -> str:
+    """A refusal's message in the UI's language, a leading field by its label (手机号码: …)."""
+    text = in_language(message)
+    field, colon, rest = text.partition(": ")
+    if colon and field.isidentifier():
+        return f"{field_of(table, field)}: {rest}"
+    return text
 
 
 def run_city_app(client: CityAdminClient | None, lang: str, connect: Connector | None = None,

@@ -5,12 +5,47 @@ from __future__ import annotations
 
 from typing import Any
 
+from schema.enums import (
+    ActivityStatus,
+    CommendationLevel,
+    DemandStatus,
+    HostUnitKind,
+    IdType,
+    LabeledEnum,
+    MemberRole,
+    RegistrationStatus,
+    ReportStatus,
+    ServiceKind,
+    Sex,
+    TalentTag,
+    TeamStatus,
+    TeamTier,
+    VenueKind,
+    VolunteerStatus,
+)
 from schema.models import TABLE_MODELS, field_label, table_label
-from stvs_tui.i18n import language
+from stvs_tui.formatting import display_text
+from stvs_tui.i18n import enum_label, enum_list_label, language, t
+
+# Stored codes shown by their labels (在册, 男, 基层队伍), in the language of the UI.
+ENUMS: dict[tuple[str, str], type[LabeledEnum]] = {
+    ("volunteer", "sex"): Sex, ("volunteer", "id_type"): IdType, ("volunteer", "stvs_status"): RegistrationStatus,
+    ("volunteer", "status"): VolunteerStatus, ("team", "tier"): TeamTier, ("team", "host_kind"): HostUnitKind,
+    ("team", "stvs_status"): RegistrationStatus, ("team", "status"): TeamStatus, ("membership", "role"): MemberRole,
+    ("activity", "service_kind"): ServiceKind, ("activity", "venue_kind"): VenueKind,
+    ("activity", "status"): ActivityStatus, ("demand", "unit_kind"): HostUnitKind,
+    ("demand", "wanted_service_kind"): ServiceKind, ("demand", "status"): DemandStatus,
+    ("commendation", "level"): CommendationLevel, ("monthly_report", "status"): ReportStatus,
+}
+LISTS: dict[tuple[str, str], type[LabeledEnum]] = {("volunteer", "talent_tags"): TalentTag}
 
 
 def county_of(item: Any) -> str:
-    """安阳县 (the region list's name), or the code where the server has no name for it."""
+    """安阳县 (the region list's name), or the code where the server has no name for it; a duplicate person
+    is about both records' counties (安阳县 / 汤阴县)."""
+    people = getattr(item, "people", None) or []
+    if people:
+        return " / ".join(dict.fromkeys(p.county_name or p.county_code for p in people))
     return getattr(item, "county_name", "") or item.county_code
 
 
@@ -44,3 +79,16 @@ def sender_of(sender: Any) -> str:
         return t("city.sender_city")
     device = " ".join(part for part in (t("city.sender_device", node=node[-8:]), sender.device_label) if part)
     return " · ".join(part for part in (device, sender.token_label) if part)
+
+
+def value_of(table: str, name: str, value: Any) -> str:
+    """A field's value as the admin reads it: "-" for none, 是/否 for a flag, a code by its label."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return t("city.yes" if value else "city.no")
+    if (table, name) in ENUMS:
+        return enum_label(ENUMS[table, name], str(value))
+    if (table, name) in LISTS:
+        return enum_list_label(LISTS[table, name], str(value))
+    return display_text(value)
