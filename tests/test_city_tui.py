@@ -19,10 +19,6 @@ from schema.models import MonthlyReport
 from schema.server_models import ReportReceipt
 from stvs_tui.city.api import CityAdminClient
 from stvs_tui.city.app import CityApp, CityMainScreen
-<<<<<<< HEAD
-from stvs_tui.city.item import ConflictScreen, ConnectModal, ExportModal, FormModal, LockModal, ReasonModal
-from stvs_tui.city.signin import SignInScreen
-=======
 from stvs_tui.city.item import (
     ConflictScreen,
     ConnectModal,
@@ -32,7 +28,7 @@ from stvs_tui.city.item import (
     ReasonModal,
     ReopenModal,
 )
->>>>>>> 8c95a90 (City decisions: a duplicate person side by side (name, masked ID, county, unit, registration day; 先登记 by registration; listed under both counties), lock and reopen as separate actions on the highlighted cell (已锁定 / 已重新开放), Esc asks before dropping input and Enter on a confirm says what it did, F2–F4 and Ctrl+PgUp/PgDn switch tabs, a footer per tab led by F1 and Ctrl+Q, distinct value and reason boxes, zh/en words (labels, reasons, 是/否, one-language messages, plurals); README)
+from stvs_tui.city.signin import SignInScreen
 from stvs_tui.city.words import ACTION_SPECS
 from stvs_tui.i18n import t
 from stvs_tui.widgets.confirm import ConfirmModal
