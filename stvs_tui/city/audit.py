@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Select
 
 import stvs_tui.city.audit_words  # noqa: F401  (the words)
+from schema.models import SYNCED_TABLES
 from stvs_tui.city.names import county_of, field_of, sender_of, subject_of, table_of
 from stvs_tui.i18n import t
 from stvs_tui.widgets.paged_table import PagedTable
@@ -90,7 +91,8 @@ class ResolvedPane(Vertical):
         with Horizontal(id="a-filters"):
             yield Input(placeholder=t("city.search"), id="a-search")
             yield Input(placeholder=t("city.filter_county"), id="a-county")
-            yield Input(placeholder=t("city.filter_table"), id="a-table")
+            yield Select([(table_of(table), table) for table in SYNCED_TABLES], prompt=t("city.table_all"),
+                         id="a-table")
             yield Select([(t(f"kind.{kind}"), kind) for kind in QUEUE_KINDS], prompt=t("city.kind_all"),
                          id="a-kind")
             yield Input(placeholder=t("city.filter_from"), id="a-from")
@@ -109,7 +111,7 @@ class ResolvedPane(Vertical):
 
     def filters(self) -> dict[str, Any] | None:
         """The server's filters from the boxes; None (and the reason shown) when a date is not a date."""
-        kind = self.query_one("#a-kind", Select)
+        kind, table = self.query_one("#a-kind", Select), self.query_one("#a-table", Select)
         days = {}
         for box, name in (("#a-from", "resolved_from"), ("#a-to", "resolved_to")):
             text = self.query_one(box, Input).value.strip()
@@ -120,7 +122,7 @@ class ResolvedPane(Vertical):
                 return None
         return {"status": "resolved", "search": self.query_one("#a-search", Input).value.strip() or None,
                 "county": self.query_one("#a-county", Input).value.strip() or None,
-                "table": self.query_one("#a-table", Input).value.strip() or None,
+                "table": None if table.is_blank() else str(table.value),
                 "kind": None if kind.is_blank() else str(kind.value), **days}
 
     def reload(self, offset: int = 0, cursor_at_end: bool = False) -> None:
@@ -183,7 +185,7 @@ class ResolvedPane(Vertical):
         self.reload()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "a-kind":
+        if event.select.id in ("a-kind", "a-table"):
             event.stop()
             self.reload()
 
