@@ -123,12 +123,7 @@ def county_summary(db: ServerDB, today: date, months: int = 6) -> SummaryPage:
     start = datetime.fromisoformat(f"{periods[0]}-01")
     from sqlmodel import Session
 
-    from schema.models import Region
-    from schema.regions import install_regions, read_regions
-
-    with Session(db.engine) as session:
-        if session.execute(sa.select(Region.code).limit(1)).first() is None:
-            install_regions(session, read_regions())  # the shipped list, until the city loads its own (as reports)
+    with Session(db.engine) as session:  # the region list is there from the database's opening (serverdb)
         counties = expected_counties(session)
     with db.read() as connection:
         names = county_names(connection)

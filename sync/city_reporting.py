@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from schema.errors import InvalidValue
-from schema.models import Region
-from schema.regions import install_regions, read_regions
 from schema.reporting import CityReports, DeadlineKind, city_reports, find_deadline, lock_row
 from sync.city_writes import insert_as_city, update_as_city
 from sync.records import row_to_wire
@@ -44,9 +41,7 @@ def check_report_range(first: str, last: str, today: date) -> None:
 
 def server_city_reports(db: ServerDB, first: str, last: str, today: date) -> CityReports:
     check_report_range(first, last, today)
-    with Session(db.engine) as session:
-        if session.execute(sa.select(Region.code).limit(1)).first() is None:
-            install_regions(session, read_regions())  # the shipped list, until the city loads its own
+    with Session(db.engine) as session:  # the region list is there from the database's opening (serverdb)
         # Timeliness by the server's own receipt of each report, never the county laptop's clock.
         return city_reports(session, first, last, today, by_receipt=True)
 

@@ -165,6 +165,7 @@ def open_server_db(url: str) -> ServerDB:
         store = open_database(url, role="server")
         server_id = _server_identity(store.engine)
         city_key = _city_key(store.engine, server_id)
+        _seed_regions(store.engine)
     database = store.engine.url.database
     if store.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
         sa.event.listen(store.engine, "connect", _server_sqlite_pragmas)
@@ -172,6 +173,20 @@ def open_server_db(url: str) -> ServerDB:
         return ServerDB(store=store, server_id=server_id, city_key=city_key,
                         checkpointer=WalCheckpointer(str(database)))
     return ServerDB(store=store, server_id=server_id, city_key=city_key)
+
+
+def _seed_regions(engine: Engine) -> None:
+    """The shipped region list, once, when the server's database has none (until the city loads its own).
+    Done here, at open, under the migration lock: done lazily by the reports and summary requests, two of them
+    at once each began a read and then tried to write the list, and SQLite refused one ("database is locked")."""
+    from sqlmodel import Session
+
+    from schema.models import Region
+    from schema.regions import install_regions, read_regions
+
+    with Session(engine) as session:
+        if session.execute(sa.select(Region.code).limit(1)).first() is None:
+            install_regions(session, read_regions())
 
 
 def _server_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
