@@ -66,8 +66,16 @@ async def test_no_chinese_in_the_english_screens_but_the_data(store: Store) -> N
     data = data_text(store)
     for screen, text in (await screens_text(store, "en")).items():
         # A value cut with "…" shows its head only; a run of Chinese that is part of a stored value is data.
-        foreign = [run for run in CJK.findall(text.replace("…", "\n")) if run not in data]
+        foreign = [run for run in CJK.findall(text.replace("…", "\n")) if not _made_of_data(run, data)]
         assert not foreign, f"{screen}: Chinese in the English UI: {foreign}"
+
+
+def _made_of_data(run: str, data: str) -> bool:
+    """A run of Chinese is data when it is part of a stored value, or two such parts side by side: a table
+    draws a value cut at its column's edge right against the next column's (消防安全演练 + 安阳县科…)."""
+    if run in data:
+        return True
+    return any(run[:cut] in data and run[cut:] in data for cut in range(1, len(run)))
 
 
 async def test_no_english_words_in_the_chinese_screens(store: Store) -> None:
