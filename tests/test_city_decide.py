@@ -194,8 +194,6 @@ async def test_esc_on_an_item_with_a_typed_value_or_reason_asks_first_with_no_pr
     assert queue(city)["total"] == 1
 
 
-@pytest.mark.skip(reason="passed before the rebase onto the audit-trail commit 91f43a2; since then it times out "
-                  "waiting for a message (not diagnosed yet, found at load average 19)")
 async def test_enter_on_the_bulk_confirm_does_what_the_highlighted_button_says_with_a_message(city) -> None:
     make_conflict(city, 1)
     with CityAdminClient(city.url, city.admin_token) as client:

@@ -78,3 +78,6 @@ async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
         await pilot.pause(0.02)
+    # A mounted screen focuses its first field with ``focus()``, which lands a message later: let the app's
+    # queue run dry once, so the next key goes to that field (an Enter on a dialog not yet focused did nothing).
+    await pilot.pause()
