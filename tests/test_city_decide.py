@@ -239,8 +239,8 @@ async def test_tabs_switch_without_focus_and_the_footer_follows_the_tab(city) ->
             await pilot.press("ctrl+pagedown")
             assert tabs.active == "queue"
             await wait_until(pilot, lambda: "Take county (bulk)" in footer(app))
-            await pilot.press("ctrl+pageup", "ctrl+pageup")
-            assert tabs.active == "reports"
+            await pilot.press("ctrl+pageup", "ctrl+pageup")  # queue → uploads → round to the last tab
+            assert tabs.active == "counties"
             await pilot.press("f3")
             assert tabs.active == "queue"
 
@@ -311,8 +311,8 @@ async def test_no_english_in_zh_and_no_chinese_in_en(city) -> None:
             assert [str(c) for c in report.get_row_at(0)[2:]] == ["已应用", "直接更新"]
             await pilot.press("f3")
             app.query_one("#f-table", Select).focus()
-            await pilot.press("enter")  # its menu opens: the footer's Esc is in Chinese
-            await wait_until(pilot, lambda: "关闭菜单" in footer(app))
+            await pilot.press("enter")  # its menu opens: the footer's Esc is in Chinese (the county app's word)
+            await wait_until(pilot, lambda: "收起列表" in footer(app) or "关闭菜单" in footer(app))
             assert "Dismiss menu" not in footer(app)
     with CityAdminClient(city.url, city.admin_token) as client:
         app = CityApp(client, "en", today=TODAY)

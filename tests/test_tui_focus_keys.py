@@ -91,7 +91,9 @@ async def test_the_pick_dialog_marks_with_space_and_searches_after_slash(store: 
 async def test_complete_has_its_own_key_and_ctrl_o_means_export_only() -> None:
     complete = next(spec for spec in ACTIONS if spec.id == "activity.complete")
     assert "ctrl+o" not in complete.keys.split(",")
-    assert all(spec.action.startswith(("export", "certificate")) for spec in ACTIONS if "ctrl+o" in spec.keys.split(","))
+    # In the county app (the city app is another app, with its own keys: its Ctrl+O opens the resolved tab).
+    assert all(spec.action.startswith(("export", "certificate")) for spec in ACTIONS
+               if "ctrl+o" in spec.keys.split(",") and not spec.scope.startswith("city"))
 
 
 async def test_setup_ctrl_s_focuses_the_missing_field(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ async def test_first_run_setup_picks_county_and_clerk(empty_store: Store) -> Non
         select = app.screen.query_one("#county", Select)
         select.focus()
         await pilot.press("enter")
+        await settle(pilot)  # the list opens (and highlights the current choice) before the arrows
         options = [code for _label, code in select._options]
         await pilot.press(*["down"] * (options.index("410523")), "enter")
         assert select.value == "410523"

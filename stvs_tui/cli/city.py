@@ -189,7 +189,7 @@ def conflicts_list(app: AppContext, county: str | None, table: str | None, kind:
     except SyncError as exc:
         raise _one_line(exc) from None
     if as_json:
-        click.echo(json.dumps({"total": page.total, "items": [i.model_dump() for i in page.items]},
+        click.echo(json.dumps({"total": page.total, "items": [i.model_dump(mode="json") for i in page.items]},
                               ensure_ascii=False, indent=2))
         return
     from stvs_tui.city.audit import decided_at, decided_by, decision_words
@@ -401,7 +401,7 @@ def bundle_import(app: AppContext, file: Path, return_file: Path | None, databas
         raise _one_line(exc) from None
     if as_json:
         click.echo(json.dumps(summary.to_dict() | ({"duplicate_persons": persons} if persons is not None else {}),
-                              ensure_ascii=False, indent=2))
+                              ensure_ascii=False, indent=2, default=str))  # a registration date: ISO text
     else:
         click.echo(f"上传 pushed {summary.pushed}: applied {summary.applied}, merged {summary.merged}, "
                    f"conflicts {summary.conflicts}, duplicates {summary.duplicates}, rejected {summary.rejected}; "

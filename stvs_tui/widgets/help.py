@@ -27,8 +27,10 @@ def localize_textual_bindings() -> None:
     from textual.binding import BindingsMap
     from textual.widgets._select import SelectOverlay
 
-    SelectOverlay._merged_bindings = BindingsMap(
-        [Binding("escape", "dismiss", t("action.close_menu"), id="select.close_menu")])
+    # Only Esc's words change: the list's own keys (arrows, Enter) stay, or an open list could not be used.
+    keys = dict(SelectOverlay._merge_bindings().key_to_bindings)
+    keys["escape"] = [Binding("escape", "dismiss", t("action.close_menu"), id="select.close_menu")]
+    SelectOverlay._merged_bindings = BindingsMap.from_keys(keys)
 
 
 class HelpModal(ModalScreen[None]):
