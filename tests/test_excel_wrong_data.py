@@ -129,6 +129,7 @@ def test_cli_refusals_leave_the_store_unchanged(store: Store, data_dir: Path, tm
     path = roster_xlsx(tmp_path / "v.xlsx", [HEADER, ["张三", int(DAMAGED), "13800001234", "县医院"]])
     result = CliRunner().invoke(main, ["--data-dir", str(data_dir), "import", "volunteers", str(path)])
     assert result.exit_code == 1 and "张三" in result.output and "Traceback" not in result.output
+    assert "(1 problem: nothing imported" in result.output  # one problem is not "1 problems"
     assert (volunteer_count(store), change_count(store)) == before
 
 

@@ -101,7 +101,7 @@ def import_volunteers(app: Any, file: Path, dry_run: bool, valid_only: bool, on_
         if plan.problems and not valid_only:
             raise click.ClickException(
                 f"有{len(plan.problems)}个问题，未导入任何数据；改正后重试，或加 --valid-only 只导入有效行 "
-                f"({len(plan.problems)} problems: nothing imported; fix them, or use --valid-only)")
+                f"({len(plan.problems)} problem{'s' if len(plan.problems) != 1 else ''}: nothing imported; fix them, or use --valid-only)")
         if dry_run:
             click.echo("仅检查，未写入 (dry run: nothing written)")
             return

@@ -972,7 +972,8 @@ def _page_cache(connection: Connection, kib: int) -> Iterator[None]:
 def _refuse_unless_clean(plan: ImportPlan, valid_only: bool) -> None:
     if plan.problems and not valid_only:
         raise ImportRefused(f"文件有{len(plan.problems)}个问题，未导入任何数据；改正后重试，或只导入有效行 "
-                            f"({len(plan.problems)} problems: nothing imported; fix them or import the valid rows only)")
+                            f"({len(plan.problems)} problem{'s' if len(plan.problems) != 1 else ''}: nothing imported; "
+                            "fix them or import the valid rows only)")
 
 
 def _defaults() -> dict[str, Any]:
