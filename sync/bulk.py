@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from itertools import chain
 from operator import itemgetter
@@ -99,6 +100,45 @@ def insert_captured(connection: Connection, table: sa.Table, names: Sequence[str
             cursor.execute("UPDATE sync_guard SET active = 0 WHERE id = 1")
     except sqlite3.DatabaseError as exc:  # the same exceptions a Core statement raises
         raise sa.exc.DBAPIError.instance(CAPTURE_LOG, None, exc, sqlite3.Error) from exc
+    finally:
+        cursor.close()
+
+
+REBUILD_AT_ROWS = 10_000  # rows added at once from which a table's indexes are dropped and made again after
+
+
+@contextmanager
+def indexes_made_after(connection: Connection, table: sa.Table, adding: int,
+                       at_rows: int | None = None) -> Iterator[None]:
+    """Around a bulk insert of ``adding`` rows into ``table`` on SQLite: its secondary indexes dropped first and
+    made again at the end, when the insert at least doubles the table (from ``at_rows`` rows). SQLite makes an
+    index from sorted keys far quicker than it files 100k random keys one by one into each of a dozen indexes.
+
+    Inside the caller's transaction: the indexes come back in the same statement text (``sqlite_master``), and a
+    failure on the way rolls the drops back with the rows (the caller's transaction must roll back on it, as
+    ``engine.begin()`` does). Unique indexes stay: they are constraints, checked row by row."""
+    if connection.dialect.name != "sqlite" or adding < (REBUILD_AT_ROWS if at_rows is None else at_rows):
+        yield
+        return
+    cursor = driver_cursor(connection)
+    try:
+        present = cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table.name} LIMIT ?)", (adding + 1,)
+                                 ).fetchone()[0]
+        indexes = [] if present > adding else cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL "
+            "ORDER BY name", (table.name,)).fetchall()
+        indexes = [(name, sql) for name, sql in indexes if not sql.lstrip().upper().startswith("CREATE UNIQUE")]
+        for name, _sql in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    finally:
+        cursor.close()
+    yield
+    cursor = driver_cursor(connection)
+    try:
+        for _name, sql in indexes:
+            cursor.execute(sql)
+    except sqlite3.DatabaseError as exc:  # the same exceptions a Core statement raises
+        raise sa.exc.DBAPIError.instance("CREATE INDEX", None, exc, sqlite3.Error) from exc
     finally:
         cursor.close()
 

@@ -14,10 +14,10 @@ from excel_helpers import resident_id, write_book
 from schema.models import Volunteer, new_id
 from schema.store import Store, open_store
 from schema.validation import field_rule, record_errors, resident_volunteer_facts
-from stvs_tui.excel import apply_import, plan_import
+from stvs_tui.excel import ImportRefused, apply_import, plan_import
 from stvs_tui.excel import importer as importer_module
 from stvs_tui.excel.columns import cell_reader, normalise_text
-from sync.bulk import insert_captured, insert_params
+from sync.bulk import indexes_made_after, insert_captured, insert_params
 
 HEADERS = ["姓名", "性别", "出生日期", "证件号码", "手机号码", "工作单位", "职务/职称", "人才类别", "备注"]
 
@@ -223,3 +223,37 @@ def test_batches_made_ahead_come_in_order_and_a_failure_reaches_the_caller() -> 
     made = importer_module._made_ahead(iter(range(1000)), depth=1)
     assert next(made) == 0
     made.close()  # the caller stops early: the maker thread ends (close joins it)
+
+
+def _volunteer_indexes(store: Store) -> list[tuple[str, str]]:
+    with store.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                          "AND tbl_name = 'volunteer' ORDER BY name").all()
+
+
+def test_a_large_import_into_a_small_table_makes_its_indexes_again_whole(store: Store, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the threshold (lowered here) the volunteer indexes are dropped for the insert and made again: the
+    same indexes after, consistent with the rows, and a refused import leaves them as they were."""
+    monkeypatch.setattr("sync.bulk.REBUILD_AT_ROWS", 10)
+    before = _volunteer_indexes(store)
+    assert len(before) > 5
+    with store.engine.begin() as connection, indexes_made_after(connection, Volunteer.__table__, 60):
+        left = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                          "AND tbl_name = 'volunteer'").scalars().all()
+        assert left == ["sqlite_autoindex_volunteer_1"]  # the primary key's: a constraint, kept
+    assert _volunteer_indexes(store) == before
+    path = write_book(tmp_path / "v.xlsx", [HEADERS, *varied_rows()])
+    refused = plan_import(path, store)
+    last = refused.rows[-1]  # a NOT NULL column left empty in the last row: SQLite refuses it after the rest
+    last.data = tuple(None if key == "name" else value for key, value in zip(last.keys, last.data, strict=True))
+    with pytest.raises(ImportRefused, match="NOT NULL"):
+        apply_import(store, refused, valid_only=True)
+    assert _volunteer_indexes(store) == before
+    result = apply_import(store, plan_import(path, store), valid_only=True)
+    assert result.inserted > 10 and _volunteer_indexes(store) == before
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+        by_index = connection.exec_driver_sql("SELECT count(*) FROM volunteer INDEXED BY ix_volunteer_mobile "
+                                              "WHERE mobile > ''").scalar_one()
+    assert by_index == result.inserted
