@@ -143,6 +143,37 @@ def indexes_made_after(connection: Connection, table: sa.Table, adding: int,
         cursor.close()
 
 
+@contextmanager
+def own_county_checked_once(connection: Connection, table: sa.Table, county: str) -> Iterator[None]:
+    """Around a bulk insert into ``table`` of rows that all carry ``county``: the table's own-county insert trigger
+    (schema/migrations 0009), which would look the store's county up for every row, is checked once here and
+    held off, and made again at the end in the same statement text. It is held off only where it could not
+    refuse any of the rows (``county`` is the store's own, or the store has no county yet); otherwise it stays
+    and refuses them. Inside the caller's transaction, which must roll back on a failure (as
+    ``engine.begin()`` does): no other writer ever sees the table without it."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    trigger = f"trg_{table.name}_own_county_insert"
+    found = driver_rows(connection, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,))
+    own = driver_rows(connection, "SELECT value FROM setting WHERE key = 'county_code'", ()) if found else []
+    own_code = own[0][0] if own else None
+    if not found or not (own_code in (None, "", CITY_CODE) or county == own_code):
+        yield
+        return
+    cursor = driver_cursor(connection)
+    try:
+        cursor.execute(f'DROP TRIGGER "{trigger}"')
+    finally:
+        cursor.close()
+    yield
+    cursor = driver_cursor(connection)
+    try:
+        cursor.execute(found[0][0])
+    finally:
+        cursor.close()
+
+
 def update_params(connection: Connection, table: sa.Table, names: Sequence[str], params: list[tuple[Any, ...]]) -> None:
     """UPDATE the columns ``names`` (``id`` last: the key) of rows whose driver parameters are ready."""
     if params:

@@ -17,7 +17,7 @@ from schema.validation import field_rule, record_errors, resident_volunteer_fact
 from stvs_tui.excel import ImportRefused, apply_import, plan_import
 from stvs_tui.excel import importer as importer_module
 from stvs_tui.excel.columns import cell_reader, normalise_text
-from sync.bulk import indexes_made_after, insert_captured, insert_params
+from sync.bulk import indexes_made_after, insert_captured, insert_params, own_county_checked_once
 
 HEADERS = ["姓名", "性别", "出生日期", "证件号码", "手机号码", "工作单位", "职务/职称", "人才类别", "备注"]
 
@@ -257,3 +257,30 @@ def test_a_large_import_into_a_small_table_makes_its_indexes_again_whole(store: 
         by_index = connection.exec_driver_sql("SELECT count(*) FROM volunteer INDEXED BY ix_volunteer_mobile "
                                               "WHERE mobile > ''").scalar_one()
     assert by_index == result.inserted
+
+
+def _own_county_trigger(store: Store) -> list[tuple[str]]:
+    with store.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+                                          "AND name = 'trg_volunteer_own_county_insert'").all()
+
+
+def test_the_own_county_trigger_is_held_off_only_for_the_stores_own_rows(store: Store) -> None:
+    """An import's rows all carry the store's county: the trigger is checked once and held off for the insert,
+    then made again as it was. Rows of another county keep it, and it refuses them."""
+    before = _own_county_trigger(store)
+    assert len(before) == 1
+    table = Volunteer.__table__
+    names, rows = volunteer_params(3, county="410522")
+    with store.engine.begin() as connection, own_county_checked_once(connection, table, "410522"):
+        assert connection.exec_driver_sql("SELECT count(*) FROM sqlite_master "
+                                          "WHERE name = 'trg_volunteer_own_county_insert'").scalar_one() == 0
+        insert_captured(connection, table, names, rows)
+    assert _own_county_trigger(store) == before
+    names, rows = volunteer_params(3, county="410523")
+    with pytest.raises(sa.exc.IntegrityError, match="其他县区"), store.engine.begin() as connection, \
+            own_county_checked_once(connection, table, "410523"):
+        insert_captured(connection, table, names, rows)
+    assert _own_county_trigger(store) == before
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM volunteer").scalar_one() == 3

@@ -50,7 +50,7 @@ from stvs_tui.excel.reader import (
     column_letter,
     refuse_if_too_long,
 )
-from sync.bulk import indexes_made_after, insert_captured
+from sync.bulk import indexes_made_after, insert_captured, own_county_checked_once
 from sync.gctune import bulk_allocation
 
 OnDuplicate = Literal["update", "skip"]
@@ -993,8 +993,9 @@ def _insert(connection: Connection, rows: list[PlannedRow], county: str) -> None
     the defaults of the columns a shape leaves empty are converted once, and each distinct date or flag once
     (they repeat). The next batch is built on a second thread while SQLite writes this one (it lets go of
     the GIL while it works), so on two cores the building costs no time. A large import into a small table
-files its rows with the indexes dropped and makes them after (``indexes_made_after``)."""
-    with indexes_made_after(connection, _TABLE, len(rows)):
+files its rows with the indexes dropped and makes them after (``indexes_made_after``); every row carries the
+store's own county, so the own-county trigger is checked once, not per row (``own_county_checked_once``)."""
+    with indexes_made_after(connection, _TABLE, len(rows)), own_county_checked_once(connection, _TABLE, county):
         for names, params in _made_ahead(_insert_batches(connection.dialect, rows, county)):
             insert_captured(connection, _TABLE, names, params)
 
