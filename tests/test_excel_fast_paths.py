@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from excel_helpers import resident_id, write_book
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schema.models import Volunteer, new_id
 from schema.store import Store, open_store
 from schema.validation import field_rule, record_errors, resident_volunteer_facts
+from schema.validators import id_check_char, resident_id_facts
 from stvs_tui.excel import ImportRefused, apply_import, plan_import
 from stvs_tui.excel import importer as importer_module
 from stvs_tui.excel.columns import cell_reader, normalise_text
@@ -113,6 +116,25 @@ def test_bulk_resident_checks_match_the_record_rule() -> None:
         record = {"id_number": number}
         errors = record_errors("volunteer", record, None)
         assert fact == (None if errors else (record["id_number"], record["sex"], record["birth_date"])), number
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_the_bulk_check_character_is_the_weighted_sum(first17: str) -> None:
+    """resident_id_facts reads the 17 digits in base 13 (13 ≡ 2 mod 11, the weights' base): the same check
+    character as GB 11643's weighted sum, for any digits."""
+    number = first17 + id_check_char(first17)
+    assert "10X98765432"[2 * int(first17, 13) % 11] == number[17]
+    wrong = first17 + ("0" if number[17] != "0" else "1")
+    facts = resident_id_facts([number, wrong], today=date(9999, 12, 31))
+    assert (facts[0] is not None or not _real_date(first17[6:14])) and facts[1] is None
+
+
+def _real_date(digits: str) -> bool:
+    try:
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return False
+    return True
 
 
 # --- the change log, written per statement -------------------------------------------------------------------
