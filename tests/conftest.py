@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
-from sync_fixtures import StoreFactory, ThreadServer, thread_server
+from sync_fixtures import StoreFactory, ThreadServer, copy_store_file, store_template, thread_server
 
-from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
 
 PG_URL_ENV = "STVS_TEST_DATABASE_URL"
@@ -67,10 +66,9 @@ def store_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(store_path: Path) -> Iterator[Store]:
-    """A county store for 安阳县 (410522) with the region list loaded."""
+    """A county store for 安阳县 (410522) with the region list loaded (a copy of the migrated template)."""
+    copy_store_file(store_template(), store_path)
     opened = open_store(store_path)
-    with opened.session() as session:
-        install_regions(session, read_regions())
     opened.set_settings(county_code="410522", clerk="王芳")
     yield opened
     opened.close()

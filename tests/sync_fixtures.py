@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -150,25 +151,57 @@ def thread_server(database_url: str) -> Iterator[ThreadServer]:
         server.stop()
 
 
+_TEMPLATES: dict[tuple[Any, ...], Path] = {}
+NODE_SETTINGS = ("node_id", "node_key", "node_public_key")
+
+
+def store_template(key: tuple[Any, ...] = (), fill: Any = None) -> Path:
+    """A county store file migrated to head with the region list loaded (and ``fill(store)`` run on it), made
+    once per test process and ``key``: opening a fresh store runs every migration, a copy of this file none.
+    It has no node identity, so each copy makes its own when opened (copies are separate devices)."""
+    template = _TEMPLATES.get(key)
+    if template is None:
+        # tempfile's folder is this worker's own folder of the run (conftest.temp_files_in_the_run_folder).
+        template = Path(tempfile.mkdtemp(prefix="store-template-")) / "stvs.sqlite"
+        store = open_store(template, daily_backup=False)
+        try:
+            with store.session() as session:
+                install_regions(session, read_regions())
+            if fill is not None:
+                fill(store)
+            with store.engine.begin() as connection:
+                connection.execute(sa.text("DELETE FROM setting WHERE key IN :keys")
+                                   .bindparams(sa.bindparam("keys", expanding=True)), {"keys": list(NODE_SETTINGS)})
+        finally:
+            store.close()
+        _TEMPLATES[key] = template
+    return template
+
+
+def copy_store_file(template: Path, path: Path) -> None:
+    """``template`` copied to ``path`` (a private file in a private folder, as ``open_store`` makes them)."""
+    assert not path.exists(), f"{path}: a store is there already (a copy of the template would replace it)"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with sqlite3.connect(template) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    os.chmod(path, 0o600)
+
+
 class StoreFactory:
     """County stores copied from one migrated template (opening a fresh store each time is slow)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.template = folder / "template" / "stvs.sqlite"
-        store = open_store(self.template, daily_backup=False)
-        with store.session() as session:
-            install_regions(session, read_regions())
-        store.close()
+        self.template = store_template()
         self.count = 0
 
     def make(self, county: str = "410522", name: str = "") -> Store:
         self.count += 1
         path = self.folder / (name or f"node{self.count}") / "stvs.sqlite"
         path.parent.mkdir(parents=True, mode=0o700)
-        with sqlite3.connect(self.template) as source, sqlite3.connect(path) as target:
-            source.backup(target)
-        os.chmod(path, 0o600)
+        copy_store_file(self.template, path)
         store = open_store(path, daily_backup=False)
         store.set_settings(county_code=county, clerk="测试")
         return store

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from sync_fixtures import copy_store_file, store_template
 from textual.pilot import Pilot
 
-from schema.regions import install_regions, read_regions
 from schema.store import Store, open_store
 from stvs_tui.county.app import CountyApp
 from stvs_tui.demo import generate, store_demo
@@ -22,15 +22,17 @@ COUNTY = "410522"
 
 
 def make_store(path: Path, *, volunteers: int = 0, county: str | None = COUNTY, seed: int = 1) -> Store:
-    """A county store with the region list; demo data of ``volunteers`` people when asked."""
-    store = open_store(path, daily_backup=False)
-    with store.session() as session:
-        install_regions(session, read_regions())
-    if county:
-        store.set_settings(county_code=county, clerk="王芳")
-    if volunteers:
-        store_demo(store, generate(county or COUNTY, "安阳县", volunteers, seed, TODAY))
-    return store
+    """A county store with the region list; demo data of ``volunteers`` people when asked. A copy of a template
+    made once per test process for each (volunteers, county, seed): generating and migrating every time is slow."""
+
+    def fill(store: Store) -> None:
+        if county:
+            store.set_settings(county_code=county, clerk="王芳")
+        if volunteers:
+            store_demo(store, generate(county or COUNTY, "安阳县", volunteers, seed, TODAY))
+
+    copy_store_file(store_template(("tui", volunteers, county, seed), fill), path)
+    return open_store(path, daily_backup=False)
 
 
 def county_app(store: Store, lang: str = "zh") -> CountyApp:
