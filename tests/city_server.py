@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_fixtures import thread_server
+from sync_fixtures import server_sqlite_url, thread_server
 
 from schema.models import new_id
 from sync.auth import issue_token
@@ -21,16 +21,16 @@ from sync.protocol import API_PREFIX, Change, PushRequest
 from sync.serverdb import ServerDB, schema_version
 
 # The server's database in the city tests: the embedded SQLite, and PostgreSQL where STVS_TEST_DATABASE_URL
-# names a server (the ``pg_url`` fixture skips otherwise).
+# names a server (the ``pg_server_url`` fixture skips otherwise).
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def database_url(request: pytest.FixtureRequest, folder: Path) -> str:
-    """The URL for a test parametrised over ``DATABASES``: a SQLite file in ``folder`` or a fresh PostgreSQL one."""
+    """The URL for a test parametrised over ``DATABASES``: a new server's SQLite file in ``folder`` or PostgreSQL
+    database (both copies of a migrated template)."""
     if request.param == "postgresql":
-        return str(request.getfixturevalue("pg_url"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'city.sqlite'}"
+        return str(request.getfixturevalue("pg_server_url"))
+    return server_sqlite_url(folder / "city.sqlite")
 
 
 @dataclass
@@ -50,7 +50,7 @@ def running_city_server(folder: Path, counties: tuple[str, ...] = ("410522", "41
                         url: str | None = None) -> Iterator[CityServer]:
     """``sync_fixtures.thread_server`` (the admin routes are part of ``create_app``), with the city admin's token
     and one device token per county issued."""
-    with thread_server(url or f"sqlite:///{folder / 'city.sqlite'}") as server:
+    with thread_server(url or server_sqlite_url(folder / "city.sqlite")) as server:
         db = server.db
         yield CityServer(url=server.url, db=db,
                          admin_token=issue_token(db.engine, "410500", admin=True, label="市科协李明"),

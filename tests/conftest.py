@@ -13,9 +13,18 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
-from sync_fixtures import StoreFactory, ThreadServer, copy_store_file, store_template, thread_server
+from sync_fixtures import (
+    StoreFactory,
+    ThreadServer,
+    copy_store_file,
+    forget_server_identity,
+    server_sqlite_url,
+    store_template,
+    thread_server,
+)
 
 from schema.store import Store, open_store
+from sync.serverdb import open_server_db
 
 PG_URL_ENV = "STVS_TEST_DATABASE_URL"
 
@@ -82,8 +91,8 @@ def pg_url() -> Iterator[str]:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """``pg_url`` for fixtures of any scope."""
+def postgres_database(template: str | None = None) -> Iterator[str]:
+    """``pg_url`` for fixtures of any scope (a copy of the database ``template`` when given)."""
     base = os.environ.get(PG_URL_ENV)
     if not base:
         pytest.skip(f"{PG_URL_ENV} is not set: no PostgreSQL server to test against "
@@ -92,7 +101,7 @@ def postgres_database() -> Iterator[str]:
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     except sa.exc.OperationalError as exc:
         admin.dispose()
         pytest.skip(f"PostgreSQL at {base} is not reachable: {exc.orig}")
@@ -103,11 +112,36 @@ def postgres_database() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_server_template() -> Iterator[str]:
+    """A city server's PostgreSQL database migrated to head, regions seeded, no server identity: made once per
+    xdist worker (a name of its own), copied by ``CREATE DATABASE … TEMPLATE`` (a migration takes seconds)."""
+    with postgres_database() as url:
+        forget_server_identity_at(url)
+        yield sa.engine.make_url(url).database
+
+
+def forget_server_identity_at(url: str) -> None:
+    db = open_server_db(url)
+    try:
+        forget_server_identity(db)
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def pg_server_url(pg_server_template: str) -> Iterator[str]:
+    """A new city server's PostgreSQL database, dropped afterwards: a copy of the migrated template (the
+    migration itself is tested on an empty database, ``pg_url``, in test_store)."""
+    with postgres_database(template=pg_server_template) as url:
+        yield url
+
+
 @pytest.fixture
 def city(tmp_path: Path) -> Iterator[ThreadServer]:
     """A real sync server on a SQLite file under ``tmp_path/city`` (tests of the city's admin API override this
     with a ``city_server.CityServer``)."""
-    with thread_server(f"sqlite:///{tmp_path / 'city' / 'server.sqlite'}") as server:
+    with thread_server(server_sqlite_url(tmp_path / "city" / "server.sqlite")) as server:
         yield server
 
 

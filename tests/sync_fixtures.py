@@ -189,6 +189,38 @@ def copy_store_file(template: Path, path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+SERVER_IDENTITY = ("server_id", "city_key", "city_public_key")
+
+
+def forget_server_identity(db: ServerDB) -> None:
+    """Remove the server id and city key from a template database: each copy makes its own when opened."""
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM sync_checkpoint WHERE key IN :keys")
+                           .bindparams(sa.bindparam("keys", expanding=True)), {"keys": list(SERVER_IDENTITY)})
+
+
+def server_template() -> Path:
+    """A city server's SQLite database migrated to head with the region list seeded, made once per test
+    process, without a server identity (each copy is a server of its own)."""
+    template = _TEMPLATES.get(("server",))
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix="server-template-")) / "server.sqlite"
+        db = open_server_db(f"sqlite:///{template}")
+        try:
+            forget_server_identity(db)
+        finally:
+            db.close()
+        _TEMPLATES[("server",)] = template
+    return template
+
+
+def server_sqlite_url(path: Path) -> str:
+    """The URL of a new city server database at ``path``: a copy of the migrated template (a new server's
+    migration is tested on its own, in test_store and test_serverdb)."""
+    copy_store_file(server_template(), path)
+    return f"sqlite:///{path}"
+
+
 class StoreFactory:
     """County stores copied from one migrated template (opening a fresh store each time is slow)."""
 
