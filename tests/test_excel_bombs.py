@@ -80,6 +80,18 @@ def test_a_bomb_that_understates_its_size_is_stopped_while_inflating(tmp_path: P
     refused_in_little_memory(path, "inflates over 200x")
 
 
+def test_a_rows_bomb_that_understates_its_size_is_stopped_while_inflating(tmp_path: Path) -> None:
+    """The sheet itself the bomb: 64 MB of identical rows of long text (deflate packs them ~1000:1; few enough
+    rows not to pass the row limit first) claiming 1,000 bytes."""
+    row = '<row><c t="inlineStr"><is><t>' + "A" * 1000 + "</t></is></c></row>"
+    rows = row * (64 * 1024 * 1024 // len(row))
+    xml = sheet_xml(ROSTER).replace("</sheetData>", rows + "</sheetData>")
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", xml)], compresslevel=9)
+    del rows, xml
+    set_declared_size(path, "xl/worksheets/sheet1.xml", 1000)
+    refused_in_little_memory(path, "sheet1.xml inflates over 200x")
+
+
 def test_millions_of_shared_strings_are_refused_by_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(package_module, "MAX_SHARED_STRINGS", 1_000)
     items = "<si><t>x</t></si>" * 1_500
