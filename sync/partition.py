@@ -28,6 +28,7 @@ from sync.serverdb import ServerDB
 SERVER_CHANGE = ServerChange.__table__  # type: ignore[attr-defined]
 PARTITION = PartitionState.__table__  # type: ignore[attr-defined]
 RECHECK = RowRecheck.__table__  # type: ignore[attr-defined]
+_UNNOTED: Any = object()
 REBUILD = ""  # a partition digest to be rebuilt from the rows (set by migration 0011)
 
 
@@ -76,26 +77,33 @@ def _fold(connection: Connection, county: str, changes: list[RowChange]) -> None
         return
     marks = connection.execute(sa.delete(RECHECK).where(RECHECK.c.county_code == county)
                                .returning(RECHECK.c.tbl, RECHECK.c.row_id, RECHECK.c.old)).all()
-    # A row edited by hand is in the digest as it was before the edit (the trigger kept that).
-    before = {(t, r): orjson.loads(old) for t, r, old in marks if t in SYNCED_TABLES and old}
+    # A row edited or deleted by hand is in the digest as it was before (the trigger kept that); a row inserted
+    # by hand (``old`` NULL) is not in it at all.
+    before: dict[tuple[str, str], dict[str, Any] | None] = {
+        (t, r): orjson.loads(old) if old else None for t, r, old in marks if t in SYNCED_TABLES}
     count = state.row_count if state is not None else 0
     hashes: list[int] = []
     for c in changes:
-        if c.old_version is None:
+        was = before.pop((c.table, c.row_id), _UNNOTED)
+        if was is _UNNOTED:
+            if c.old_version is None:
+                count += 1
+            else:
+                hashes.append(row_hash(c.table, c.row_id, c.old_version, c.old_record or {}))
+        elif was is None:
             count += 1
         else:
-            was = before.pop((c.table, c.row_id), None)
-            hashes.append(row_hash(c.table, c.row_id, int(was["version"]), was) if was is not None
-                          else row_hash(c.table, c.row_id, c.old_version, c.old_record or {}))
+            hashes.append(row_hash(c.table, c.row_id, int(was["version"]), was))
         hashes.append(row_hash(c.table, c.row_id, c.new_version, c.new_record))
     for (table_name, row_id), was in before.items():
-        hashes.append(row_hash(table_name, row_id, int(was["version"]), was))
+        if was is not None:
+            hashes.append(row_hash(table_name, row_id, int(was["version"]), was))
+            count -= 1
         table = table_of(table_name)
         row = connection.execute(sa.select(table).where(table.c.id == row_id)).mappings().first()
-        if row is not None and row["county_code"] == county:
+        if row is not None and row["county_code"] == county:  # not moved to another county, nor deleted by hand
             hashes.append(row_hash(table_name, row_id, row["version"], row_to_wire(table_name, row)))
-        else:
-            count -= 1  # moved to another county or deleted by hand: no longer in this partition
+            count += 1
     if state is None:
         connection.execute(sa.insert(PARTITION), {"county_code": county, "last_seq": last_seq, "row_count": count,
                                                   "digest": digest_xor(DIGEST_ZERO, *hashes)})

@@ -32,6 +32,7 @@ WRITE_ATTEMPTS = 5
 # checkpointer thread (WalCheckpointer) copies them back every CHECKPOINT_SECONDS.
 SQLITE_WAL_PAGES = 100_000
 CHECKPOINT_SECONDS = 0.5
+ENGINE_WRITING = "UPDATE sync_checkpoint SET value = ? WHERE key = 'engine_writing'"
 
 
 @dataclass
@@ -61,13 +62,20 @@ class ServerDB:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction; on SQLite it holds the write lock from its start so two writers never deadlock."""
+        """A write transaction; on SQLite it holds the write lock from its start so two writers never deadlock.
+
+        For its duration it says the sync engine is writing, so the triggers that note rows inserted or deleted
+        by hand (migration 0012) let its own writes through; no other connection ever sees it said."""
         with self.engine.connect() as connection, connection.begin():
-            if not self.is_postgres:
-                # Take SQLite's write lock first, before any read: a transaction that read first and then
-                # wants to write can only fail (SQLITE_BUSY), never wait its turn.
-                connection.exec_driver_sql("UPDATE sync_checkpoint SET value = value WHERE key = 'server_id'")
+            if self.is_postgres:
+                connection.exec_driver_sql("SELECT set_config('stvs.engine_writing', 'on', true)")
+                yield connection
+                return
+            # Take SQLite's write lock first, before any read: a transaction that read first and then
+            # wants to write can only fail (SQLITE_BUSY), never wait its turn.
+            connection.exec_driver_sql(ENGINE_WRITING, ("1",))
             yield connection
+            connection.exec_driver_sql(ENGINE_WRITING, ("0",))
 
     def run_write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction, again from the start after a deadlock or serialization error."""

@@ -15,7 +15,9 @@ from city_server import DATABASES, database_url
 from sync_fixtures import (
     StoreFactory,
     ThreadServer,
+    add_volunteer,
     local_record,
+    resident_id,
     server_record,
     sync,
     thread_server,
@@ -26,6 +28,7 @@ from schema.models import Activity, Team
 from schema.store import Store
 from stvs_tui.demo import generate, store_demo
 from sync.partition import PARTITION, _rebuilt, county_digest
+from sync.records import table_of
 from sync.replica import Replica
 
 COUNTY = "410522"
@@ -149,3 +152,39 @@ def test_a_pending_edit_is_never_lost_to_a_content_repair(server: ThreadServer, 
     for row in (local_record(store, "activity", activity_id), server_record(server.db, "activity", activity_id)):
         assert (row["title"], row["starts_at"]) == ("冬小麦春季管理培训", datetime(2026, 12, 1, 10, 30))  # type: ignore[index]
     assert_digests_are_of_the_rows(server, store)
+
+
+def test_rows_inserted_or_deleted_by_hand_on_the_server_are_seen_and_every_device_converges(
+        server: ThreadServer, stores: StoreFactory) -> None:
+    """A row INSERTed on the city's database by hand (say, one copied from another record) reaches every
+    device of the county at its next sync; a row DELETEd there by hand is sent back by the county (the
+    device still holds it), so nothing the county entered is lost. Before either sync, the digest disagrees."""
+    token = server.token(COUNTY)
+    store, other = stores.make(COUNTY), stores.make(COUNTY)
+    kept, doomed = add_volunteer(store), add_volunteer(store)
+    sync(store, server, token)
+    sync(other, server, token)
+    before = county_digest(server.db, COUNTY)
+    volunteer = table_of("volunteer")
+    copied = dict(server_record(server.db, "volunteer", kept))  # type: ignore[arg-type]
+    copied |= {"id": "0190c0de-0000-7000-8000-000000000001", "name": "手工录入", "id_number": resident_id(COUNTY, 999)}
+    with server.db.engine.begin() as connection:  # by hand: outside the sync engine's transactions
+        connection.execute(sa.insert(volunteer), copied)
+    inserted = county_digest(server.db, COUNTY)
+    assert (inserted.row_count, inserted.digest != before.digest) == (before.row_count + 1, True)
+    for device in (store, other):
+        summary = sync(device, server, token)
+        assert (summary.digest, summary.repaired) == ("repaired", 1)
+        assert local_record(device, "volunteer", copied["id"])["name"] == "手工录入"  # type: ignore[index]
+        assert_digests_are_of_the_rows(server, device)
+    with server.db.engine.begin() as connection:
+        connection.execute(sa.delete(volunteer).where(volunteer.c.id == doomed))
+    assert county_digest(server.db, COUNTY).row_count == before.row_count
+    summary = sync(store, server, token)
+    assert (summary.digest, summary.requeued) == ("repaired", 1)  # the device had it: it goes back, whole
+    assert server_record(server.db, "volunteer", doomed)["name"] == local_record(store, "volunteer", doomed)["name"]  # type: ignore[index]
+    for device in (other, store):
+        assert sync(device, server, token).digest in ("match", "repaired")
+        assert sync(device, server, token).digest == "match"
+        assert_digests_are_of_the_rows(server, device)
+        assert local_record(device, "volunteer", doomed)["deleted"] is False  # type: ignore[index]
