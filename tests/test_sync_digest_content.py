@@ -188,3 +188,32 @@ def test_rows_inserted_or_deleted_by_hand_on_the_server_are_seen_and_every_devic
         assert sync(device, server, token).digest == "match"
         assert_digests_are_of_the_rows(server, device)
         assert local_record(device, "volunteer", doomed)["deleted"] is False  # type: ignore[index]
+
+
+@pytest.mark.parametrize("version", [0, 1, 7])
+def test_a_clerks_sqlite3_edit_that_also_sets_the_version_is_captured_and_synced(
+        server: ThreadServer, stores: StoreFactory, version: int) -> None:
+    """The clerk at the ``sqlite3`` prompt (no sync guard) edits a row and sets its ``version`` column too:
+    the change log sees the edit, it goes to the server on the row's real base, and the row ends at the
+    server's version on every device."""
+    token = server.token(COUNTY)
+    store, other = stores.make(COUNTY), stores.make(COUNTY)
+    row_id = add_volunteer(store)
+    update_row(store, "volunteer", row_id, notes="第二版")
+    sync(store, server, token)
+    sync(other, server, token)
+    connection = sqlite3.connect(store.path)
+    with connection:
+        connection.execute("UPDATE volunteer SET mobile = '13912345678', version = ? WHERE id = ?", (version, row_id))
+    connection.close()
+    assert store.pending_change_count() == 1
+    summary = sync(store, server, token)
+    assert (summary.applied, summary.rejected, summary.conflicts) == (1, 0, 0)
+    assert sync(other, server, token).pulled == 1
+    on_server = server_record(server.db, "volunteer", row_id)
+    assert on_server["mobile"] == "13912345678"  # type: ignore[index]
+    for device in (store, other):
+        row = local_record(device, "volunteer", row_id)
+        assert (row["mobile"], row["version"]) == ("13912345678", on_server["version"])  # type: ignore[index]
+        assert sync(device, server, token).digest == "match"
+        assert_digests_are_of_the_rows(server, device)
