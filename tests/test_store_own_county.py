@@ -5,11 +5,14 @@ and a wrong-county row left by an older store is refused by the server on its ow
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, resident_id, sync
+from city_server import DATABASES, database_url
+from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, resident_id, sync, thread_server
 
 from schema.models import CITY_CODE, Team, Volunteer
 from schema.store import Store
@@ -20,6 +23,13 @@ INSERT = ("INSERT INTO volunteer (id, county_code, version, updated_hlc, updated
           " publicity_consent, stvs_status, status, notes) VALUES (?, ?, 0, '', '', 0, 'local',"
           " '2026-01-01 09:00:00.000000', '王芳', 'resident', ?, '', '13800138000', '', '', '', '', '', '', 0,"
           " 'unregistered', 'active', '')")
+
+
+@pytest.fixture(params=DATABASES)
+def city(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThreadServer]:
+    """The real sync server on SQLite and on PostgreSQL (issue 10: each case holds on both)."""
+    with thread_server(database_url(request, tmp_path / "city")) as server:
+        yield server
 
 
 def shell_insert(store: Store, row_id: str, county: str) -> None:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
+from city_server import DATABASES, database_url
 from click.testing import CliRunner
-from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, server_record, update_row
+from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, server_record, thread_server, update_row
 
 from schema.models import new_id
 from stvs_tui.cli import main
@@ -21,6 +25,13 @@ from sync.serverdb import schema_version
 
 COUNTY = "410522"
 THREE_YEARS_MS = 3 * 365 * 86_400_000
+
+
+@pytest.fixture(params=DATABASES)
+def city(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThreadServer]:
+    """The real sync server on SQLite and on PostgreSQL (issue 10: each case holds on both)."""
+    with thread_server(database_url(request, tmp_path / "city")) as server:
+        yield server
 
 
 def near_now(stamp_text: str) -> bool:

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+import pytest
+from city_server import DATABASES, database_url
 from click.testing import CliRunner
-from sync_fixtures import StoreFactory, ThreadServer, add_volunteer, server_record, sync, update_row
+from sync_fixtures import (
+    StoreFactory,
+    ThreadServer,
+    add_volunteer,
+    server_record,
+    sync,
+    thread_server,
+    update_row,
+)
 from test_sync_references import COUNTY, add_membership
 
 from schema.store import Store
@@ -17,6 +28,13 @@ from stvs_tui.cli import main
 from sync.changes import Cursor
 from sync.client import SyncClient
 from sync.credentials import save_token
+
+
+@pytest.fixture(params=DATABASES)
+def city(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThreadServer]:
+    """The real sync server on SQLite and on PostgreSQL (issue 10: each case holds on both)."""
+    with thread_server(database_url(request, tmp_path / "city")) as server:
+        yield server
 
 
 def cli(store: Store, *args: str) -> tuple[int, str, str]:

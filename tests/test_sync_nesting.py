@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
-from city_server import CityServer, running_city_server
+from city_server import DATABASES, CityServer, running_city_server
+from conftest import postgres_database
 
 from schema.models import new_id
 from sync.protocol import API_PREFIX
 from sync.serverdb import schema_version
 
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CityServer]:
-    with running_city_server(tmp_path_factory.mktemp("city")) as server:
-        yield server
+@pytest.fixture(scope="module", params=DATABASES)
+def city(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CityServer]:
+    """On SQLite and on PostgreSQL (issue 10: each case holds on both)."""
+    with ExitStack() as stack:
+        url = stack.enter_context(postgres_database()) if request.param == "postgresql" else None
+        yield stack.enter_context(running_city_server(tmp_path_factory.mktemp("city"), url=url))
 
 
 def nested(depth: int, leaf: str = "1") -> str:
