@@ -9,11 +9,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
+from city_server import DATABASES, database_url
 from click.testing import CliRunner
-from sync_fixtures import ROOT, ThreadServer, free_port, wait_healthy
+from sync_fixtures import ROOT, ThreadServer, free_port, thread_server, wait_healthy
 
 from stvs_tui.cli import main
 
@@ -107,8 +110,16 @@ def test_serve_runs_the_server_on_the_given_port(tmp_path: Path) -> None:
         process.wait(timeout=15)
 
 
-def test_two_counties_demo_data_with_the_same_seed_both_sync(tmp_path: Path, city: ThreadServer) -> None:
+@pytest.fixture(params=DATABASES)
+def any_city(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThreadServer]:
+    """The real sync server on SQLite and on PostgreSQL."""
+    with thread_server(database_url(request, tmp_path / "city")) as server:
+        yield server
+
+
+def test_two_counties_demo_data_with_the_same_seed_both_sync(tmp_path: Path, any_city: ThreadServer) -> None:
     """Demo ids carry the county: the second county's demo data is not refused as the first county's rows."""
+    city = any_city
     for county in ("410522", "410523"):
         folder = tmp_path / county
         assert run(folder, "init", "--county", county)[0] == 0
