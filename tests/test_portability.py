@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from city_server import DATABASES, database_url
 from filelock import FileLock
 from sync_fixtures import ROOT, free_port, wait_healthy
 
@@ -65,15 +66,18 @@ def cli(env: dict[str, str], data_dir: Path, *args: str) -> subprocess.Completed
                           env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
 
-@pytest.fixture
-def city_without_fcntl(tmp_path: Path, no_fcntl_env: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """``stvs-tui serve`` in its own process with fcntl blocked; yields (url, a county token)."""
+@pytest.fixture(params=DATABASES)
+def city_without_fcntl(request: pytest.FixtureRequest, tmp_path: Path,
+                       no_fcntl_env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """``stvs-tui serve`` in its own process with fcntl blocked, on SQLite and on PostgreSQL; yields (url, a
+    county token)."""
     city = tmp_path / "city"
-    added = cli(no_fcntl_env, city, "token", "add", "--county", "410522")
+    database = ("--database-url", database_url(request, city))
+    added = cli(no_fcntl_env, city, "token", "add", "--county", "410522", *database)
     assert added.returncode == 0, added.stderr
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "stvs_tui", "--data-dir", str(city), "serve", "--port",
-                                str(port)], cwd=ROOT, env=no_fcntl_env, start_new_session=True,
+                                str(port), *database], cwd=ROOT, env=no_fcntl_env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", timeout=120)
