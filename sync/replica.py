@@ -85,16 +85,21 @@ def _rebase(old: tuple[int, dict[str, Any]] | None, sent: dict[str, Any], record
     """A row the clerk edited again while its change was on the way, answered with the server's record.
 
     The server's record becomes the base, and the row takes it except where the clerk edited since the
-    batch was built: those later edits were made on what was sent, so they stay, to go in the next batch.
-    But where the change lost a conflict and the clerk edited that field again, the later edit was not
-    made on the server's value: the base stays as it was (None is returned), so the next push meets the
-    provisional winner as a conflict again instead of overwriting it. ``{}``: nothing to write here.
+    batch was built: those later edits were made on what was sent (or, for a field the change did not carry,
+    on the old base), so they stay, to go in the next batch. But where the server's record holds another
+    value for a field the clerk edited since than the one that edit was made on (the change lost a conflict
+    on it, or another device changed a field the change did not carry), the base stays as it was (None is
+    returned), so the next push meets the server's value as a conflict instead of overwriting it.
+    ``{}``: nothing to write here.
     """
     if local is None:
         return {}
     expected = {**(old[1] if old else {}), **sent}
     edited = {name for name, value in local.items() if expected.get(name, _ABSENT) != value}
-    if lost and any(name in edited and record.get(name) != value for name, value in sent.items()):
+    # A field the change carried holds what was sent unless the change lost on it (a value the server only
+    # normalised is no other value); a field it did not carry is compared with the old base.
+    if any(name in expected and record.get(name) != expected[name] and (lost or name not in sent)
+           for name in edited):
         return None
     return {**record, **{name: local[name] for name in edited}}
 

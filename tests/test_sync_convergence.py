@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from sync_fixtures import (
     StoreFactory,
@@ -257,6 +257,7 @@ def test_every_store_operation_in_one_schedule_converges_and_loses_no_edit(city:
 @given(ops=st.lists(operation, min_size=1, max_size=12))
 def test_random_schedules_over_three_devices_converge_and_lose_no_edit(
         city: ThreadServer, factory: StoreFactory, ops: list[tuple[str, int, int, str]]) -> None:
+    note(f"schedule: {ops!r}")  # printed on a failure, to be pinned as a fixed schedule
     run_schedule(city, factory, ops, city.token(COUNTY))
 
 
@@ -265,4 +266,15 @@ def test_random_schedules_over_three_devices_converge_and_lose_no_edit(
 @given(ops=st.lists(operation, min_size=1, max_size=30))
 def test_random_schedules_converge_many_examples(city: ThreadServer, factory: StoreFactory,
                                                  ops: list[tuple[str, int, int, str]]) -> None:
+    note(f"schedule: {ops!r}")
     run_schedule(city, factory, ops, city.token(COUNTY))
+
+
+def test_an_edit_made_during_a_sync_on_a_field_another_device_changed_is_a_conflict(
+        city: ThreadServer, factory: StoreFactory) -> None:
+    """Found by the slow run: device 1 sets a mobile and syncs; device 0 sends its notes of that row and, while
+    that push is on the way, the clerk sets the mobile too (on the value device 0 had, not device 1's). The
+    answer carries device 1's mobile; the clerk's mobile must meet it as a conflict, not overwrite it."""
+    run_schedule(city, factory, [
+        ("edit", 1, 0, "mobile"), ("sync", 1, 0, ""), ("edit", 0, 0, "notes"), ("busy", 0, 0, "mobile"),
+    ], city.token(COUNTY))
