@@ -66,11 +66,33 @@ class RegistryApp(App[None]):
     ACTION_SCOPES: ClassVar[tuple[str, ...]] = ("app",)
     TITLE_KEY: ClassVar[str] = "app.title"
 
+    _focus_reported = ""
+
     def on_mount(self) -> None:
-        # For a driver outside the app (STVS_STATE_FILE): each screen reached, once it is drawn and focused.
+        # For a driver outside the app (STVS_STATE_FILE): each screen reached, once it is drawn; then where its
+        # focus landed (``on_descendant_focus``).
         if os.environ.get("STVS_STATE_FILE"):
-            self.screen_change_signal.subscribe(
-                self, lambda screen: self.call_after_refresh(report_state, f"screen {type(screen).__name__}"))
+            self.screen_change_signal.subscribe(self, lambda screen: self.call_after_refresh(self._report_screen, screen))
+
+    def _report_screen(self, screen: Screen[Any]) -> None:
+        self._focus_reported = ""
+        report_state(f"screen {type(screen).__name__}")
+
+    def on_descendant_focus(self) -> None:
+        """For a driver: ``focus ConfirmModal #no`` once the focus has landed (``focus()`` moves it later, not at
+        once), so a key sent after that line reaches that widget. Read when the refresh is done, as it is then:
+        two moves in a row (a screen's first widget, then the one its ``on_mount`` chose) report the last."""
+        if os.environ.get("STVS_STATE_FILE"):
+            self.call_after_refresh(self._report_focus)
+
+    def _report_focus(self) -> None:
+        focused = self.screen.focused
+        if focused is None:
+            return
+        line = f"focus {type(self.screen).__name__} #{focused.id or type(focused).__name__}"
+        if line != self._focus_reported:
+            self._focus_reported = line
+            report_state(line)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
