@@ -146,12 +146,15 @@ class SyncConflict(SQLModel, table=True):
     """A conflict in the city's queue: the provisional winner is on the row; every losing value is here.
 
     ``fields`` is JSON ``{field: {"base": b, "server": s, "incoming": i}}``; ``resolution`` is JSON
-    ``{field: chosen value}`` once resolved.
+    ``{field: chosen value}`` once resolved, and ``decision`` which side it took (``sync.admin_protocol.DECISIONS``:
+    ``city``, ``county``, ``value``, ``mixed``, ``merge_first``, ``merge_later``, ``keep_both``; migration 0012),
+    so the audit trail is filtered on it in SQL.
     """
 
     __tablename__ = "sync_conflict"
     __table_args__ = (Index("ix_sync_conflict_row", "tbl", "row_id"),
-                      Index("ix_sync_conflict_county_status", "county_code", "status"))
+                      Index("ix_sync_conflict_county_status", "county_code", "status"),
+                      Index("ix_sync_conflict_status_decision", "status", "decision"))
 
     id: str = Field(primary_key=True, max_length=36)
     county_code: str = Field(max_length=6)
@@ -170,6 +173,7 @@ class SyncConflict(SQLModel, table=True):
     resolution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     reason: str = Field(default="", max_length=500)
     resolved_version: int = 0
+    decision: str = Field(default="", max_length=16)
 
 
 class ReportReceipt(SQLModel, table=True):

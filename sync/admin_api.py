@@ -22,6 +22,7 @@ from schema.validators import mask_id_number
 from sync import city_audit, city_queue
 from sync.admin_protocol import (
     ADMIN_PREFIX,
+    DECISIONS,
     BulkRequest,
     BulkResponse,
     DecideRequest,
@@ -169,6 +170,7 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
               table: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]*$")] = None,
               kind: Annotated[str | None, Query(max_length=24, pattern=r"^[a-z_]*$")] = None,
               status: Annotated[str | None, Query(pattern="^(open|resolved|all)$")] = "open",
+              decision: Annotated[str | None, Query(pattern=f"^({'|'.join(DECISIONS)})$")] = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
               offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
               search: Annotated[str | None, Query(max_length=100, pattern=SEARCH)] = None,
@@ -176,12 +178,15 @@ def _queue_routes(app: FastAPI, db: ServerDB, AdminDep: Any) -> None:  # noqa: N
               resolved_to: Annotated[str | None, Query(json_schema_extra={"format": "date"})] = None) -> QueuePage:
         """The conflict queue filtered by county, table, kind and status (resolved ones are the audit trail, latest
         decision first); ``search``: a person's name (part), full ID number or mobile, a team's or activity's name,
-        words of the reason or the deciding admin; ``resolved_from``/``resolved_to``: days of the decision."""
+        words of the reason or the deciding admin; ``resolved_from``/``resolved_to``: days of the decision;
+        ``decision``: which side a resolved item took (``city``: the server's value on every field, ``county``:
+        the upload's, ``value``: a typed value on at least one field, ``mixed``; ``merge_first``,
+        ``merge_later``, ``keep_both`` for a duplicate person)."""
         extra = [*city_audit.resolved_between(_day_param("resolved_from", resolved_from),
                                               _day_param("resolved_to", resolved_to))]
         if search and search.strip():
             extra.append(city_audit.search_where(search))
-        items, total = city_queue.query_queue(db, city_queue.QueueFilter(county, table, kind, status),
+        items, total = city_queue.query_queue(db, city_queue.QueueFilter(county, table, kind, status, decision),
                                               limit=limit, offset=offset, extra=extra)
         return QueuePage(items=named_items(db, items), total=total)
 

@@ -12,6 +12,10 @@ from sync.protocol import ConflictOut, IdStr, PushResponse, Reason, Request
 ADMIN_PREFIX = "/api/v1/admin"
 # The kinds of item in the conflict queue: the merge's per-record conflicts, then the relational ones.
 QUEUE_KINDS = ("field_conflict", "delete_vs_edit", "edit_vs_delete", "duplicate_person", "dissolved_team")
+# Which side a resolved item took (``sync_conflict.decision``): every field the server's value (``city``), every
+# field the upload's (``county``), a value typed for at least one field (``value``), some fields one side and
+# some the other (``mixed``); a duplicate person merged into the first or later registration, or both kept.
+DECISIONS = ("city", "county", "value", "mixed", "merge_first", "merge_later", "keep_both")
 
 
 class Model(BaseModel):

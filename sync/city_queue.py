@@ -27,7 +27,7 @@ from schema.enums import ActivityStatus, TeamStatus, VolunteerStatus
 from schema.errors import FieldError, InvalidRecord
 from schema.models import Activity, Team, Volunteer, new_id
 from sync.city_writes import CITY_NODE, current_record, update_as_city
-from sync.conflicts import ConflictClosed, ConflictNotFound, _out
+from sync.conflicts import ConflictClosed, ConflictNotFound, _out, item_decision
 from sync.protocol import ConflictOut
 from sync.push import CONFLICT
 from sync.serverdb import ServerDB
@@ -57,9 +57,11 @@ class QueueFilter:
     table: str | None = None
     kind: str | None = None
     status: str | None = "open"
+    decision: str | None = None  # which side a resolved item took (sync.admin_protocol.DECISIONS)
 
     def where(self) -> list[sa.ColumnElement[bool]]:
-        columns = {"table": CONFLICT.c.tbl, "kind": CONFLICT.c.kind, "status": CONFLICT.c.status}
+        columns = {"table": CONFLICT.c.tbl, "kind": CONFLICT.c.kind, "status": CONFLICT.c.status,
+                   "decision": CONFLICT.c.decision}
         found = [columns[name] == value for name, value in vars(self).items()
                  if value and value != "all" and name in columns]
         return found + ([of_county(self.county)] if self.county else [])
@@ -105,10 +107,11 @@ def _open_item(connection: Connection, conflict_id: str) -> Any:
 
 
 def _close(connection: Connection, conflict_id: str, resolution: dict[str, Any], reason: str, by: str,
-           version: int) -> ConflictOut:
+           version: int, decision: str) -> ConflictOut:
     connection.execute(sa.update(CONFLICT).where(CONFLICT.c.id == conflict_id).values(
         status="resolved", resolved_at=datetime.now(), resolved_by=by[:64], reason=reason,
-        resolution=json.dumps(resolution, ensure_ascii=False, default=str), resolved_version=version))
+        resolution=json.dumps(resolution, ensure_ascii=False, default=str), resolved_version=version,
+        decision=decision))
     return _out(connection.execute(sa.select(CONFLICT).where(CONFLICT.c.id == conflict_id)).one())
 
 
@@ -133,12 +136,13 @@ def _decide(db: ServerDB, connection: Connection, conflict_id: str, decisions: M
     if unknown:
         raise InvalidRecord(item.tbl, [FieldError(n, "不是该冲突的字段 (not a field of this conflict)") for n in unknown])
     current = current_record(connection, item.tbl, item.row_id)
-    chosen = {name: _chosen(fields[name], current.get(name), decisions.get(name, FieldDecision("city")))
-              for name in fields}
+    taken = {name: decisions.get(name, FieldDecision("city")) for name in fields}
+    chosen = {name: _chosen(fields[name], current.get(name), decision) for name, decision in taken.items()}
     if item.kind == DISSOLVED_TEAM:
         _check_team_move(connection, item.county_code, chosen)
     version = update_as_city(db, connection, item.tbl, item.row_id, chosen, by)
-    return _close(connection, conflict_id, chosen, reason, by, version)
+    # The side as the admin chose it, not as read back from the values (the city's may have moved since).
+    return _close(connection, conflict_id, chosen, reason, by, version, item_decision({d.take for d in taken.values()}))
 
 
 def _chosen(field: Mapping[str, Any], city_now: Any, decision: FieldDecision) -> Any:
@@ -210,7 +214,7 @@ def _decide_duplicate(db: ServerDB, connection: Connection, conflict_id: str, ac
             connection, first, note.format(county=later_county, reason=reason))}, by)
         version = update_as_city(db, connection, "volunteer", later, {"notes": _noted(
             connection, later, note.format(county=first_county, reason=reason))}, by)
-        return _close(connection, conflict_id, {"action": "keep_both"}, reason, by, version)
+        return _close(connection, conflict_id, {"action": "keep_both"}, reason, by, version, "keep_both")
     keep, drop = (first, later) if survivor == "city" else (later, first)
     keep_county = first_county if survivor == "city" else later_county
     values = _merged_values(fields, decisions)
@@ -218,7 +222,8 @@ def _decide_duplicate(db: ServerDB, connection: Connection, conflict_id: str, ac
     version = update_as_city(db, connection, "volunteer", drop, {
         "status": VolunteerStatus.INACTIVE.value,
         "notes": _noted(connection, drop, f"已并入{keep_county}记录 {keep}（市科协：{reason}）")}, by)
-    return _close(connection, conflict_id, {"action": "merge", "survivor": keep, **values}, reason, by, version)
+    return _close(connection, conflict_id, {"action": "merge", "survivor": keep, **values}, reason, by, version,
+                  "merge_first" if survivor == "city" else "merge_later")
 
 
 def _merged_values(fields: Mapping[str, Any], decisions: Mapping[str, FieldDecision]) -> dict[str, Any]:
@@ -321,4 +326,5 @@ def _insert_item(connection: Connection, county: str, table: str, row_id: str, k
         "id": new_id(), "county_code": county, "tbl": table, "row_id": row_id, "kind": kind, "change_id": change_id,
         "node_id": CITY_NODE, "base_version": version, "server_version": version,
         "fields": json.dumps(fields, ensure_ascii=False, default=str), "status": "open", "created_at": datetime.now(),
-        "resolved_at": None, "resolved_by": "", "resolution": "", "reason": "", "resolved_version": 0})
+        "resolved_at": None, "resolved_by": "", "resolution": "", "reason": "", "resolved_version": 0,
+        "decision": ""})

@@ -30,13 +30,23 @@ class ConflictClosed(SyncError):
     """The conflict was resolved already."""
 
 
+def item_decision(taken: set[str]) -> str:
+    """An item's decision from the sides its fields took (``city``, ``county``, ``value``): a typed value makes it
+    ``value``, one side alone is that side, both sides are ``mixed`` (``sync.admin_protocol.DECISIONS``)."""
+    if "value" in taken:
+        return "value"
+    if len(taken) > 1:
+        return "mixed"
+    return next(iter(taken), "city")
+
+
 def _out(row: Any) -> ConflictOut:
     return ConflictOut(
         id=row.id, county_code=row.county_code, table=row.tbl, row_id=row.row_id, kind=row.kind, node_id=row.node_id,
         base_version=row.base_version, server_version=row.server_version, fields=json.loads(row.fields),
         status=row.status, created_at=row.created_at.isoformat(),
         resolved_at=row.resolved_at.isoformat() if row.resolved_at else None, resolved_by=row.resolved_by,
-        resolution=json.loads(row.resolution) if row.resolution else {}, reason=row.reason)
+        resolution=json.loads(row.resolution) if row.resolution else {}, reason=row.reason, decision=row.decision)
 
 
 def list_conflicts(db: ServerDB, *, county: str | None = None, status: str | None = "open",
@@ -120,8 +130,10 @@ def _resolve(db: ServerDB, connection: Connection, conflict_id: str, choices: di
                                               current, record)])
     resolution = {name: (fields[name]["incoming"] if choices.get(name) == "incoming" else fields[name]["server"])
                   for name in fields}
+    taken = {"county" if choices.get(name) == "incoming" else "city" for name in fields}
     connection.execute(sa.update(CONFLICT).where(CONFLICT.c.id == conflict_id).values(
         status="resolved", resolved_at=datetime.now(), resolved_by=resolved_by[:64],
-        resolution=json.dumps(resolution, ensure_ascii=False), reason=reason[:500], resolved_version=version))
+        resolution=json.dumps(resolution, ensure_ascii=False), reason=reason[:500], resolved_version=version,
+        decision=item_decision(taken)))
     updated = connection.execute(sa.select(CONFLICT).where(CONFLICT.c.id == conflict_id)).one()
     return _out(updated)

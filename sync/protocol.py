@@ -292,6 +292,7 @@ class ConflictOut(Model):
     resolved_by: str = ""
     resolution: dict[str, Any] = Field(default_factory=dict)
     reason: str = ""
+    decision: str = ""  # which side was taken (sync.admin_protocol.DECISIONS); "" while open
 
 
 class ResolveRequest(Request):

@@ -134,3 +134,62 @@ def test_duplicates_opened_by_an_import_are_named_with_both_counties(city) -> No
     masked = resident_id(7)[:6] + "********" + resident_id(7)[-4:]
     assert [(d["name"], d["id_number"], {d["first_county"], d["later_county"]}) for d in named] == \
         [("张三", masked, {"安阳县", "汤阴县"})]
+
+
+def test_resolved_items_filtered_by_the_side_taken(city) -> None:
+    """Each way of deciding is stored as the side taken, and the audit trail is filtered on it: every field the
+    server's value, every field the upload's (one by one or in bulk), a typed value, a mix; a duplicate person
+    merged into the first or later registration, or both kept."""
+    rows = [make_conflict(city, n) for n in range(1, 7)]
+    ids = {i["row_id"]: i["id"] for i in queue(city)["items"]}
+    choices = {rows[0]: {"mobile": {"take": "county"}, "work_unit": {"take": "county"}},
+               rows[1]: {},  # fields not named keep the server's value
+               rows[2]: {"mobile": {"take": "county"}},  # and work_unit the server's: a mix
+               rows[3]: {"mobile": {"take": "value", "value": "13700000000"}, "work_unit": {"take": "county"}}}
+    with city.client() as client:
+        for row_id, decisions in choices.items():
+            client.post(f"{ADMIN_PREFIX}/queue/{ids[row_id]}/decide",
+                        json={"decisions": decisions, "reason": "核实"}).raise_for_status()
+        client.post(f"{ADMIN_PREFIX}/queue/bulk", json={"ids": [ids[rows[4]]], "take": "county", "reason": "核实"}
+                    ).raise_for_status()
+        client.post(f"{ADMIN_PREFIX}/queue/bulk", json={"ids": [ids[rows[5]]], "take": "city", "reason": "核实"}
+                    ).raise_for_status()
+        for serial in (7, 8, 9):
+            new_volunteer(city, ANYANG, "node-a", serial)
+            new_volunteer(city, TANGYIN, "node-t", serial)
+        assert client.post(f"{ADMIN_PREFIX}/queue/detect").json()["opened"] == 3
+        duplicates = [i["id"] for i in queue(city, kind="duplicate_person")["items"]]
+        for item_id, body in zip(duplicates, ({"action": "merge", "survivor": "city"},
+                                              {"action": "merge", "survivor": "county"}, {"action": "keep_both"}),
+                                 strict=True):
+            client.post(f"{ADMIN_PREFIX}/queue/{item_id}/duplicate", json={**body, "reason": "核实"}
+                        ).raise_for_status()
+
+    def taken(decision: str) -> list[str]:
+        return sorted(i["row_id"] if i["kind"] != "duplicate_person" else i["id"]
+                      for i in queue(city, status="resolved", decision=decision)["items"])
+
+    assert taken("county") == sorted([rows[0], rows[4]])
+    assert taken("city") == sorted([rows[1], rows[5]])
+    assert taken("mixed") == [rows[2]]
+    assert taken("value") == [rows[3]]
+    assert (taken("merge_first"), taken("merge_later"), taken("keep_both")) == ([duplicates[0]], [duplicates[1]],
+                                                                                [duplicates[2]])
+    assert queue(city, status="resolved")["total"] == 9
+    assert queue(city, status="resolved", decision="county", county=TANGYIN)["total"] == 0  # with the others
+    assert {i["decision"] for i in queue(city, status="resolved")["items"]} == {
+        "city", "county", "mixed", "value", "merge_first", "merge_later", "keep_both"}
+    with city.client() as client:
+        response = client.get(f"{ADMIN_PREFIX}/queue", params={"status": "resolved", "decision": "both"})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "decision"]
+
+
+def test_the_side_kept_is_the_admins_choice_even_when_the_city_value_moved_since(city) -> None:
+    """Keeping the city's value takes the row's value now, which may differ from the one the item recorded: the
+    decision still says ``city``, as chosen, where reading the values back would say "typed"."""
+    row_id = make_conflict(city, 1)
+    item_id = queue(city)["items"][0]["id"]
+    with city.db.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE volunteer SET work_unit = '市一中' WHERE id = :id"), {"id": row_id})
+    decide(city, item_id, "电话核实")  # mobile: county; work_unit: the city's, now 市一中
+    assert queue(city, status="resolved", decision="mixed")["items"][0]["resolution"]["work_unit"] == "市一中"

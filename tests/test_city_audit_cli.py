@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from city_server import CityServer, running_city_server
 from click.testing import CliRunner
+from openpyxl import load_workbook
 from test_city_audit_tui import UUID, check_log, masked, resolve
-from test_city_queue import make_conflict, resident_id
+from test_city_queue import make_conflict, queue, resident_id
 
 from stvs_tui.cli import main
+from sync.admin_protocol import ADMIN_PREFIX
 
 
 @pytest.fixture
@@ -72,3 +74,36 @@ def test_conflicts_export_writes_the_conflict_log(city, tmp_path) -> None:
                                         str(tmp_path / "no-such" / "log.xlsx"), "--server", city.url,
                                         "--token", city.admin_token])
     assert missing.exit_code == 1 and "no-such" in missing.output
+
+
+def test_conflicts_list_and_export_by_the_side_taken(city, tmp_path) -> None:
+    """``--decision`` lists and exports the resolved items that took that side; with ``--status open`` it is a
+    one-line usage error, and an unknown side is refused by click with the choices."""
+    typed = make_conflict(city, 1)
+    resolve(city, "部分输入", datetime(2026, 3, 2, 9, 0))  # mobile: the upload's, work_unit: typed
+    uploaded = make_conflict(city, 2)
+    with city.client() as client:
+        client.post(f"{ADMIN_PREFIX}/queue/{queue(city)['items'][0]['id']}/decide", json={
+            "decisions": {"mobile": {"take": "county"}, "work_unit": {"take": "county"}},
+            "reason": "以上传为准"}).raise_for_status()
+    make_conflict(city, 3)  # stays open
+    home = tmp_path / "admin"
+    listed = run(city, home, "conflicts", "list", "--decision", "county")
+    assert len(listed.strip().splitlines()) == 1 and masked(2) in listed and "以上传为准" in listed
+    as_json = json.loads(run(city, home, "conflicts", "list", "--decision", "value", "--json"))
+    assert [(i["row_id"], i["decision"]) for i in as_json["items"]] == [(typed, "value")]
+    assert run(city, home, "conflicts", "list", "--decision", "mixed") == ""
+    assert uploaded in run(city, home, "conflicts", "list", "--status", "all", "--decision", "county", "--json")
+    for wrong, said in ((["--status", "open", "--decision", "city"], "--status open"),
+                        (["--decision", "both"], "'both' is not one of")):
+        result = CliRunner().invoke(main, ["--data-dir", str(home), "conflicts", "list", *wrong,
+                                           "--server", city.url, "--token", city.admin_token])
+        assert result.exit_code == 2 and said in result.output, result.output
+    out = tmp_path / "输入值.xlsx"
+    said = run(city, home, "conflicts", "export", "--out", str(out), "--decision", "value")
+    assert "待处理 0 项，已处理 1 项" in said
+    sheet = load_workbook(out)["已处理"]
+    header = next(row for row in sheet.iter_rows(values_only=True) if row[0] == "序号")
+    rows = [row for row in sheet.iter_rows(values_only=True) if row[0] == 1 or row[0] == 2]
+    assert len(rows) == 1 and rows[0][header.index("处理方式")] == "含输入值" and "部分输入" in rows[0]
+    assert "--decision" in CliRunner().invoke(main, ["conflicts", "list", "--help"]).output

@@ -79,9 +79,12 @@ class CityAdminClient:
 
     def queue(self, *, county: str | None = None, table: str | None = None, kind: str | None = None,
               status: str | None = "open", limit: int = 100, offset: int = 0, search: str | None = None,
-              resolved_from: date | None = None, resolved_to: date | None = None) -> QueuePage:
-        """A page of the queue; ``status="resolved"`` is the audit trail (latest decision first)."""
+              resolved_from: date | None = None, resolved_to: date | None = None,
+              decision: str | None = None) -> QueuePage:
+        """A page of the queue; ``status="resolved"`` is the audit trail (latest decision first), ``decision``
+        the side taken (``sync.admin_protocol.DECISIONS``)."""
         params = {k: v for k, v in {"county": county, "table": table, "kind": kind, "status": status,
+                                    "decision": decision,
                                     "limit": limit, "offset": offset, "search": search or None,
                                     "resolved_from": resolved_from and resolved_from.isoformat(),
                                     "resolved_to": resolved_to and resolved_to.isoformat()}.items()

@@ -14,8 +14,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "city.export_log_title": ("导出冲突记录（待处理和已处理）：文件路径（.xlsx）",
                               "Export the conflict log (open and resolved): file (.xlsx)"),
     "city.search": ("搜索：姓名、身份证号、手机号", "Search: name, ID number, mobile"),
-    "city.filter_from": ("处理日期起 YYYY-MM-DD", "Decided from YYYY-MM-DD"),
-    "city.filter_to": ("处理日期止 YYYY-MM-DD", "Decided until YYYY-MM-DD"),
+    "city.filter_days": ("处理日期", "Decided"),
+    "city.filter_from": ("自 YYYY-MM-DD", "from YYYY-MM-DD"),
+    "city.filter_to": ("至 YYYY-MM-DD", "until YYYY-MM-DD"),
     "city.col_decided_at": ("处理时间", "Decided"),
     "city.col_decided_by": ("处理人", "By"),
     "city.col_decision": ("处理结果", "Decision"),
@@ -38,15 +39,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "city.no_resolved": ("没有符合条件的已处理事项", "No resolved items match"),
     "city.sender_city": ("市科协", "the city"),
     "city.sender_device": ("设备 {node}", "device {node}"),
-    "city.help_resolved": ("已处理（审计记录）：谁在何时如何处理、理由；按县区、表、类型、处理日期和搜索词筛选；"
-                           "光标所在一项的逐字段数值显示在下方。Ctrl+E 导出冲突记录（待处理和已处理两张表）。",
+    "city.help_resolved": ("已处理（审计记录）：谁在何时如何处理、理由；按县区、处理方式（服务器现值、本次上传、含输入值……）、"
+                           "表、类型、处理日期和搜索词筛选；光标所在一项的逐字段数值显示在下方。"
+                           "Ctrl+E 导出冲突记录（待处理和已处理两张表）。",
                            "Resolved items (the audit trail): who decided, when, which values and why; filter by "
-                           "county, table, kind, the days of the decision and search words; the highlighted item's "
-                           "fields are shown below. Ctrl+E exports the conflict log (open and resolved sheets)."),
+                           "county, the side taken (server's value, this upload, a typed value…), table, kind, the "
+                           "days of the decision and search words; the highlighted item's fields are shown below. "
+                           "Ctrl+E exports the conflict log (open and resolved sheets)."),
     "city.help_counties": ("各县概况：待处理冲突、最近上传、最近收到的月报，以及近几个月每月上传和冲突次数的小图。",
                            "Counties at a glance: open conflicts, last upload, last report received, and small "
                            "charts of uploads and conflicts per month over the last months."),
     "city.bad_filter_date": ("处理日期应为 YYYY-MM-DD", "The decision day must be YYYY-MM-DD"),
+    # Which side a resolved item took (sync.admin_protocol.DECISIONS): the filter's choices and the log's column.
+    "city.decision_all": ("全部处理方式", "Any decision"),
+    "decision.city": ("服务器现值", "Server's value"),
+    "decision.county": ("本次上传", "This upload"),
+    "decision.value": ("含输入值", "Typed value"),
+    "decision.mixed": ("各取部分", "Some of each"),
+    "decision.merge_first": ("并入先登记", "Merged: first"),
+    "decision.merge_later": ("并入后登记", "Merged: later"),
+    "decision.keep_both": ("保留两条", "Kept both"),
 }
 
 

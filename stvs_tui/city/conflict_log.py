@@ -1,5 +1,6 @@
 """The conflict log: one workbook, two sheets, 待处理 (the open queue) and 已处理 (the audit trail: who decided,
-when, which values, why), printed on A4 like the city's other exports (``stvs_tui.excel.sheet``).
+when, which values, the side taken, 处理方式: 服务器现值, 本次上传, 含输入值, 各取部分, 并入先登记…, and why),
+printed on A4 like the city's other exports (``stvs_tui.excel.sheet``).
 
 People are named with the ID number masked, counties and tables by name, never a UUID; each field's values
 (an ID number masked) are one line of the row: 字段：服务器现值 → 本次上传 (采用 …). In Chinese, as filed.
@@ -69,6 +70,7 @@ def open_rows(items: list[Any]) -> list[list[Any]]:
 
 def resolved_rows(items: list[Any]) -> list[list[Any]]:
     return [[n, decided_at(item), decided_by(item), *_common(item), _values(item, True),
+             zh(f"decision.{item.decision}") if f"decision.{item.decision}" in CATALOGUE else "-",
              decision_words(item, zh, _field), " ".join(str(item.reason).split())]
             for n, item in enumerate(items, start=1)]
 
@@ -93,5 +95,6 @@ def export_conflict_log(open_items: list[Any], resolved_items: list[Any], path: 
                ["序号", "发现时间", "县（市、区）", "表", "对象", "类型", "各方数值", "上传设备与人员"],
                open_rows(open_items), today, "服务器现值为先上传的数值，本次上传为后上传的数值。")
         _sheet(workbook, "已处理", "同步冲突处理记录",
-               ["序号", "处理时间", "处理人", "县（市、区）", "表", "对象", "类型", "各方数值与采用值", "处理结果", "理由"],
+               ["序号", "处理时间", "处理人", "县（市、区）", "表", "对象", "类型", "各方数值与采用值", "处理方式", "处理结果",
+                "理由"],
                resolved_rows(resolved_items), today, "每项处理均记录处理人、时间、采用的数值和理由。")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from schema.errors import StoreError
-from sync.admin_protocol import QUEUE_KINDS
+from sync.admin_protocol import DECISIONS, QUEUE_KINDS
 from sync.errors import SyncError
 
 if TYPE_CHECKING:
@@ -136,21 +136,25 @@ def _item_line(item: Any) -> str:
 
 
 def _queue_filters(county: str | None, table: str | None, kind: str | None, status: str, search: str | None,
-                   since: Any, until: Any) -> dict[str, Any]:
+                   since: Any, until: Any, decision: str | None = None) -> dict[str, Any]:
     return {"county": county, "table": table, "kind": kind, "status": status,
             "search": search, "resolved_from": since.date() if since else None,
-            "resolved_to": until.date() if until else None}
+            "resolved_to": until.date() if until else None, "decision": decision}
 
 
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Search and the decision's days, shared by ``conflicts list`` and ``conflicts export``."""
+    """Search, the decision's days and the side it took, shared by ``conflicts list`` and ``conflicts export``."""
     for option in reversed((
             click.option("--search", help="A person's name (or part), full ID number or mobile; a team's or "
                                           "activity's name; words of the reason or the deciding admin."),
             click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]),
                          help="Resolved items decided on or after this day (YYYY-MM-DD)."),
             click.option("--until", type=click.DateTime(["%Y-%m-%d"]),
-                         help="Resolved items decided on or before this day (YYYY-MM-DD)."))):
+                         help="Resolved items decided on or before this day (YYYY-MM-DD)."),
+            click.option("--decision", type=click.Choice(DECISIONS),
+                         help="Resolved items by the side taken: city (the server's value on every field), "
+                              "county (this upload's), value (a typed value on a field), mixed; merge_first, "
+                              "merge_later or keep_both for a duplicate person."))):
         command = option(command)
     return command
 
@@ -169,8 +173,8 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @transport_options
 @click.pass_obj
 def conflicts_list(app: AppContext, county: str | None, table: str | None, kind: str | None, status: str,
-                   limit: int, search: str | None, since: Any, until: Any, as_json: bool, server_url: str | None,
-                   token: str | None, ca_file: str | None, insecure_http: bool) -> None:
+                   limit: int, search: str | None, since: Any, until: Any, decision: str | None, as_json: bool,
+                   server_url: str | None, token: str | None, ca_file: str | None, insecure_http: bool) -> None:
     """List the conflict queue; relational items (duplicate persons, dissolved teams) are looked for first.
 
     Each line: id, county (by name), table (by its label), the person (ID masked), team or activity by name,
@@ -181,11 +185,22 @@ def conflicts_list(app: AppContext, county: str | None, table: str | None, kind:
     Examples:
       stvs-tui conflicts list --status resolved --json
       stvs-tui conflicts list --status all --search 410522198001010015
+      stvs-tui conflicts list --status resolved --decision value
+
+    --decision (the side a resolved item took) lists resolved items only: --status may be left out.
     """
+    if decision:
+        from click.core import ParameterSource
+
+        if status == "open" and click.get_current_context().get_parameter_source("status") != ParameterSource.DEFAULT:
+            raise click.UsageError("--decision 只用于已处理事项，不能与 --status open 同用 "
+                                   "(--decision is for resolved items, not with --status open)")
+        status = "resolved"
     try:
         with _client(app, server_url, token, ca_file, insecure_http) as client:
             client.detect()
-            page = client.queue(**_queue_filters(county, table, kind, status, search, since, until), limit=limit)
+            page = client.queue(**_queue_filters(county, table, kind, status, search, since, until, decision),
+                                limit=limit)
     except SyncError as exc:
         raise _one_line(exc) from None
     if as_json:
@@ -216,16 +231,18 @@ def conflicts_list(app: AppContext, county: str | None, table: str | None, kind:
 @transport_options
 @click.pass_obj
 def conflicts_export(app: AppContext, out: Path, county: str | None, table: str | None, kind: str | None,
-                     search: str | None, since: Any, until: Any, server_url: str | None, token: str | None,
-                     ca_file: str | None, insecure_http: bool) -> None:
+                     search: str | None, since: Any, until: Any, decision: str | None, server_url: str | None,
+                     token: str | None, ca_file: str | None, insecure_http: bool) -> None:
     """Write the conflict log: a workbook with the sheets 待处理 (the open queue) and 已处理 (who decided, when,
     which values and why), printed on A4; people by name with ID numbers masked, never UUIDs.
 
-    --from/--until limit the resolved items to the days of their decision.
+    --from/--until limit the resolved items to the days of their decision, --decision to the side they took
+    (the open sheet is then empty: an open item has taken no side).
 
     \b
-    Example:
+    Examples:
       stvs-tui conflicts export --out 冲突记录.xlsx --from 2026-01-01
+      stvs-tui conflicts export --out 输入值.xlsx --decision value
     """
     from datetime import date
 
@@ -241,8 +258,9 @@ def conflicts_export(app: AppContext, out: Path, county: str | None, table: str 
     try:
         with _client(app, server_url, token, ca_file, insecure_http) as client:
             client.detect()
-            open_items = client.all_items(**base, status="open")
-            resolved = client.all_items(**_queue_filters(county, table, kind, "resolved", search, since, until))
+            open_items = [] if decision else client.all_items(**base, status="open")
+            resolved = client.all_items(**_queue_filters(county, table, kind, "resolved", search, since, until,
+                                                         decision))
     except SyncError as exc:
         raise _one_line(exc) from None
     export_conflict_log(open_items, resolved, out, date.today())
