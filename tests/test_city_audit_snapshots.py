@@ -38,7 +38,7 @@ def city(queue_city: CityServer) -> Iterator[CityServer]:  # noqa: F811
                                              "incoming": "13900000002"}}),
             "status": "resolved", "created_at": datetime(2024, 3, 28, 9, 0), "resolved_at": datetime(2024, 4, 2, 10, 5),
             "resolved_by": "admin:市科协李明", "resolution": json.dumps({"mobile": "13900000002"}),
-            "reason": "电话核实，本人新号码", "resolved_version": 3}])
+            "reason": "电话核实，本人新号码", "resolved_version": 3, "decision": "county"}])
         connection.execute(sa.insert(BATCH), [{
             "batch_id": f"batch-{n}", "node_id": DEVICES[n % 2], "county_code": county,
             "received_at": datetime(2024, month, 10, 8, n), "request_hash": "0" * 64, "changes": 2, "applied": 2,

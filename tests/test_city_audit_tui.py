@@ -12,7 +12,7 @@ from city_server import CityServer, running_city_server
 from openpyxl import load_workbook
 from test_city_queue import ANYANG, make_conflict, new_volunteer, queue, resident_id
 from test_tui_fixtures import wait_until
-from textual.widgets import DataTable, Input, Label, TabbedContent
+from textual.widgets import DataTable, Input, Label, Select, TabbedContent
 
 from schema.models import new_id
 from stvs_tui.city.api import CityAdminClient
@@ -102,6 +102,51 @@ async def test_resolved_tab_filters_by_search_and_day_and_says_when_a_day_is_not
             app.query_one("#a-to", Input).focus()
             await pilot.press("enter")
             await wait_until(pilot, lambda: "YYYY-MM-DD" in str(app.query_one("#resolved-why", Label).content))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_resolved_tab_filters_by_the_side_taken_and_exports_what_it_shows(city, lang, tmp_path,
+                                                                              monkeypatch) -> None:
+    """The 处理方式 box lists the sides a decision may take; picking 本次上传 with the keys leaves the item decided
+    for the upload (not the one with a typed value), and Ctrl+E writes the log of what the tab shows."""
+    monkeypatch.chdir(tmp_path)
+    make_conflict(city, 1)
+    resolve(city, "部分输入", datetime(2026, 3, 2, 9, 0))  # mobile: the upload's, work_unit: typed
+    make_conflict(city, 2)
+    with city.client() as client:
+        client.post(f"{ADMIN_PREFIX}/queue/{queue(city)['items'][0]['id']}/decide", json={
+            "decisions": {"mobile": {"take": "county"}, "work_unit": {"take": "county"}},
+            "reason": "以上传为准"}).raise_for_status()
+    with CityAdminClient(city.url, city.admin_token) as client:
+        app = CityApp(client, lang, today=date(2026, 4, 1))
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = app.query_one("#resolved-table", DataTable)
+            await wait_until(pilot, lambda: table.row_count == 2)
+            await pilot.press("ctrl+o")
+            box = app.query_one("#a-decision", Select)
+            box.focus()
+            await wait_until(pilot, lambda: app.focused is box)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: box.expanded)
+            shown = [str(option.prompt) for option in box.query_one("SelectOverlay").options]  # type: ignore[attr-defined]
+            assert shown == {"zh": ["全部处理方式", "服务器现值", "本次上传", "含输入值", "各取部分", "并入先登记",
+                                    "并入后登记", "保留两条"],
+                             "en": ["Any decision", "Server's value", "This upload", "Typed value", "Some of each",
+                                    "Merged: first", "Merged: later", "Kept both"]}[lang]
+            await pilot.press("down", "down", "enter")  # past the prompt and 服务器现值
+            await wait_until(pilot, lambda: box.value == "county" and table.row_count == 1
+                             and str(table.get_row_at(0)[7]) == "以上传为准")
+            assert str(table.get_row_at(0)[6]) == {"zh": "手机号码=本次上传, 工作单位=本次上传",
+                                                   "en": "Mobile=this upload, Work unit=this upload"}[lang]
+            await pilot.press("ctrl+e")
+            await wait_until(pilot, lambda: isinstance(app.screen, ExportModal))
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: (tmp_path / "conflict-log-2026-04-01.xlsx").exists())
+    sheet = load_workbook(tmp_path / "conflict-log-2026-04-01.xlsx")["已处理"]
+    rows = [row for row in sheet.iter_rows(values_only=True) if row[0] == 1 or row[0] == 2]
+    assert len(rows) == 1 and "以上传为准" in rows[0] and "本次上传" in rows[0] and "部分输入" not in str(rows)
+    header = next(row for row in sheet.iter_rows(values_only=True) if row[0] == "序号")
+    assert rows[0][header.index("处理方式")] == "本次上传"
 
 
 async def test_queue_search_box_finds_a_person_by_name_id_number_or_mobile(city) -> None:

@@ -70,7 +70,17 @@ class CityApp(RegistryApp):
     CSS_PATH = SHARED_CSS
     CSS = """
     #filters, #months { height: auto; }
-    #filters Input, #filters Select, #months Input { width: 1fr; }
+    #months Input { width: 1fr; }
+    /* One line of borderless boxes, each placeholder whole at 80 columns (as the resolved tab's). */
+    #filters { height: 1; margin: 1 0; }
+    #filters Input { padding: 0 1; margin: 0 1 0 0; }
+    #filters Select { margin: 0 1 0 0; }
+    #filters Select > SelectCurrent { padding: 0 1; }
+    #filters SelectCurrent Static#label { text-wrap: nowrap; text-overflow: ellipsis; }
+    #f-search { width: 1fr; }
+    #f-county { width: 13; }
+    #f-table, #f-kind { width: 14; }
+    #f-kind { margin: 0; }
     DataTable { height: 1fr; }
     #upload-report { height: 12; }
     #status { height: 1; color: $warning; }
@@ -199,12 +209,12 @@ class CityMainScreen(AppKeysFirst, Screen[None]):
                 yield DataTable(id="upload-report", cursor_type="row")
             with TabPane(t("city.tab_key", key="F3", tab=t("city.tab_queue")), id="queue"):
                 with Horizontal(id="filters"):
-                    yield Input(placeholder=t("city.search"), id="f-search")
-                    yield Input(placeholder=t("city.filter_county"), id="f-county")
+                    yield Input(placeholder=t("city.search"), id="f-search", compact=True)
+                    yield Input(placeholder=t("city.filter_county"), id="f-county", compact=True)
                     yield Select([(table_of(table), table) for table in SYNCED_TABLES], prompt=t("city.table_all"),
-                                 id="f-table")
+                                 id="f-table", compact=True)
                     yield Select([(t(f"kind.{kind}"), kind) for kind in QUEUE_KINDS], prompt=t("city.kind_all"),
-                                 id="f-kind")
+                                 id="f-kind", compact=True)
                 # The tick and the county stay in view when the table scrolls right.
                 queue = PagedTable(id="queue-table", page_size=PAGE)
                 queue.fixed_columns = 2

@@ -18,10 +18,10 @@ from textual.widgets import DataTable, Input, Label, Select
 import stvs_tui.city.audit_words  # noqa: F401  (the words)
 from schema.models import SYNCED_TABLES
 from stvs_tui.city.names import county_of, field_of, sender_of, subject_of, table_of
-from stvs_tui.i18n import t
+from stvs_tui.i18n import CATALOGUE, t
 from stvs_tui.widgets.paged_table import PagedTable
 from stvs_tui.widgets.text import plain
-from sync.admin_protocol import QUEUE_KINDS
+from sync.admin_protocol import DECISIONS, QUEUE_KINDS
 
 PAGE = 200
 BARS = "▁▂▃▄▅▆▇█"
@@ -49,7 +49,11 @@ def decided_at(item: Any) -> str:
 
 
 def taken_side(item: Any, field: str) -> str:
-    """Which side a resolved field conflict took for ``field``: ``city``, ``county`` or ``value`` (typed)."""
+    """Which side a resolved field conflict took for ``field``: ``city``, ``county`` or ``value`` (typed). An item
+    decided one side whole says so (``decision``, as the admin chose it); else it is read from the values."""
+    decision = getattr(item, "decision", "")
+    if decision in ("city", "county"):
+        return str(decision)
     resolution = item.resolution or {}
     sides = item.fields.get(field, {})
     chosen = resolution.get(field)
@@ -75,12 +79,32 @@ def decision_words(item: Any, word: Any = t, field: Any = field_of) -> str:
                      for name in item.fields if name in resolution)
 
 
+def decision_name(item: Any) -> str:
+    """The side a resolved item took, in a word (服务器现值, 本次上传, 含输入值…); "-" for an open item."""
+    key = f"decision.{getattr(item, 'decision', '')}"
+    return t(key) if key in CATALOGUE else "-"
+
+
 class ResolvedPane(Vertical):
-    """Resolved items, latest decision first, with the highlighted item's fields below."""
+    """Resolved items, latest decision first, with the highlighted item's fields below.
+
+    The filters are two lines of borderless boxes, so that at 80 columns each placeholder is whole: search, county
+    and the side taken; then table, kind and the days of the decision after their label."""
 
     DEFAULT_CSS = """
-    ResolvedPane #a-filters { height: auto; }
-    ResolvedPane #a-filters Input, ResolvedPane #a-filters Select { width: 1fr; }
+    ResolvedPane .a-filters { height: 1; }
+    ResolvedPane #a-filters-more { margin: 1 0; }
+    ResolvedPane .a-filters Input { padding: 0 1; margin: 0 1 0 0; }
+    ResolvedPane .a-filters Select { margin: 0 1 0 0; }
+    ResolvedPane .a-filters Select > SelectCurrent { padding: 0 1; }
+    ResolvedPane .a-filters SelectCurrent Static#label { text-wrap: nowrap; text-overflow: ellipsis; }
+    ResolvedPane #a-search { width: 1fr; }
+    ResolvedPane #a-county { width: 14; }
+    ResolvedPane #a-decision { width: 20; }
+    ResolvedPane #a-table, ResolvedPane #a-kind { width: 1fr; }
+    ResolvedPane #a-days { width: auto; margin: 0 1 0 0; color: $text-muted; }
+    ResolvedPane #a-from, ResolvedPane #a-to { width: 18; }
+    ResolvedPane #a-to { margin: 0; }
     """
 
     def __init__(self) -> None:
@@ -88,15 +112,19 @@ class ResolvedPane(Vertical):
         self.items: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="a-filters"):
-            yield Input(placeholder=t("city.search"), id="a-search")
-            yield Input(placeholder=t("city.filter_county"), id="a-county")
+        with Horizontal(id="a-filters", classes="a-filters"):
+            yield Input(placeholder=t("city.search"), id="a-search", compact=True)
+            yield Input(placeholder=t("city.filter_county"), id="a-county", compact=True)
+            yield Select([(t(f"decision.{name}"), name) for name in DECISIONS], prompt=t("city.decision_all"),
+                         id="a-decision", compact=True)
+        with Horizontal(id="a-filters-more", classes="a-filters"):
             yield Select([(table_of(table), table) for table in SYNCED_TABLES], prompt=t("city.table_all"),
-                         id="a-table")
+                         id="a-table", compact=True)
             yield Select([(t(f"kind.{kind}"), kind) for kind in QUEUE_KINDS], prompt=t("city.kind_all"),
-                         id="a-kind")
-            yield Input(placeholder=t("city.filter_from"), id="a-from")
-            yield Input(placeholder=t("city.filter_to"), id="a-to")
+                         id="a-kind", compact=True)
+            yield Label(t("city.filter_days"), id="a-days")
+            yield Input(placeholder=t("city.filter_from"), id="a-from", compact=True)
+            yield Input(placeholder=t("city.filter_to"), id="a-to", compact=True)
         yield PagedTable(id="resolved-table", page_size=PAGE)
         yield DataTable(id="resolved-detail", cursor_type="row")
         yield Label("", id="resolved-why", markup=False)
@@ -112,6 +140,7 @@ class ResolvedPane(Vertical):
     def filters(self) -> dict[str, Any] | None:
         """The server's filters from the boxes; None (and the reason shown) when a date is not a date."""
         kind, table = self.query_one("#a-kind", Select), self.query_one("#a-table", Select)
+        decision = self.query_one("#a-decision", Select)
         days = {}
         for box, name in (("#a-from", "resolved_from"), ("#a-to", "resolved_to")):
             text = self.query_one(box, Input).value.strip()
@@ -123,7 +152,8 @@ class ResolvedPane(Vertical):
         return {"status": "resolved", "search": self.query_one("#a-search", Input).value.strip() or None,
                 "county": self.query_one("#a-county", Input).value.strip() or None,
                 "table": None if table.is_blank() else str(table.value),
-                "kind": None if kind.is_blank() else str(kind.value), **days}
+                "kind": None if kind.is_blank() else str(kind.value),
+                "decision": None if decision.is_blank() else str(decision.value), **days}
 
     def reload(self, offset: int = 0, cursor_at_end: bool = False) -> None:
         wanted = self.filters()
@@ -185,7 +215,7 @@ class ResolvedPane(Vertical):
         self.reload()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id in ("a-kind", "a-table"):
+        if event.select.id in ("a-kind", "a-table", "a-decision"):
             event.stop()
             self.reload()
 
