@@ -81,3 +81,20 @@ def test_city_audit_snapshot(snap_compare, city: CityServer, screen: str, lang: 
                              size: tuple[int, int]) -> None:
     with CityAdminClient(city.url, city.admin_token) as client:
         assert snap_compare(CityApp(client, lang, today=TODAY), terminal_size=size, run_before=SCREENS[screen])
+
+
+def test_no_snapshot_of_the_city_app_shows_a_uuid_or_a_whole_id_number() -> None:
+    """What the snapshots above (and ``test_city_snapshots``) hold, read as text: every screen names people,
+    counties and devices; a UUID or an unmasked ID number on any of them is a failure, not a matter of looking."""
+    import html
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "__snapshots__"
+    svgs = sorted([*folder.glob("test_city_snapshots/*.svg"), *folder.glob("test_city_audit_snapshots/*.svg")])
+    assert len(svgs) == 32
+    for svg in svgs:
+        shown = html.unescape("".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg.read_text(encoding="utf-8"))))
+        assert "张三" in shown or "Help" in shown or "帮助" in shown, svg.name  # the text was read
+        assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}", shown), svg.name
+        assert not re.search(r"\b4105\d{14}\b", shown), svg.name  # an 18-digit ID number, unmasked

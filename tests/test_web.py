@@ -149,7 +149,7 @@ def test_city_admin_in_a_browser_signs_in_resolves_a_conflict_and_the_device_pul
             requested: list[str] = []
             page.on("request", lambda request: requested.append(request.url))
             page.goto(url)
-            wait_for(lambda: "city.signin" in states(state), "the sign-in screen")
+            wait_for(lambda: focus_is(state, "focus SignInScreen #token", 0), "the sign-in screen, token box focused")
             page.wait_for_selector("body.-first-byte")
             page.focus(".xterm-helper-textarea")  # keys go to the terminal, as after a click on it
             page.keyboard.type(city.admin_token)
