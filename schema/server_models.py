@@ -147,7 +147,7 @@ class SyncConflict(SQLModel, table=True):
 
     ``fields`` is JSON ``{field: {"base": b, "server": s, "incoming": i}}``; ``resolution`` is JSON
     ``{field: chosen value}`` once resolved, and ``decision`` which side it took (``sync.admin_protocol.DECISIONS``:
-    ``city``, ``county``, ``value``, ``mixed``, ``merge_first``, ``merge_later``, ``keep_both``; migration 0012),
+    ``city``, ``county``, ``value``, ``mixed``, ``merge_first``, ``merge_later``, ``keep_both``; migration 0013),
     so the audit trail is filtered on it in SQL.
     """
 

@@ -1,4 +1,4 @@
-"""Migration 0012: items resolved before it get the side they took (``sync_conflict.decision``) read from what
+"""Migration 0013: items resolved before it get the side they took (``sync_conflict.decision``) read from what
 they hold, on SQLite and PostgreSQL, so the audit trail filters old decisions as it filters new ones."""
 
 from __future__ import annotations
@@ -33,16 +33,16 @@ BEFORE = {  # id → (fields, resolution, the decision the migration must find)
 
 @pytest.fixture(params=DATABASES)
 def url(request, tmp_path) -> str:
-    """An empty database (not the tests' migrated template): it is brought to 0011 here."""
+    """An empty database (not the tests' migrated template): it is brought to 0012 here."""
     if request.param == "postgresql":
         return str(request.getfixturevalue("pg_url"))
     return f"sqlite:///{tmp_path / 'city.sqlite'}"
 
 
-def test_items_resolved_before_0012_get_the_side_they_took(url: str) -> None:
+def test_items_resolved_before_0013_get_the_side_they_took(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection, "server"), "0011")
+        command.upgrade(_alembic_config(connection, "server"), "0012")
         for item_id, (fields, resolution, _) in BEFORE.items():
             connection.execute(sa.text(
                 "INSERT INTO sync_conflict (id, county_code, tbl, row_id, kind, change_id, node_id, base_version, "

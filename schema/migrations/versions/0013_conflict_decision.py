@@ -8,8 +8,8 @@ Items resolved before this migration get the side read from what they hold (``re
 ``fields`` sides), as the city TUI read it until now. A field whose server value was kept is ``city`` even
 where the upload held the same value.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 import json
@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -31,7 +31,7 @@ def _side(chosen: Any, sides: dict[str, Any]) -> str:
     return "county" if chosen == sides.get("incoming") else "value"
 
 
-# Frozen here on purpose, as a migration must be (how the city TUI read a resolved item at revision 0011).
+# Frozen here on purpose, as a migration must be (how the city TUI read a resolved item before this revision).
 def decision_of(kind: str, fields: dict[str, Any], resolution: dict[str, Any]) -> str:
     if kind == "duplicate_person":
         if resolution.get("action") == "keep_both":
