@@ -196,6 +196,8 @@ class CountyApp(RegistryApp):
                 with store.session() as session:
                     result = job(session)
             except Exception as exc:  # a failed query must reach the clerk, not kill the app
+                if worker.is_cancelled and "interrupted" in str(exc):
+                    return  # superseded, and its statement stopped on purpose (a list's newer keystroke)
                 logging.getLogger(LOGGER).exception("database work failed")
                 # A database's own refusal (a trigger's message) is the sentence, without the SQL around it.
                 error = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc

@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -145,9 +146,14 @@ class VirtualTable(ScrollView, can_focus=True):
         self.pages_shown = 0  # how many fetched windows have been put (tests and the bench wait on it)
         self.asked: tuple[int, int, int] | None = None  # (generation, start, end) of the fetch under way
         self.pending_row: int | None = None  # a row asked for before the count came (-1: the last)
+        self.awaiting_first = True  # the owner fetches the first window of each generation (``reset``)
         # The owner's fetch, called at once (a message would wait a turn of the event loop first); when unset
         # the table posts ``RowsWanted``.
         self.fetch_rows: Callable[[int, int, int], None] | None = None
+        # Painted lines by what decides their look (row, generation, cursor, focus, scroll, width), and the
+        # cell styles: a line is drawn once, not again on every refresh of the table.
+        self._line_cache: dict[tuple[object, ...], Strip] = {}
+        self._cell_styles: dict[tuple[Style, Style | None, int], Style] = {}
 
     # ---------------------------------------------------------------- columns and size
 
@@ -163,12 +169,18 @@ class VirtualTable(ScrollView, can_focus=True):
             self.widths = [column.width for column in self.list_columns]
         else:
             self.widths = fit_widths(self.list_columns, room, self.cell_padding)
+        self._line_cache.clear()
         self._update_virtual_size()
         self.refresh()
 
     def _update_virtual_size(self) -> None:
         width = sum(self.widths) + 2 * self.cell_padding * len(self.widths)
         self.virtual_size = Size(width, self.row_count + 1)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._line_cache.clear()
+        self._cell_styles.clear()
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit_columns()
@@ -206,10 +218,13 @@ class VirtualTable(ScrollView, can_focus=True):
         self.total = total
         self.known = 0
         self.pending_row = None
+        self.awaiting_first = True
         if not keep_cursor:
             self.cursor_row = 0
             self.scroll_to(y=0, animate=False, immediate=True)
-        self._update_virtual_size()
+        if total is not None:
+            self._update_virtual_size()
+        # (Uncounted, the scrollbar keeps its size until the first window lands: one layout, not two.)
         self.refresh()
         return self.generation
 
@@ -225,6 +240,7 @@ class VirtualTable(ScrollView, can_focus=True):
             return
         if self.asked and self.asked[1] == start:
             self.asked = None
+        self.awaiting_first = False
         for offset, row in enumerate(rows):
             self.rows[start + offset] = row
         if self.total is None:
@@ -259,8 +275,8 @@ class VirtualTable(ScrollView, can_focus=True):
         height = self.page_height
         top = self.top_row
         limit = self.row_count if self.total is not None else top + height
-        if self.total is None and self.known == 0:
-            return  # the first window is the owner's to fetch (with the count)
+        if self.awaiting_first:
+            return  # the first window of a generation is the owner's to fetch
         near = range(max(0, top - height // 2), min(limit, top + height + height // 2))
         if all(i in self.rows for i in near):
             return
@@ -321,7 +337,12 @@ class VirtualTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
 
     def watch_cursor_row(self, old: int, new: int) -> None:
-        self.refresh()
+        # Only the two lines whose look changed (a move that scrolls repaints the table anyway).
+        top, width = self.top_row, self.size.width
+        for row in {old, new}:
+            y = row - top + 1
+            if 1 <= y <= self.page_height:
+                self.refresh(Region(0, y, width, 1))
 
     def _scroll_to_cursor(self) -> None:
         height = self.page_height
@@ -435,18 +456,39 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # ---------------------------------------------------------------- painting
 
+    def _cell_style(self, style: Style, index: int, column_styles: dict[int, Style] | None) -> Style:
+        """The style of a cell: the row's, its column's mark, and the column in the meta (cached: a Style's
+        meta is pickled each time it is made)."""
+        extra = column_styles.get(index) if column_styles else None
+        key = (style, extra, index)
+        cell_style = self._cell_styles.get(key)
+        if cell_style is None:
+            if len(self._cell_styles) > 512:
+                self._cell_styles.clear()
+            cell_style = style + extra if extra is not None else style
+            # Each cell a style of its own (its column in the meta): a cell is one run of text, as DataTable's.
+            cell_style += Style.from_meta({"column": index})
+            self._cell_styles[key] = cell_style
+        return cell_style
+
     def _cells(self, values: Sequence[Text | str | int], style: Style,
                column_styles: dict[int, Style] | None = None) -> list[Segment]:
         segments: list[Segment] = []
         pad = " " * self.cell_padding
-        console = self.app.console
+        console = None
         for index, width in enumerate(self.widths):
             value = values[index] if index < len(values) else ""
+            cell_style = self._cell_style(style, index, column_styles)
+            plain = _plain_cell(value)
+            if plain is not None:
+                # Plain text (nearly every cell): fitted to its width without building a Text.
+                segments.append(Segment(pad, cell_style))
+                segments.append(Segment(fit_cell(plain, width), cell_style))
+                segments.append(Segment(pad, cell_style))
+                continue
             text = cut_text(value)
             text.truncate(width, overflow="ellipsis", pad=True)
-            cell_style = style + column_styles[index] if column_styles and index in column_styles else style
-            # Each cell a style of its own (its column in the meta): a cell is one run of text, as DataTable's.
-            cell_style += Style.from_meta({"column": index})
+            console = console or self.app.console
             segments.append(Segment(pad, cell_style))
             segments.extend(Segment.apply_style(text.render(console), cell_style))
             segments.append(Segment(pad, cell_style))
@@ -465,22 +507,55 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        scroll_x = round(self.scroll_x)
         base = self.rich_style
         if y == 0:
-            style = base + self.get_component_rich_style("datatable--header")
-            marked = {self.cursor_column: self.get_component_rich_style("datatable--header-cursor")} \
-                if self.has_focus and self.list_columns else None
-            segments = self._cells(self.header_labels(), style, marked)
+            focused = self.has_focus and bool(self.list_columns)
+            key: tuple[object, ...] = ("header", self.sort, self.cursor_column if focused else -1)
         else:
             index = self.top_row + y - 1
             if index >= self.row_count:
                 return Strip.blank(width, base)
+            row = self.rows.get(index)
+            key = (index, self.generation, index == self.cursor_row, row is not None)
+        key += (self.has_focus, scroll_x, width)
+        strip = self._line_cache.get(key)
+        if strip is not None:
+            return strip
+        if y == 0:
+            style = base + self.get_component_rich_style("datatable--header")
+            marked = {self.cursor_column: self.get_component_rich_style("datatable--header-cursor")} \
+                if focused else None
+            segments = self._cells(self.header_labels(), style, marked)
+        else:
             if index == self.cursor_row:
                 style = base + self.get_component_rich_style("datatable--cursor")
             else:
                 style = base + self.get_component_rich_style("datatable--odd-row" if index % 2 else "datatable--even-row")
-            row = self.rows.get(index)
             segments = self._cells(row[1] if row else [], style)
-        scroll_x = round(self.scroll_x)
-        strip = Strip(segments).extend_cell_length(scroll_x + width, style)
-        return strip.crop(scroll_x, scroll_x + width)
+        strip = Strip(segments).extend_cell_length(scroll_x + width, style).crop(scroll_x, scroll_x + width)
+        if len(self._line_cache) > 8 * max(self.page_height, 10):
+            self._line_cache.clear()
+        self._line_cache[key] = strip
+        return strip
+
+
+def _plain_cell(value: Text | str | int) -> str | None:
+    """A cell's text when it is plain (no style, no spans, nothing a terminal would read as a control)."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, Text):
+        if value.spans or value.style:
+            return None
+        text = value.plain
+    else:
+        text = str(value)
+    return text if text.isprintable() else None
+
+
+def fit_cell(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` cells: padded, or cut ending in "…" (what ``Text.truncate`` does)."""
+    length = cell_len(text)
+    if length <= width:
+        return text + " " * (width - length)
+    return set_cell_size(text, width - 1) + "…"
