@@ -57,7 +57,7 @@ from schema.rules import (
 from schema.rules import correct_hours as rules_correct_hours
 from schema.validators import mask_id_number
 from stvs_tui.i18n import enum_label, language, t
-from sync.replica import SyncStatus
+from sync.status import SyncStatus
 
 _ID_FRAGMENT = re.compile(r"[0-9]+[xX]?")
 # A tag filter value meaning "any of the three heads" (三长).

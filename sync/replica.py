@@ -26,27 +26,9 @@ from sync.hlc import HybridClock, Timestamp
 from sync.protocol import ChangeResult, PulledRecord
 from sync.push import UNKNOWN_ROW, chunks, foreign_keys
 from sync.records import DIGEST_ZERO, digest_xor, from_wire, row_hash, table_of
+from sync.status import SyncStatus, sync_status  # noqa: F401  (re-exported: older imports)
 
-
-@dataclass(frozen=True)
-class SyncStatus:
-    """What the dashboard shows about sync."""
-
-    unsynced_changes: int
-    last_sync_at: str
-    conflicts_waiting: int
-    errors: int
-    server_url: str
-
-
-def sync_status(store: Store) -> SyncStatus:
-    """Unsynced changes, the last successful sync, and rows waiting in conflict or error."""
-    with store.engine.connect() as connection:
-        issues = dict(connection.execute(sa.text("SELECT status, COUNT(*) FROM sync_issue GROUP BY status")).all())
-        last = connection.execute(sa.text("SELECT value FROM sync_checkpoint WHERE key = 'last_sync_at'")).scalar()
-    return SyncStatus(unsynced_changes=store.pending_change_count(), last_sync_at=last or "",
-                      conflicts_waiting=int(issues.get("conflict", 0)), errors=int(issues.get("error", 0)),
-                      server_url=store.setting("server_url"))
+# The dashboard's summary lives in sync.status (imported by the first screen without the sync engine).
 
 
 # ``data`` is bound as orjson's UTF-8 bytes and cast to TEXT, which stores exactly what binding the

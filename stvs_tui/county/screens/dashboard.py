@@ -19,7 +19,7 @@ from stvs_tui.queries import SAN_ZHANG, DashboardData, dashboard_data, shown_tim
 from stvs_tui.state import report_state
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
-from sync.replica import sync_status
+from sync.status import sync_status
 
 
 class DashboardScreen(StvsScreen):

@@ -23,7 +23,7 @@ from sync.credentials import load_token
 from sync.doctor import Diagnosis, StuckItem, diagnose, drop_batch, stuck_items, take_city
 from sync.errors import SyncError
 from sync.quarantine import UNIQUE
-from sync.replica import SyncStatus, sync_status
+from sync.status import SyncStatus, sync_status
 
 ClientFactory = Callable[[Store, str, str], SyncClient]
 
