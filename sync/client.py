@@ -21,6 +21,7 @@ import httpx
 import orjson
 from filelock import FileLock, Timeout
 
+from schema.identity import NODE_ID_SETTING, NODE_PUBLIC_KEY_SETTING
 from schema.models import SYNCED_TABLES, new_id
 from schema.store import Store
 from sync import quarantine
@@ -36,8 +37,8 @@ from sync.errors import (
 )
 from sync.gctune import bulk_allocation
 from sync.hlc import ClockCheck, HybridClock
-from sync.identity import check_file_identity, epoch_taken, hello_epochs, start_new_node
-from sync.keys import learn_city_key
+from sync.identity import EPOCH_KEY, check_file_identity, epoch_taken, hello_epochs, start_new_node
+from sync.keys import CITY_KEY_SETTING, CITY_SERVER_SETTING, learn_city_key
 from sync.protocol import (
     API_PREFIX,
     MAX_PULL_LIMIT,
@@ -156,7 +157,8 @@ class SyncClient:
         started = time.monotonic()
         summary = SyncSummary(server_url=self.server_url)
         with self._exclusive():
-            hello = self.hello(self._noop_probe())
+            probe, known = self._noop_probe()
+            hello = self.hello(probe, known)
             if hello.up_to_date:  # nothing to push, pull, fetch or repair: this sync was the hello alone
                 summary.digest = "match"
                 return self._finish_run(summary, started, **{f"pull_since:{hello.server_id}": str(hello.pull_since)})
@@ -181,24 +183,20 @@ class SyncClient:
         """The checkpoint naming the server this URL answered as at the last full sync (for the no-op probe)."""
         return f"server_id:{self.server_url}"
 
-    def _noop_probe(self) -> dict[str, Any] | None:
-        """Where this store stands, for a hello that may settle the whole sync (``NoopProbe``); None when it has
-        something to push or hold back, or has not synced with this server before."""
+    def _noop_probe(self) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """Where this store stands, for a hello that may settle the whole sync (``NoopProbe``), and the settings
+        that hello needs, read with it in one transaction; (None, {}) when it has something to push or hold
+        back, or has not synced with this server before."""
         if self.former_node or self.replica.resend:
-            return None
-        with self.store.engine.connect() as connection:
-            checkpoints = dict(connection.exec_driver_sql(
-                "SELECT key, value FROM sync_checkpoint WHERE key = ? OR key LIKE 'pull_since:%' "
-                "OR key LIKE 'resolutions_after:%'", (self._server_key,)).all())
-            server_id = checkpoints.get(self._server_key)
-            since = checkpoints.get(f"pull_since:{server_id}")
-            if not server_id or since is None or connection.exec_driver_sql(
-                    "SELECT 1 FROM change_log UNION ALL SELECT 1 FROM sync_outbox "
-                    "UNION ALL SELECT 1 FROM sync_quarantine LIMIT 1").first() is not None:
-                return None
-        row_count, digest = self.replica.digest()
-        return {"server_id": server_id, "pull_since": int(since), "row_count": row_count, "digest": digest,
-                "resolutions_after": checkpoints.get(checkpoint_key(server_id), "")}
+            return None, {}
+        state = self.replica.noop_state(self._server_key)
+        if state is None:
+            return None, {}
+        server_id = state[self._server_key]
+        probe = {"server_id": server_id, "pull_since": int(state[f"pull_since:{server_id}"]),
+                 "row_count": int(state["digest_rows"]), "digest": state["digest"],
+                 "resolutions_after": state.get(checkpoint_key(server_id), "")}
+        return probe, state
 
     def _clock_report(self) -> tuple[int, str]:
         """(this device's clock minus the server's, in seconds, when beyond the bound; the stamp brought back)."""
@@ -227,26 +225,34 @@ class SyncClient:
         finally:
             lock.release()
 
-    def hello(self, probe: dict[str, Any] | None = None) -> HelloResponse:
+    def hello(self, probe: dict[str, Any] | None = None, known: dict[str, str] | None = None) -> HelloResponse:
         """Versions, the server's time, and this store's history: a copy or a restored backup of a node whose
         history went on elsewhere is answered "copied" and continues as a new node (``sync.identity``).
-        With ``probe`` (``_noop_probe``), the server may answer that there is nothing else to do."""
+        With ``probe`` (``_noop_probe``), the server may answer that there is nothing else to do; ``known``:
+        the settings read with the probe (``Replica.noop_state``), so that hello reads none again."""
+        known = known or {}
         for _attempt in range(2):  # a new node id is unknown to the server: the second hello is "ok"
-            current, proposed = hello_epochs(self.store, pushing=probe is None and self.replica.has_pending())
+            if probe is not None and EPOCH_KEY in known:  # a probe has nothing to push: no new epoch to propose
+                current, proposed = known[EPOCH_KEY], ""
+            else:
+                current, proposed = hello_epochs(self.store, pushing=probe is None and self.replica.has_pending())
             body = {"node_id": self.replica.node, "protocol_version": PROTOCOL_VERSION,
-                    "schema_version": schema_version(), "public_key": self.store.identity.public_key,
+                    "schema_version": schema_version(),
+                    "public_key": (known.get(NODE_PUBLIC_KEY_SETTING) if known.get(NODE_ID_SETTING) == self.replica.node
+                                   else "") or self.store.identity.public_key,
                     "store_epoch": current, "next_epoch": proposed}
             hello = HelloResponse.model_validate_json(self._say_hello(body, probe).content)
             if hello.identity == "ok":
                 break
-            probe = None  # a new node has no checkpoints to stand on
+            probe, known = None, {}  # a new node has no checkpoints to stand on, and new settings
             self._become_new_node()
         else:
             raise ProtocolError("服务器不接受本设备的新身份 (the server refused this device's new identity)")
         epoch_taken(self.store, proposed)
         self.clock_check = self.clock.anchor(hello.server_time_ms)
         self.clock.observe(hello.server_time_ms)
-        if hello.city_key:
+        if hello.city_key and (known.get(CITY_KEY_SETTING), known.get(CITY_SERVER_SETTING)) != (
+                hello.city_key, hello.server_id):  # (learning the key it knows already would change nothing)
             learn_city_key(self.store, hello.server_id, hello.city_key)
         return hello
 

@@ -17,12 +17,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from schema.enums import SyncState
+from schema.identity import NODE_ID_SETTING, NODE_PUBLIC_KEY_SETTING
 from schema.models import SYNCED_TABLES
 from schema.store import Store
 from sync import quarantine
 from sync.bulk import driver_cursor, driver_rows
 from sync.changes import any_in_id_range, load_bases, load_rows, marks, max_seq_of
 from sync.hlc import HybridClock, Timestamp
+from sync.identity import EPOCH_KEY
+from sync.keys import CITY_KEY_SETTING, CITY_SERVER_SETTING
 from sync.protocol import ChangeResult, PulledRecord
 from sync.push import UNKNOWN_ROW, chunks, foreign_keys
 from sync.records import DIGEST_ZERO, digest_xor, from_wire, row_hash, table_of
@@ -53,6 +56,15 @@ def upsert_bases(connection: Connection, rows: list[tuple[str, str, int, bytes]]
         cursor.close()
 
 
+# ``Replica.noop_state``: (source, key, value) rows; "waiting" and "recheck" rows say only that there are some.
+NOOP_STATE = (
+    "SELECT 'checkpoint', key, value FROM sync_checkpoint WHERE key IN (?, 'digest', 'digest_rows') "
+    "OR key LIKE 'pull_since:%' OR key LIKE 'resolutions_after:%' "
+    "UNION ALL SELECT 'setting', key, value FROM setting WHERE key IN "
+    f"('{EPOCH_KEY}', '{NODE_ID_SETTING}', '{NODE_PUBLIC_KEY_SETTING}', '{CITY_KEY_SETTING}', '{CITY_SERVER_SETTING}') "
+    "UNION ALL SELECT * FROM (SELECT 'waiting', '', '' FROM change_log UNION ALL SELECT 'waiting', '', '' "
+    "FROM sync_outbox UNION ALL SELECT 'waiting', '', '' FROM sync_quarantine LIMIT 1) "
+    "UNION ALL SELECT * FROM (SELECT 'recheck', '', '' FROM row_recheck LIMIT 1)")
 Digest = tuple[int, int]  # (row count, XOR of row hashes) while folding; saved as hex text
 _ABSENT = object()
 
@@ -113,14 +125,37 @@ class Replica:
 
     @staticmethod
     def set_checkpoints(connection: Connection, **values: str) -> None:
-        for key, value in values.items():
-            connection.execute(sa.text("INSERT INTO sync_checkpoint (key, value) VALUES (:k, :v) "
-                                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), {"k": key, "v": value})
+        if values:
+            connection.exec_driver_sql("INSERT INTO sync_checkpoint (key, value) VALUES (?, ?) "
+                                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", list(values.items()))
 
     def clock(self) -> HybridClock:
         """This store's hybrid clock, resumed from the last stamp saved (``hlc`` checkpoint)."""
         last = self.checkpoint("hlc")
         return HybridClock(self.node, Timestamp.parse(last) if last else None)
+
+    def noop_state(self, server_key: str) -> dict[str, str] | None:
+        """What a no-op probe needs, in one read (a sync with nothing to do is a few milliseconds, most of them
+        this store's): the checkpoints (``server_key`` naming the server, its pull and resolutions ones, the
+        digest after ``recheck``) and the settings the hello sends and compares (epoch, public key, the city's
+        key). None when anything waits to be pushed or is held back, or this store has not synced with the
+        server ``server_key`` names."""
+        with self.store.engine.connect() as connection:
+            rows = driver_rows(connection, NOOP_STATE, (server_key,))
+        state = {key: value for source, key, value in rows if source in ("checkpoint", "setting")}
+        if any(source == "waiting" for source, _key, _value in rows):
+            return None
+        server_id = state.get(server_key)
+        if not server_id or f"pull_since:{server_id}" not in state:
+            return None
+        if any(source == "recheck" for source, _key, _value in rows):
+            self.recheck()  # rows edited behind the change log's back: folded in first (rare)
+            with self.store.engine.connect() as connection:
+                count, value = self._digest_state(connection)
+            state.update(digest_rows=str(count), digest=digest_xor(DIGEST_ZERO, value))
+        state.setdefault("digest_rows", "0")
+        state["digest"] = digest_xor(state.get("digest", DIGEST_ZERO))
+        return state
 
     def save_checkpoints(self, **values: str) -> None:
         with self.store.engine.begin() as connection:

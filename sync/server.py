@@ -54,7 +54,7 @@ from sync.protocol import (
     TableName,
     read_push,
 )
-from sync.pull import fetch_records, nothing_to_do, read_pull
+from sync.pull import fetch_records, nothing_to_do, quiet_hello, read_pull
 from sync.push import push_answer
 from sync.records import table_of
 from sync.serverdb import ServerDB, open_server_db, schema_version
@@ -197,6 +197,12 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
         and the digests agree, so that sync is this one request; ``pull_since`` is then its new checkpoint.
         (``up_to_date`` and ``pull_since`` are left out of the answer to a hello without a probe.)"""
         check_versions(body.protocol_version, body.schema_version)
+        quiet = quiet_hello(db, who, body)
+        if quiet is not None:  # the common case of a probe, answered in one read: what the whole way answers
+            return HelloResponse(protocol_version=PROTOCOL_VERSION, schema_version=schema_version(),
+                                 server_id=db.server_id, server_time_ms=wall_ms(), county_code=who.county_code,
+                                 is_admin=who.is_admin, city_key=db.city_key.public_key, identity="ok",
+                                 up_to_date=True, pull_since=quiet)
         same = continues_history(db, who, body.node_id, body.store_epoch, body.next_epoch)
         if same and body.public_key and not who.is_admin:
             register_node_key(db, body.node_id, who.county_code, body.public_key, token_id=who.token_id)
