@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from schema.models import CITY_CODE, new_id
 from schema.server_models import SyncToken
+from sync.bulk import driver_query
 
 TOKEN_BYTES = 32
 
@@ -58,13 +59,15 @@ def authenticate(engine: Engine, token: str) -> Caller | None:
     if not token or len(token) > 200:
         return None
     wanted = hash_token(token)
-    with engine.connect() as connection:
-        row = connection.execute(
-            sa.text("SELECT id, token_hash, county_code, is_admin, revoked_at FROM sync_token "
-                    "WHERE token_hash = :h"), {"h": wanted}).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, wanted):
+    with engine.connect() as connection:  # every request asks: one query through the driver
+        rows = driver_query(connection, "SELECT id, token_hash, county_code, is_admin, revoked_at IS NOT NULL "
+                                        "FROM sync_token WHERE token_hash = ?", (wanted,))
+    if not rows:
         return None
-    return Caller(token_id=row.id, county_code=row.county_code, is_admin=bool(row.is_admin))
+    token_id, token_hash, county_code, is_admin, revoked = rows[0]
+    if revoked or not hmac.compare_digest(token_hash, wanted):
+        return None
+    return Caller(token_id=token_id, county_code=county_code, is_admin=bool(is_admin))
 
 
 def list_tokens(engine: Engine, county: str | None = None) -> list[dict[str, object]]:

@@ -139,7 +139,7 @@ def caller(request: Request,
     return found
 
 
-def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
+async def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:  # no I/O: on the event loop
     if not who.is_admin:
         raise Forbidden("an admin token is needed")
     return who
