@@ -101,13 +101,19 @@ def client_main(store_path: str, url: str, token: str, noop_runs: int, server_pi
         push_seconds = time.perf_counter() - started
         client_cpu, server_cpu = cpu_seconds(os.getpid()) - client_cpu, cpu_seconds(server_pid) - server_cpu
         noops = []
+        noop_cpu = cpu_seconds(os.getpid()), cpu_seconds(server_pid)
         for _ in range(noop_runs):
             started = time.perf_counter()
             noop = client.run()
             noops.append(time.perf_counter() - started)
             assert noop.pushed == noop.pulled == 0 and noop.digest == "match", noop
+        # CPU per no-op, each side (/proc's clock ticks, averaged over the runs): what the no-op costs whatever
+        # the load; its wall time under load is mostly waiting for a core.
+        noop_cpu = ((cpu_seconds(os.getpid()) - noop_cpu[0]) / noop_runs * 1000,
+                    (cpu_seconds(server_pid) - noop_cpu[1]) / noop_runs * 1000)
     print(json.dumps({"push_seconds": push_seconds, "pushed": summary.pushed, "applied": summary.applied,
                       "digest": summary.digest, "client_cpu": client_cpu, "server_cpu": server_cpu, "noop_ms": statistics.median(noops) * 1000,
+                      "noop_client_cpu_ms": noop_cpu[0], "noop_server_cpu_ms": noop_cpu[1],
                       "client_peak_rss_mb": peak_rss_mb(os.getpid())}))
 
 
@@ -341,6 +347,9 @@ def main() -> None:
     say(f"no-op sync: {big['noop_ms']:.1f} ms at {big['records']} records (target ≤ 100 ms) "
         f"{'OK' if big['noop_ms'] <= 100 else 'OVER'}; {small['noop_ms']:.1f} ms at {small['records']} records; "
         f"ratio {ratio:.2f} (target ≤ 1.5) {'OK' if ratio <= 1.5 else 'OVER'}")
+    say(f"CPU per no-op sync: client {big['noop_client_cpu_ms']:.1f} ms, server {big['noop_server_cpu_ms']:.1f} ms at "
+        f"{big['records']} records; {small['noop_client_cpu_ms']:.1f} / {small['noop_server_cpu_ms']:.1f} ms at "
+        f"{small['records']} (its wall time under load is mostly the wait for a core)")
     for side in ("client", "server"):
         value = big[f"{side}_peak_rss_mb"]
         say(f"peak RSS {side}: {value:.0f} MB (target ≤ 250 MB) {'OK' if value <= 250 else 'OVER'}")
