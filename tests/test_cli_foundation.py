@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -138,7 +139,7 @@ def test_demo_data_is_valid_and_covers_every_tier_and_minimum(tmp_path: Path) ->
 
     run(tmp_path, "init", "--county", "410522")
     code, out, _ = run(tmp_path, "demo", "--volunteers", "200", "--seed", "3")
-    assert code == 0 and "volunteer=200" in out
+    assert code == 0 and "志愿者 200" in out
     store = tmp_path / "stvs.sqlite"
     for name, id_number, mobile in dump(store, "SELECT name, id_number, mobile FROM volunteer"):
         try:
@@ -230,3 +231,19 @@ def test_a_bad_month_is_a_usage_error_exit_2_on_every_export(tmp_path: Path) -> 
     assert code == 2 and "YYYY-MM" in err
     assert not (tmp_path / "x.xlsx").exists()
     assert run(tmp_path, "export", "activities", "--month", "2026-5", "-o", out)[0] == 0  # 2026-5 is 2026-05
+
+
+def test_demo_says_what_it_wrote_in_the_clerks_language(tmp_path: Path) -> None:
+    """Chinese by default (no ``team=7 volunteer=60`` in the Chinese UI), English with --lang en."""
+    for folder, lang in (("zh", []), ("en", ["--lang", "en"])):
+        run(tmp_path / folder, "init", "--county", "410522")
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / folder), *lang, "demo", "--volunteers", "60"])
+        assert result.exit_code == 0, result.output
+        volunteers = dump(tmp_path / folder / "stvs.sqlite", "SELECT COUNT(*) FROM volunteer")[0][0]
+        teams = dump(tmp_path / folder / "stvs.sqlite", "SELECT COUNT(*) FROM team")[0][0]
+        if lang:
+            assert result.stdout.startswith("Demo data written: ") and f"volunteer {volunteers}" in result.stdout
+            assert f"team {teams}," in result.stdout and not re.search(r"[\u4e00-\u9fff]", result.stdout)
+        else:
+            assert result.stdout.startswith("已写入演示数据：") and f"志愿者 {volunteers}" in result.stdout
+            assert f"队伍 {teams}，" in result.stdout and not re.search(r"[A-Za-z=]", result.stdout)

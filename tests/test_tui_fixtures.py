@@ -18,6 +18,7 @@ from stvs_tui.county.app import CountyApp
 from stvs_tui.demo import generate, store_demo
 
 TODAY = date(2025, 3, 15)
+SVG_CELL_WIDTH = 12.2  # Rich's screenshots: a cell is 0.61 of the 20 px font
 COUNTY = "410522"
 
 
@@ -61,12 +62,21 @@ def screen_text(app: CountyApp) -> str:
     import html
     import re
 
+    from rich.cells import cell_len
+
     svg = app.export_screenshot()
     rows: dict[float, list[tuple[float, str]]] = {}
     for match in re.finditer(r'<text[^>]*?x="([\d.]+)"[^>]*?y="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
         body = html.unescape(re.sub(r"<[^>]+>", "", match[3])).replace("\xa0", " ")
         rows.setdefault(float(match[2]), []).append((float(match[1]), body))
-    return "\n".join("".join(body for _x, body in sorted(rows[y])) for y in sorted(rows))
+    lines = []
+    for y in sorted(rows):
+        line = ""
+        for x, body in sorted(rows[y]):
+            # Runs of blanks are not drawn as text: each piece starts at its own column (x is in cells).
+            line += " " * max(0, round(x / SVG_CELL_WIDTH) - cell_len(line)) + body
+        lines.append(line)
+    return "\n".join(lines)
 
 
 async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 300.0) -> None:

@@ -42,3 +42,27 @@ async def test_failed_database_work_is_logged_with_its_traceback(tmp_path: Path)
         assert "database work failed" in text and "Traceback" in text
     finally:
         store.close()
+
+
+async def test_the_tui_as_started_writes_its_log_in_the_folder_where_lists(tmp_path: Path) -> None:
+    """``stvs-tui where`` makes the logs folder it lists; the TUI, started as the command starts it, logs there."""
+    import json
+
+    from stvs_tui.county.app import county_app_for
+    from stvs_tui.paths import AppPaths
+
+    data = tmp_path / "data"
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "where", "--json"])
+    listed = Path(json.loads(result.output)["logs"])
+    assert result.exit_code == 0 and listed.is_dir()
+    assert CliRunner().invoke(main, ["--data-dir", str(data), "init", "--county", "410522"]).exit_code == 0
+    app = county_app_for(AppPaths.resolve(data), "zh")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+    finally:
+        app.store.close()
+    for handler in logging.getLogger(LOGGER).handlers:
+        handler.flush()
+    log = listed / LOG_FILENAME
+    assert f"county TUI opened on {data / 'stvs.sqlite'}" in log.read_text(encoding="utf-8")

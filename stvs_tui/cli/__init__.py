@@ -200,7 +200,8 @@ def _open_with_demo_data(app: AppContext) -> None:
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same data.")
 @click.pass_obj
 def demo(app: AppContext, volunteers: int, seed: int) -> None:
-    """Fill the store with realistic demo data for its county.
+    """Fill the store with realistic demo data for its county, and say how many rows of each kind were written
+    (in Chinese, or English with --lang en).
 
     Teams of every tier (some short of the minimum size), volunteers with valid ID numbers and mobiles,
     and a year of activities with participation and hours. A store takes demo data once, and only while
@@ -216,7 +217,16 @@ def demo(app: AppContext, volunteers: int, seed: int) -> None:
         counts = _fill_demo(store, volunteers, seed)
     finally:
         store.close()
-    click.echo(" ".join(f"{table}={count}" for table, count in counts.items()))
+    click.echo(demo_summary(counts, app.lang))
+
+
+def demo_summary(counts: dict[str, int], lang: str) -> str:
+    """What ``demo`` wrote, in the clerk's language: ``已写入演示数据：队伍 7，志愿者 60，…``."""
+    from schema.models import table_label
+
+    if lang == "en":
+        return "Demo data written: " + ", ".join(f"{table_label(table, 'en')} {n}" for table, n in counts.items())
+    return "已写入演示数据：" + "，".join(f"{table_label(table, 'zh')} {n}" for table, n in counts.items())
 
 
 @main.command()
@@ -230,8 +240,10 @@ def where(app: AppContext, as_json: bool) -> None:
     Example:
       stvs-tui where --json
     """
+    from stvs_tui.logs import start_log
     from sync.credentials import token_place
 
+    start_log(app.paths.logs)  # the folder listed exists (the TUI writes its log there)
     paths = {
         "data": str(app.paths.data_dir),
         "store": str(app.paths.store),

@@ -223,13 +223,24 @@ def startup_language(store: Store, flag: str | None) -> str:
     return flag or (saved if saved in LANGUAGES else "zh")
 
 
-def run_county_app(paths: AppPaths, lang: str | None) -> None:
-    """Open the store at ``paths.store`` and run the county TUI on it."""
+def county_app_for(paths: AppPaths, lang: str | None) -> CountyApp:
+    """The county TUI on the store at ``paths.store``, its log started in ``paths.logs`` (the caller closes
+    ``app.store``)."""
     store = open_store(paths.store)  # first: a folder or file it cannot use is named in one line
     try:
         start_log(paths.logs)
         ensure_regions(store)
         logging.getLogger(LOGGER).info("county TUI opened on %s", paths.store)
-        CountyApp(store, lang=startup_language(store, lang)).run()
-    finally:
+        return CountyApp(store, lang=startup_language(store, lang))
+    except BaseException:
         store.close()
+        raise
+
+
+def run_county_app(paths: AppPaths, lang: str | None) -> None:
+    """Open the store at ``paths.store`` and run the county TUI on it."""
+    app = county_app_for(paths, lang)
+    try:
+        app.run()
+    finally:
+        app.store.close()

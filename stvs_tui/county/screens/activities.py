@@ -14,7 +14,7 @@ from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from schema.enums import ACTIVITY_TRANSITIONS, ActivityStatus, ServiceKind, VenueKind
 from schema.errors import FieldError
@@ -34,6 +34,7 @@ from stvs_tui.widgets.resolution import ResolutionNote
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 from stvs_tui.widgets.virtual_table import Row
+from stvs_tui.widgets.footer import KeyFooter
 
 ACTIVITY_FIELDS = [
     FieldSpec("title", required=True),
@@ -148,6 +149,22 @@ class ActivityScreen(StvsScreen):
         self.activity_id = activity_id
         self.detail: ActivityDetail | None = None
 
+    # The footer shows the workflow's next steps for the activity's status (every key works in every status
+    # and says when it does not apply; all of them fit 80 columns in no language).
+    FOOTER_STEPS: ClassVar[dict[ActivityStatus, tuple[str, ...]]] = {
+        ActivityStatus.DRAFT: ("activity.edit", "activity.publish", "activity.cancel"),
+        ActivityStatus.PUBLISHED: ("activity.edit", "activity.start", "activity.sign_up", "activity.cancel"),
+        ActivityStatus.IN_PROGRESS: ("activity.sign_up", "activity.toggle_attended", "activity.confirm_hours",
+                                     "activity.complete"),
+        ActivityStatus.FINISHED: ("activity.correct_hours",),
+        ActivityStatus.CANCELLED: (),
+    }
+
+    def footer_hides(self, binding_id: str) -> bool:
+        status = self._status()
+        return binding_id.startswith("activity.") and (
+            status is None or binding_id not in self.FOOTER_STEPS[status])
+
     def screen_title(self) -> str:
         return t("act.detail_title", name=self.detail.activity.title) if self.detail else t("act.title")
 
@@ -159,7 +176,7 @@ class ActivityScreen(StvsScreen):
             yield Label("", id="act-status", markup=False, classes="section-title")
             yield Label(t("act.participants"), classes="section-title")
             yield SteadyTable(id="participants", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#participants", DataTable).add_columns(
@@ -173,6 +190,7 @@ class ActivityScreen(StvsScreen):
 
     def show(self, detail: ActivityDetail) -> None:
         self.detail = detail
+        self.refresh_bindings()  # the footer follows the status
         a = detail.activity
         self.query_one("#title-bar", Label).update(
             f"{t('app.title')} · {self.county_app.county_name} · {self.screen_title()}")

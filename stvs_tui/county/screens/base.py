@@ -17,6 +17,7 @@ from textual.worker import Worker
 from schema.store import Store
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import t
+from stvs_tui.widgets.footer import FooterKeysFirst
 
 T = TypeVar("T")
 
@@ -58,8 +59,8 @@ class CountyHost(Protocol):
                group: str = "load", exclusive: bool = True) -> Worker[None]: ...
 
 
-class StvsScreen(Screen[None]):
-    """A screen whose keys come from the registry scopes in ``SCOPES``."""
+class StvsScreen(FooterKeysFirst, Screen[None]):
+    """A screen whose keys come from the registry scopes in ``SCOPES``; its footer starts with F1 and Ctrl+Q."""
 
     SCOPES: ClassVar[tuple[str, ...]] = ()
     TITLE_KEY: ClassVar[str] = "app.title"

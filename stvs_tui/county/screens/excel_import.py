@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Label, Select
+from textual.widgets import DataTable, Input, Label, Select
 
 from stvs_tui.actions import ActionSpec, register
 from stvs_tui.county.screens.base import StvsScreen
@@ -21,6 +21,7 @@ from stvs_tui.i18n import language, t
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
+from stvs_tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from stvs_tui.excel import ImportPlan
@@ -28,11 +29,15 @@ if TYPE_CHECKING:
 EXPORT_KINDS = ("teams", "monthly", "roster", "activities", "hours", "template")
 ACTION_SPECS = (
     ActionSpec("app.excel", "f10", "go('excel')", "action.excel", "app", show=False),
-    ActionSpec("excel.back", "escape", "back", "action.back", "excel"),
-    ActionSpec("excel.check", "ctrl+r", "check", "action.check_import", "excel", priority=True),
-    ActionSpec("excel.import", "ctrl+s", "import_all", "action.import_all", "excel", priority=True),
-    ActionSpec("excel.import_valid", "ctrl+v", "import_valid", "action.import_valid", "excel", priority=True),
-    ActionSpec("excel.export", "ctrl+o", "export", "action.export_file", "excel", priority=True),
+    ActionSpec("excel.back", "escape", "back", "action.back", "excel", show=False),
+    ActionSpec("excel.check", "ctrl+r", "check", "action.check_import", "excel", priority=True,
+               short="key.check"),
+    ActionSpec("excel.import", "ctrl+s", "import_all", "action.import_all", "excel", priority=True,
+               short="key.import"),
+    ActionSpec("excel.import_valid", "ctrl+v", "import_valid", "action.import_valid", "excel", priority=True,
+               short="key.import_valid"),
+    ActionSpec("excel.export", "ctrl+o", "export", "action.export_file", "excel", priority=True,
+               short="key.export"),
 )
 
 
@@ -82,7 +87,7 @@ class ExcelScreen(StvsScreen):
                              id="xl-kind")
                 yield Input(placeholder=t("xl.month_placeholder"), id="xl-month")
                 yield Input(value=str(Path.home()), placeholder=t("xl.folder_placeholder"), id="xl-folder")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#xl-problems", DataTable).add_columns(

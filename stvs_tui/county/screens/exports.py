@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Footer, Input, Label
+from textual.widgets import Checkbox, Input, Label
 
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import language, t
 from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from stvs_tui.county.screens.base import StvsScreen
@@ -60,7 +61,7 @@ class ExportModal(ModalScreen[ExportChoice | None]):
             if self.offer_unmasked:
                 yield Checkbox(t("export.unmasked"), value=False, id="export-unmasked")
             yield Label("", id="export-error", markup=False, classes="field-error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#export-path", Input).focus()

@@ -26,7 +26,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Input, Label
 
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import t
@@ -34,6 +34,7 @@ from stvs_tui.queries import UNSORTED, ListSort
 from stvs_tui.widgets.columns import ListColumn
 from stvs_tui.widgets.goto import GotoRowModal
 from stvs_tui.widgets.virtual_table import DESCENDING, Row, Sort, VirtualTable
+from stvs_tui.widgets.footer import KeyFooter
 
 T = TypeVar("T")
 
@@ -105,7 +106,7 @@ class ListScreen(StvsScreen):
             yield Label(t("list.scope", scope=scope), markup=False, id="list-scope")
         yield VirtualTable(id="list")
         yield Label("", id="list-count", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> VirtualTable:

@@ -9,7 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Checkbox, DataTable, Footer, Label, TextArea
+from textual.widgets import Checkbox, DataTable, Label, TextArea
 
 from schema.enums import ReportStatus, ServiceKind, VenueKind
 from schema.models import MonthlyReport, field_label
@@ -21,6 +21,7 @@ from stvs_tui.i18n import labelled, language, t
 from stvs_tui.queries import ReportState
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.table import SteadyTable
+from stvs_tui.widgets.footer import KeyFooter
 
 
 def shift_period(period: str, months: int) -> str:
@@ -62,7 +63,7 @@ class MonthlyReportScreen(StvsScreen):
                 yield Label(t("rep.highlights"), classes="field-label")
                 yield TextArea("", id="report-highlights", soft_wrap=True)
                 yield Label("", id="report-sign", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.period = self.period or period_of(self.county_app.today)

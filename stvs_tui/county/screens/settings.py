@@ -6,10 +6,11 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import LANGUAGES, t
+from stvs_tui.widgets.footer import KeyFooter
 from sync.credentials import load_token, save_token
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -41,7 +42,7 @@ class SettingsScreen(StvsScreen):
             yield Label(t("set.language"), classes="field-label")
             yield Select([(LANGUAGE_NAMES[code], code) for code in LANGUAGES], value=app.lang, id="set-lang",
                          allow_blank=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         store = self.county_app.store

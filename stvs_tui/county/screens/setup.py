@@ -6,12 +6,13 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Button, Footer, Input, Label, Select
+from textual.widgets import Button, Input, Label, Select
 
 from schema.store import Store
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import t
 from stvs_tui.queries import counties
+from stvs_tui.widgets.footer import KeyFooter
 
 DEMO_COUNTY = "410522"
 
@@ -33,7 +34,7 @@ class SetupScreen(StvsScreen):
             yield Label("", id="err-clerk", classes="field-error")
             yield Button(f"{t('setup.start')} (Ctrl+S)", id="start", variant="primary")
             yield Label(t("setup.demo_hint"), markup=False, classes="help-hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.run_db(counties, self._show_counties)

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from schema.errors import StoreError
 from schema.store import Store
@@ -18,6 +18,7 @@ from stvs_tui.county.screens.settings import SERVER_URL
 from stvs_tui.doctor import SHOWN_ON_SCREEN, clock_lines, doctor_lines, server_line
 from stvs_tui.i18n import labelled, t
 from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.footer import KeyFooter
 from sync.client import SyncClient, SyncProgress, SyncSummary
 from sync.credentials import load_token
 from sync.doctor import Diagnosis, StuckItem, diagnose, drop_batch, stuck_items, take_city
@@ -47,7 +48,7 @@ class SyncScreen(StvsScreen):
             yield Label("", id="sync-result", markup=False)
             yield Label(t("doctor.title"), classes="section-title")
             yield Label("", id="sync-doctor", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()

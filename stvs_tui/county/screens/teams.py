@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Input, Label, Tree
+from textual.widgets import DataTable, Input, Label, Tree
 
 from schema.enums import (
     HostUnitKind,
@@ -32,6 +32,7 @@ from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
+from stvs_tui.widgets.footer import KeyFooter
 
 TEAM_FIELDS = [
     FieldSpec("name", required=True),
@@ -85,7 +86,23 @@ class TeamsScreen(StvsScreen):
                 yield Label("", id="team-info", markup=False)
                 yield Label("", id="team-members-title", classes="section-title")
                 yield SteadyTable(id="members", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
+
+    # The footer follows the focus: team keys on the tree, member keys on the members; Restore on the
+    # dissolved teams. Every key works wherever it applies (F1 and the palette list them all).
+    MEMBER_KEYS: ClassVar[frozenset[str]] = frozenset({"teams.add_members", "teams.member_role",
+                                                       "teams.remove_member"})
+    TEAM_KEYS: ClassVar[frozenset[str]] = frozenset({"teams.new", "teams.edit", "teams.dissolve"})
+
+    def footer_hides(self, binding_id: str) -> bool:
+        if binding_id == "teams.restore":
+            return not self.dissolved
+        if self.dissolved:
+            return binding_id in self.MEMBER_KEYS | self.TEAM_KEYS
+        on_members = self.focused is not None and self.focused.id == "members"
+        if on_members:
+            return binding_id in self.TEAM_KEYS
+        return binding_id in self.MEMBER_KEYS - {"teams.add_members"}
 
     def action_export(self) -> None:
         export_teams_form(self)
@@ -255,6 +272,7 @@ class TeamsScreen(StvsScreen):
     def action_show_dissolved(self) -> None:
         """Switch the tree between the active teams and the dissolved ones."""
         self.dissolved = not self.dissolved
+        self.refresh_bindings()
         self.team_id = None
         self.detail = None
         self.query_one("#members", DataTable).clear()
@@ -271,6 +289,7 @@ class TeamsScreen(StvsScreen):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.dissolved = False
+                self.refresh_bindings()
 
                 def restored(_team: Team) -> None:
                     # Chosen once the write is done: a load run before it (the screen resuming from the

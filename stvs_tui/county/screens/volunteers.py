@@ -11,7 +11,7 @@ from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Label, Select
+from textual.widgets import DataTable, Input, Label, Select
 
 from schema.enums import (
     CommendationLevel,
@@ -38,6 +38,7 @@ from stvs_tui.widgets.resolution import ResolutionNote
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 from stvs_tui.widgets.virtual_table import Row
+from stvs_tui.widgets.footer import KeyFooter
 
 VOLUNTEER_FIELDS = [
     FieldSpec("name", required=True),
@@ -241,7 +242,7 @@ class VolunteerScreen(StvsScreen):
             yield SteadyTable(id="vol-commendations", cursor_type="row", classes="detail-table")
             yield Label(t("vol.corrections"), classes="section-title")
             yield SteadyTable(id="vol-corrections", cursor_type="row", classes="detail-table")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         lang = language()

@@ -1,0 +1,53 @@
+"""The key footer: F1 help and Ctrl+Q quit first, then the screen's keys under their short words, in
+Textual's compact layout, so that every key shown fits 80 columns in Chinese and English.
+
+Textual lists a screen's keys before the app's, so on a narrow terminal the app's F1 and Ctrl+Q were the
+ones cut (``f1 帮``). The full names are in F1 help and the command palette (``stvs_tui.actions``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from textual.binding import ActiveBinding
+from textual.widgets import Footer
+
+
+class KeyFooter(Footer):
+    """Textual's footer, compact (one space between keys, not two)."""
+
+    DEFAULT_CSS = """
+    KeyFooter.-compact FooterLabel { margin: 0 1 0 0; }
+    KeyFooter.-compact FooterKey.-grouped { margin: 0 1 0 0; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(compact=True)
+
+
+class FooterKeysFirst:
+    """A screen mixin: the footer starts with the app's ``FOOTER_FIRST`` keys (even under a modal's chain,
+    which stops before the app's), and leaves out the keys ``footer_hides`` names (they still work)."""
+
+    FOOTER_FIRST: ClassVar[tuple[str, ...]] = ("app.help", "app.quit")
+
+    def footer_hides(self, binding_id: str) -> bool:
+        """Whether to leave the key with this registry id out of the footer now (the screen's state)."""
+        return False
+
+    @property
+    def active_bindings(self) -> dict[str, Any]:
+        found: dict[str, ActiveBinding] = dict(super().active_bindings)  # type: ignore[misc]
+        app = self.app  # type: ignore[attr-defined]
+        first_ids = self.FOOTER_FIRST
+        for key, bindings in app._bindings.key_to_bindings.items():
+            for binding in bindings:
+                if binding.id in first_ids and key not in found:
+                    found[key] = ActiveBinding(app, binding, True, binding.tooltip)
+        for key, active in found.items():
+            if active.binding.show and active.binding.id and self.footer_hides(active.binding.id):
+                found[key] = active._replace(binding=replace(active.binding, show=False))
+        first = sorted(((key, b) for key, b in found.items() if b.binding.id in first_ids),
+                       key=lambda kb: first_ids.index(kb[1].binding.id))
+        return dict(first) | {key: b for key, b in found.items() if b.binding.id not in first_ids}
