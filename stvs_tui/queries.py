@@ -825,6 +825,7 @@ class DashboardData:
     pending_changes: int
     last_sync: str
     conflicts: int
+    trend: MonthlyTrend = field(default_factory=lambda: MonthlyTrend([], [], []))
 
     def tier_summary(self) -> list[tuple[str, int, int, int]]:
         """(tier, teams, teams below minimum, minimum) for each tier present, top tier first."""
@@ -839,6 +840,39 @@ class DashboardData:
     @property
     def idle_teams(self) -> int:
         return sum(1 for team in self.teams if not team.meets_monthly_activity)
+
+
+@dataclass(frozen=True)
+class MonthlyTrend:
+    """Activities held and hours confirmed in each of the last months, oldest first (the dashboard's charts)."""
+
+    months: list[str]
+    activities: list[int]
+    hours: list[float]
+
+
+def previous_periods(period: str, count: int) -> list[str]:
+    """The ``count`` months up to ``period`` (``YYYY-MM``), oldest first."""
+    year, month = map(int, period.split("-"))
+    index = year * 12 + month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+def monthly_trend(session: Session, county_code: str, period: str, months: int = 12) -> MonthlyTrend:
+    """Per month of the last ``months`` up to ``period``: activities held (not cancelled) and confirmed hours of
+    those months' activities, two grouped queries over the activity's start."""
+    periods = previous_periods(period, months)
+    start, end = month_bounds(periods[0])[0], month_bounds(periods[-1])[1]
+    month = sa.func.substr(sa.cast(Activity.starts_at, sa.String), 1, 7).label("month")
+    held = (Activity.county_code == county_code, Activity.deleted.is_(False),
+            Activity.status != ActivityStatus.CANCELLED.value, Activity.starts_at >= start, Activity.starts_at < end)
+    activities = dict(session.execute(sa.select(month, sa.func.count()).where(*held).group_by(month)).all())
+    hours = dict(session.execute(
+        sa.select(month, sa.func.sum(Participation.hours)).join(Participation, Participation.activity_id == Activity.id)
+        .where(*held, Participation.deleted.is_(False), Participation.attended.is_(True),
+               Participation.hours_confirmed.is_(True)).group_by(month)).all())
+    return MonthlyTrend(periods, [int(activities.get(p, 0)) for p in periods],
+                        [float(hours.get(p) or 0.0) for p in periods])
 
 
 def dashboard_data(session: Session, county_code: str, period: str, sync: SyncStatus) -> DashboardData:
@@ -857,7 +891,7 @@ def dashboard_data(session: Session, county_code: str, period: str, sync: SyncSt
         report_waiting=report is not None and report.status == ReportStatus.SUBMITTED.value
         and report.sync_state != SyncState.SYNCED.value,
         pending_changes=sync.unsynced_changes, last_sync=sync.last_sync_at,
-        conflicts=sync.conflicts_waiting,
+        conflicts=sync.conflicts_waiting, trend=monthly_trend(session, county_code, period),
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Label, OptionList
+from textual.widgets import DataTable, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from schema.enums import TeamTier
@@ -19,6 +20,8 @@ from stvs_tui.queries import SAN_ZHANG, DashboardData, dashboard_data, shown_tim
 from stvs_tui.state import report_state
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
+from stvs_tui.widgets.charts import spark, split_bar
+from stvs_tui.widgets.footer import KeyFooter
 from sync.status import sync_status
 
 
@@ -35,12 +38,14 @@ class DashboardScreen(StvsScreen):
         yield from self.title_bar()
         yield Label("", id="dash-header", markup=False)
         with Vertical(id="dash-body"):
+            yield Label("", id="dash-trend-title", classes="section-title", markup=False)
+            yield Static("", id="dash-charts", markup=False)
             yield Label(t("dash.figures"), classes="section-title")
             yield OptionList(id="figures")
             yield Label(t("dash.teams_title"), classes="section-title")
             table: SteadyTable = SteadyTable(id="team-table", cursor_type="row", zebra_stripes=True)
             yield table
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#team-table", DataTable)
@@ -73,6 +78,10 @@ class DashboardScreen(StvsScreen):
         if highlighted is not None:
             figures.highlighted = min(highlighted, figures.option_count - 1)
         self._fill_teams(data)
+        if data.trend.months:
+            self.query_one("#dash-trend-title", Label).update(
+                t("dash.trend_title", first=data.trend.months[0], last=data.trend.months[-1]))
+        self.query_one("#dash-charts", Static).update(self._charts(data))
         self.call_after_refresh(report_state, f"county.dashboard teams={len(data.teams)}")
 
     def _figure_options(self, data: DashboardData) -> list[Option]:
@@ -100,6 +109,36 @@ class DashboardScreen(StvsScreen):
             Option(t("dash.conflicts", count=data.conflicts), id="sync:conflicts"),
         ]
         return options
+
+    @staticmethod
+    def _charts(data: DashboardData) -> Text:
+        """The last 12 months' activities and confirmed hours (two cells a month, oldest first), and this month's
+        teams with and without an activity."""
+        trend = data.trend
+        if not trend.months:
+            return Text()
+
+        def bars(values: list[float], style: str) -> Text:
+            single = spark(values, style)
+            return Text("").join(single[index:index + 1] for index in range(len(single)) for _twice in (1, 2))
+
+        labels = [t("dash.chart_activities"), t("dash.chart_hours"), t("dash.chart_teams")]
+        width = max(cell_len(label) for label in labels)
+
+        def line(label: str, chart: Text, summary: str) -> Text:
+            return Text.assemble((label + " " * (width - cell_len(label) + 1), "bold"), chart, f"  {summary}")
+
+        good = sum(1 for team in data.teams if team.meets_monthly_activity)
+        bad = len(data.teams) - good
+        total_hours = sum(trend.hours)
+        return Text("\n").join([
+            line(labels[0], bars([float(n) for n in trend.activities], "cyan"),
+                 t("dash.chart_activities_sum", total=sum(trend.activities), month=trend.activities[-1])),
+            line(labels[1], bars(trend.hours, "yellow"),
+                 t("dash.chart_hours_sum", total=f"{total_hours:g}", month=f"{trend.hours[-1]:g}")),
+            line(labels[2], split_bar(good, bad, 2 * len(trend.months)),
+                 t("dash.chart_teams_sum", good=good, bad=bad)),
+        ])
 
     def _fill_teams(self, data: DashboardData) -> None:
         table = self.query_one("#team-table", DataTable)
