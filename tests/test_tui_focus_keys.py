@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from test_tui_fixtures import COUNTY, county_app, make_store, screen_text, settle, type_text, wait_until
-from textual.widgets import Input, Select
+from textual.widgets import Input, Label, Select
 
 from schema.models import Team
 from schema.store import Store
@@ -18,7 +19,8 @@ from stvs_tui.county.screens.setup import SetupScreen
 from stvs_tui.county.screens.teams import TeamsScreen
 from stvs_tui.county.screens.volunteers import VolunteerScreen, VolunteersScreen
 from stvs_tui.widgets.form import FormModal
-from stvs_tui.widgets.picker import PickerModal
+from stvs_tui.widgets.picker import MARK, PickerModal
+from stvs_tui.widgets.virtual_table import VirtualTable
 
 
 @pytest.fixture
@@ -138,3 +140,49 @@ def test_no_chinese_in_the_english_catalogue_and_no_english_placeholders_in_chin
         assert not cjk.search(CATALOGUE[key][1]), key
     for key in ("form.date_hint", "form.datetime_hint"):
         assert "YYYY" not in CATALOGUE[key][0], key
+
+
+async def test_the_pick_dialog_is_the_virtual_list_over_every_match(store: Store) -> None:
+    """The pick dialog behaves like the other lists: the whole roster (Ctrl+End reaches the last volunteer, the
+    count says how many), Space toggles a mark (and again takes it back), marks survive a search, `/` reaches
+    the search box and Enter comes back to the list."""
+    app = county_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        with store.session() as session:
+            empty = Team(county_code=COUNTY, name="空队", tier="grassroots", host_kind="township")
+            session.add(empty)
+            session.commit()
+            empty_id = empty.id
+            names = dict(session.execute(sa.text("SELECT id, name FROM volunteer WHERE deleted = 0")).all())
+        app.open_area(TeamsScreen(select_team=empty_id))
+        await wait_until(pilot, lambda: isinstance(app.screen, TeamsScreen) and app.screen.detail is not None
+                         and app.screen.detail.team.id == empty_id)
+        await pilot.press("ctrl+a")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerModal) and app.screen.table.total is not None)
+        picker = app.screen
+        table = picker.table
+        assert isinstance(table, VirtualTable) and table.total == len(names) > table.page_height
+        first = table.current_key
+        await pilot.press("space")
+        assert picker.marked == [first] and str(table.get_row(first)[0]) == MARK
+        await pilot.press("space")
+        assert picker.marked == [] and str(table.get_row(first)[0]) == " "
+        await pilot.press("space")
+        await pilot.press("ctrl+end")
+        await wait_until(pilot, lambda: table.cursor_row == len(names) - 1 and table.current_key is not None)
+        last = table.current_key
+        assert last != first and str(table.get_row(last)[1]) == names[last]
+        assert f"{len(names)}" in str(picker.query_one("#picker-count", Label).render())
+        await pilot.press("space")
+        await pilot.press("slash")
+        assert app.focused is picker.query_one("#picker-filter", Input)
+        await type_text(pilot, names[last])
+        await wait_until(pilot, lambda: table.total is not None and table.total >= 1
+                         and table.current_key is not None and names[table.current_key] == names[last])
+        await pilot.press("enter")
+        assert app.focused is table
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, TeamsScreen) and app.screen.detail is not None
+                         and len(app.screen.detail.members) == 2)
+        assert {m.volunteer_id for m in app.screen.detail.members} == {first, last}

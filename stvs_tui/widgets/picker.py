@@ -1,6 +1,7 @@
-"""Choosing records from a long list: a filter line over a paged SQL table, space to mark, Ctrl+S to take
-the marked rows (or Enter to take one when ``multiple`` is off). Marks survive filter changes. The list has
-the focus when the dialog opens; `/` moves to the search box and Enter back to the list."""
+"""Choosing records from a long list: a filter line over the virtual list (``VirtualTable``: the whole query,
+PageDown a screenful, Ctrl+Home/Ctrl+End the first/last row, as on the other lists), Space to mark, Ctrl+S to
+take the marked rows (or Enter to take one when ``multiple`` is off). Marks survive filter changes. The list
+has the focus when the dialog opens; `/` moves to the search box and Enter back to the list."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import Input, Label
 
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import t
 from stvs_tui.widgets.columns import ListColumn
-from stvs_tui.widgets.paged_table import PagedTable, Row
+from stvs_tui.widgets.virtual_table import Row, VirtualTable
 
 PageFetcher = Callable[[Session, str, int, int], Sequence[Row]]
 CountFetcher = Callable[[Session, str], int]
@@ -43,23 +44,23 @@ class PickerModal(ModalScreen[list[str] | None]):
         self.taken_note = taken_note
         self.multiple = multiple
         self.marked: list[str] = []
-        self.generation = 0
-        self.count_text = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box picker-box"):
             yield Label(self.picker_title, markup=False, classes="modal-title")
             yield Input(placeholder=t("list.filter_placeholder"), id="picker-filter")
-            yield PagedTable(id="picker-list")
+            yield VirtualTable(id="picker-list")
             yield Label("", id="picker-count", markup=False)
 
     @property
-    def table(self) -> PagedTable:
-        return self.query_one("#picker-list", PagedTable)
+    def table(self) -> VirtualTable:
+        return self.query_one("#picker-list", VirtualTable)
 
     def on_mount(self) -> None:
         mark_width = max(cell_len(MARK), cell_len(self.taken_note))
         self.table.set_columns([ListColumn(" ", mark_width, mark_width, key="mark"), *self.list_columns])
+        self.table.fetch_rows = self._fetch_rows
+        self.watch(self.table, "cursor_row", lambda _row: self._show_count(), init=False)
         # The rows have the focus: Space marks one at once; `/` reaches the search box, Enter comes back.
         self.table.focus()
         self.reload()
@@ -69,52 +70,60 @@ class PickerModal(ModalScreen[list[str] | None]):
             return Text(self.taken_note or MARK, style="dim")
         return Text(MARK if key in self.marked else " ", style="bold green")
 
-    def reload(self, offset: int = 0, cursor_at_end: bool = False) -> None:
-        self.generation += 1
-        generation = self.generation
+    def _marked(self, rows: Sequence[Row]) -> list[Row]:
+        return [(key, [self._mark_cell(key), *cells]) for key, cells in rows]
+
+    def reload(self) -> None:
+        """The first rows for the filter as it is now; the matches are counted once they are drawn."""
+        table = self.table
+        generation = table.reset()
         text = self.query_one("#picker-filter", Input).value
-        limit = self.table.page_size
-        app = self.app
+        start, end = table.window()
+        count = end - start
 
         def show(rows: Sequence[Row]) -> None:
-            if generation != self.generation:
+            if generation != table.generation:
                 return
-            self.table.show_page(offset, [(key, [self._mark_cell(key), *cells]) for key, cells in rows],
-                                 cursor_at_end)
-            self.run_worker_count(generation, text, offset, len(rows))
+            table.put_rows(generation, start, self._marked(rows), exhausted=len(rows) < count)
+            self._show_count()
+            if table.total is None:
+                self.app.run_db(self, lambda session: self.fetch_count(session, text),  # type: ignore[attr-defined]
+                                lambda total: self._counted(generation, total), group="count")
 
-        app.run_db(self, lambda session: self.fetch_page(session, text, offset, limit), show,  # type: ignore[attr-defined]
-                   group="page")
+        self.app.run_db(self, lambda session: self.fetch_page(session, text, start, count), show,  # type: ignore[attr-defined]
+                        group="page")
 
-    def run_worker_count(self, generation: int, text: str, offset: int, shown: int) -> None:
-        def counted(total: int) -> None:
-            if generation == self.generation:
-                self.table.total = total
-                self.count_text = t("list.count", total=total, first=offset + 1 if shown else 0, last=offset + shown)
-                self._show_count()
+    def _counted(self, generation: int, total: int) -> None:
+        self.table.set_total(generation, total)
+        self._show_count()
 
-        self.app.run_db(self, lambda session: self.fetch_count(session, text), counted,  # type: ignore[attr-defined]
-                        group="count")
+    def _fetch_rows(self, generation: int, start: int, count: int) -> None:
+        """Rows the list wants as its view moves (PageDown, Ctrl+End), fetched in a worker."""
+        text = self.query_one("#picker-filter", Input).value
+        total = self.table.total
+
+        def show(rows: Sequence[Row]) -> None:
+            self.table.put_rows(generation, start, self._marked(rows),
+                                exhausted=len(rows) < count and total is None and bool(rows))
+            self._show_count()
+
+        self.app.run_db(self, lambda session: self.fetch_page(session, text, start, count), show,  # type: ignore[attr-defined]
+                        group="rows")
 
     @on(Input.Changed, "#picker-filter")
     def _filter_changed(self) -> None:
-        self.table.total = None
         self.reload()
 
     @on(Input.Submitted, "#picker-filter")
     def _filter_submitted(self) -> None:
         self.table.focus()
 
-    @on(PagedTable.PageWanted)
-    def _page_wanted(self, event: PagedTable.PageWanted) -> None:
-        self.reload(event.offset, event.cursor_at_end)
-
-    @on(DataTable.RowSelected, "#picker-list")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(VirtualTable.RowSelected, "#picker-list")
+    def _row_selected(self, event: VirtualTable.RowSelected) -> None:
         if self.multiple:
             self.action_toggle()
         else:
-            self.dismiss([str(event.row_key.value)])
+            self.dismiss([event.key])
 
     def action_toggle(self) -> None:
         key = self.table.current_key
@@ -126,12 +135,24 @@ class PickerModal(ModalScreen[list[str] | None]):
             self.marked.append(key)
         else:
             self.marked = [key]
-        self.table.update_cell(key, "mark", self._mark_cell(key))
+        table = self.table
+        for index, (row_key, cells) in list(table.rows.items()):
+            if row_key == key:
+                table.rows[index] = (row_key, [self._mark_cell(key), *cells[1:]])
+        table.refresh()
         self._show_count()
 
     def _show_count(self) -> None:
+        table = self.table
+        row = table.cursor_row + 1 if table.row_count else 0
+        if table.total == 0:
+            text = t("list.empty")
+        elif table.total is None:
+            text = t("list.position_unknown", row=row)
+        else:
+            text = t("list.position", total=table.total, row=row)
         marked = f"  {MARK} {len(self.marked)}" if self.multiple else ""
-        self.query_one("#picker-count", Label).update(self.count_text + marked)
+        self.query_one("#picker-count", Label).update(text + marked)
 
     def action_focus_filter(self) -> None:
         self.query_one("#picker-filter", Input).focus()
