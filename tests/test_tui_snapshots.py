@@ -1,4 +1,5 @@
-"""Snapshots of the county TUI's main screens, in Chinese and English, at 80×24 and 120×40.
+"""Snapshots of the county TUI's main screens, F1 help, and a form with a toast over it, in Chinese and English,
+at 80×24 and 120×40 (the dashboard's charts, the footers' short words, wide characters drawn whole under a toast).
 
 Deterministic: demo data from a fixed seed, a fixed "today" injected into the app, and no clock on screen.
 Update with ``pytest tests/test_tui_snapshots.py --snapshot-update`` after checking the report.
@@ -10,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from test_tui_fixtures import county_app, make_store, settle
+from test_tui_fixtures import county_app, make_store, settle, type_text
 from textual.pilot import Pilot
 
 from schema.store import Store
@@ -36,12 +37,23 @@ def keys(*pressed: str) -> Callable[[Pilot[None]], Awaitable[None]]:
     return run
 
 
+async def form_with_toast(pilot: Pilot[None]) -> None:
+    """The volunteer form, a name typed, Ctrl+S: the "fix the fields marked red" toast over the dialog."""
+    pilot.app.NOTIFICATION_TIMEOUT = 3600  # the toast stays for the shot, however slow the machine
+    await keys("f3", "ctrl+n")(pilot)
+    await type_text(pilot, "欧阳娜娜")
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+
+
 SCREENS = {
     "dashboard": keys(),
     "volunteers": keys("f3"),
     "teams": keys("f4"),
     "activity": keys("f5", "enter"),
     "report": keys("f7", "pageup"),
+    "help": keys("f1"),
+    "form_toast": form_with_toast,
 }
 
 
