@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_tui_fixtures import county_app, make_store, settle, type_text
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from schema.store import Store
 
@@ -43,6 +44,9 @@ async def form_with_toast(pilot: Pilot[None]) -> None:
     await keys("f3", "ctrl+n")(pilot)
     await type_text(pilot, "欧阳娜娜")
     await pilot.press("ctrl+s")
+    await settle(pilot)
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False  # the focused field's cursor shown, not blinking with the clock
     await settle(pilot)
 
 
