@@ -1,7 +1,8 @@
 """schemathesis over the server's OpenAPI document, against a real uvicorn on 127.0.0.1, with every check it
 has (status codes and bodies as documented, schema-invalid input refused, valid input accepted, auth
 honoured, ...): the document is the API. Run for a county token, an admin token and no token. Examples per
-endpoint are bounded so the file runs in about a minute."""
+endpoint are bounded. The default run gives the roles an API serves (a county on the sync API, the city admin on
+the admin API) every phase; the refused roles get a few fuzzed examples each, and every phase under ``-m slow``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ ADMIN_PATHS = r"^/api/v1/admin/"
 # Derandomised: the same examples every run, so the suite passes or fails on the code alone (a random search
 # found a NUL id the PostgreSQL server could not take; such finds become fixes, not flaky runs).
 EXAMPLES = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+# A role the API refuses (401/403 whatever the body): the coverage phase (every boundary case of every parameter,
+# most of the file's time) proves little more there than a few examples do; it runs for them under -m slow.
+REFUSED_EXAMPLES = settings(EXAMPLES, max_examples=3)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -42,7 +46,7 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 # What JSON Schema cannot say, told to the checks per operation (and only there): a version handshake answers
 # 426 to a well-formed request of another protocol or schema version, and a report range must run forward over
 # at most a few years (first ≤ last), a rule between two parameters, answered 422 in the documented shape.
-CONFIG = SchemathesisConfig.from_str('''
+OPERATIONS = '''
 [[operations]]
 include-path-regex = "^/api/v1/sync/(hello|push)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "426"]
@@ -51,11 +55,18 @@ checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", 
 [[operations]]
 include-path-regex = "^/api/v1/admin/reports$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422"]
-''')
+'''
+CONFIG = SchemathesisConfig.from_str(OPERATIONS)
 
 
-def load(server: ThreadServer, paths: str) -> Any:
-    return schemathesis.openapi.from_url(f"{server.url}/openapi.json", config=CONFIG).include(path_regex=paths)
+QUICK_CONFIG = SchemathesisConfig.from_str('''
+[phases.coverage]
+enabled = false
+''' + OPERATIONS)
+
+
+def load(server: ThreadServer, paths: str, config: SchemathesisConfig = CONFIG) -> Any:
+    return schemathesis.openapi.from_url(f"{server.url}/openapi.json", config=config).include(path_regex=paths)
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +79,20 @@ def admin_schema(live_server: ThreadServer) -> Any:
     return load(live_server, ADMIN_PATHS)
 
 
+@pytest.fixture(scope="module")
+def api_schema_fuzzed(live_server: ThreadServer) -> Any:
+    return load(live_server, SYNC_PATHS, QUICK_CONFIG)
+
+
+@pytest.fixture(scope="module")
+def admin_schema_fuzzed(live_server: ThreadServer) -> Any:
+    return load(live_server, ADMIN_PATHS, QUICK_CONFIG)
+
+
 schema = schemathesis.pytest.from_fixture("api_schema")
 admin_api = schemathesis.pytest.from_fixture("admin_schema")
+schema_fuzzed = schemathesis.pytest.from_fixture("api_schema_fuzzed")
+admin_api_fuzzed = schemathesis.pytest.from_fixture("admin_schema_fuzzed")
 
 
 def call(case: Any, server: ThreadServer, who: str | None) -> None:
@@ -84,33 +107,61 @@ def test_the_sync_api_is_as_documented_for_a_county_token(case: Any, live_server
     call(case, live_server, "county")
 
 
-@schema.parametrize()
-@EXAMPLES
-def test_the_sync_api_is_as_documented_for_an_admin_token(case: Any, live_server: ThreadServer) -> None:
-    call(case, live_server, "admin")
-
-
-@schema.parametrize()
-@EXAMPLES
-def test_the_sync_api_is_as_documented_without_a_token(case: Any, live_server: ThreadServer) -> None:
-    call(case, live_server, None)
-
-
 @admin_api.parametrize()
 @EXAMPLES
 def test_the_admin_api_is_as_documented_for_an_admin_token(case: Any, live_server: ThreadServer) -> None:
     call(case, live_server, "admin")
 
 
-@admin_api.parametrize()
-@EXAMPLES
+@schema_fuzzed.parametrize()
+@REFUSED_EXAMPLES
+def test_the_sync_api_is_as_documented_for_an_admin_token(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, "admin")
+
+
+@schema_fuzzed.parametrize()
+@REFUSED_EXAMPLES
+def test_the_sync_api_is_as_documented_without_a_token(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, None)
+
+
+@admin_api_fuzzed.parametrize()
+@REFUSED_EXAMPLES
 def test_the_admin_api_is_as_documented_for_a_county_token(case: Any, live_server: ThreadServer) -> None:
     call(case, live_server, "county")
 
 
+@admin_api_fuzzed.parametrize()
+@REFUSED_EXAMPLES
+def test_the_admin_api_is_as_documented_without_a_token(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, None)
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@EXAMPLES
+def test_the_sync_api_is_as_documented_for_an_admin_token_every_phase(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, "admin")
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@EXAMPLES
+def test_the_sync_api_is_as_documented_without_a_token_every_phase(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, None)
+
+
+@pytest.mark.slow
 @admin_api.parametrize()
 @EXAMPLES
-def test_the_admin_api_is_as_documented_without_a_token(case: Any, live_server: ThreadServer) -> None:
+def test_the_admin_api_is_as_documented_for_a_county_token_every_phase(case: Any, live_server: ThreadServer) -> None:
+    call(case, live_server, "county")
+
+
+@pytest.mark.slow
+@admin_api.parametrize()
+@EXAMPLES
+def test_the_admin_api_is_as_documented_without_a_token_every_phase(case: Any, live_server: ThreadServer) -> None:
     call(case, live_server, None)
 
 
