@@ -78,3 +78,37 @@ async def test_the_charts_report_and_sync_lines_are_on_the_first_screen_at_80x24
             assert all(cell_len(line) <= 80 for line in lines)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_team_table_fits_the_width_and_a_cut_cell_ends_in_an_ellipsis(tmp_path: Path, lang: str,
+                                                                              size: tuple[int, int]) -> None:
+    store = make_store(tmp_path / "stvs.sqlite", volunteers=120)
+    try:
+        app = county_app(store, lang)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            table = app.screen.query_one("#team-table")
+            room = table.scrollable_content_region.width
+            assert table.virtual_size.width <= room, "the last columns would be past the right edge"
+            flags_header = table.ordered_columns[-1].label.plain
+            rows = [table.get_row_at(index) for index in range(table.row_count)]
+            flagged = [row for row in rows if row[-1].plain]
+            assert flagged, "the demo data has teams short of members or without an activity"
+            width = table.ordered_columns[-1].width
+            for row in flagged:
+                line = row[-1].copy()
+                line.truncate(width, overflow="ellipsis")
+                # Drawn whole, or cut and saying so.
+                assert line.plain == row[-1].plain or line.plain.endswith("…")
+            text = screen_text(app)
+            assert flags_header in text
+            shown = [row[-1].plain for row in flagged if row[-1].cell_len <= width]
+            cut = [row[-1].plain for row in flagged if row[-1].cell_len > width]
+            if size == (80, 24):
+                assert cut or shown  # at 80 columns the flags may be cut, with the "…"
+            else:
+                assert not cut, f"at {size[0]} columns every flag fits: {cut}"
+    finally:
+        store.close()

@@ -43,7 +43,7 @@ class DashboardScreen(StvsScreen):
             yield Label(t("dash.figures"), classes="section-title")
             yield OptionList(id="figures")
             yield Label(t("dash.teams_title"), classes="section-title")
-            table: SteadyTable = SteadyTable(id="team-table", cursor_type="row", zebra_stripes=True)
+            table: SteadyTable = SteadyTable(id="team-table", cursor_type="row", zebra_stripes=True, fit=True)
             yield table
         yield KeyFooter()
 
@@ -141,7 +141,7 @@ class DashboardScreen(StvsScreen):
         ])
 
     def _fill_teams(self, data: DashboardData) -> None:
-        table = self.query_one("#team-table", DataTable)
+        table = self.query_one("#team-table", SteadyTable)
         row = table.cursor_row
         table.clear()
         for team in data.teams:
@@ -151,6 +151,7 @@ class DashboardScreen(StvsScreen):
             table.add_row(plain(team.name), enum_label(TeamTier, team.tier), members, str(team.san_zhang),
                           str(team.experts), str(team.rural_talents), str(team.activities_in_month),
                           Text("、".join(flags), style="red"), key=team.team_id)
+        table.fit_columns()
         if data.teams:
             table.move_cursor(row=min(row, len(data.teams) - 1), animate=False)
 
