@@ -91,6 +91,8 @@ async def test_the_team_table_fits_the_width_and_a_cut_cell_ends_in_an_ellipsis(
             await settle(pilot)
             table = app.screen.query_one("#team-table")
             room = table.scrollable_content_region.width
+            # The gutter is kept whether or not the bar shows, so the room cannot change after the fit.
+            assert room == table.content_region.width - table.styles.scrollbar_size_vertical
             assert table.virtual_size.width <= room, "the last columns would be past the right edge"
             flags_header = table.ordered_columns[-1].label.plain
             rows = [table.get_row_at(index) for index in range(table.row_count)]

@@ -28,9 +28,16 @@ class SteadyTable(DataTable[Text]):
     terminal never hides the last columns past the right edge.
     """
 
+    # A fitted table keeps its scrollbar's gutter whether or not the bar is shown: the room the columns are
+    # fitted to must not change when enough rows arrive for the bar to appear (no Resize says so).
+    DEFAULT_CSS = """
+    SteadyTable.-fit { scrollbar-gutter: stable; }
+    """
+
     def __init__(self, *args: Any, fit: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fit = fit
+        self.set_class(fit, "-fit")
         self._natural: dict[Any, int] = {}
 
     def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None,
