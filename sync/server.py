@@ -239,7 +239,8 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
         return county_digest(db, who.county_code)
 
     @app.get(f"{API_PREFIX}/sync/rediff", responses=responses())
-    def rediff(who: CallerDep, table: Annotated[TableName, Query()], after: Annotated[str, Query(max_length=36)] = "",
+    def rediff(who: CallerDep, table: Annotated[TableName, Query()],
+               after: Annotated[str, Query(max_length=36, pattern=r"^[0-9A-Za-z_.:\-]*$")] = "",  # an id, or ""
                limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 1000) -> RediffPage:
         """(id, version) and content hash of the caller's county rows of one table, in id order: the targeted
         re-diff."""

@@ -73,3 +73,12 @@ def test_other_bodies_nested_deep_get_a_4xx(city: CityServer, path: str) -> None
         response = client.post(f"{API_PREFIX}{path}", content=nested(1000),
                                headers={"Content-Type": "application/json"})
     assert 400 <= response.status_code < 500 and response.json()["detail"]
+
+
+def test_a_rediff_cursor_that_is_no_id_is_a_422_not_a_500(city: CityServer) -> None:
+    """Found by schemathesis on PostgreSQL: a NUL in ``after`` reached the database (which refuses NUL in text)."""
+    with city.client(city.tokens["410522"]) as client:
+        response = client.get(f"{API_PREFIX}/sync/rediff", params={"table": "membership", "after": "\x95\x00x"})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["query", "after"]
+        assert client.get(f"{API_PREFIX}/sync/rediff", params={"table": "membership", "after": "0190c0de-x"}).status_code == 200
