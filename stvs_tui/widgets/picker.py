@@ -20,7 +20,7 @@ from textual.widgets import Input, Label
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import t
 from stvs_tui.widgets.columns import ListColumn
-from stvs_tui.widgets.virtual_table import Row, VirtualTable
+from stvs_tui.widgets.virtual_table import Row, VirtualTable, position_text
 
 PageFetcher = Callable[[Session, str, int, int], Sequence[Row]]
 CountFetcher = Callable[[Session, str], int]
@@ -143,14 +143,7 @@ class PickerModal(ModalScreen[list[str] | None]):
         self._show_count()
 
     def _show_count(self) -> None:
-        table = self.table
-        row = table.cursor_row + 1 if table.row_count else 0
-        if table.total == 0:
-            text = t("list.empty")
-        elif table.total is None:
-            text = t("list.position_unknown", row=row)
-        else:
-            text = t("list.position", total=table.total, row=row)
+        text = position_text(self.table)
         marked = f"  {MARK} {len(self.marked)}" if self.multiple else ""
         self.query_one("#picker-count", Label).update(text + marked)
 

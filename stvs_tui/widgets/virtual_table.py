@@ -29,6 +29,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from stvs_tui.i18n import t
 from stvs_tui.widgets.columns import ListColumn, cut_text, fit_widths
 
 Row = tuple[str, Sequence[Text | str | int]]
@@ -559,3 +560,14 @@ def fit_cell(text: str, width: int) -> str:
     if length <= width:
         return text + " " * (width - length)
     return set_cell_size(text, width - 1) + "…"
+
+
+def position_text(table: VirtualTable) -> str:
+    """Where the cursor is in the list, for the count line under it: 'empty', 'row N of M', or 'row N'
+    while the count is still being made."""
+    row = table.cursor_row + 1 if table.row_count else 0
+    if table.total == 0:
+        return t("list.empty")
+    if table.total is None:
+        return t("list.position_unknown", row=row)
+    return t("list.position", total=table.total, row=row)

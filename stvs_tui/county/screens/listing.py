@@ -32,9 +32,9 @@ from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import t
 from stvs_tui.queries import UNSORTED, ListSort
 from stvs_tui.widgets.columns import ListColumn
-from stvs_tui.widgets.goto import GotoRowModal
-from stvs_tui.widgets.virtual_table import DESCENDING, Row, Sort, VirtualTable
 from stvs_tui.widgets.footer import KeyFooter
+from stvs_tui.widgets.goto import GotoRowModal
+from stvs_tui.widgets.virtual_table import DESCENDING, Row, Sort, VirtualTable, position_text
 
 T = TypeVar("T")
 
@@ -253,15 +253,8 @@ class ListScreen(StvsScreen):
         self.reload(same_data=True)
 
     def _show_count(self) -> None:
-        table = self.table
         label = self.query_one("#list-count", Label)
-        row = table.cursor_row + 1 if table.row_count else 0
-        if table.total == 0:
-            text = t("list.empty")
-        elif table.total is None:
-            text = t("list.position_unknown", row=row)
-        else:
-            text = t("list.position", total=table.total, row=row)
+        text = position_text(self.table)
         if text != self._count_text:
             self._count_text = text
             # One line of fixed size (county.tcss): no layout of the screen for it.
