@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import uvicorn
 
 from schema.models import Volunteer
 from schema.regions import install_regions, read_regions
-from schema.store import Store, open_store
+from schema.store import Store, backup_sqlite, open_store
 from schema.validators import id_check_char
 from sync.auth import issue_token
 from sync.client import SyncClient, SyncSummary
@@ -181,12 +180,7 @@ def store_template(key: tuple[Any, ...] = (), fill: Any = None) -> Path:
 def copy_store_file(template: Path, path: Path) -> None:
     """``template`` copied to ``path`` (a private file in a private folder, as ``open_store`` makes them)."""
     assert not path.exists(), f"{path}: a store is there already (a copy of the template would replace it)"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with sqlite3.connect(template) as source, sqlite3.connect(path) as target:
-        source.backup(target)
-    source.close()
-    target.close()
-    os.chmod(path, 0o600)
+    backup_sqlite(template, path)
 
 
 SERVER_IDENTITY = ("server_id", "city_key", "city_public_key")
