@@ -184,8 +184,11 @@ def run_trial(folder: Path, store_path: Path, noop_runs: int) -> dict[str, Any]:
         db = open_server_db(url)
         token = issue_token(db.engine, COUNTY)
         db.close()
+        # The token goes by environment, not argv: a token may begin with "-" (argparse would take it for an
+        # option), and argv is visible to every user in ps.
         child = subprocess.run([sys.executable, __file__, "--client", str(store_path), f"http://127.0.0.1:{port}",
-                                token, str(noop_runs), str(server.pid)], capture_output=True, text=True, check=True)
+                                str(noop_runs), str(server.pid)], capture_output=True, text=True, check=True,
+                               env={**os.environ, "STVS_BENCH_TOKEN": token})
         figures: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
         figures["server_peak_rss_mb"] = peak_rss_mb(server.pid)
     finally:
@@ -317,11 +320,12 @@ def main() -> None:
     parser.add_argument("--peer", action="store_true",
                         help="also replicate the same records with PouchDB (needs node; npm ci on first use)")
     parser.add_argument("--peer-trials", type=int, default=1, help="PouchDB pushes (its push is slow); the median")
-    parser.add_argument("--client", nargs=5, metavar=("STORE", "URL", "TOKEN", "NOOPS", "SERVER_PID"),
+    parser.add_argument("--client", nargs=4, metavar=("STORE", "URL", "NOOPS", "SERVER_PID"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        client_main(args.client[0], args.client[1], args.client[2], int(args.client[3]), int(args.client[4]))
+        client_main(args.client[0], args.client[1], os.environ["STVS_BENCH_TOKEN"], int(args.client[2]),
+                    int(args.client[3]))
         return
     if args.peer:
         problem = peer_problem()
