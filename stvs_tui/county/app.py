@@ -115,8 +115,43 @@ class CountyApp(RegistryApp):
         self.county_name = self.region_name(code)
         self.switch_screen(AREAS["dashboard"]())
 
+    # Screens kept built after they close (a form reset for each open: building one is most of its opening time).
+    def kept_screen(self, name: str) -> Screen[Any] | None:
+        """The screen kept as ``name`` by ``keep_screen``, None when there is none."""
+        screen = self._installed_screens.get(f"kept:{name}")
+        return screen if isinstance(screen, Screen) else None
+
+    def keep_screen(self, name: str, screen: Screen[Any]) -> None:
+        """Keep ``screen`` built when it closes, in place of the one kept as ``name`` (unless that is still open)."""
+        old = self.kept_screen(name)
+        if old is not None:
+            if any(old in stack for stack in self._screen_stacks.values()):
+                return
+            self.drop_kept_screens(name)
+        self.install_screen(screen, f"kept:{name}")
+
+    def prepare_screen(self, screen: Screen[Any]) -> None:
+        """Build a screen's widgets now (composed and styled, not shown), so that its first open is as quick as
+        the next ones. Textual's own first step of ``push_screen`` (Textual is pinned to 8.2)."""
+        if screen.is_running:
+            return
+        self._load_screen_css(screen)
+        self._get_screen(screen)
+
+    def drop_kept_screens(self, *names: str) -> None:
+        """Forget kept screens (those named, else all that are closed): a language switch rebuilds them."""
+        kept = [key for key in self._installed_screens if key.startswith("kept:")]
+        for key in kept if not names else [f"kept:{name}" for name in names]:
+            screen = self._installed_screens.get(key)
+            if not isinstance(screen, Screen) or any(screen in stack for stack in self._screen_stacks.values()):
+                continue
+            self.uninstall_screen(key)
+            if screen.is_attached:
+                screen.remove()
+
     def switch_language(self, lang: str) -> None:
         """Redraw the TUI in another language: screens are rebuilt so every label and key is re-read."""
+        self.drop_kept_screens()
         use_language(lang)
         self.lang = lang
         localize_textual_bindings()

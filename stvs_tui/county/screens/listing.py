@@ -56,6 +56,7 @@ class ListScreen(StvsScreen):
         super().__init__()
         self.generation = 0
         self.last_shown_at = 0.0
+        self.rows_were_shown = False
         # Totals by filter state, valid until the data may have changed (see ``reload``).
         self.counts: dict[Any, int] = {}
         # The SQLite connections of the statements under way, by kind ("page", "rows", "count"), so that a
@@ -112,6 +113,9 @@ class ListScreen(StvsScreen):
     def table(self) -> VirtualTable:
         return self.query_one("#list", VirtualTable)
 
+    def first_rows_shown(self) -> None:
+        """Runs once, after the list's first rows are on the screen: the time to prepare what opens from it."""
+
     def on_mount(self) -> None:
         table = self.table
         columns = self.columns()
@@ -151,6 +155,9 @@ class ListScreen(StvsScreen):
             table.put_rows(generation, start, rows, exhausted=len(rows) < count and (start == 0 or bool(rows)))
             self.last_shown_at = time.perf_counter()
             self._show_count()
+            if not self.rows_were_shown:
+                self.rows_were_shown = True
+                self.call_after_refresh(self.first_rows_shown)
             if table.total is None:
                 # Counted after the rows have been drawn (a count scan beside the render slowed the paint),
                 # and while typing only once the keystrokes pause: each keystroke's count would be thrown away.
