@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from test_tui_fixtures import make_store
 
 import stvs_tui.county.app
+import stvs_tui.county.start
 from stvs_tui.cli import main
 from stvs_tui.county.app import startup_language
 from stvs_tui.county.screens.settings import LANGUAGE
@@ -32,7 +33,7 @@ def test_cli_passes_the_flag_or_nothing(tmp_path: Path, monkeypatch: pytest.Monk
                                          env: dict[str, str], expected: str | None) -> None:
     """Without --lang (or STVS_LANG) the CLI hands no language over, so the saved one wins at start-up."""
     seen: list[Any] = []
-    monkeypatch.setattr(stvs_tui.county.app, "run_county_app", lambda paths, lang: seen.append(lang))
+    monkeypatch.setattr(stvs_tui.county.start, "run_county_app", lambda paths, lang: seen.append(lang))
     monkeypatch.delenv("STVS_LANG", raising=False)
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), *args], env=env)
     assert result.exit_code == 0, result.output

@@ -137,7 +137,7 @@ def main(ctx: click.Context, data_dir: Path | None, lang: str | None, demo: bool
         arguments = ["--data-dir", str(ctx.obj.paths.data_dir), *(["--lang", lang] if lang else [])]
         serve(arguments, host, port, "stvs-tui")
         return
-    from stvs_tui.county.app import run_county_app
+    from stvs_tui.county.start import run_county_app
 
     try:
         run_county_app(ctx.obj.paths, lang)

@@ -33,6 +33,9 @@ from stvs_tui.widgets.help import RegistryApp, localize_textual_bindings
 from sync.gctune import freeze_settled_heap
 
 T = TypeVar("T")
+# The dashboard's figures read as the TUI starts (``stvs_tui.county.start``): county code, period, and what to call
+# for them (it waits for them, and raises what reading them raised).
+FirstFigures = tuple[str, str, Callable[[], Any]]
 AreaFactory = Callable[[], Screen[Any]]
 
 AREAS: dict[str, AreaFactory] = {}
@@ -88,7 +91,15 @@ class CountyApp(RegistryApp):
         self.county_code = store.county_code
         self.county_name = self.region_name(self.county_code)
         self.heap_settled = False
+        self.first_figures: FirstFigures | None = None
         _register_builtin_areas()
+
+    def take_first_figures(self, county: str, period: str) -> Callable[[], Any] | None:
+        """The dashboard's figures read as the app started (once), when they are the ones asked for."""
+        first, self.first_figures = self.first_figures, None
+        if first is None or first[:2] != (county, period):
+            return None
+        return first[2]
 
     def region_name(self, code: str) -> str:
         if not code:
@@ -258,24 +269,19 @@ def startup_language(store: Store, flag: str | None) -> str:
     return flag or (saved if saved in LANGUAGES else "zh")
 
 
-def county_app_for(paths: AppPaths, lang: str | None) -> CountyApp:
-    """The county TUI on the store at ``paths.store``, its log started in ``paths.logs`` (the caller closes
-    ``app.store``)."""
-    store = open_store(paths.store)  # first: a folder or file it cannot use is named in one line
+def county_app_for(paths: AppPaths, lang: str | None, *, store: Store | None = None,
+                   first_figures: FirstFigures | None = None) -> CountyApp:
+    """The county TUI on the store at ``paths.store`` (opened here unless given), its log started in
+    ``paths.logs`` (the caller closes ``app.store``); ``first_figures``: see ``stvs_tui.county.start``."""
+    if store is None:
+        store = open_store(paths.store)  # first: a folder or file it cannot use is named in one line
     try:
         start_log(paths.logs)
         ensure_regions(store)
         logging.getLogger(LOGGER).info("county TUI opened on %s", paths.store)
-        return CountyApp(store, lang=startup_language(store, lang))
+        app = CountyApp(store, lang=startup_language(store, lang))
+        app.first_figures = first_figures
+        return app
     except BaseException:
         store.close()
         raise
-
-
-def run_county_app(paths: AppPaths, lang: str | None) -> None:
-    """Open the store at ``paths.store`` and run the county TUI on it."""
-    app = county_app_for(paths, lang)
-    try:
-        app.run()
-    finally:
-        app.store.close()

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
+from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -64,7 +65,12 @@ class DashboardScreen(StvsScreen):
         period = period_of(app.today)
         county = app.county_code
         store = app.store
-        self.run_db(lambda session: dashboard_data(session, county, period, sync_status(store)), self.show)
+        first = app.take_first_figures(county, period)  # read as the app started, beside its imports
+
+        def figures(session: Session) -> DashboardData:
+            return first() if first is not None else dashboard_data(session, county, period, sync_status(store))
+
+        self.run_db(figures, self.show)
 
     def show(self, data: DashboardData) -> None:
         self.data = data

@@ -11,7 +11,6 @@ from textual.widgets import Input, Label, Select
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import LANGUAGES, t
 from stvs_tui.widgets.footer import KeyFooter
-from sync.credentials import load_token, save_token
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 # Setting keys shared with the sync command line (the token: sync.credentials).
@@ -45,6 +44,9 @@ class SettingsScreen(StvsScreen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        # keyring: imported when Settings opens, not as the TUI starts
+        from sync.credentials import load_token
+
         store = self.county_app.store
         self.run_db(lambda _session: [store.setting("clerk"), store.setting(SERVER_URL), load_token(store)], self._fill)
 
@@ -69,6 +71,8 @@ class SettingsScreen(StvsScreen):
 
         def job(_session: object) -> str:
             store.set_settings(clerk=clerk, **{SERVER_URL: server, LANGUAGE: lang})
+            from sync.credentials import save_token
+
             save_token(store, token)  # the OS keyring where there is one (sync.credentials)
             return lang
 
