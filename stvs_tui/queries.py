@@ -111,6 +111,28 @@ def counties(session: Session) -> list[Region]:
 
 # ---------------------------------------------------------------- volunteers
 
+# What the volunteer filter looks in, one narrow row per volunteer (migration 0014, kept by triggers on
+# ``volunteer``): ``rid`` is the volunteer's rowid; ``digits`` the mobile and the parts of the ID number the list
+# shows (``mask_id_number``), apart with spaces, upper case: a fragment never matches the hidden digits or runs
+# across the parts.
+VOLUNTEER_SEARCH = sa.table(
+    "volunteer_search", sa.column("rid", sa.Integer), sa.column("name", sa.String), sa.column("digits", sa.String),
+    sa.column("county_code", sa.String), sa.column("deleted", sa.Integer))
+# The migration's ``digits``, over ``volunteer`` (to fill the table again).
+SEARCH_DIGITS = ("upper(mobile || ' ' || CASE WHEN length(id_number) > 8 THEN substr(id_number, 1, 6) || ' ' || "
+                 "substr(id_number, -4) WHEN length(id_number) > 2 THEN substr(id_number, 1, 1) || ' ' || "
+                 "substr(id_number, -1) ELSE '' END)")
+
+
+def rebuild_volunteer_search(connection: sa.Connection) -> None:
+    """Fill ``volunteer_search`` again from ``volunteer``, inside the caller's transaction: for a store whose
+    rowids were renumbered behind the triggers' back (restored from a ``.dump``)."""
+    connection.exec_driver_sql("DELETE FROM volunteer_search")
+    connection.exec_driver_sql(
+        "INSERT INTO volunteer_search (rid, name, digits, county_code, deleted) "
+        f"SELECT rowid, name, {SEARCH_DIGITS}, county_code, deleted FROM volunteer")
+
+
 @dataclass(frozen=True)
 class VolunteerFilter:
     text: str = ""
@@ -123,20 +145,35 @@ class VolunteerFilter:
         """Whether the filter keeps only some rows (then a scan and a sort of the matches beats an index walk)."""
         return bool(self.text.strip() or self.tag or self.team_id or self.team_name.strip())
 
+    @property
+    def searches(self) -> bool:
+        """Whether the filter has text: then ``volunteer_search`` is scanned, not the volunteer rows."""
+        return bool(self.text.strip())
+
+    def search_conditions(self, county_code: str) -> list[sa.ColumnElement[bool]]:
+        """The text on ``volunteer_search``: digits (an ID number's last may be X, in either case) are looked for
+        in the mobile and the shown parts of the ID number, anything else in the name. instr (a plain substring
+        search, cheaper than LIKE) comes first: the county and the deleted flag are read for its matches only."""
+        search = VOLUNTEER_SEARCH.c
+        where: list[sa.ColumnElement[bool]] = []
+        text = self.text.strip()
+        if _ID_FRAGMENT.fullmatch(text):
+            where.append(sa.func.instr(search.digits, text.upper()) > 0)
+        elif text:
+            where.append(sa.func.instr(search.name, text) > 0)
+        return [*where, search.county_code == county_code, search.deleted == 0]
+
     def conditions(self, county_code: str, indexed: bool = False) -> list[sa.ColumnElement[bool]]:
+        """Conditions on ``volunteer``: its county, and the tag and team filters (the text is
+        ``search_conditions``', on ``volunteer_search``, which has said the county already)."""
         # ``|| ''`` keeps SQLite off the county index (every row of a county store matches it): a plain scan
         # in rowid order lets ORDER BY rowid DESC LIMIT stop early instead of sorting every match. ``indexed``
         # (a sort by a column, nothing filtered) names the county plainly so that the list's index on
         # (county_code, deleted, column) gives the order and OFFSET skips through the index alone.
-        county = Volunteer.county_code if indexed else Volunteer.county_code + ""
-        where: list[sa.ColumnElement[bool]] = [county == county_code, Volunteer.deleted.is_(False)]
-        text = self.text.strip()
-        # instr() is a plain substring search, cheaper than LIKE on a full scan; digits are looked for in the
-        # mobile and the ID number only, anything else in the name only: a third of the work per row.
-        if text and _ID_FRAGMENT.fullmatch(text):
-            where.append(sa.or_(sa.func.instr(Volunteer.mobile, text) > 0, *visible_id_has(text.upper())))
-        elif text:
-            where.append(sa.func.instr(Volunteer.name, text) > 0)
+        where: list[sa.ColumnElement[bool]] = []
+        if not self.searches:
+            county = Volunteer.county_code if indexed else Volunteer.county_code + ""
+            where += [county == county_code, Volunteer.deleted.is_(False)]
         if self.tag == SAN_ZHANG:
             where.append(sa.or_(*(_has_tag(tag.value) for tag in TalentTag if tag.is_san_zhang)))
         elif self.tag:
@@ -149,45 +186,6 @@ class VolunteerFilter:
             where.append(Volunteer.id.in_(select(Membership.volunteer_id)
                                           .where(Membership.team_id.in_(teams), _current_member())))
         return where
-
-
-def visible_id_digits() -> sa.ColumnElement[str]:
-    """The parts of an ID number the list shows (``mask_id_number``: first six and last four, or the first and
-    last character of a short one), apart, so that a filter never finds a person by digits the clerk cannot
-    see and no fragment runs across the mask."""
-    number = Volunteer.id_number
-
-    def part(start: int, length: int | None = None) -> sa.ColumnElement[str]:
-        args = (number, start) if length is None else (number, start, length)
-        return sa.func.substr(*args, type_=sa.String)
-
-    return sa.case(
-        (sa.func.length(number) > 8, part(1, 6) + " " + part(-4)),
-        (sa.func.length(number) > 2, part(1, 1) + " " + part(-1)),
-        else_="",
-    )
-
-
-def visible_id_has(fragment: str) -> list[sa.ColumnElement[bool]]:
-    """Conditions (any of them) that ``fragment`` (no spaces) is in a part of the ID number the list shows:
-    the same matches as ``instr(visible_id_digits(), fragment)``, without building that text for every row,
-    and without the parts the fragment is too long for (a scan of 100k people pays per row)."""
-    number = Volunteer.id_number
-    length = sa.func.length(number)
-
-    def has(part: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
-        return sa.func.instr(part, fragment) > 0
-
-    conditions: list[sa.ColumnElement[bool]] = []
-    if len(fragment) <= 6:
-        parts = [has(sa.func.substr(number, 1, 6, type_=sa.String))]
-        if len(fragment) <= 4:
-            parts.append(has(sa.func.substr(number, -4, type_=sa.String)))
-        conditions.append(sa.and_(length > 8, sa.or_(*parts)))
-    if len(fragment) == 1:
-        conditions.append(sa.and_(length > 2, length <= 8, sa.or_(sa.func.substr(number, 1, 1) == fragment,
-                                                                   sa.func.substr(number, -1) == fragment)))
-    return conditions
 
 
 @dataclass(frozen=True)
@@ -243,6 +241,20 @@ VOLUNTEER_SORTS: dict[str, Any] = {
 }
 
 
+def _volunteers(flt: VolunteerFilter, county_code: str, *columns: Any, indexed: bool = False) -> sa.Select[Any]:
+    """SELECT ``columns`` of the volunteers ``flt`` matches. With text, ``volunteer_search`` is scanned in the
+    list's order (newest first) and each match's volunteer row is read by its rowid: the search table is the
+    outer loop, so the scan for a page stops at the page's last match."""
+    query = sa.select(*columns)
+    if flt.searches:
+        search = VOLUNTEER_SEARCH
+        query = query.select_from(search.join(Volunteer, sa.literal_column("volunteer.rowid") == search.c.rid)) \
+            .where(*flt.search_conditions(county_code))
+    else:
+        query = query.select_from(Volunteer)
+    return query.where(*flt.conditions(county_code, indexed))
+
+
 def volunteer_page(session: Session, county_code: str, flt: VolunteerFilter, offset: int,
                    limit: int, sort: ListSort = UNSORTED) -> list[VolunteerRow]:
     teams = (select(sa.func.group_concat(team_label(), "、"))
@@ -250,20 +262,24 @@ def volunteer_page(session: Session, county_code: str, flt: VolunteerFilter, off
              .where(Membership.volunteer_id == Volunteer.id, _current_member())
              .scalar_subquery())
     indexed = sort.column is not None and not flt.narrows
-    rows = session.execute(
-        sa.select(Volunteer.id, Volunteer.name, Volunteer.sex, Volunteer.id_number, Volunteer.mobile,
-                  Volunteer.work_unit, Volunteer.talent_tags, Volunteer.stvs_status, teams)
-        .where(*flt.conditions(county_code, indexed))
-        .order_by(*sort_terms(sort, VOLUNTEER_SORTS, [], "volunteer"))
-        .offset(offset).limit(limit)
-    ).all()
+    query = _volunteers(flt, county_code, Volunteer.id, Volunteer.name, Volunteer.sex, Volunteer.id_number,
+                        Volunteer.mobile, Volunteer.work_unit, Volunteer.talent_tags, Volunteer.stvs_status, teams,
+                        indexed=indexed)
+    # With text, the order's rowid is the search table's (the same number), the order its scan reads.
+    rowid = "volunteer_search" if flt.searches else "volunteer"
+    rows = session.execute(query.order_by(*sort_terms(sort, VOLUNTEER_SORTS, [], rowid)).offset(offset).limit(limit)
+                           ).all()
     return [VolunteerRow(r[0], r[1], r[2], mask_id_number(r[3]), r[4], r[5], r[6], r[7], r[8] or "")
             for r in rows]
 
 
 def volunteer_count(session: Session, county_code: str, flt: VolunteerFilter) -> int:
+    if flt.searches and not (flt.tag or flt.team_id or flt.team_name.strip()):
+        # Text alone: the search table answers by itself.
+        return session.execute(sa.select(sa.func.count()).select_from(VOLUNTEER_SEARCH)
+                               .where(*flt.search_conditions(county_code))).scalar_one()
     # Unfiltered, the count reads a list index (county, deleted, name) instead of every row.
-    return _count(session, Volunteer, flt.conditions(county_code, indexed=not flt.narrows))
+    return session.execute(_volunteers(flt, county_code, sa.func.count(), indexed=not flt.narrows)).scalar_one()
 
 
 @dataclass(frozen=True)
