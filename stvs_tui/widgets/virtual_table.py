@@ -507,23 +507,29 @@ class VirtualTable(ScrollView, can_focus=True):
         return labels
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        # The key first, from cheap values: a line already drawn is returned without asking for the widget's
+        # style or content region (each costs more than the lookup; every refresh asks for every line).
         scroll_x = round(self.scroll_x)
-        base = self.rich_style
+        row: Row | None = None
         if y == 0:
             focused = self.has_focus and bool(self.list_columns)
             key: tuple[object, ...] = ("header", self.sort, self.cursor_column if focused else -1)
         else:
             index = self.top_row + y - 1
             if index >= self.row_count:
-                return Strip.blank(width, base)
-            row = self.rows.get(index)
-            key = (index, self.generation, index == self.cursor_row, row is not None)
-        key += (self.has_focus, scroll_x, width)
+                key = ("blank",)
+            else:
+                row = self.rows.get(index)
+                key = (index, self.generation, index == self.cursor_row, row is not None)
+        key += (self.has_focus, scroll_x, self.size)
         strip = self._line_cache.get(key)
         if strip is not None:
             return strip
-        if y == 0:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if key[0] == "blank":
+            strip = Strip.blank(width, base)
+        elif y == 0:
             style = base + self.get_component_rich_style("datatable--header")
             marked = {self.cursor_column: self.get_component_rich_style("datatable--header-cursor")} \
                 if focused else None
@@ -534,7 +540,8 @@ class VirtualTable(ScrollView, can_focus=True):
             else:
                 style = base + self.get_component_rich_style("datatable--odd-row" if index % 2 else "datatable--even-row")
             segments = self._cells(row[1] if row else [], style)
-        strip = Strip(segments).extend_cell_length(scroll_x + width, style).crop(scroll_x, scroll_x + width)
+        if strip is None:
+            strip = Strip(segments).extend_cell_length(scroll_x + width, style).crop(scroll_x, scroll_x + width)
         if len(self._line_cache) > 8 * max(self.page_height, 10):
             self._line_cache.clear()
         self._line_cache[key] = strip
