@@ -155,6 +155,9 @@ class VirtualTable(ScrollView, can_focus=True):
         # cell styles: a line is drawn once, not again on every refresh of the table.
         self._line_cache: dict[tuple[object, ...], Strip] = {}
         self._cell_styles: dict[tuple[Style, Style | None, int], Style] = {}
+        # The widget's own style by focus (``rich_style`` walks every ancestor's styles each time it is asked),
+        # forgotten with the component styles Textual keeps, when the styles change.
+        self._base_styles: dict[bool, Style] = {}
 
     # ---------------------------------------------------------------- columns and size
 
@@ -182,6 +185,14 @@ class VirtualTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._line_cache.clear()
         self._cell_styles.clear()
+        self._base_styles.clear()
+
+    def _base_style(self) -> Style:
+        focused = self.has_focus
+        style = self._base_styles.get(focused)
+        if style is None:
+            style = self._base_styles[focused] = self.rich_style
+        return style
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit_columns()
@@ -520,13 +531,16 @@ class VirtualTable(ScrollView, can_focus=True):
                 key = ("blank",)
             else:
                 row = self.rows.get(index)
-                key = (index, self.generation, index == self.cursor_row, row is not None)
+                # A row not fetched yet is an empty line, the same in every generation (a new filter or sort
+                # draws the screen empty first: those lines are drawn once, not once per keystroke).
+                key = (index, self.generation, index == self.cursor_row) if row is not None else \
+                    ("empty", index % 2, index == self.cursor_row)
         key += (self.has_focus, scroll_x, self.size)
         strip = self._line_cache.get(key)
         if strip is not None:
             return strip
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base_style()
         if key[0] == "blank":
             strip = Strip.blank(width, base)
         elif y == 0:
