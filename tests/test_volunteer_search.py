@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,8 @@ def expected(path: Path) -> list[tuple[object, ...]]:
 
 def search_rows(path: Path) -> list[tuple[object, ...]]:
     with sqlite3.connect(path) as db:
-        return db.execute("SELECT rid, name, digits, county_code, deleted FROM volunteer_search ORDER BY rid").fetchall()
+        return db.execute("SELECT rid, name, digits, county_code, deleted FROM volunteer_search "
+                          "ORDER BY rid").fetchall()
 
 
 def path_of(store: Store) -> Path:
@@ -59,7 +61,7 @@ def found(store: Store, text: str) -> set[str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     store = make_store(tmp_path / "stvs.sqlite", volunteers=30)
     yield store
     store.close()
@@ -149,7 +151,8 @@ def test_rebuild_puts_it_right_after_the_rowids_were_renumbered(store: Store) ->
 @pytest.mark.parametrize("text", ["贺", "41052", "0", "欧阳"])
 def test_the_filter_reads_the_search_table_and_stops_at_a_page(store: Store, text: str) -> None:
     flt = VolunteerFilter(text=text)
-    query = queries._volunteers(flt, COUNTY, queries.Volunteer.id).order_by(sa.literal_column("volunteer_search.rowid").desc()).limit(5)
+    newest_first = sa.literal_column("volunteer_search.rowid").desc()
+    query = queries._volunteers(flt, COUNTY, queries.Volunteer.id).order_by(newest_first).limit(5)
     with store.engine.connect() as connection:
         sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
         plan = [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
