@@ -19,6 +19,7 @@ from schema.models import new_id
 from sync.auth import issue_token
 from sync.protocol import API_PREFIX, Change, PushRequest
 from sync.serverdb import ServerDB, schema_version
+from sync.transport import tls_verify
 
 # The server's database in the city tests: the embedded SQLite, and PostgreSQL where STVS_TEST_DATABASE_URL
 # names a server (the ``pg_server_url`` fixture skips otherwise).
@@ -42,7 +43,7 @@ class CityServer:
 
     def client(self, token: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token or self.admin_token}"},
-                            timeout=30)
+                            timeout=30, verify=tls_verify())
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from sync.client import SyncClient, SyncSummary
 from sync.records import row_to_wire
 from sync.server import DATABASE_URL_ENV, create_app
 from sync.serverdb import ServerDB, open_server_db
+from sync.transport import tls_verify
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,7 +60,7 @@ def wait_healthy(url: str, timeout: float = 180.0, process: subprocess.Popen[byt
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server at {url} exited with {process.returncode} before answering")
         try:
-            if httpx.get(f"{url}/healthz", timeout=5.0).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=5.0, verify=tls_verify()).status_code == 200:
                 return
         except httpx.TransportError:
             pass

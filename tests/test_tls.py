@@ -32,7 +32,7 @@ from sync.auth import issue_token
 from sync.client import SyncClient
 from sync.errors import SyncError
 from sync.serverdb import open_server_db
-from sync.transport import INSECURE_URL_SETTING, InsecureTransport, check_url
+from sync.transport import INSECURE_URL_SETTING, InsecureTransport, check_url, tls_verify
 
 A = "410522"
 
@@ -206,3 +206,25 @@ def test_the_city_admin_commands_use_tls_and_refuse_plain_http_too(tls_city, tmp
     assert untrusted.exit_code == 1 and "--ca-file" in untrusted.output
     plain = runner.invoke(main, [*cli, "city", "--server", "http://192.0.2.10:8765", "--token", "admin-secret"])
     assert plain.exit_code == 1 and "plain http://" in plain.output and "--insecure-http" in plain.output
+
+
+def test_tls_contexts_are_made_once_per_ca_file_and_a_replaced_file_is_read_again(tmp_path: Path) -> None:
+    """Every client shares one SSL context per CA file (each had read and parsed a whole CA bundle, ~40 ms); the
+    default one trusts the usual CAs as httpx's own does; a CA file replaced on disk gives a new context; a missing
+    one is a SyncError naming it."""
+    default = tls_verify()
+    assert tls_verify() is default and tls_verify("") is default
+    assert default.verify_mode == ssl.CERT_REQUIRED and default.check_hostname
+    assert default.cert_store_stats()["x509_ca"] > 0  # the trusted CAs are loaded (certifi's, as httpx's default)
+    first = make_pki(tmp_path / "one")
+    own = tls_verify(str(first.ca))
+    assert own is not default and tls_verify(str(first.ca)) is own
+    assert own.verify_mode == ssl.CERT_REQUIRED and own.cert_store_stats()["x509_ca"] == 1
+    replaced = make_pki(tmp_path / "two")
+    os.replace(replaced.ca, first.ca)
+    stat = first.ca.stat()
+    os.utime(first.ca, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a later file, however fast
+    renewed = tls_verify(str(first.ca))
+    assert renewed is not own and renewed.cert_store_stats()["x509_ca"] == 1
+    with pytest.raises(SyncError, match="missing.pem"):
+        tls_verify(str(tmp_path / "missing.pem"))
