@@ -193,7 +193,16 @@ class CityMainScreen(AppKeysFirst, Screen[None]):
         self.picked: set[str] = set()
         self.queue_items: dict[str, Any] = {}
         self.reports: CityReports | None = None
+        self._tabbed: TabbedContent | None = None
         install_bindings(self, self.SCOPES)
+
+    def tabbed(self) -> TabbedContent | None:
+        """The screen's tabs once composed (kept: the footer asks ``check_action`` for every key on every refresh,
+        and a query walked all of the screen's widgets each time, a fifth of the city app's CPU)."""
+        if self._tabbed is None and self.is_mounted:
+            found = self.query(TabbedContent)
+            self._tabbed = found.first() if found else None
+        return self._tabbed
 
     @property
     def city(self) -> CityApp:
@@ -250,13 +259,15 @@ class CityMainScreen(AppKeysFirst, Screen[None]):
         self.query_one("#status", Label).update(text)
 
     def active_tab(self) -> str:
-        return self.query_one(TabbedContent).active
+        tabbed = self.tabbed()
+        return tabbed.active if tabbed is not None else self.query_one(TabbedContent).active
 
     # ---- tabs: F2–F4 and Ctrl+PgUp/PgDn from anywhere; the footer shows the keys of the tab shown ---------
 
     def action_show_tab(self, tab: str) -> None:
         """Open a tab by key or palette, focusing its list."""
-        self.query_one(TabbedContent).active = tab
+        tabbed = self.tabbed() or self.query_one(TabbedContent)
+        tabbed.active = tab
         main = {"uploads": "#upload-table", "queue": "#queue-table", "reports": "#report-table",
                 "resolved": "#resolved-table", "counties": "#county-table"}[tab]
         self.query_one(main, DataTable).focus()
@@ -269,9 +280,10 @@ class CityMainScreen(AppKeysFirst, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tabs = TAB_ACTIONS.get(action)
-        if tabs is None or not self.is_mounted or not self.query(TabbedContent):
+        tabbed = None if tabs is None else self.tabbed()
+        if tabs is None or tabbed is None:
             return True
-        return self.active_tab() in tabs
+        return tabbed.active in tabs
 
     # ---- loading ----------------------------------------------------------------------------------------
 
