@@ -278,6 +278,12 @@ class Replica:
                     records.append((row_id, result.version, rebased))
             base_rows.append((table, row_id, result.version, orjson.dumps(data)))
             digest = self._fold(digest, table, row_id, old, result.version, data)
+            if len(base_rows) == BASE_ROWS_PER_STATEMENT:
+                # Written as they come, a statement's worth at a time: orjson's bytes hold a buffer of 4 KB
+                # or more each, and a 2,000-row batch's base rows held at once were the client's peak
+                # (15 MB of its 130).
+                upsert_bases(connection, base_rows)
+                base_rows = []
         upsert_bases(connection, base_rows)
         self._write_records(connection, table, records)
         self._set_states(connection, table, [r for r in results if r not in unknown], still_pending, kept)
