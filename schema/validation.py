@@ -58,6 +58,7 @@ def enum_of(kind: type[LabeledEnum]) -> Cleaner:
             raise InvalidValue(field, f"“{value}”不是有效选项，可选：{allowed}")
         return member.value
 
+    clean.wire_form = ("enum", frozenset(codes))  # type: ignore[attr-defined]
     return clean
 
 
@@ -97,6 +98,7 @@ def text(max_length: int, required: bool = False) -> Cleaner:
             raise InvalidValue(field, f"不能超过{max_length}个字 (at most {max_length} characters)")
         return result
 
+    clean.wire_form = ("text", max_length, required)  # type: ignore[attr-defined]
     return clean
 
 
@@ -300,6 +302,23 @@ def region_code(value: Any, field: str) -> str:
         return value  # six ASCII digits: what normalize_region_code would return unchanged
     return normalize_region_code(str(value or ""), field=field)
 
+
+# What each rule returns unchanged, for ``sync.records``' checker of whole records in wire form (a pushed
+# row): the value of a field passes as it is when it is already in that form; otherwise the rule itself runs.
+# "date" / "datetime": the canonical text (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS), the flag saying whether None
+# passes (the rule returns None for it); "bool": true/false (and None when flagged); "uint": an integer
+# 0..INT_MAX; "hours": a fraction in (0, 744] with at most two decimals; "region": six ASCII digits; "ref": None
+# or text(36, required) as it is.
+optional_date.wire_form = ("date", True)  # type: ignore[attr-defined]
+required_date.wire_form = ("date", False)  # type: ignore[attr-defined]
+required_datetime.wire_form = ("datetime", False)  # type: ignore[attr-defined]
+optional_datetime.wire_form = ("datetime", True)  # type: ignore[attr-defined]
+boolean.wire_form = ("bool", False)  # type: ignore[attr-defined]
+optional_boolean.wire_form = ("bool", True)  # type: ignore[attr-defined]
+non_negative_int.wire_form = ("uint",)  # type: ignore[attr-defined]
+hours.wire_form = ("hours",)  # type: ignore[attr-defined]
+region_code.wire_form = ("region",)  # type: ignore[attr-defined]
+optional_ref.wire_form = ("ref", True)  # type: ignore[attr-defined]
 
 COMMON_RULES: dict[str, Cleaner] = {
     "county_code": region_code,

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import sqlite
 
 from schema.errors import FieldError, InvalidRecord, InvalidValue
 from schema.models import LOCAL_ONLY_COLUMNS, SYNC_META_COLUMNS, TABLE_MODELS
-from schema.validation import OUT_OF_RANGE, canonical_datetime, clean_record
+from schema.validation import OUT_OF_RANGE, canonical_datetime, clean_record, field_rule, record_errors, wire_types
 
 # Columns a change carries besides the data: ``id`` names the row, the meta columns are the server's.
 NOT_ON_WIRE = frozenset({"id"}) | SYNC_META_COLUMNS | LOCAL_ONLY_COLUMNS
@@ -142,7 +142,17 @@ def clean_incoming(table: str, fields: Mapping[str, Any], *, partial: bool, stri
     validators leave it to the store); unknown columns are refused by ``clean_record``. A push checks
     ``strict_types`` (see ``clean_record``); a city admin's typed value may come as text from the CLI.
     """
-    cleaned = clean_record(table, fields, partial=partial, extra_rules=WIRE_RULES, strict_types=strict_types)
+    cleaned = None
+    if strict_types and not partial:
+        # A whole row as a device sends it (every wire column, in table order, each value already in its
+        # stored form) is checked by the table's compiled checker; anything else, and any row with a fault,
+        # by ``clean_record``, which then reports every fault as ever.
+        fast = _whole_row_checker(table)
+        cleaned = fast(fields) if fast is not None else None
+        if cleaned is not None and record_errors(table, cleaned, fields):
+            cleaned = None
+    if cleaned is None:
+        cleaned = clean_record(table, fields, partial=partial, extra_rules=WIRE_RULES, strict_types=strict_types)
     errors = _to_storable_wire(table, cleaned)
     if errors:
         raise InvalidRecord(table, errors)
@@ -157,7 +167,91 @@ def _wire_datetime(value: Any, field: str) -> datetime:
 
 
 CREATED_AT = "created_at"
+_wire_datetime.wire_form = ("datetime", False)  # type: ignore[attr-defined]  (see schema.validation)
 WIRE_RULES = {CREATED_AT: _wire_datetime}  # columns on the wire the record rules leave to the store
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_plain_datetime(value: str) -> bool:
+    """``YYYY-MM-DDTHH:MM:SS`` naming a real moment, without offset or fraction (the caller checked the layout)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return moment.tzinfo is None and moment.microsecond == 0
+
+
+# Per rule's ``wire_form`` (schema.validation): the condition under which the value ``V`` passes as it is.
+_PASSES: dict[str, Callable[..., str]] = {
+    "text": lambda max_length, required: (f"type(V) is str and len(V) <= {int(max_length)} and '\\x00' not in V "
+                                          f"and V == V.strip(){' and V' if required else ''}"),
+    "enum": lambda _codes: "type(V) is str and V in CODES",
+    "date": lambda none: ("V is None or " if none else "") + (
+        "type(V) is str and len(V) == 10 and V[4] == '-' and V[7] == '-' and is_date(V)"),
+    "datetime": lambda none: ("V is None or " if none else "") + (
+        "type(V) is str and len(V) == 19 and V[10] == 'T' and V[4] == '-' and V[7] == '-' and V[13] == ':' "
+        "and V[16] == ':' and is_plain_datetime(V)"),
+    "bool": lambda none: "type(V) is bool" + (" or V is None" if none else ""),
+    "uint": lambda: f"type(V) is int and 0 <= V <= {INT_RANGE[1]}",
+    "hours": lambda: "type(V) is float and 0.0 < V <= 744.0 and round(V, 2) == V",
+    "region": lambda: "type(V) is str and len(V) == 6 and V.isascii() and V.isdigit()",
+    "ref": lambda none: ("V is None or " if none else "") + (
+        "type(V) is str and V and len(V) <= 36 and '\\x00' not in V and V == V.strip()"),
+}
+# The JSON type a value passing as it is has (the column must accept it); None passes only where it may.
+_PASSING_TYPE = {"text": str, "enum": str, "date": str, "datetime": str, "bool": bool, "uint": int, "hours": float,
+                 "region": str, "ref": str}
+
+
+@cache
+def _whole_row_checker(table: str) -> Callable[[Mapping[str, Any]], dict[str, Any] | None] | None:
+    """A function, compiled once from the table's columns and rules, doing what ``clean_record`` does with
+    ``strict_types`` for a whole row whose fields are exactly the wire columns in table order: the value of
+    each field is taken as it is when its rule would return it unchanged (``_PASSES``), else the field's type is
+    checked and its rule applied, as ``clean_record`` does. It returns None, leaving the row to
+    ``clean_record``, for fields in any other order and at the first fault (so faults are reported as ever);
+    ``record_errors`` is for the caller. (Interpreting the rules field by field cost 20 µs of a pushed row.)"""
+    names = wire_fields(table)
+    types = wire_types(table)
+    rules = [field_rule(table, name) or WIRE_RULES.get(name) for name in names]
+    if any(rule is None for rule in rules) or not set(names) <= types.keys():
+        return None
+    scope: dict[str, Any] = {"NAMES": names, "InvalidValue": InvalidValue, "is_date": _is_date,
+                             "is_plain_datetime": _is_plain_datetime}
+    values = [f"v{index}" for index in range(len(names))]
+    lines = ["def check(fields):", "    if tuple(fields) != NAMES:", "        return None",
+             f"    ({', '.join(values)},) = fields.values()"]
+    for index, (name, rule) in enumerate(zip(names, rules, strict=True)):
+        scope[f"T{index}"], scope[f"R{index}"] = types[name], rule
+        form = getattr(rule, "wire_form", None)
+        passes = None
+        if form is not None and form[0] in _PASSES and _PASSING_TYPE[form[0]] in types[name]:
+            kind, arguments = form[0], form[1:]
+            if kind == "enum":
+                scope[f"C{index}"] = arguments[0]
+            elif kind in ("date", "datetime", "bool", "ref"):  # (None passes as it is: the rule returns None)
+                arguments = (arguments[0] and type(None) in types[name],)
+            passes = _PASSES[kind](*arguments).replace("CODES", f"C{index}").replace("V", f"v{index}")
+        generic = [f"        if type(v{index}) not in T{index}:", "            return None", "        try:",
+                   f"            v{index} = R{index}(v{index}, {name!r})", "        except InvalidValue:",
+                   "            return None"]
+        if passes is None:
+            lines += [line[4:] for line in generic]
+        elif form[0] in ("date", "datetime"):  # other text becomes a date here, not text: the cross-field
+            lines += [f"    if not ({passes}):", "        return None"]  # rules compare like with like
+        else:
+            lines += [f"    if not ({passes}):", *generic]
+    lines.append("    return {" + ", ".join(f"{name!r}: v{index}" for index, name in enumerate(names)) + "}")
+    exec("\n".join(lines), scope)  # noqa: S102 - source made here from the models' own names and numbers
+    return scope["check"]  # type: ignore[no-any-return]
+
 INT_RANGE = (-(2**31), 2**31 - 1)
 
 
