@@ -21,7 +21,14 @@ from sqlalchemy.dialects import sqlite
 
 from schema.errors import FieldError, InvalidRecord, InvalidValue
 from schema.models import LOCAL_ONLY_COLUMNS, SYNC_META_COLUMNS, TABLE_MODELS
-from schema.validation import OUT_OF_RANGE, canonical_datetime, clean_record, field_rule, record_errors, wire_types
+from schema.validation import (
+    OUT_OF_RANGE,
+    canonical_datetime,
+    clean_record,
+    field_rule,
+    record_errors,
+    wire_types,
+)
 
 # Columns a change carries besides the data: ``id`` names the row, the meta columns are the server's.
 NOT_ON_WIRE = frozenset({"id"}) | SYNC_META_COLUMNS | LOCAL_ONLY_COLUMNS
