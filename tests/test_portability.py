@@ -118,3 +118,24 @@ def test_a_second_sync_of_the_same_store_is_refused_while_one_runs(tmp_path: Pat
     with FileLock(store.with_name(store.name + ".sync-lock")):
         done = cli(dict(os.environ), county, "sync", "--server", "http://127.0.0.1:9", "--token", "t")
     assert done.returncode == 1 and "another sync of this store is running" in done.stderr
+
+
+def test_two_clients_of_one_store_in_one_process_exclude_each_other(tmp_path: Path) -> None:
+    """The lock is the OS's (fcntl's flock, as filelock takes it there): a second client of the store is
+    refused while the first syncs, in one process as across processes, and may sync once it is done."""
+    from filelock import Timeout
+
+    from schema.store import open_store
+    from sync.client import SyncClient
+    from sync.errors import SyncError
+
+    store = open_store(tmp_path / "stvs.sqlite", daily_backup=False)
+    first, second = SyncClient(store, "http://127.0.0.1:9", "t"), SyncClient(store, "http://127.0.0.1:9", "t")
+    with first._exclusive():
+        with pytest.raises(SyncError, match="another sync of this store is running"), second._exclusive():
+            pass
+        with pytest.raises(Timeout), FileLock(store.path.with_name(store.path.name + ".sync-lock"), timeout=0):
+            pass
+    with second._exclusive():
+        pass
+    store.close()
