@@ -188,7 +188,7 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
 
     @app.post(f"{API_PREFIX}/sync/hello", responses=responses(400, 403, 426), response_model=HelloResponse,
               response_model_exclude_unset=True)
-    def hello(body: HelloRequest, who: CallerDep) -> HelloResponse:
+    def hello(body: HelloRequest, who: CallerDep) -> Response:
         """Handshake: versions are checked, the server's time anchors the node's clock, a store whose history
         the server has moved past (a copy, a restored backup) is told to continue as a new node, the node's
         public key is registered for the token's county (403 if the node is revoked, another county's or has
@@ -199,10 +199,10 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
         check_versions(body.protocol_version, body.schema_version)
         quiet = quiet_hello(db, who, body)
         if quiet is not None:  # the common case of a probe, answered in one read: what the whole way answers
-            return HelloResponse(protocol_version=PROTOCOL_VERSION, schema_version=schema_version(),
-                                 server_id=db.server_id, server_time_ms=wall_ms(), county_code=who.county_code,
-                                 is_admin=who.is_admin, city_key=db.city_key.public_key, identity="ok",
-                                 up_to_date=True, pull_since=quiet)
+            return _model_json(HelloResponse(
+                protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
+                server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,
+                city_key=db.city_key.public_key, identity="ok", up_to_date=True, pull_since=quiet))
         same = continues_history(db, who, body.node_id, body.store_epoch, body.next_epoch)
         if same and body.public_key and not who.is_admin:
             register_node_key(db, body.node_id, who.county_code, body.public_key, token_id=who.token_id)
@@ -210,10 +210,10 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
         if body.noop_probe is not None:
             mark = nothing_to_do(db, who, body.node_id, body.noop_probe) if same else None
             probe = {"up_to_date": mark is not None, "pull_since": mark or 0}
-        return HelloResponse(protocol_version=PROTOCOL_VERSION, schema_version=schema_version(),
-                             server_id=db.server_id, server_time_ms=wall_ms(), county_code=who.county_code,
-                             is_admin=who.is_admin, city_key=db.city_key.public_key,
-                             identity="ok" if same else "copied", **probe)
+        return _model_json(HelloResponse(
+            protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
+            server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,
+            city_key=db.city_key.public_key, identity="ok" if same else "copied", **probe))
 
     @app.post(f"{API_PREFIX}/sync/push", responses=responses(400, 403, 409, 426), response_model=PushResponse,
               openapi_extra=_json_body(PushRequest))
@@ -297,6 +297,12 @@ def _push(db: ServerDB, who: Caller, raw: bytes) -> bytes:
                 include_url=False, include_context=False, include_input=False)]) from None
         check_versions(body.protocol_version, body.schema_version)
         return push_answer(db, who, body)
+
+
+def _model_json(model: BaseModel) -> Response:
+    """An answer already in its documented model, sent as its JSON (fields left unset left out, as
+    ``response_model_exclude_unset`` says) without FastAPI validating it again against the same model."""
+    return Response(model.model_dump_json(exclude_unset=True), media_type="application/json")
 
 
 def _datetime_param(name: str, value: str | None) -> datetime | None:
