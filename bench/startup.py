@@ -210,7 +210,7 @@ async def form_times(data_dir: Path, opens: int) -> list[tuple[float, float]]:
     store = open_store(data_dir / "stvs.sqlite", daily_backup=False)
     times: list[tuple[float, float]] = []
     try:
-        app = CountyApp(store, lang="zh")
+        app = CountyApp(store, lang="zh", freeze_heap=True)
         terminal = Console(width=SIZE[0], height=SIZE[1], file=io.StringIO(), force_terminal=True,
                            color_system="truecolor", legacy_windows=False)
         watch: dict[str, object] = {}

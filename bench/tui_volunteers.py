@@ -148,7 +148,7 @@ def cell(table: VirtualTable, row: int, column: int = 3) -> str:
 
 async def measure_ours(store: Store, people: list[tuple[str, str, str]]) -> dict[str, object]:
     figures: dict[str, object] = {}
-    app = CountyApp(store, today=TODAY)
+    app = CountyApp(store, today=TODAY, freeze_heap=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()

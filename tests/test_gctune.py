@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from test_tui_fixtures import make_store, screen_text, wait_until
 
+from stvs_tui.county.app import CountyApp, county_app_for
+from stvs_tui.paths import AppPaths
 from sync.gctune import bulk_allocation, freeze_settled_heap
 
 
@@ -84,3 +88,24 @@ def test_pushes_that_keep_overlapping_still_get_a_collection(monkeypatch: pytest
         assert gc.isenabled()
     finally:
         gc.callbacks.remove(seen)
+
+
+
+async def test_the_county_tui_as_stvs_tui_makes_it_freezes_its_heap_once_its_data_shows(tmp_path: Path) -> None:
+    """``stvs-tui`` (county_app_for) freezes the heap once the first screen shows its data; an app made
+    directly (tests, which run hundreds in one process) does not, as each would freeze the last one's garbage."""
+    store = make_store(tmp_path / "data" / "stvs.sqlite", volunteers=20)
+    try:
+        gc.unfreeze()
+        plain = CountyApp(store)
+        async with plain.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: "志愿者：20 人" in screen_text(plain))
+            await pilot.pause()
+        assert gc.get_freeze_count() == 0
+        app = county_app_for(AppPaths.resolve(tmp_path / "data"), "zh", store=store)
+        assert not app.heap_settled
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.heap_settled and gc.get_freeze_count() > 0)
+            assert "志愿者：20 人" in screen_text(app)
+    finally:
+        store.close()

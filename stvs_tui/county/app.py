@@ -78,7 +78,7 @@ class CountyApp(RegistryApp):
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, store: Store, *, lang: str = "zh", today: date | None = None,
-                 demo_volunteers: int = 300) -> None:
+                 demo_volunteers: int = 300, freeze_heap: bool = False) -> None:
         use_language(lang)
         super().__init__()
         install_bindings(self, ["app"])
@@ -90,7 +90,9 @@ class CountyApp(RegistryApp):
         self.title = t("app.title")
         self.county_code = store.county_code
         self.county_name = self.region_name(self.county_code)
-        self.heap_settled = False
+        # ``stvs-tui`` (county_app_for) settles the heap; an app made in a process that runs many of them one
+        # after another (tests) does not, as each would freeze the last one's garbage for good.
+        self.heap_settled = not freeze_heap
         self.first_figures: FirstFigures | None = None
         _register_builtin_areas()
 
@@ -279,7 +281,7 @@ def county_app_for(paths: AppPaths, lang: str | None, *, store: Store | None = N
         start_log(paths.logs)
         ensure_regions(store)
         logging.getLogger(LOGGER).info("county TUI opened on %s", paths.store)
-        app = CountyApp(store, lang=startup_language(store, lang))
+        app = CountyApp(store, lang=startup_language(store, lang), freeze_heap=True)
         app.first_figures = first_figures
         return app
     except BaseException:
