@@ -146,6 +146,7 @@ class SyncClient:
                                  transport=transport, verify=verify)
         self.clock = self.replica.clock()
         self.clock_check: ClockCheck | None = None
+        self._urls: dict[str, httpx.URL] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -507,14 +508,25 @@ class SyncClient:
 
     # ---- HTTP ---------------------------------------------------------------------------------------------
 
+    def _url(self, path: str) -> httpx.URL:
+        """The endpoint's whole URL, as httpx joins a path to the client's base URL, made once per path (httpx
+        parsed and joined the two texts at every request: 150 µs, a tenth of a sync with nothing to do)."""
+        url = self._urls.get(path)
+        if url is None:
+            base = self.http.base_url
+            relative = httpx.URL(f"{API_PREFIX}{path}")
+            url = self._urls[path] = base.copy_with(raw_path=base.raw_path + relative.raw_path.lstrip(b"/"))
+        return url
+
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One API call with timeouts, retried with exponential backoff when the server cannot answer."""
         last_error = ""
+        url = self._url(path)
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = self.http.request(method, f"{API_PREFIX}{path}", **kwargs)
+                response = self.http.request(method, url, **kwargs)
             except httpx.TransportError as exc:
                 problem = certificate_problem(exc)
                 if problem:  # trying again will not make the certificate trusted
