@@ -79,6 +79,16 @@ def screen_text(app: CountyApp) -> str:
     return "\n".join(lines)
 
 
+async def open_volunteer_list(pilot: Pilot[None]) -> None:
+    """F3 from where the app is, then wait for the volunteer list to be up and its rows shown."""
+    from stvs_tui.county.screens.volunteers import VolunteersScreen
+
+    await settle(pilot)
+    await pilot.press("f3")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, VolunteersScreen))
+    await settle(pilot)
+
+
 async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 300.0) -> None:
     """Poll until ``condition()`` holds (workers finish at their own pace on a loaded machine). The timeout
     only turns a state that never comes into a failure with a message; it is long, never a wait."""

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
-from test_tui_fixtures import TODAY, county_app, make_store, settle, type_text, wait_until
+from test_tui_fixtures import (
+    TODAY,
+    county_app,
+    make_store,
+    open_volunteer_list,
+    settle,
+    type_text,
+    wait_until,
+)
 from textual.widgets import Checkbox, Input, Label, SelectionList, TextArea
 
 from schema.enums import IdType, RegistrationStatus, VolunteerStatus
@@ -51,10 +59,7 @@ def errors_shown(form: FormModal) -> list[str]:
 async def test_a_new_form_after_a_discarded_one_holds_nothing_of_it(store: Store) -> None:
     app = county_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await wait_until(pilot, lambda: isinstance(app.screen, VolunteersScreen))
-        await settle(pilot)
+        await open_volunteer_list(pilot)
         form = await open_new_form(pilot, app)
         assert form.raw_values() == NEW_FORM
         assert app.focused is form.query_one("#f-name", Input)
@@ -88,10 +93,7 @@ async def test_a_new_form_after_editing_a_volunteer_shows_none_of_that_record(st
         someone = session.exec(select(Volunteer).where(Volunteer.talent_tags != "").limit(1)).one()
     app = county_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await wait_until(pilot, lambda: isinstance(app.screen, VolunteersScreen))
-        await settle(pilot)
+        await open_volunteer_list(pilot)
         app.screen.open_key(someone.id)
         await wait_until(pilot, lambda: isinstance(app.screen, VolunteerScreen))
         await settle(pilot)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_tui_fixtures import county_app, make_store, settle, type_text, wait_until
+from test_tui_fixtures import county_app, make_store, open_volunteer_list, settle, type_text, wait_until
 from textual.widgets import Button, Input, TextArea
 
 from schema.store import Store
@@ -26,10 +26,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 async def open_new_volunteer_form(pilot, app) -> FormModal:  # type: ignore[no-untyped-def]
-    await settle(pilot)
-    await pilot.press("f3")
-    await wait_until(pilot, lambda: isinstance(app.screen, VolunteersScreen))
-    await settle(pilot)
+    await open_volunteer_list(pilot)
     await pilot.press("ctrl+n")
     await wait_until(pilot, lambda: isinstance(app.screen, FormModal))
     await settle(pilot)
