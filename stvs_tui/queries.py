@@ -143,12 +143,16 @@ def ensure_volunteer_search(session: Session) -> bool:
     rowid, and fill it again if not; True when it was refilled. The triggers keep it whoever writes a row, but a
     store restored from a ``.dump`` (or a VACUUM, which may renumber the rowids of a table without an INTEGER
     PRIMARY KEY) moves the rowids behind their back, and a filter would then show the wrong people or miss the
-    right ones. The count and the sum of the rowids on both sides: ~10 ms at 100k volunteers, once."""
+    right ones. Both renumber the rows 1..n in their order, which changes the highest rowid wherever a hard
+    delete had left a gap (and changes nothing where none had): so the count, the lowest and the highest rowid on
+    both sides, each answered by SQLite without a scan (a few ms at 100k volunteers, once)."""
     engine = session.get_bind()
     if not isinstance(engine, sa.Engine) or engine in _SEARCH_CHECKED:
         return False
-    ours = session.execute(sa.text("SELECT count(*), total(rowid) FROM volunteer")).one()
-    kept = session.execute(sa.text("SELECT count(*), total(rid) FROM volunteer_search")).one()
+    ours = session.execute(sa.text("SELECT (SELECT count(*) FROM volunteer), (SELECT min(rowid) FROM volunteer), "
+                                   "(SELECT max(rowid) FROM volunteer)")).one()
+    kept = session.execute(sa.text("SELECT (SELECT count(*) FROM volunteer_search), (SELECT min(rid) FROM "
+                                   "volunteer_search), (SELECT max(rid) FROM volunteer_search)")).one()
     refilled = tuple(ours) != tuple(kept)
     if refilled:
         with engine.begin() as connection:
