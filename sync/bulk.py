@@ -68,19 +68,28 @@ CAPTURE_ROW = "('{table}', ?, 'I', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
 CITY_CODE = "410500"  # schema.models.CITY_CODE: the one county code the own-county trigger treats apart under the guard
 
 
+def capture_trigger_present(connection: Connection, table: sa.Table) -> bool:
+    """Whether ``table`` has its capture insert trigger (a county store's captured table, on SQLite)."""
+    return connection.dialect.name == "sqlite" and bool(driver_rows(
+        connection, "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+        (f"trg_{table.name}_capture_insert",)))
+
+
 def insert_captured(connection: Connection, table: sa.Table, names: Sequence[str],
-                    params: list[tuple[Any, ...]]) -> None:
+                    params: list[tuple[Any, ...]], *, trigger_present: bool | None = None) -> None:
     """``insert_params`` for a captured table of a county store, logging the rows in ``change_log`` as its
     insert trigger does (``'I'``, the row's id, the statement's time, in insert order), but a statement per
     500 rows instead of a trigger program per row: the trigger is held off with ``sync_guard`` inside the
     caller's transaction, so a failure rolls the rows, their log and the guard back together.
 
     Exactly the trigger's outcome: nothing is logged when the guard is already up (a sync writing), and
-    rows that the guard would let through the own-county trigger (the city's code) go through the triggers."""
-    trigger = f"trg_{table.name}_capture_insert"
-    if (not params or connection.dialect.name != "sqlite"
-            or not driver_rows(connection, "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-                               (trigger,))
+    rows that the guard would let through the own-county trigger (the city's code) go through the triggers.
+
+    ``trigger_present``: ``capture_trigger_present``'s answer, for a caller writing many batches in one
+    transaction that leaves the trigger alone (looking it up cost ~3 ms a batch after a large insert)."""
+    if trigger_present is None and params:
+        trigger_present = capture_trigger_present(connection, table)
+    if (not params or connection.dialect.name != "sqlite" or not trigger_present
             or driver_rows(connection, "SELECT 1 FROM sync_guard WHERE active = 1 LIMIT 1", ())
             or ("county_code" in names and CITY_CODE in map(itemgetter(list(names).index("county_code")), params))):
         insert_params(connection, table, names, params)

@@ -20,7 +20,13 @@ from schema.validators import id_check_char, resident_id_facts
 from stvs_tui.excel import ImportRefused, apply_import, plan_import
 from stvs_tui.excel import importer as importer_module
 from stvs_tui.excel.columns import cell_reader, normalise_text
-from sync.bulk import indexes_made_after, insert_captured, insert_params, own_county_checked_once
+from sync.bulk import (
+    capture_trigger_present,
+    indexes_made_after,
+    insert_captured,
+    insert_params,
+    own_county_checked_once,
+)
 
 HEADERS = ["姓名", "性别", "出生日期", "证件号码", "手机号码", "工作单位", "职务/职称", "人才类别", "备注"]
 
@@ -176,6 +182,42 @@ def test_the_change_log_is_what_the_capture_trigger_writes(tmp_path: Path) -> No
     finally:
         by_trigger.close()
         by_statement.close()
+
+
+def test_batches_given_the_trigger_looked_up_once_log_what_the_trigger_writes(tmp_path: Path) -> None:
+    """The importer looks the capture trigger up once for all its batches (``trigger_present``)."""
+    by_trigger, by_batches = county_store(tmp_path / "a" / "s.sqlite"), county_store(tmp_path / "b" / "s.sqlite")
+    names, rows = volunteer_params(1203)
+    try:
+        with by_trigger.engine.begin() as connection:
+            insert_params(connection, Volunteer.__table__, names, rows)
+        with by_batches.engine.begin() as connection:
+            present = capture_trigger_present(connection, Volunteer.__table__)
+            assert present
+            for start in range(0, len(rows), 400):
+                insert_captured(connection, Volunteer.__table__, names, rows[start:start + 400],
+                                trigger_present=present)
+        assert log_of(by_batches) == log_of(by_trigger) and len(log_of(by_trigger)) == 1203
+        with by_batches.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT active FROM sync_guard").scalar_one() == 0
+    finally:
+        by_trigger.close()
+        by_batches.close()
+
+
+def test_a_plan_matched_against_volunteers_since_gone_inserts_every_row(store: Store, tmp_path: Path) -> None:
+    """Matched again on applying: into a store with no volunteer left, every row is new (the quick path)."""
+    rows = varied_rows()[:5]
+    path = write_book(tmp_path / "v.xlsx", [HEADERS, *rows])
+    first = plan_import(path, store)
+    apply_import(store, first, valid_only=True)
+    again = plan_import(path, store, on_duplicate="update")
+    assert {r.action for r in again.rows} == {"update"} and all(r.existing_id for r in again.rows)
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM volunteer")
+    result = apply_import(store, again, valid_only=True)
+    assert (result.inserted, result.updated) == (len(again.rows), 0)
+    assert all((r.action, r.existing_id, r.matched_by) == ("insert", None, "") for r in again.rows)
 
 
 def test_rows_written_by_sync_stay_out_of_the_change_log(tmp_path: Path) -> None:

@@ -191,3 +191,21 @@ def test_the_filter_reads_the_search_table_and_stops_at_a_page(store: Store, tex
     assert plan[1].startswith("SEARCH volunteer USING INTEGER PRIMARY KEY"), plan
     with store.session() as session:
         assert volunteer_count(session, COUNTY, flt) == len(found(store, text))
+
+
+def test_an_import_fills_it_for_every_new_volunteer(store: Store, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large import (indexes made after, the change log written per statement) leaves it as the rows say."""
+    from excel_helpers import resident_id, write_book
+
+    from stvs_tui.excel import apply_import, plan_import
+
+    monkeypatch.setattr("sync.bulk.REBUILD_AT_ROWS", 10)
+    monkeypatch.setattr("stvs_tui.excel.importer.INSERT_BATCH", 7)
+    header = ["姓名", "证件号码", "手机号码", "工作单位"]
+    rows = [[f"张{'一二三四五六七八九十'[n % 10]}{'甲乙丙丁'[n // 10]}", resident_id("19800101", f"{n:03d}"),
+             f"138{n:08d}", "县医院"] for n in range(40)]
+    result = apply_import(store, plan_import(write_book(tmp_path / "v.xlsx", [header, *rows]), store))
+    assert result.inserted == 40
+    check(store)
+    assert len(search_rows(path_of(store))) == 30 + 40

@@ -50,7 +50,7 @@ from stvs_tui.excel.reader import (
     column_letter,
     refuse_if_too_long,
 )
-from sync.bulk import indexes_made_after, insert_captured, own_county_checked_once
+from sync.bulk import capture_trigger_present, indexes_made_after, insert_captured, own_county_checked_once
 from sync.gctune import bulk_allocation
 
 OnDuplicate = Literal["update", "skip"]
@@ -895,6 +895,11 @@ def _existing_index(connection: Connection) -> tuple[dict[str, str], dict[tuple[
 def _match_existing(plan: ImportPlan, connection: Connection) -> None:
     """Mark each row insert, update or skip against the store's current volunteers."""
     by_id, by_contact = _existing_index(connection)
+    if not by_id and not by_contact:  # no volunteer yet (a first import): every row is new, none refused
+        for planned in plan.rows:
+            planned.action, planned.existing_id, planned.matched_by = "insert", None, ""
+        plan.rows = list(plan.rows)
+        return
     kept: list[PlannedRow] = []
     positions: dict[tuple[str, ...], Callable[[tuple[Any, ...]], tuple[Any, ...]]] = {}
     for planned in plan.rows:
@@ -996,8 +1001,9 @@ def _insert(connection: Connection, rows: list[PlannedRow], county: str) -> None
 files its rows with the indexes dropped and makes them after (``indexes_made_after``); every row carries the
 store's own county, so the own-county trigger is checked once, not per row (``own_county_checked_once``)."""
     with indexes_made_after(connection, _TABLE, len(rows)), own_county_checked_once(connection, _TABLE, county):
+        captured = capture_trigger_present(connection, _TABLE)  # once: the batches leave that trigger alone
         for names, params in _made_ahead(_insert_batches(connection.dialect, rows, county)):
-            insert_captured(connection, _TABLE, names, params)
+            insert_captured(connection, _TABLE, names, params, trigger_present=captured)
 
 
 def _insert_batches(dialect: sa.Dialect, rows: list[PlannedRow], county: str
