@@ -167,14 +167,24 @@ def volunteer_params(count: int, county: str = "410522") -> tuple[tuple[str, ...
     return names, rows
 
 
-def test_the_change_log_is_what_the_capture_trigger_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [None, 400])
+def test_the_change_log_is_what_the_capture_trigger_writes(tmp_path: Path, batch: int | None) -> None:
+    """In one statement, or in batches as the importer writes them with the capture trigger looked up once for
+    all of them (``trigger_present``)."""
     by_trigger, by_statement = county_store(tmp_path / "a" / "s.sqlite"), county_store(tmp_path / "b" / "s.sqlite")
     names, rows = volunteer_params(1203)
     try:
         with by_trigger.engine.begin() as connection:
             insert_params(connection, Volunteer.__table__, names, rows)
         with by_statement.engine.begin() as connection:
-            insert_captured(connection, Volunteer.__table__, names, rows)
+            if batch is None:
+                insert_captured(connection, Volunteer.__table__, names, rows)
+            else:
+                present = capture_trigger_present(connection, Volunteer.__table__)
+                assert present
+                for start in range(0, len(rows), batch):
+                    insert_captured(connection, Volunteer.__table__, names, rows[start:start + batch],
+                                    trigger_present=present)
         assert log_of(by_statement) == log_of(by_trigger) and len(log_of(by_trigger)) == 1203
         assert [row[2] for row in log_of(by_statement)] == [row[0] for row in rows]
         with by_statement.engine.connect() as connection:
@@ -182,27 +192,6 @@ def test_the_change_log_is_what_the_capture_trigger_writes(tmp_path: Path) -> No
     finally:
         by_trigger.close()
         by_statement.close()
-
-
-def test_batches_given_the_trigger_looked_up_once_log_what_the_trigger_writes(tmp_path: Path) -> None:
-    """The importer looks the capture trigger up once for all its batches (``trigger_present``)."""
-    by_trigger, by_batches = county_store(tmp_path / "a" / "s.sqlite"), county_store(tmp_path / "b" / "s.sqlite")
-    names, rows = volunteer_params(1203)
-    try:
-        with by_trigger.engine.begin() as connection:
-            insert_params(connection, Volunteer.__table__, names, rows)
-        with by_batches.engine.begin() as connection:
-            present = capture_trigger_present(connection, Volunteer.__table__)
-            assert present
-            for start in range(0, len(rows), 400):
-                insert_captured(connection, Volunteer.__table__, names, rows[start:start + 400],
-                                trigger_present=present)
-        assert log_of(by_batches) == log_of(by_trigger) and len(log_of(by_trigger)) == 1203
-        with by_batches.engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT active FROM sync_guard").scalar_one() == 0
-    finally:
-        by_trigger.close()
-        by_batches.close()
 
 
 def test_a_plan_matched_against_volunteers_since_gone_inserts_every_row(store: Store, tmp_path: Path) -> None:
