@@ -238,6 +238,13 @@ class CountyApp(RegistryApp):
         """Run ``job(session)`` in a thread; ``done(result)`` runs on the UI thread unless superseded."""
         store = self.store
 
+        def deliver(worker: Worker[None], result: T) -> None:
+            # Asked again on the UI thread: a newer load of the group may have started (and cancelled this one)
+            # between the worker's own check and now, and a stale result would then undo the newer one's
+            # choices (a restored team's cursor went to the first team under load).
+            if not worker.is_cancelled:
+                done(result)  # type: ignore[misc]
+
         def work() -> None:
             worker = get_current_worker()
             try:
@@ -256,7 +263,7 @@ class CountyApp(RegistryApp):
                     self.call_from_thread(self.notify, t("app.error", error=error), severity="error", markup=False)
                 return
             if done is not None and not worker.is_cancelled:
-                self.call_from_thread(done, result)
+                self.call_from_thread(deliver, worker, result)
                 if not self.heap_settled:
                     self.call_from_thread(self.call_after_refresh, self.settle_heap)
 
