@@ -67,7 +67,7 @@ def tls_verify(ca_file: str = "") -> ssl.SSLContext:
         try:
             stat = path.stat()
         except OSError as exc:
-            raise SyncError(f"无法读取 CA 证书 {ca_file} (cannot use the CA file: {exc})") from None
+            raise unreadable_ca(ca_file, exc) from None
         key = ("file", str(path), str(stat.st_mtime_ns), str(stat.st_size))
     else:
         key = ("default", os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
@@ -78,9 +78,13 @@ def tls_verify(ca_file: str = "") -> ssl.SSLContext:
                 context = (ssl.create_default_context(cafile=key[1]) if ca_file
                            else httpx.create_ssl_context(verify=True, trust_env=True))
             except (OSError, ssl.SSLError) as exc:
-                raise SyncError(f"无法读取 CA 证书 {ca_file} (cannot use the CA file: {exc})") from None
+                raise unreadable_ca(ca_file, exc) from None
             _CONTEXTS[key] = context
     return context
+
+
+def unreadable_ca(ca_file: str, exc: BaseException) -> SyncError:
+    return SyncError(f"无法读取 CA 证书 {ca_file} (cannot use the CA file: {exc})")
 
 
 def certificate_problem(exc: BaseException) -> str | None:
