@@ -37,25 +37,36 @@ def insert_rows(connection: Connection, table: sa.Table, rows: Sequence[dict[str
     insert_params(connection, table, names, _tuples(connection.dialect, table, names, rows))
 
 
-def insert_params(connection: Connection, table: sa.Table, names: Sequence[str], params: list[tuple[Any, ...]]) -> None:
+def insert_params(connection: Connection, table: sa.Table, names: Sequence[str], params: list[tuple[Any, ...]],
+                  fixed: dict[str, Any] | None = None) -> None:
     """INSERT rows whose driver parameters are ready, in ``names`` order (``names`` must be columns).
 
+    ``fixed``: columns whose driver value is the same in every row (defaults, the county), given once.
+
     On SQLite, many rows per statement: sqlite3's executemany binds and steps the statement once per row,
-    which costs more than SQLite's own insert work. Elsewhere the driver's executemany."""
+    which costs more than SQLite's own insert work; the ``fixed`` values are bound once per statement
+    (numbered parameters every row refers to). Elsewhere the driver's executemany."""
     if not params:
         return
-    head = f"INSERT INTO {table.name} ({', '.join(_checked(table, names))}) VALUES "
-    one = f"({', '.join([_mark(connection.dialect)] * len(names))})"
+    fixed = fixed or {}
+    columns = (*_checked(table, tuple(fixed)), *_checked(table, names))
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
     if connection.dialect.name != "sqlite":
-        connection.exec_driver_sql(head + one, params)
+        mark = _mark(connection.dialect)
+        values = tuple(fixed.values())
+        rows = [values + row for row in params] if values else params
+        connection.exec_driver_sql(head + f"({', '.join([mark] * len(columns))})", rows)
         return
+    # ?1 … ?k are the fixed values; a bare ? after them takes the next number, so each row's own come after
+    one = f"({', '.join([*(f'?{n}' for n in range(1, len(fixed) + 1)), *['?'] * len(names)])})"
     cursor = driver_cursor(connection)
     limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    per_statement = max(1, min(ROWS_PER_STATEMENT, limit // len(names)))
+    per_statement = max(1, min(ROWS_PER_STATEMENT, (limit - len(fixed)) // max(1, len(names))))
+    first = list(fixed.values())
     try:
         for start in range(0, len(params), per_statement):
             part = params[start:start + per_statement]
-            cursor.execute(head + ", ".join([one] * len(part)), list(chain.from_iterable(part)))
+            cursor.execute(head + ", ".join([one] * len(part)), [*first, *chain.from_iterable(part)])
     except sqlite3.DatabaseError as exc:  # the same exceptions a Core statement raises
         raise sa.exc.DBAPIError.instance(head, None, exc, sqlite3.Error) from exc
     finally:
@@ -65,6 +76,8 @@ def insert_params(connection: Connection, table: sa.Table, names: Sequence[str],
 # The capture trigger's log row (schema/migrations 0002), written here for many rows at once.
 CAPTURE_LOG = "INSERT INTO change_log (tbl, row_id, op, at) VALUES "
 CAPTURE_ROW = "('{table}', ?, 'I', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+CAPTURE_COPY = ("INSERT INTO change_log (tbl, row_id, op, at) SELECT '{table}', id, 'I', "
+                "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM {table} WHERE rowid > ? ORDER BY rowid")
 CITY_CODE = "410500"  # schema.models.CITY_CODE: the one county code the own-county trigger treats apart under the guard
 
 
@@ -76,41 +89,56 @@ def capture_trigger_present(connection: Connection, table: sa.Table) -> bool:
 
 
 def insert_captured(connection: Connection, table: sa.Table, names: Sequence[str],
-                    params: list[tuple[Any, ...]], *, trigger_present: bool | None = None) -> None:
+                    params: list[tuple[Any, ...]], *, trigger_present: bool | None = None,
+                    fixed: dict[str, Any] | None = None) -> None:
     """``insert_params`` for a captured table of a county store, logging the rows in ``change_log`` as its
     insert trigger does (``'I'``, the row's id, the statement's time, in insert order), but a statement per
-    500 rows instead of a trigger program per row: the trigger is held off with ``sync_guard`` inside the
-    caller's transaction, so a failure rolls the rows, their log and the guard back together.
+    batch instead of a trigger program per row: the trigger is held off with ``sync_guard`` inside the
+    caller's transaction, so a failure rolls the rows, their log and the guard back together. When the rows
+    took the rowids after the table's last (as SQLite gives them, short of the largest rowid), the log is
+    copied from the table in one statement (``INSERT … SELECT`` over that rowid range, in rowid order: the
+    insert order); otherwise their ids are bound, 500 rows a statement.
 
     Exactly the trigger's outcome: nothing is logged when the guard is already up (a sync writing), and
     rows that the guard would let through the own-county trigger (the city's code) go through the triggers.
 
     ``trigger_present``: ``capture_trigger_present``'s answer, for a caller writing many batches in one
-    transaction that leaves the trigger alone (looking it up cost ~3 ms a batch after a large insert)."""
+    transaction that leaves the trigger alone (looking it up cost ~3 ms a batch after a large insert).
+    ``fixed``: as for ``insert_params``."""
     if trigger_present is None and params:
         trigger_present = capture_trigger_present(connection, table)
+    fixed = fixed or {}
     if (not params or connection.dialect.name != "sqlite" or not trigger_present
             or driver_rows(connection, "SELECT 1 FROM sync_guard WHERE active = 1 LIMIT 1", ())
+            or fixed.get("county_code") == CITY_CODE
             or ("county_code" in names and CITY_CODE in map(itemgetter(list(names).index("county_code")), params))):
-        insert_params(connection, table, names, params)
+        insert_params(connection, table, names, params, fixed)
         return
-    ids = itemgetter(list(names).index("id"))
     assert table.name.isidentifier(), table.name  # written into the statement as the trigger writes it
-    row_sql = CAPTURE_ROW.format(table=table.name)
     cursor = driver_cursor(connection)
     try:
         cursor.execute("UPDATE sync_guard SET active = 1 WHERE id = 1")
         try:
-            insert_params(connection, table, names, params)
-            for start in range(0, len(params), ROWS_PER_STATEMENT):
-                part = params[start:start + ROWS_PER_STATEMENT]
-                cursor.execute(CAPTURE_LOG + ", ".join([row_sql] * len(part)), list(map(ids, part)))
+            last = cursor.execute(f"SELECT max(rowid) FROM {table.name}").fetchone()[0] or 0
+            insert_params(connection, table, names, params, fixed)
+            if cursor.execute("SELECT last_insert_rowid()").fetchone()[0] == last + len(params):
+                cursor.execute(CAPTURE_COPY.format(table=table.name), (last,))
+            else:
+                _log_by_ids(cursor, table.name, names, params)
         finally:  # down again on any failure too: a caller that goes on in this transaction is captured again
             cursor.execute("UPDATE sync_guard SET active = 0 WHERE id = 1")
     except sqlite3.DatabaseError as exc:  # the same exceptions a Core statement raises
         raise sa.exc.DBAPIError.instance(CAPTURE_LOG, None, exc, sqlite3.Error) from exc
     finally:
         cursor.close()
+
+
+def _log_by_ids(cursor: sqlite3.Cursor, table: str, names: Sequence[str], params: list[tuple[Any, ...]]) -> None:
+    ids = itemgetter(list(names).index("id"))
+    row_sql = CAPTURE_ROW.format(table=table)
+    for start in range(0, len(params), ROWS_PER_STATEMENT):
+        part = params[start:start + ROWS_PER_STATEMENT]
+        cursor.execute(CAPTURE_LOG + ", ".join([row_sql] * len(part)), list(map(ids, part)))
 
 
 REBUILD_AT_ROWS = 10_000  # rows added at once from which a table's indexes are dropped and made again after

@@ -194,6 +194,43 @@ def test_the_change_log_is_what_the_capture_trigger_writes(tmp_path: Path, batch
         by_statement.close()
 
 
+@pytest.mark.parametrize("after_the_largest_rowid", [False, True])
+def test_fixed_columns_given_once_store_and_log_what_full_rows_do(tmp_path: Path, after_the_largest_rowid: bool) -> None:
+    """The columns the same in every row given once (``fixed``) store the same rows and the same log as full
+    rows through the trigger. After a row at SQLite's largest rowid the new rows take random rowids: the log
+    cannot be copied by rowid range then, and is written from the rows' ids."""
+    by_trigger, by_statement = county_store(tmp_path / "a" / "s.sqlite"), county_store(tmp_path / "b" / "s.sqlite")
+    names, rows = volunteer_params(1203)
+    split = names.index("name")
+    fixed = dict(zip(names[1:split], rows[0][1:split], strict=True))
+    own = ("id", *names[split:])
+    try:
+        for store in (by_trigger, by_statement):
+            with store.engine.begin() as connection:  # logged by the trigger in both stores
+                insert_params(connection, Volunteer.__table__, names, rows[:1])
+                if after_the_largest_rowid:
+                    connection.exec_driver_sql("UPDATE volunteer SET rowid = 9223372036854775807")
+        with by_trigger.engine.begin() as connection:
+            insert_params(connection, Volunteer.__table__, names, rows[1:])
+        with by_statement.engine.begin() as connection:
+            present = capture_trigger_present(connection, Volunteer.__table__)
+            for start in range(1, len(rows), 400):
+                insert_captured(connection, Volunteer.__table__, own,
+                                [(row[0], *row[split:]) for row in rows[start:start + 400]],
+                                trigger_present=present, fixed=fixed)
+        assert log_of(by_statement) == log_of(by_trigger)  # (the move of the first row is logged too: 'U')
+        assert [row[2] for row in log_of(by_statement) if row[3] == "I"] == [row[0] for row in rows]
+        stored = "SELECT * FROM volunteer ORDER BY id"
+        with by_trigger.engine.connect() as one, by_statement.engine.connect() as other:
+            assert one.exec_driver_sql(stored).all() == other.exec_driver_sql(stored).all()
+            assert other.exec_driver_sql("SELECT active FROM sync_guard").scalar_one() == 0
+            rowids = other.exec_driver_sql("SELECT max(rowid) - min(rowid) FROM volunteer").scalar_one()
+        assert (rowids > len(rows)) == after_the_largest_rowid  # random rowids: the fallback was taken
+    finally:
+        by_trigger.close()
+        by_statement.close()
+
+
 def test_a_plan_matched_against_volunteers_since_gone_inserts_every_row(store: Store, tmp_path: Path) -> None:
     """Matched again on applying: into a store with no volunteer left, every row is new (the quick path)."""
     rows = varied_rows()[:5]

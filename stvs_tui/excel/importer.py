@@ -1002,20 +1002,21 @@ files its rows with the indexes dropped and makes them after (``indexes_made_aft
 store's own county, so the own-county trigger is checked once, not per row (``own_county_checked_once``)."""
     with indexes_made_after(connection, _TABLE, len(rows)), own_county_checked_once(connection, _TABLE, county):
         captured = capture_trigger_present(connection, _TABLE)  # once: the batches leave that trigger alone
-        for names, params in _made_ahead(_insert_batches(connection.dialect, rows, county)):
-            insert_captured(connection, _TABLE, names, params, trigger_present=captured)
+        for names, fixed, params in _made_ahead(_insert_batches(connection.dialect, rows, county)):
+            insert_captured(connection, _TABLE, names, params, trigger_present=captured, fixed=fixed)
 
 
 def _insert_batches(dialect: sa.Dialect, rows: list[PlannedRow], county: str
-                    ) -> Iterator[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+                    ) -> Iterator[tuple[tuple[str, ...], dict[str, Any], list[tuple[Any, ...]]]]:
+    """Per batch: the columns each row gives (``id`` last), the driver values of the columns the same in
+    every row (the county, the defaults of the columns the rows' shape leaves empty), and the rows."""
     base = _defaults() | {"county_code": county, "created_at": datetime.now()}
     shapes: dict[tuple[str, ...], list[PlannedRow]] = {}
     for planned in rows:
         shapes.setdefault(planned.keys, []).append(planned)
     for keys, group in shapes.items():
-        fixed = tuple(name for name in base if name not in keys and name != "id")
-        names = (*fixed, *keys, "id")
-        fixed_values = tuple(_driver_value(dialect, name, base[name]) for name in fixed)
+        fixed = {name: _driver_value(dialect, name, base[name]) for name in base if name not in keys and name != "id"}
+        names = (*keys, "id")
         converting = {index: _bind_processor(dialect, name) for index, name in enumerate(keys)}
         memos: dict[int, dict[Any, Any]] = {index: {} for index in converting}
         for start in range(0, len(group), INSERT_BATCH):
@@ -1023,7 +1024,7 @@ def _insert_batches(dialect: sa.Dialect, rows: list[PlannedRow], county: str
             columns = [_converted(column, converting[index], memos[index])
                        for index, column in enumerate(zip(*(planned.data for planned in part), strict=True))]
             ids = [new_id() for _planned in part]
-            yield names, list(zip(*(repeat(value, len(part)) for value in fixed_values), *columns, ids, strict=True))
+            yield names, fixed, list(zip(*columns, ids, strict=True))
 
 
 _DONE = object()
