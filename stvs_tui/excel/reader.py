@@ -19,7 +19,6 @@ import python_calamine
 
 from stvs_tui.excel.errors import TooManyRows, UnreadableWorkbook, UnrecognisedSheet
 from stvs_tui.excel.package import (
-    WELL_FORMED_CHECK_BYTES,
     Package,
     SheetEntry,
     SheetFacts,
@@ -105,8 +104,9 @@ class Book:
 
     def read(self, entry: SheetEntry, max_rows: int) -> SheetRead:
         facts = scan_sheet(self.path, self.archive, entry, max_rows=max_rows, slack=HEADER_SCAN_ROWS)
-        # A sheet too big to check while scanning is checked now: alongside calamine, or before openpyxl.
-        unchecked = [entry.part] if self.archive.getinfo(entry.part).file_size > WELL_FORMED_CHECK_BYTES else []
+        # Rows the scan's check could not vouch for (``SheetCheck``) are checked whole now: alongside
+        # calamine, or before openpyxl.
+        unchecked = [entry.part] if facts.unchecked else []
         if facts.last_row * max(facts.max_column, 26) <= DENSE_CELLS:
             return SheetRead(entry, facts, self._calamine_rows(entry, unchecked))
         for part in unchecked:
@@ -124,6 +124,8 @@ class Book:
                 finally:
                     workbook.close()
             except (python_calamine.CalamineError, OSError, ValueError) as exc:
+                if not unchecked:  # expat's account of broken XML names the fault; calamine's may not
+                    check_well_formed(self.path, self.archive, entry.part)
                 raise damaged(self.path, _one_line(exc)) from None
         return _calamine_iter(sheet)
 
