@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain, compress, islice, repeat
-from operator import is_not, itemgetter
+from operator import eq, is_not, itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -349,6 +349,7 @@ class _DataReader:
         self.name_position = self.names.index("name")
         self.cleaners = [_column_cleaner(name, options.today) for name in self.names]
         self.memos: list[dict[Any, Any]] = [{"": _EMPTY} for _name in self.names]
+        self.failing: list[set[Any]] = [set() for _name in self.names]
         self.month_only = "birth_date" in plan.headers and is_month_header(plan.headers["birth_date"])
         self.odd_rows: dict[int, list[int]] = {}
         for row, column in facts.formulas | facts.errors:
@@ -486,13 +487,18 @@ class _DataReader:
         facts = resident_volunteer_facts(results[self.id_position], self.births)
         if None in facts:
             return False
-        ids = [fact[0] for fact in facts]
-        if "sex" in position and not all(
-                stated is _EMPTY or not stated or stated == fact[1]
-                for stated, fact in zip(results[position["sex"]], facts, strict=True)):
+        ids = list(map(itemgetter(0), facts))
+        sexes, births = list(map(itemgetter(1), facts)), list(map(itemgetter(2), facts))
+        # The stated sex and birth date agree with the ID number's: at once when every row states them
+        # exactly (C-level comparisons), else row by row, leaving out the empty ones.
+        stated = results[position["sex"]] if "sex" in position else None
+        if stated is not None and not all(map(eq, stated, sexes)) and not all(
+                value is _EMPTY or not value or value == sex for value, sex in zip(stated, sexes, strict=True)):
             return False
-        if "birth_date" in position and not all(
-                map(self._stated_birth_agrees, results[position["birth_date"]], facts)):
+        stated = results[position["birth_date"]] if "birth_date" in position else None
+        # (a datetime never equals a date: it goes row by row, as _stated_birth_agrees wants)
+        if stated is not None and (self.month_only or not all(map(eq, stated, births))) and not all(
+                map(self._stated_birth_agrees, stated, facts)):
             return False
         unique = set(ids)
         if len(unique) != len(ids) or not self.seen_ids.keys().isdisjoint(unique):
@@ -513,7 +519,7 @@ class _DataReader:
         keys = (*(names[index] for index in kept), "sex", "birth_date")
         keys = self.shapes.setdefault(keys, keys)
         columns = [ids if index == self.id_position else results[index] for index in kept]
-        columns += [[fact[1] for fact in facts], [fact[2] for fact in facts]]
+        columns += [sexes, births]
         rows = self.plan.rows
         masks: dict[tuple[bool, ...], tuple[str, ...]] = {}
         empty = repeat(_EMPTY)
@@ -555,6 +561,8 @@ class _DataReader:
         if unchanged is not None and _all_match(unchanged, column):
             return list(column)  # every cell already as its field's rule leaves it (see _UNCHANGED)
         if name in UNIQUE_FIELDS:  # a call per cell: kept as short as it can be
+            if column.count("") + column.count(None) == len(column):  # a column left empty (notes, phone2)
+                return [_EMPTY] * len(column)
             out: list[Any] = []
             append = out.append
             checked_first = name == "id_number"  # a number or a masked ID is told apart first
@@ -575,14 +583,18 @@ class _DataReader:
             return out
         memo = self.memos[index]
         distinct = set(column)
+        failing = self.failing[index]  # the values in the memo that failed
         for value in distinct - memo.keys():
-            memo[value] = _EMPTY if value is None else self._clean_one(name, clean, value)
+            result = memo[value] = _EMPTY if value is None else self._clean_one(name, clean, value)
+            if type(result) is _Failed:
+                failing.add(value)
         out = list(map(memo.__getitem__, column))
-        if any(type(memo[value]) is _Failed for value in distinct):
+        if failing and not failing.isdisjoint(distinct):
             failed.update(p for p, result in enumerate(out) if type(result) is _Failed)
         if len(memo) > MEMO_LIMIT:
             memo.clear()
             memo[""] = _EMPTY
+            failing.clear()
         return out
 
     @staticmethod
