@@ -967,7 +967,10 @@ def apply_import(store: Store, plan: ImportPlan, *, valid_only: bool = False) ->
     return ImportResult(len(inserts), len(updates), plan.count("skip"), len(plan.bad_rows))
 
 
-IMPORT_CACHE_KIB = 32 * 1024  # SQLite's page cache while importing: 100k rows touch 4 indexes at random
+# SQLite's page cache while importing. 100k rows make ~80 MB of table and index pages; with 32 MB more of them
+# were spilled to the WAL and read back while the indexes were made (~0.1 s of CPU more). The peak RSS of an
+# import stays the read's (calamine's grid): 218 MB while writing 100k rows, 232 MB while reading them.
+IMPORT_CACHE_KIB = 64 * 1024
 
 
 @contextmanager
