@@ -294,11 +294,12 @@ def test_a_large_sheet_calamine_cannot_read_gets_expats_reason(tmp_path: Path) -
     ("", False),
     ('<row r="3"><c r="A3" t="inlineStr"><is><t>a &gt; b, 1 &lt; 2</t></is></c></row>', False),
     ('<row r="3"><c r="A3" t="inlineStr"><is><t>a > b</t></is></c></row>', True),  # well-formed: checked whole
-    ("<!-- a comment, as many < as > -->", False),
+    ("<!-- a comment where </sheetData> is no end -->", True),
+    ("<?pi </sheetData> is no end here either?>", True),
     ("<![CDATA[1 < 2]]>", True),
 ])
-def test_a_large_sheets_rows_are_checked_whole_only_when_their_count_is_off(tmp_path: Path, rows: str,
-                                                                            suspicious: bool) -> None:
+def test_a_large_sheets_rows_are_checked_whole_only_when_they_look_odd(tmp_path: Path, rows: str,
+                                                                      suspicious: bool) -> None:
     import zipfile
 
     path = build_xlsx(tmp_path / "v.xlsx", [("名册", rows_sheet(rows))], compresslevel=1)
@@ -308,3 +309,10 @@ def test_a_large_sheets_rows_are_checked_whole_only_when_their_count_is_off(tmp_
         facts = package_module.scan_sheet(path, archive, package.sheets[0], max_rows=100, slack=30)
     assert facts.unchecked is suspicious
     assert plan_import(path).rows  # well-formed all: imported either way
+
+
+def test_a_sheet_data_tag_in_a_comment_before_the_rows_is_no_start(tmp_path: Path) -> None:
+    """Markup before <sheetData> (a comment naming it): the whole sheet goes through expat, and imports."""
+    xml = rows_sheet("").replace("<sheetData>", "<!-- <sheetData> --><sheetData>", 1)
+    path = build_xlsx(tmp_path / "v.xlsx", [("名册", xml)], compresslevel=1)
+    assert [row.get("name") for row in plan_import(path).rows] == ["张三"]

@@ -237,10 +237,12 @@ class SheetCheck:
     to ``<sheetData>`` and from ``</sheetData>`` on (calamine does not read past the rows, so a fault there is
     seen only here), and the rows, which calamine parses itself, are only counted: well-formed rows hold as
     many ``<`` as ``>`` (text and attribute values have no ``<``). Rows that do not (an unescaped ``<`` in a
-    text, a broken tag, a CDATA section), or a ``<sheetData>`` not found, make the sheet ``suspicious``: the
-    caller has expat check it whole. What only expat would see inside rows that hold
-    the count (a tag closed under another name, a duplicate attribute, a control character) is left to
-    calamine, which refuses most of it: the cost of not parsing 100k rows twice."""
+    text, a broken tag), rows holding a comment, CDATA or a processing instruction (where a ``</sheetData>``
+    would be no end), or a ``<sheetData>`` not found, make the sheet ``suspicious``: the caller has expat
+    check it whole. (Such markup before ``<sheetData>`` has the whole sheet go through expat here.) What
+    only expat would see inside rows that hold the count (a tag closed under another name, a duplicate
+    attribute, a control character) is left to calamine, which refuses most of it: the cost of not parsing
+    100k rows twice."""
 
     def __init__(self, path: Path, info: zipfile.ZipInfo) -> None:
         self.expat = WellFormed(path, info)
@@ -251,15 +253,22 @@ class SheetCheck:
     @property
     def suspicious(self) -> bool:
         """After ``close``: whether the rows need expat's full check."""
-        return self.state in ("head", "rows") or self.lt != self.gt
+        return self.state in ("head", "rows", "off") or self.lt != self.gt
 
     def feed(self, chunk: bytes) -> None:
         if self.state in ("whole", "tail"):
             self.expat.feed(chunk)
             return
+        if self.state == "off":
+            return
         if self.state == "head":
             data = self.held + chunk
             start = _SHEET_DATA_START.search(data)
+            if b"!" in data and data.find(b"<!", 0, len(data) if start is None else start.start()) >= 0:
+                # a comment or CDATA before it (where a <sheetData> is none): the whole sheet through expat
+                self.state, self.held = "whole", b""
+                self.expat.feed(data)
+                return
             if start is None:
                 cut = max(0, len(data) - _HOLD)  # a start tag cut in two is found whole with the next chunk
                 self.expat.feed(data[:cut])
@@ -274,6 +283,9 @@ class SheetCheck:
             chunk = data[start.end():]
         # The rows: each chunk counted whole (no copy of it); an end tag cut in two by the chunks is found in
         # the seam, the last bytes of the chunk before (counted already) and the first of this one.
+        if _has_markup(chunk, self.held[-1:]):  # checked whole after all (a </sheetData> there is no end)
+            self.state, self.held = "off", b""
+            return
         seam = self.held + chunk[:_HOLD]
         end = _sheet_data_end(seam)
         if 0 <= end < len(self.held):
@@ -302,6 +314,14 @@ class SheetCheck:
 _HOLD = 256  # longer than any <sheetData …> or </x:sheetData> tag
 _SHEET_DATA_START = re.compile(rb"<(?:[\w.-]+:)?sheetData(?:\s[^<>]*?)?(/?)>")
 _SHEET_DATA_END = re.compile(rb"</(?:[\w.-]+:)?sheetData\s*>")
+
+
+def _has_markup(data: bytes, before: bytes) -> bool:
+    """A comment, CDATA section, DTD or processing instruction in ``data`` (``before``: the byte before it).
+    One-byte tests first (memchr)."""
+    if b"!" in data and (b"<!" in data or (before == b"<" and data[:1] == b"!")):
+        return True
+    return b"?" in data and (b"<?" in data or (before == b"<" and data[:1] == b"?"))
 
 
 def _sheet_data_end(data: bytes) -> int:
