@@ -311,8 +311,10 @@ def test_a_large_sheets_rows_are_checked_whole_only_when_they_look_odd(tmp_path:
     assert plan_import(path).rows  # well-formed all: imported either way
 
 
-def test_a_sheet_data_tag_in_a_comment_before_the_rows_is_no_start(tmp_path: Path) -> None:
-    """Markup before <sheetData> (a comment naming it): the whole sheet goes through expat, and imports."""
-    xml = rows_sheet("").replace("<sheetData>", "<!-- <sheetData> --><sheetData>", 1)
+@pytest.mark.parametrize("markup", ["<!-- <sheetData> -->", "<?pi <sheetData> ?>"])
+def test_a_sheet_data_tag_in_markup_before_the_rows_is_no_start(tmp_path: Path, markup: str) -> None:
+    """Markup before <sheetData> (a comment or instruction naming it): the whole sheet goes through expat,
+    and imports."""
+    xml = rows_sheet("").replace("<sheetData>", markup + "<sheetData>", 1)
     path = build_xlsx(tmp_path / "v.xlsx", [("名册", xml)], compresslevel=1)
     assert [row.get("name") for row in plan_import(path).rows] == ["张三"]

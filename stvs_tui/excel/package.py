@@ -248,6 +248,7 @@ class SheetCheck:
         self.expat = WellFormed(path, info)
         self.state = "whole" if info.file_size <= WELL_FORMED_CHECK_BYTES else "head"
         self.held = b""
+        self.skip = 8  # the XML declaration, <?xml …?>, opens the part (after a byte-order mark, if any)
         self.lt = self.gt = 0
 
     @property
@@ -264,8 +265,10 @@ class SheetCheck:
         if self.state == "head":
             data = self.held + chunk
             start = _SHEET_DATA_START.search(data)
-            if b"!" in data and data.find(b"<!", 0, len(data) if start is None else start.start()) >= 0:
-                # a comment or CDATA before it (where a <sheetData> is none): the whole sheet through expat
+            before = len(data) if start is None else start.start()
+            if (b"!" in data and data.find(b"<!", 0, before) >= 0) or data.find(b"<?", self.skip, before) >= 0:
+                # a comment, CDATA or a processing instruction (past the XML declaration) before it, where a
+                # <sheetData> is none: the whole sheet through expat
                 self.state, self.held = "whole", b""
                 self.expat.feed(data)
                 return
@@ -273,6 +276,7 @@ class SheetCheck:
                 cut = max(0, len(data) - _HOLD)  # a start tag cut in two is found whole with the next chunk
                 self.expat.feed(data[:cut])
                 self.held = data[cut:]
+                self.skip = 0  # past the part's first bytes, where the XML declaration is
                 return
             self.expat.feed(data[:start.end()])
             self.state, self.held = "rows", b""
