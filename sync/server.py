@@ -125,15 +125,22 @@ def create_app(database_url: str, db: ServerDB | None = None) -> FastAPI:
 
     _routes(app, database)
     mount_admin_routes(app)  # the city admin's endpoints (sync.admin_api)
-    app.openapi = _openapi_with(app, (PushRequest,))  # type: ignore[method-assign]
+    app.openapi = _openapi_with(app, (HelloRequest, PushRequest))  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, limit=MAX_REQUEST_BYTES)
     return app
 
 
-def caller(request: Request,
-           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def caller(request: Request, credentials: BearerDep) -> Caller:
     """The caller the bearer token stands for; 401 without a valid one."""
-    found = authenticate(request.app.state.db.engine, credentials.credentials if credentials else "")
+    return caller_of(request.app.state.db, credentials)
+
+
+def caller_of(db: ServerDB, credentials: HTTPAuthorizationCredentials | None) -> Caller:
+    """``caller``'s answer, for an endpoint that looks the token up on its own worker thread (one hop, not two)."""
+    found = authenticate(db.engine, credentials.credentials if credentials else "")
     if found is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return found
@@ -187,8 +194,8 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
                 "schema_version": schema_version()}
 
     @app.post(f"{API_PREFIX}/sync/hello", responses=responses(400, 403, 426), response_model=HelloResponse,
-              response_model_exclude_unset=True)
-    def hello(body: HelloRequest, who: CallerDep) -> Response:
+              response_model_exclude_unset=True, openapi_extra=_json_body(HelloRequest))
+    async def hello(request: Request, credentials: BearerDep) -> Response:
         """Handshake: versions are checked, the server's time anchors the node's clock, a store whose history
         the server has moved past (a copy, a restored backup) is told to continue as a new node, the node's
         public key is registered for the token's county (403 if the node is revoked, another county's or has
@@ -196,34 +203,21 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
         ``noop_probe`` (a store with nothing to push): ``up_to_date`` true when there is nothing to pull either
         and the digests agree, so that sync is this one request; ``pull_since`` is then its new checkpoint.
         (``up_to_date`` and ``pull_since`` are left out of the answer to a hello without a probe.)"""
-        check_versions(body.protocol_version, body.schema_version)
-        quiet = quiet_hello(db, who, body)
-        if quiet is not None:  # the common case of a probe, answered in one read: what the whole way answers
-            return _model_json(HelloResponse(
-                protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
-                server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,
-                city_key=db.city_key.public_key, identity="ok", up_to_date=True, pull_since=quiet))
-        same = continues_history(db, who, body.node_id, body.store_epoch, body.next_epoch)
-        if same and body.public_key and not who.is_admin:
-            register_node_key(db, body.node_id, who.county_code, body.public_key, token_id=who.token_id)
-        probe: dict[str, Any] = {}
-        if body.noop_probe is not None:
-            mark = nothing_to_do(db, who, body.node_id, body.noop_probe) if same else None
-            probe = {"up_to_date": mark is not None, "pull_since": mark or 0}
-        return _model_json(HelloResponse(
-            protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
-            server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,
-            city_key=db.city_key.public_key, identity="ok" if same else "copied", **probe))
+        # One worker-thread hop for the whole hello (the token, the body, the answer): the hello of a sync with
+        # nothing to do is that whole sync, and a hop per dependency cost more than its queries. The token is
+        # looked up before the body is read, so a bad token is a 401 whatever the body, as with a dependency.
+        raw = await request.body()
+        return await run_in_threadpool(_hello, db, credentials, raw)
 
     @app.post(f"{API_PREFIX}/sync/push", responses=responses(400, 403, 409, 426), response_model=PushResponse,
               openapi_extra=_json_body(PushRequest))
-    async def push(request: Request, who: CallerDep) -> Response:
+    async def push(request: Request, credentials: BearerDep) -> Response:
         """Apply a batch of changes; one answer per change (applied, merged, conflict, duplicate, rejected)."""
         raw = await request.body()
-        # Parsed here from the bytes (``read_push``: pydantic's answer at a fraction of FastAPI's cost), in
-        # the thread pool like the merge; the answer is already
+        # The token looked up, then the body parsed from the bytes (``read_push``: pydantic's answer at a
+        # fraction of FastAPI's cost), in one hop to the thread pool with the merge; the answer is already
         # PushResponse's JSON (also stored for replays) and goes out as it is.
-        answer = await run_in_threadpool(_push, db, who, raw)
+        answer = await run_in_threadpool(_push, db, credentials, raw)
         return Response(answer, media_type="application/json")
 
     @app.get(f"{API_PREFIX}/sync/pull", responses=responses(403))
@@ -288,15 +282,47 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
     assert set(SYNCED_TABLES) == {t for t in SYNCED_TABLES if table_of(t) is not None}
 
 
-def _push(db: ServerDB, who: Caller, raw: bytes) -> bytes:
+def _hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> Response:
+    who = caller_of(db, credentials)
+    try:
+        body = HelloRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _invalid_body(exc) from None
+    check_versions(body.protocol_version, body.schema_version)
+    quiet = quiet_hello(db, who, body)
+    if quiet is not None:  # the common case of a probe, answered in one read: what the whole way answers
+        return _model_json(HelloResponse(
+            protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
+            server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,
+            city_key=db.city_key.public_key, identity="ok", up_to_date=True, pull_since=quiet))
+    same = continues_history(db, who, body.node_id, body.store_epoch, body.next_epoch)
+    if same and body.public_key and not who.is_admin:
+        register_node_key(db, body.node_id, who.county_code, body.public_key, token_id=who.token_id)
+    probe: dict[str, Any] = {}
+    if body.noop_probe is not None:
+        mark = nothing_to_do(db, who, body.node_id, body.noop_probe) if same else None
+        probe = {"up_to_date": mark is not None, "pull_since": mark or 0}
+    return _model_json(HelloResponse(
+        protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
+        server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,
+        city_key=db.city_key.public_key, identity="ok" if same else "copied", **probe))
+
+
+def _push(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> bytes:
+    who = caller_of(db, credentials)
     with paused_collection():
         try:
             body = read_push(raw)
         except ValidationError as exc:
-            raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors(
-                include_url=False, include_context=False, include_input=False)]) from None
+            raise _invalid_body(exc) from None
         check_versions(body.protocol_version, body.schema_version)
         return push_answer(db, who, body)
+
+
+def _invalid_body(exc: ValidationError) -> RequestValidationError:
+    """A body the endpoint parsed itself, refused in FastAPI's shape (422, each error's place under "body")."""
+    return RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors(
+        include_url=False, include_context=False, include_input=False)])
 
 
 def _model_json(model: BaseModel) -> Response:
