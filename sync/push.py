@@ -335,8 +335,11 @@ class BatchRun:
             base = dict(base)
             for derived in cleaned.keys() - change.fields.keys():
                 base.setdefault(derived, current["record"].get(derived))
-        moved = current is not None and current["version"] != change.base_version
-        merged = merge_record(base, current["record"] if current else None, incoming, server_moved=moved)
+        if current is None:  # a new row: ``merge_record``'s answer, without copying ``incoming`` (made here)
+            return self._checked_accept(change, None, cleaned, MergeResult("applied", "inserted", incoming, True),
+                                        False)
+        moved = current["version"] != change.base_version
+        merged = merge_record(base, current["record"], incoming, server_moved=moved)
         return self._checked_accept(change, current, cleaned, merged, moved)
 
     def _natural_twin(self, change: AnyChange, incoming: dict[str, Any]) -> str | None:

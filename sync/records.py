@@ -267,11 +267,21 @@ def _to_storable_wire(table: str, cleaned: dict[str, Any]) -> list[FieldError]:
     numbers some database cannot store: integers that do not fit, numbers not finite. (Text is checked
     by the rules themselves: none lets a NUL through, see tests/test_validators.py.)"""
     errors: list[FieldError] = []
+    low, high = INT_RANGE
     for name, _kind in _typed_columns(table):
         value = cleaned.get(name)
-        if value is None or type(value) is bool:
+        kind = type(value)
+        # The plain JSON types first, tested by exact type (a pushed row's values are nothing else); any
+        # other value (a date, a subclass of int) goes the general way below, as before.
+        if value is None or kind is bool or kind is str:
             continue
-        if isinstance(value, date):
+        if kind is int:
+            if not low <= value <= high:
+                errors.append(FieldError(name, OUT_OF_RANGE))
+        elif kind is float:
+            if not (math.isfinite(value) and abs(value) < 1e15):
+                errors.append(FieldError(name, OUT_OF_RANGE))
+        elif isinstance(value, date):
             cleaned[name] = value.isoformat()
         elif _out_of_range(value):
             errors.append(FieldError(name, OUT_OF_RANGE))
