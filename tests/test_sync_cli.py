@@ -67,8 +67,10 @@ def test_sync_exit_codes_and_one_line_reasons(tmp_path: Path, city: ThreadServer
     folder = county_dir(tmp_path)
     code, _, err = run(folder, "sync")
     assert code == 2 and "--server" in err
-    code, _, err = run(folder, "sync", "--server", f"http://127.0.0.1:{free_port()}", "--token", "x")
+    code, _, err = run(folder, "sync", "--server", f"http://127.0.0.1:{free_port()}", "--token", "x", "--retries", "0")
     assert code == 1 and "unreachable" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(folder, "sync", "--server", city.url, "--token", "x", "--retries", "11")
+    assert code == 2 and "--retries" in err
     code, _, err = run(folder, "sync", "--server", city.url, "--token", "wrong")
     assert code == 1 and "token refused" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(tmp_path / "empty", "sync", "--server", city.url, "--token", "x")

@@ -74,10 +74,13 @@ def _print_summary(summary: SyncSummary) -> None:
 @click.option("--insecure-http", is_flag=True,
               help="Allow a plain http:// server on another machine: the token and records go unencrypted (saved "
                    "for that URL). Without it only https://, or http:// to this machine, is used.")
+@click.option("--retries", default=4, show_default=True, type=click.IntRange(0, 10),
+              help="How many times to try again when the server cannot be reached, waiting 0.5 s, 1 s, 2 s, ... "
+                   "between tries (0: one try only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (for scripts).")
 @click.pass_context
 def sync_command(ctx: click.Context, server_url: str | None, token: str | None, ca_file: str | None,
-                 insecure_http: bool, as_json: bool) -> None:
+                 insecure_http: bool, retries: int, as_json: bool) -> None:
     """Push this county's changes to the city server, then pull what changed for it.
 
     Conflicts do not stop a sync: they are listed in the summary and wait in the city's queue. A pulled
@@ -103,7 +106,8 @@ def sync_command(ctx: click.Context, server_url: str | None, token: str | None, 
         secret = (token or load_token(store)).strip()
         if not url or not secret:
             raise click.UsageError("需要 --server 和 --token (no server or token saved yet: give --server and --token)")
-        with SyncClient(store, url, secret, ca_file=ca_file, insecure_http=insecure_http or None) as client:
+        with SyncClient(store, url, secret, ca_file=ca_file, insecure_http=insecure_http or None,
+                        retries=retries) as client:
             summary = client.run(_progress_printer(not as_json and sys.stderr.isatty()))
         # Remembered only once the server has taken them: a mistyped token must not replace a good one.
         if server_url or token:
