@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
+from textual import _wait as textual_wait
 from sync_fixtures import (
     StoreFactory,
     ThreadServer,
@@ -32,6 +33,14 @@ PG_URL_ENV = "STVS_TEST_DATABASE_URL"
 # that is timing, not behaviour. Tests that want fewer examples still set them with their own @settings.
 settings.register_profile("stvs", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("stvs")
+
+# Textual's pilot waits after every key (twice) and every pause until the process looks idle, sleeping 20 ms at a
+# time: at least 40 ms per key in which the worker does nothing. 2 ms steps keep the same
+# criterion (the process used under 5 % of the step) at a tenth of the wait. No test depends on this wait: they
+# wait for the states they check (test_tui_fixtures.settle), as they must on a loaded machine, where a process
+# that gets no CPU looks idle at once whatever the step.
+textual_wait.SLEEP_GRANULARITY = 0.002
+textual_wait.SLEEP_IDLE = textual_wait.SLEEP_GRANULARITY / 20
 PROJECT_TEMP = Path(__file__).resolve().parent.parent / ".pytest-tmp"
 
 
