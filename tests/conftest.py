@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
-from textual import _wait as textual_wait
 from sync_fixtures import (
     StoreFactory,
     ThreadServer,
@@ -24,6 +23,7 @@ from sync_fixtures import (
     store_template,
     thread_server,
 )
+from textual import _wait as textual_wait
 
 from schema.store import Store, open_store
 from sync.serverdb import open_server_db
