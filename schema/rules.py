@@ -8,13 +8,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from schema.enums import ACTIVITY_TRANSITIONS, ActivityStatus, TalentTag, TeamStatus, TeamTier
+from schema.enums import ACTIVITY_TRANSITIONS, ActivityStatus, TalentTag, TeamStatus
 from schema.errors import FieldError
+from schema.figures import (  # noqa: F401  (named here by their users)
+    HELD_STATUSES,
+    SCHEDULED_STATUSES,
+    TalentCoverage,
+    TeamCompliance,
+    month_bounds,
+    period_of,
+)
 from schema.models import Activity, HoursCorrection, Membership, Participation, Team, Volunteer
 from schema.validation import clean_record
 from schema.validators import normalize_period
@@ -23,9 +31,6 @@ from schema.validators import normalize_period
 DEFAULT_STAR_SCALE: tuple[int, ...] = (100, 300, 600, 1000, 1500)
 # The national platform lets a volunteer belong to at most this many organisations.
 MAX_ACTIVE_MEMBERSHIPS = 5
-# Activities that count for a month: held ones for the report, scheduled ones for the dashboard check.
-HELD_STATUSES = (ActivityStatus.IN_PROGRESS.value, ActivityStatus.FINISHED.value)
-SCHEDULED_STATUSES = (ActivityStatus.PUBLISHED.value, *HELD_STATUSES)
 
 
 # No one serves more than a day's hours in a day; more than the activity lasted needs a reason.
@@ -45,18 +50,6 @@ def hours_cap(starts_at: datetime, ends_at: datetime) -> float:
 def star_level(hours: float, scale: tuple[int, ...] = DEFAULT_STAR_SCALE) -> int:
     """Stars earned by ``hours`` of confirmed service (0 below the first threshold)."""
     return sum(1 for threshold in scale if hours >= threshold)
-
-
-def month_bounds(period: str) -> tuple[datetime, datetime]:
-    """Start (inclusive) and end (exclusive) of a ``YYYY-MM`` month."""
-    year, month = map(int, normalize_period(period).split("-"))
-    start = datetime(year, month, 1)
-    end = datetime(year + month // 12, month % 12 + 1, 1)
-    return start, end
-
-
-def period_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
 
 
 def _has_tag(tag: TalentTag) -> sa.ColumnElement[bool]:
@@ -83,33 +76,6 @@ def active_memberships(session: Session, volunteer_id: str) -> int:
         sa.select(sa.func.count()).select_from(Membership)
         .where(Membership.volunteer_id == volunteer_id, _active_membership())
     ).scalar_one()
-
-
-@dataclass(frozen=True)
-class TeamCompliance:
-    """One team against the notice's rules: minimum size and at least one activity a month."""
-
-    team_id: str
-    name: str
-    tier: str
-    parent_id: str | None
-    members: int
-    san_zhang: int
-    experts: int
-    rural_talents: int
-    activities_in_month: int
-
-    @property
-    def minimum(self) -> int:
-        return TeamTier(self.tier).minimum_members
-
-    @property
-    def meets_minimum(self) -> bool:
-        return self.members >= self.minimum
-
-    @property
-    def meets_monthly_activity(self) -> bool:
-        return self.activities_in_month >= 1
 
 
 def team_compliance(session: Session, county_code: str, period: str,
@@ -151,14 +117,6 @@ def team_compliance(session: Session, county_code: str, period: str,
         .order_by(Team.tier, Team.name)
     ).all()
     return [TeamCompliance(*row) for row in rows]
-
-
-@dataclass(frozen=True)
-class TalentCoverage:
-    volunteers: int
-    san_zhang: int
-    experts: int
-    rural_talents: int
 
 
 def talent_coverage(session: Session, county_code: str) -> TalentCoverage:

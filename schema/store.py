@@ -6,15 +6,11 @@ written by a newer stvs-tui is refused, and a damaged file gives ``StoreCorrupt`
 
 from __future__ import annotations
 
-import os
-import re
 import sqlite3
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,25 +21,24 @@ from sqlmodel import Session
 from schema.errors import StoreCorrupt, StoreError, StoreTooNew, StoreUnavailable
 from schema.identity import SigningKey, node_identity
 from schema.models import Setting
-from schema.paths import (
-    BACKUP_DIRNAME,
-    NOT_A_FOLDER,
-    STORE_FILENAME,
-    folder_problem,
-    input_problem,
-    os_reason,
-    output_problem,
+from schema.paths import BACKUP_DIRNAME, STORE_FILENAME  # noqa: F401  (STORE_FILENAME: named here by its users)
+from schema.storefile import (  # noqa: F401  (the file-level steps, named here by their users too)
+    MIGRATIONS_DIR,
+    VERSION_TABLE,
+    backup_sqlite,
+    check_header,
+    create_private_file,
+    head_of,
+    make_store_folder,
+    read_revisions,
+    restrict_sidecars,
 )
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DAILY_BACKUPS_KEPT = 7
-_SQLITE_HEADER = b"SQLite format 3\x00"
-VERSION_TABLE = "alembic_version"
 _SETTING_VALUE = sa.select(Setting.__table__.c.value).where(Setting.__table__.c.key == sa.bindparam("key"))  # type: ignore[attr-defined]
-_REVISION = re.compile(r'^(down_revision|revision)\b[^=\n]*=\s*(?:"([^"]+)"|\'([^\']+)\'|None)\s*$', re.MULTILINE)
 
 
 def _alembic_config(connection: Connection, role: str) -> Config:
@@ -64,24 +59,12 @@ def _revisions() -> dict[str, str | None]:
     return _read_revisions(MIGRATIONS_DIR)
 
 
-@cache
 def _read_revisions(folder: Path) -> dict[str, str | None]:
-    graph: dict[str, str | None] = {}
-    for path in sorted((folder / "versions").glob("*.py")):
-        found = {m.group(1): m.group(2) or m.group(3) for m in _REVISION.finditer(path.read_text(encoding="utf-8"))}
-        revision = found.get("revision")
-        if revision:
-            # Two branches that each added "the next" migration: Alembic would refuse both heads at upgrade.
-            assert revision not in graph, f"two migrations are revision {revision}: renumber one ({path.name})"
-            graph[str(revision)] = found.get("down_revision")
-    return graph
+    return read_revisions(folder)
 
 
 def head_revision() -> str:
-    graph = _revisions()
-    heads = [revision for revision in graph if revision not in set(graph.values())]
-    assert len(heads) == 1, f"the migrations folder should have one head revision, not {heads}"
-    return heads[0]
+    return head_of(_revisions())
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -145,58 +128,6 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
-def make_store_folder(folder: Path) -> None:
-    """The store's folder (0700 when made here); a folder that cannot be made or written says why."""
-    if folder.exists() and not folder.is_dir():
-        raise StoreUnavailable(f"{folder}: {NOT_A_FOLDER}")
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        where = Path(exc.filename) if exc.filename else folder
-        raise StoreUnavailable(f"{where}: 无法创建文件夹 (cannot create the folder): {os_reason(exc)}") from None
-    # SQLite writes its -wal and -shm files beside the store, so the folder itself must be writable.
-    problem = folder_problem(folder)
-    if problem:
-        raise StoreUnavailable(problem)
-
-
-def _create_private_file(path: Path) -> None:
-    """Create the store readable by its owner only (0600) in a 0700 folder, before SQLite touches it.
-
-    An existing store is checked first: a folder in its place, a file this user cannot read or write
-    (a read-only copy, another user's file, an immutable file) is refused with its path and reason.
-    """
-    make_store_folder(path.parent)
-    if path.exists():
-        problem = input_problem(path) or output_problem(path)
-        if problem:
-            raise StoreUnavailable(problem)
-        status = path.stat()
-        # Take away what others may do with an existing file, never add to what its owner may.
-        if status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) & 0o077:
-            os.chmod(path, stat.S_IMODE(status.st_mode) & 0o700)
-        return
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    except OSError as exc:
-        raise StoreUnavailable(f"{path}: 无法创建 (cannot create): {os_reason(exc)}") from None
-    os.chmod(path, 0o600)
-
-
-def _restrict_sidecars(path: Path) -> None:
-    for suffix in ("-wal", "-shm"):
-        sidecar = path.with_name(path.name + suffix)
-        if sidecar.exists():
-            os.chmod(sidecar, 0o600)
-
-
-def _check_header(path: Path) -> None:
-    with path.open("rb") as handle:
-        header = handle.read(len(_SQLITE_HEADER))
-    if header and header != _SQLITE_HEADER:
-        raise StoreCorrupt(f"{path} 不是 stvs-tui 数据库或已损坏 (not an SQLite database, or damaged)")
-
-
 def _open_failure(where: object, exc: sa.exc.DatabaseError) -> StoreError:
     """SQLite's refusal in words that say what is wrong: read-only and unopenable files are not damaged."""
     message = str(exc.orig)
@@ -215,17 +146,6 @@ def _backup_order(path: Path) -> tuple[int, str]:
     """(sequence number, name) of a daily backup; those named before numbering (stvs-daily-YYYYMMDD) come first."""
     parts = path.stem.split("-")
     return (int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 0), path.name
-
-
-def backup_sqlite(source: Path, target: Path) -> Path:
-    """Copy a live SQLite database consistently with the backup API (safe while others write)."""
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    dst.close()
-    src.close()
-    os.chmod(target, 0o600)
-    return target
 
 
 @dataclass
@@ -323,8 +243,8 @@ class Store:
 def open_store(path: Path, *, daily_backup: bool = True) -> Store:
     """Open (creating if needed) a county store at ``path``: private file, WAL, migrated to head."""
     path = Path(path)
-    _create_private_file(path)
-    _check_header(path)
+    create_private_file(path)
+    check_header(path)
     store = Store(engine=sqlite_engine(path), path=path)
     try:
         migrate(store.engine, "county", before_upgrade=lambda: store.backup("pre-migration"))
@@ -341,7 +261,7 @@ def open_store(path: Path, *, daily_backup: bool = True) -> Store:
     except StoreError:
         store.close()
         raise
-    _restrict_sidecars(path)
+    restrict_sidecars(path)
     return store
 
 
@@ -349,8 +269,8 @@ def open_database(url: str, role: str = "server") -> Store:
     """Open a server database by SQLAlchemy URL (SQLite file or PostgreSQL), migrated to head."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        _create_private_file(path)
-        _check_header(path)
+        create_private_file(path)
+        check_header(path)
         engine = sqlite_engine(path)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)

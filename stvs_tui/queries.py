@@ -41,7 +41,6 @@ from schema.models import (
 from schema.reporting import is_period_locked
 from schema.rules import (
     MonthlyFigures,
-    TalentCoverage,
     TeamCompliance,
     active_memberships,
     activity_step_error,
@@ -57,12 +56,18 @@ from schema.rules import (
 )
 from schema.rules import correct_hours as rules_correct_hours
 from schema.validators import mask_id_number
-from stvs_tui.i18n import enum_label, language, t
+from stvs_tui.dashboard_figures import (  # noqa: F401  (named here by their users)
+    SAN_ZHANG,
+    DashboardData,
+    MonthlyTrend,
+    previous_periods,
+    report_status_text,
+    shown_time,
+)
+from stvs_tui.i18n import language
 from sync.status import SyncStatus
 
 _ID_FRAGMENT = re.compile(r"[0-9]+[xX]?")
-# A tag filter value meaning "any of the three heads" (三长).
-SAN_ZHANG = "san_zhang"
 
 
 class WorkflowError(ValueError):
@@ -796,25 +801,6 @@ class ReportState:
     last_sync: str = ""  # when the last sync ended (ISO), "" before the first
 
 
-def report_status_text(report: MonthlyReport | None, last_sync: str) -> str:
-    """The report's status as the clerk must read it: submitted is not delivered until a sync has brought the
-    city's acknowledgement (the row is then ``synced``: the server took it and nothing of it waits to go)."""
-    if report is None:
-        return t("dash.report_missing")
-    if report.status != ReportStatus.SUBMITTED.value:
-        return enum_label(ReportStatus, report.status)
-    if report.sync_state in (SyncState.ERROR.value, SyncState.CONFLICT.value):
-        return t("rep.not_accepted")  # the city answered, but did not take it: the sync screen says why
-    if report.sync_state != SyncState.SYNCED.value:
-        return t("rep.waiting_sync")
-    return t("rep.delivered", when=shown_time(last_sync)) if last_sync else t("rep.delivered_untimed")
-
-
-def shown_time(iso: str) -> str:
-    """An ISO timestamp as a clerk reads it: minutes, no "T"."""
-    return iso[:16].replace("T", " ")
-
-
 def report_state(session: Session, county_code: str, period: str, today: date | None = None) -> ReportState:
     report = session.exec(select(MonthlyReport).where(MonthlyReport.county_code == county_code,
                                                       MonthlyReport.period == period,
@@ -861,50 +847,6 @@ def save_report(session: Session, county_code: str, period: str, *, nil: bool, h
 
 
 # ---------------------------------------------------------------- dashboard
-
-@dataclass
-class DashboardData:
-    period: str
-    teams: list[TeamCompliance]
-    talents: TalentCoverage
-    activities_this_month: int
-    report_status: str
-    report_waiting: bool
-    pending_changes: int
-    last_sync: str
-    conflicts: int
-    trend: MonthlyTrend = field(default_factory=lambda: MonthlyTrend([], [], []))
-
-    def tier_summary(self) -> list[tuple[str, int, int, int]]:
-        """(tier, teams, teams below minimum, minimum) for each tier present, top tier first."""
-        summary: dict[str, list[int]] = {}
-        for team in self.teams:
-            entry = summary.setdefault(team.tier, [0, 0, team.minimum])
-            entry[0] += 1
-            entry[1] += 0 if team.meets_minimum else 1
-        order = {"city": 0, "county": 1, "grassroots": 2}
-        return [(tier, *summary[tier]) for tier in sorted(summary, key=lambda k: order.get(k, 9))]  # type: ignore[misc]
-
-    @property
-    def idle_teams(self) -> int:
-        return sum(1 for team in self.teams if not team.meets_monthly_activity)
-
-
-@dataclass(frozen=True)
-class MonthlyTrend:
-    """Activities held and hours confirmed in each of the last months, oldest first (the dashboard's charts)."""
-
-    months: list[str]
-    activities: list[int]
-    hours: list[float]
-
-
-def previous_periods(period: str, count: int) -> list[str]:
-    """The ``count`` months up to ``period`` (``YYYY-MM``), oldest first."""
-    year, month = map(int, period.split("-"))
-    index = year * 12 + month - 1
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
-
 
 def monthly_trend(session: Session, county_code: str, period: str, months: int = 12) -> MonthlyTrend:
     """Per month of the last ``months`` up to ``period``: activities held (not cancelled) and confirmed hours of

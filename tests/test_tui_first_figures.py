@@ -4,12 +4,19 @@ they are taken once (a refresh reads the store again)."""
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import datetime
 from pathlib import Path
 
-from test_tui_fixtures import TODAY, county_app, make_store, screen_text, settle
+import pytest
+from test_tui_fixtures import COUNTY, TODAY, county_app, make_store, screen_text, settle
 
+from schema.store import Store
 from stvs_tui.county.screens.dashboard import DashboardScreen
 from stvs_tui.county.start import read_first_figures
+from stvs_tui.dashboard_figures import plain_dashboard_data, previous_periods
+from stvs_tui.queries import dashboard_data, save_report
+from sync.status import sync_status
 
 
 async def first_screen(app) -> tuple[object, str]:  # type: ignore[no-untyped-def]
@@ -55,5 +62,88 @@ def test_a_store_without_a_county_reads_nothing_at_start(tmp_path: Path) -> None
     store = make_store(tmp_path / "stvs.sqlite", county=None)
     try:
         assert read_first_figures(store, TODAY) is None
+    finally:
+        store.close()
+
+
+# The first reading is plain SQL (sqlite3) written beside the SQLAlchemy queries it mirrors: the two must not drift.
+
+def both_readings(store: Store, period: str) -> tuple[object, object]:
+    with store.session() as session:
+        regular = dashboard_data(session, COUNTY, period, sync_status(store))
+    assert store.path is not None
+    with sqlite3.connect(store.path) as db:
+        plain = plain_dashboard_data(db, COUNTY, period)
+    db.close()
+    return regular, plain
+
+
+def test_the_plain_first_reading_equals_the_dashboards_own_queries_on_demo_data(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "stvs.sqlite", volunteers=300)
+    try:
+        periods = previous_periods("2025-03", 14)  # months with activities, and before the demo's data
+        for period in periods:
+            regular, plain = both_readings(store, period)
+            assert plain == regular, period
+        regular, _ = both_readings(store, "2025-03")
+        # The demo data gives every figure something to count (else an equality would prove little).
+        assert regular.teams and regular.talents.volunteers and regular.talents.san_zhang  # type: ignore[attr-defined]
+        assert regular.talents.experts and regular.talents.rural_talents  # type: ignore[attr-defined]
+        assert any(team.members for team in regular.teams)  # type: ignore[attr-defined]
+        assert any(team.activities_in_month for team in regular.teams)  # type: ignore[attr-defined]
+        assert sum(regular.trend.activities) and sum(regular.trend.hours)  # type: ignore[attr-defined]
+        assert regular.pending_changes  # type: ignore[attr-defined]
+        # What each filter of the queries leaves out: members who left, deleted and inactive volunteers, a
+        # cancelled, a deleted and a draft activity, a deleted and a dissolved team.
+        with store.engine.begin() as connection:
+            sql = connection.exec_driver_sql
+            sql("UPDATE membership SET left_on = '2025-01-31' WHERE rowid % 5 = 0")
+            sql("UPDATE membership SET deleted = 1 WHERE rowid % 7 = 0")
+            sql("UPDATE volunteer SET deleted = 1 WHERE rowid % 11 = 0")
+            sql("UPDATE volunteer SET status = 'inactive' WHERE rowid % 13 = 0")
+            for status, step in (("cancelled", 3), ("draft", 4)):
+                sql(f"UPDATE activity SET status = '{status}' WHERE rowid % {step} = 0")
+            sql("UPDATE activity SET deleted = 1 WHERE rowid % 5 = 0")
+            sql("UPDATE participation SET hours_confirmed = 0 WHERE rowid % 3 = 0")
+            sql("UPDATE participation SET attended = 0 WHERE rowid % 4 = 0")
+            sql("UPDATE participation SET deleted = 1 WHERE rowid % 5 = 0")
+            sql("UPDATE team SET deleted = 1 WHERE rowid = (SELECT min(rowid) FROM team)")
+            sql("UPDATE team SET status = 'dissolved' WHERE rowid = (SELECT max(rowid) FROM team)")
+        for period in periods:
+            changed, plain = both_readings(store, period)
+            assert plain == changed, period
+        changed, _ = both_readings(store, "2025-03")
+        assert changed != regular
+        assert len(changed.teams) == len(regular.teams) - 2  # type: ignore[attr-defined]
+        assert changed.talents.volunteers < regular.talents.volunteers  # type: ignore[attr-defined]
+        assert sum(changed.trend.hours) < sum(regular.trend.hours)  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("state", ["draft", "waiting", "synced", "conflict"])
+def test_the_plain_reading_of_the_report_and_sync_lines_equals_the_regular_one(tmp_path: Path, state: str) -> None:
+    store = make_store(tmp_path / "stvs.sqlite", volunteers=20)
+    try:
+        with store.session() as session:
+            report = save_report(session, COUNTY, "2025-03", nil=False, highlights="",
+                                 submit_by=None if state == "draft" else "王芳", now=datetime(2025, 3, 20, 9),
+                                 today=TODAY)
+        with store.applying_remote_changes() as connection:  # as a sync writes: the triggers keep the state
+            if state in ("synced", "conflict"):
+                connection.exec_driver_sql("UPDATE monthly_report SET sync_state = ? WHERE id = ?",
+                                           (state, report.id))
+                connection.exec_driver_sql("INSERT INTO sync_checkpoint (key, value) VALUES ('last_sync_at', "
+                                           "'2025-03-21T10:30:00+08:00')")
+            if state == "conflict":
+                connection.exec_driver_sql(
+                    "INSERT INTO sync_issue (tbl, row_id, status, reason, message, at) VALUES "
+                    "('monthly_report', ?, 'conflict', 'conflict', 'the city has another', '2025-03-21T10:30:00')",
+                    (report.id,))
+        regular, plain = both_readings(store, "2025-03")
+        assert plain == regular
+        assert regular.report_waiting == (state in ("waiting", "conflict"))  # type: ignore[attr-defined]
+        assert regular.conflicts == (1 if state == "conflict" else 0)  # type: ignore[attr-defined]
+        assert bool(regular.last_sync) == (state in ("synced", "conflict"))  # type: ignore[attr-defined]
     finally:
         store.close()
