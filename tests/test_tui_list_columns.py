@@ -143,6 +143,43 @@ async def test_steady_table_measures_rows_as_they_are_added() -> None:
         assert table.get_row_at(2)[0].plain == "[b]x[/b]"  # user text stays as typed
 
 
+async def test_steady_table_sizes_itself_as_textuals_own_measuring_does() -> None:
+    """SteadyTable skips Textual's measuring of every new row when idle (add_row has measured them): the widths
+    and the table's size come out the same as a DataTable's measuring them, for plain, wide, styled, empty,
+    multi-line and numeric cells, with columns of a fixed width, labelled rows and rows of automatic height."""
+    from rich.text import Text
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    from stvs_tui.widgets.columns import cut_text
+
+    rows = [("王秀英", 12, Text("bold", style="bold"), "", 3.5), ("阿依古丽·买买提", "x" * 30, "two\nlines", "韩刚", 0),
+            ("[b]x[/b]", "", "ok", "a\u2028bc", -1)]
+
+    class Tables(App[None]):
+        def compose(self) -> ComposeResult:
+            yield SteadyTable(id="steady")
+            yield DataTable(id="textual")
+
+    for labelled, height, fixed in ((False, 1, None), (True, 1, None), (False, None, None), (False, 1, 6)):
+        app = Tables()
+        async with app.run_test(size=(200, 40)) as pilot:
+            tables = [app.query_one("#steady", SteadyTable), app.query_one("#textual", DataTable)]
+            for table in tables:
+                for key in ("a", "b", "c", "d", "e"):
+                    table.add_column(key, key=key, width=fixed if key == "b" else None)
+                for number, row in enumerate(rows):
+                    cells = row if table is tables[0] else [cut_text(cell) for cell in row]  # as SteadyTable keeps
+                    table.add_row(*cells, key=str(number), height=height, label=f"第{number}行" if labelled else None)
+            await settle(pilot)
+            steady, textual = tables
+            assert [c.content_width for c in steady.ordered_columns] == \
+                [c.content_width for c in textual.ordered_columns], (labelled, height, fixed)
+            assert [c.get_render_width(steady) for c in steady.ordered_columns] == \
+                [c.get_render_width(textual) for c in textual.ordered_columns]
+            assert steady.virtual_size == textual.virtual_size
+
+
 columns_strategy = st.lists(
     st.builds(lambda width, min_width, fixed: ListColumn("h", width, min(width, min_width), fixed=fixed),
               st.integers(1, 40), st.integers(1, 40), st.booleans()),

@@ -3,11 +3,13 @@
 Textual's DataTable widens auto-width columns only when it is next idle, and caches every cell it paints
 without the width in the cache key: a frame painted before that idle moment (common on a busy machine)
 keeps its columns cut to the header's width until the table's contents change again. Measuring each row
-as it is added, before anything can paint, takes the timing out.
+as it is added, before anything can paint, takes the timing out. Measured so, the rows need not be measured
+again when the table is next idle (Textual would: see ``_update_dimensions``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.cells import cell_len
@@ -15,7 +17,7 @@ from rich.text import Text
 from textual import events
 from textual.geometry import Size
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from stvs_tui.widgets.columns import ListColumn, cut_text, fit_widths
 
@@ -44,11 +46,30 @@ class SteadyTable(DataTable[Text]):
                 label: Text | str | None = None) -> RowKey:
         texts = [cut_text(cell) for cell in cells]
         row_key = super().add_row(*texts, height=height, key=key, label=label)
-        for column, text in zip(self.ordered_columns, texts, strict=False):
-            if column.auto_width:
-                column.content_width = max(column.content_width, text.cell_len)
-            self._natural[column.key] = max(self._natural.get(column.key, 0), text.cell_len)
+        self._measure(texts)
         return row_key
+
+    def _measure(self, texts: Iterable[Text], columns: Iterable[Any] | None = None) -> None:
+        """Widen the columns for ``texts`` (a row's cells, or those of ``columns``) as Textual measures a cell:
+        its widest line."""
+        for column, text in zip(self.ordered_columns if columns is None else columns, texts, strict=False):
+            width = max((cell_len(line) for line in text.plain.splitlines()), default=0)
+            column.content_width = max(column.content_width, width)
+            self._natural[column.key] = max(self._natural.get(column.key, 0), width)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Textual measures every cell of the rows added since the table was last idle, each through Rich's
+        console (which asks the terminal for its size three times a cell: ~0.1 s of CPU for the dashboard's 780
+        teams, its first screen). ``add_row`` has measured them already, the same way: only the table's size is
+        left to set. Rows with a label or an automatic height go Textual's way (Textual is pinned to 8.2)."""
+        rows = [self.rows.get(key) for key in new_rows if key in self._row_locations]
+        if any(row is None or row.label is not None or row.auto_height for row in rows):
+            super()._update_dimensions(new_rows)
+            return
+        data_cells_width = sum(column.get_render_width(self) for column in self.columns.values())
+        header_height = self.header_height if self.show_header else 0
+        self.virtual_size = Size(data_cells_width + self._row_label_column_width,
+                                 self._total_row_height + header_height)
 
     def clear(self, columns: bool = False) -> SteadyTable:
         self._natural.clear()
@@ -77,4 +98,9 @@ class SteadyTable(DataTable[Text]):
 
     def update_cell(self, row_key: RowKey | str, column_key: Any, value: Any, *,
                     update_width: bool = False) -> None:
-        super().update_cell(row_key, column_key, cut_text(value), update_width=update_width)
+        text = cut_text(value)
+        super().update_cell(row_key, column_key, text, update_width=update_width)
+        key = row_key if isinstance(row_key, RowKey) else RowKey(row_key)
+        if key in self._new_rows:  # not measured by Textual when next idle (see _update_dimensions): here
+            self._measure([text], [self.columns[column_key if isinstance(column_key, ColumnKey)
+                                                else ColumnKey(column_key)]])
