@@ -129,6 +129,7 @@ class PlainStore:
 
     path: Path
     settings: dict[str, str]
+    county_name: str = ""  # the county's name in the region list (its code when the list has none)
 
     def setting(self, key: str, default: str = "") -> str:
         return self.settings.get(key, default)
@@ -169,6 +170,8 @@ def plain_open(path: Path) -> PlainStore | None:
             settings = dict(connection.execute(f"SELECT key, value FROM setting WHERE key IN ({marks})",
                                                PLAIN_SETTINGS).fetchall())
             regions = connection.execute("SELECT 1 FROM region LIMIT 1").fetchone()
+            county = settings.get("county_code", "")
+            name = connection.execute("SELECT name FROM region WHERE code = ?", (county,)).fetchone()
         finally:
             connection.close()
     except sqlite3.Error:
@@ -177,4 +180,4 @@ def plain_open(path: Path) -> PlainStore | None:
             or regions is None:
         return None  # first-run setup, node keys or the region list to make: open_store and the app do it
     restrict_sidecars(path)
-    return PlainStore(path=path, settings=settings)
+    return PlainStore(path=path, settings=settings, county_name=name[0] if name else county)

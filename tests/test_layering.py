@@ -178,3 +178,45 @@ def test_the_county_app_is_what_its_screens_take_it_for(store) -> None:  # noqa:
     } | {"clerk"}
     assert len(members) > 10
     assert [name for name in sorted(members) if not hasattr(app, name)] == []
+
+
+# The county TUI's first screen shows before SQLAlchemy, SQLModel and the models are imported (issue 12, "Start
+# fast"): the start path, the app and the dashboard import none of them; the store opens after the first paint.
+FIRST_SCREEN_PROBE = """
+import json, sys
+import stvs_tui.county.start, stvs_tui.county.app
+from stvs_tui.county.app import AREAS, _register_builtin_areas
+_register_builtin_areas()
+AREAS["dashboard"].screen_class()  # the first screen's module
+{more}
+print(json.dumps(sorted(sys.modules)))
+"""
+NOT_BEFORE_THE_FIRST_SCREEN = ("sqlalchemy", "sqlmodel", "alembic", "pydantic", "schema.models", "schema.store",
+                               "schema.rules", "stvs_tui.queries", "sync.status")
+
+
+def modules_imported(more: str = "") -> set[str]:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FIRST_SCREEN_PROBE.format(more=more)], capture_output=True,
+                          text=True, check=True, cwd=ROOT)
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def too_early(modules: set[str]) -> list[str]:
+    return sorted(name for name in NOT_BEFORE_THE_FIRST_SCREEN
+                  if name in modules or any(m.startswith(name + ".") for m in modules))
+
+
+def test_the_county_app_and_its_first_screen_import_no_sqlalchemy_or_models() -> None:
+    modules = modules_imported()
+    assert {"textual.app", "stvs_tui.county.screens.dashboard", "stvs_tui.dashboard_figures"} <= modules
+    assert too_early(modules) == []
+
+
+def test_the_first_screen_probe_sees_sqlalchemy_when_a_list_is_imported() -> None:
+    """The check above would notice: the volunteers list does import SQLAlchemy and the models."""
+    modules = modules_imported('AREAS["volunteers"].screen_class()')
+    assert {"sqlalchemy", "sqlmodel", "schema.models", "stvs_tui.queries"} <= set(too_early(modules))

@@ -7,30 +7,39 @@ their own with ``register_area`` and an ``ActionSpec`` whose action is ``go('nam
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import logging
+import sys
+import threading
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import sqlalchemy as sa
-from sqlmodel import Session
+from textual import events
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
-import stvs_tui.county.screens.excel_import  # noqa: F401  (registers the Excel area's keys before the app installs them)
-from schema.models import Region
-from schema.store import Store, open_store
+import stvs_tui.county.excel_keys  # noqa: F401  (registers the Excel area's keys before the app installs them)
 from stvs_tui.actions import install_bindings
+from stvs_tui.county.opening import StoreOpening
 from stvs_tui.failures import storage_failure
 from stvs_tui.i18n import LANGUAGES, t, use_language
 from stvs_tui.logs import LOGGER, start_log
 from stvs_tui.paths import AppPaths
-from stvs_tui.regions import ensure_regions
 from stvs_tui.widgets.confirm import ConfirmModal
 from stvs_tui.widgets.help import RegistryApp, localize_textual_bindings
 from sync.gctune import freeze_settled_heap
+
+# Nothing here imports SQLAlchemy or the models as the TUI starts (tests/test_layering.py holds it): its first
+# screen shows before them, and the store opens after it (``StoreOpening``).
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from schema.store import Store
+    from schema.storefile import PlainStore
 
 T = TypeVar("T")
 # The dashboard's figures read as the TUI starts (``stvs_tui.county.start``): county code, period, and what to call
@@ -77,19 +86,33 @@ class CountyApp(RegistryApp):
     CSS_PATH = "../county.tcss"
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, store: Store, *, lang: str = "zh", today: date | None = None,
+    def __init__(self, store: Store | StoreOpening, *, lang: str = "zh", today: date | None = None,
                  demo_volunteers: int = 300, freeze_heap: bool = False) -> None:
+        """``store``: an open store, or one opening after the first screen (``stvs-tui``: see ``StoreOpening``)."""
         use_language(lang)
         super().__init__()
         install_bindings(self, ["app"])
-        self.store = store
+        self._store: Store | None = None
+        self.opening: StoreOpening | None = None
+        self.store_error: BaseException | None = None  # what opening the store raised (the app then stops)
         self.lang = lang
         # Injected so that snapshots and tests never depend on the clock.
         self.today = today or date.today()
         self.demo_volunteers = demo_volunteers
         self.title = t("app.title")
-        self.county_code = store.county_code
-        self.county_name = self.region_name(self.county_code)
+        if isinstance(store, StoreOpening):
+            self.opening = store
+            self.county_code = store.plain.county_code
+            self.county_name = store.plain.county_name
+        else:
+            self._store = store
+            self.county_code = store.county_code
+            self.county_name = self.region_name(self.county_code)
+        self.first_data_shown = False
+        # Input that came while the store was still opening, handed on once it is open (see on_event).
+        self.held_input: list[events.Event] = []
+        self._replaying = False
+        self._opening_watched = False
         # ``stvs-tui`` (county_app_for) settles the heap; an app made in a process that runs many of them one
         # after another (tests) does not, as each would freeze the last one's garbage for good.
         self.heap_settled = not freeze_heap
@@ -103,15 +126,110 @@ class CountyApp(RegistryApp):
             return None
         return first[2]
 
+    @property
+    def store(self) -> Store:
+        """The open store; while it is still opening (the first moments of ``stvs-tui``) this waits for it."""
+        if self._store is None:
+            assert self.opening is not None
+            self._store = self.opening.result()
+        return self._store
+
+    @property
+    def store_ready(self) -> bool:
+        return self._store is not None or self.opening is None or self.opening.ready
+
+    def _first_data_shown(self) -> None:
+        """The first screen shows its data: now the store opens (when it is still to), then the heap settles."""
+        self.first_data_shown = True
+        self._open_store_now()
+        self.settle_heap()
+
+    def _open_store_now(self) -> None:
+        """Start opening the store (once), and hear when it is open."""
+        if self.opening is None or self._opening_watched:
+            return
+        self._opening_watched = True
+
+        def opened(_future: object) -> None:
+            if threading.get_ident() == self._thread_id:  # it was open already: called here, at once
+                self.call_later(self._store_opened)
+                return
+            with contextlib.suppress(RuntimeError):  # the app has stopped already (quit while it was opening)
+                self.call_from_thread(self._store_opened)
+
+        self.opening.start(opened)
+
+    def _store_opened(self) -> None:
+        assert self.opening is not None
+        try:
+            self._store = self.opening.result()
+        except Exception as exc:  # said in one line by the command line once the app has stopped
+            self.store_error = exc
+            logging.getLogger(LOGGER).error("the store did not open: %s", exc)
+            self.held_input.clear()
+            self.exit(return_code=1)
+            return
+        if self.held_input and not self._replaying:
+            self._replaying = True
+            self.run_worker(self._replay_held_input(), group="held-input", exclusive=False)
+        self.settle_heap()
+
+    # Keys (and clicks, pastes) while the store is still opening wait for it: every area reads the store, and a
+    # key handled at once would block the screen or reach a screen that is about to be covered. They are handed
+    # on in order once it is open, each after the screen has taken the one before (a key that opens an area
+    # leaves the next to that area, as if typed after it showed).
+    HELD_EVENTS = (events.Key, events.Paste, events.MouseDown, events.MouseUp)
+
+    async def on_event(self, event: events.Event) -> None:
+        if (isinstance(event, self.HELD_EVENTS) and not event.is_forwarded
+                and (self._replaying or self.held_input or not self.store_ready)):
+            self.held_input.append(event)
+            self._open_store_now()
+            return
+        await super().on_event(event)
+
+    async def _replay_held_input(self) -> None:
+        try:
+            while self.held_input:
+                await super().on_event(self.held_input.pop(0))
+                await self._screen_settled()
+        finally:
+            self._replaying = False
+
+    async def _screen_settled(self) -> None:
+        """Until the screen on top and its widgets have handled what was sent to them, and what that sent on
+        (a focus moved, a screen pushed) has been handled too: rounds until one changes nothing."""
+        before: tuple[object, ...] | None = None
+        for _round in range(50):
+            screen = self.screen
+            nodes = [self, *screen.walk_children(with_self=True)]
+            handled = []
+            for node in nodes:
+                done = asyncio.Event()
+                if node.call_later(done.set):
+                    handled.append(done.wait())
+            try:
+                await asyncio.wait_for(asyncio.gather(*handled), timeout=5)
+            except TimeoutError:
+                return  # a widget that stopped meanwhile: hand on the next key anyway
+            now = (self.screen, self.focused, len(nodes), len(list(self.screen.walk_children(with_self=True))))
+            if now == before:
+                return
+            before = now
+
     def region_name(self, code: str) -> str:
         if not code:
             return ""
+        from schema.models import Region
+
         with self.store.session() as session:
             region = session.get(Region, code)
             return region.name if region else code
 
     @property
     def clerk(self) -> str:
+        if self._store is None and self.opening is not None:
+            return self.opening.plain.setting("clerk")  # read as the app started: the store is still opening
         return self.store.setting("clerk")
 
     def on_mount(self) -> None:
@@ -195,6 +313,8 @@ class CountyApp(RegistryApp):
     def action_go(self, name: str) -> None:
         if not self.county_code or name not in AREAS:
             return
+        if name != "dashboard":
+            self.store  # noqa: B018  (an area imports SQLAlchemy: after the store opening has, never beside it)
         self.leave_then(lambda: self._show_area(AREAS[name]() if name != "dashboard" else None))
 
     def open_area(self, screen: Screen[Any]) -> None:
@@ -228,7 +348,7 @@ class CountyApp(RegistryApp):
         and landed inside a filter keystroke now and then (worst keystroke 190–220 ms against a 50 ms median).
         Frozen objects are still freed by reference counting; only cycles among them are never reclaimed.
         """
-        if self.heap_settled:
+        if self.heap_settled or not self.first_data_shown or not self.store_ready:
             return
         self.heap_settled = True
         freeze_settled_heap()
@@ -236,7 +356,17 @@ class CountyApp(RegistryApp):
     def run_db(self, node: DOMNode, job: Callable[[Session], T], done: Callable[[T], Any] | None = None, *,
                group: str = "load", exclusive: bool = True) -> Worker[None]:
         """Run ``job(session)`` in a thread; ``done(result)`` runs on the UI thread unless superseded."""
-        store = self.store
+
+        def in_session() -> T:
+            with self.store.session() as session:  # a store still opening is waited for in the thread
+                return job(session)
+
+        return self.run_job(node, in_session, done, group=group, exclusive=exclusive)
+
+    def run_job(self, node: DOMNode, job: Callable[[], T], done: Callable[[T], Any] | None = None, *,
+                group: str = "load", exclusive: bool = True) -> Worker[None]:
+        """Run ``job()`` (reading the store) in a thread; ``done(result)`` runs on the UI thread unless superseded;
+        a failure is told to the clerk in one line."""
 
         def deliver(worker: Worker[None], result: T) -> None:
             # Asked again on the UI thread: a newer load of the group may have started (and cancelled this one)
@@ -248,49 +378,65 @@ class CountyApp(RegistryApp):
         def work() -> None:
             worker = get_current_worker()
             try:
-                with store.session() as session:
-                    result = job(session)
+                result = job()
             except Exception as exc:  # a failed query must reach the clerk, not kill the app
                 if worker.is_cancelled and "interrupted" in str(exc):
                     return  # superseded, and its statement stopped on purpose (a list's newer keystroke)
                 logging.getLogger(LOGGER).exception("database work failed")
                 # A database's own refusal (a trigger's message) is the sentence, without the SQL around it.
-                error = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+                # (sqlalchemy.exc is imported by then whenever SQLAlchemy raised; never imported for this)
+                sa_exc = sys.modules.get("sqlalchemy.exc")
+                wrapped = sa_exc is not None and isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None
+                error = exc.orig if wrapped else exc  # type: ignore[attr-defined]
                 machine = storage_failure(exc)  # a full disk: say so, and that nothing was saved
                 if machine is not None:
-                    error = f"{store.path}: {machine[0]} {t('app.not_saved')}"
+                    where = self.opening.plain.path if self.opening is not None else self.store.path
+                    error = f"{where}: {machine[0]} {t('app.not_saved')}"
                 if not worker.is_cancelled:
                     self.call_from_thread(self.notify, t("app.error", error=error), severity="error", markup=False)
+                    if not self.first_data_shown:
+                        self.call_from_thread(self.call_after_refresh, self._first_data_shown)
                 return
             if done is not None and not worker.is_cancelled:
                 self.call_from_thread(deliver, worker, result)
-                if not self.heap_settled:
-                    self.call_from_thread(self.call_after_refresh, self.settle_heap)
+                if not self.first_data_shown or not self.heap_settled:
+                    self.call_from_thread(self.call_after_refresh, self._first_data_shown)
 
         return node.run_worker(work, thread=True, group=group, exclusive=exclusive, exit_on_error=False)
 
 
-def startup_language(store: Store, flag: str | None) -> str:
-    """``--lang`` when given, else the language saved in Settings, else Chinese."""
-    from stvs_tui.county.screens.settings import LANGUAGE
+LANGUAGE_SETTING = "language"  # the Settings screen's language (stvs_tui.county.screens.settings.LANGUAGE)
 
-    saved = store.setting(LANGUAGE)
+
+def startup_language(store: Store | PlainStore, flag: str | None) -> str:
+    """``--lang`` when given, else the language saved in Settings, else Chinese."""
+    saved = store.setting(LANGUAGE_SETTING)
     return flag or (saved if saved in LANGUAGES else "zh")
 
 
-def county_app_for(paths: AppPaths, lang: str | None, *, store: Store | None = None,
+def county_app_for(paths: AppPaths, lang: str | None, *, store: Store | StoreOpening | None = None,
                    first_figures: FirstFigures | None = None) -> CountyApp:
-    """The county TUI on the store at ``paths.store`` (opened here unless given), its log started in
-    ``paths.logs`` (the caller closes ``app.store``); ``first_figures``: see ``stvs_tui.county.start``."""
+    """The county TUI on the store at ``paths.store`` (opened here unless given, or opening after the first
+    screen), its log started in ``paths.logs`` (the caller closes the store); ``first_figures``: see
+    ``stvs_tui.county.start``."""
     if store is None:
+        from schema.store import open_store
+
         store = open_store(paths.store)  # first: a folder or file it cannot use is named in one line
     try:
         start_log(paths.logs)
-        ensure_regions(store)
+        if isinstance(store, StoreOpening):
+            settings: Store | PlainStore = store.plain  # schema.storefile.plain_open found the region list there
+        else:
+            from stvs_tui.regions import ensure_regions
+
+            ensure_regions(store)
+            settings = store
         logging.getLogger(LOGGER).info("county TUI opened on %s", paths.store)
-        app = CountyApp(store, lang=startup_language(store, lang), freeze_heap=True)
+        app = CountyApp(store, lang=startup_language(settings, lang), freeze_heap=True)
         app.first_figures = first_figures
         return app
     except BaseException:
-        store.close()
+        if not isinstance(store, StoreOpening):
+            store.close()
         raise

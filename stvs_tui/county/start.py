@@ -1,6 +1,11 @@
-"""Starting the county TUI as ``stvs-tui`` does: the store is opened first, then the dashboard's figures are read
-in a thread while Textual and the screens are imported, so that SQLite's work (which runs without Python's lock)
-overlaps the imports instead of following them. The dashboard takes the figures read so for its first showing.
+"""Starting the county TUI as ``stvs-tui`` does, its first screen before SQLAlchemy and the models are imported.
+
+A store that needs nothing done to it (``schema.storefile.plain_open``: at the current schema revision, with its
+county, node keys and region list) is checked and read with sqlite3 alone; the dashboard's figures are read the same
+way in a thread while Textual, the app and the dashboard are imported (SQLite's work runs without Python's lock),
+and the store itself opens in a thread once the first screen shows (``stvs_tui.county.opening``). Any other store
+(new, to migrate, damaged, unreadable) is opened first by ``open_store``, which makes it, migrates it or says in
+one line what is wrong, as before.
 """
 
 from __future__ import annotations
@@ -12,29 +17,33 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from schema.store import Store
+    from schema.storefile import PlainStore
     from stvs_tui.county.app import FirstFigures
     from stvs_tui.paths import AppPaths
 
 
-def read_first_figures(store: Store, today: date) -> FirstFigures | None:
-    """Start reading the dashboard's figures for ``today``'s period in a thread; None for a store with no county
-    yet (the first-run setup comes first)."""
+def read_first_figures(store: Store | PlainStore, today: date) -> FirstFigures | None:
+    """Start reading the dashboard's figures for ``today``'s period with sqlite3 in a thread; None for a store
+    with no county yet (the first-run setup comes first). The words in them are in the language in use: set it
+    first (``stvs_tui.i18n.use_language``)."""
     county = store.county_code
-    if not county:
+    if not county or store.path is None:
         return None
-    from schema.rules import period_of
+    from schema.figures import period_of
 
-    period = period_of(today)
+    path, period = store.path, period_of(today)
     future: Future[Any] = Future()
 
     def work() -> None:
         try:
-            from stvs_tui.queries import dashboard_data
-            from sync.status import sync_status
+            from schema.storefile import connect_plain
+            from stvs_tui.dashboard_figures import plain_dashboard_data
 
-            status = sync_status(store)
-            with store.session() as session:
-                future.set_result(dashboard_data(session, county, period, status))
+            db = connect_plain(path)
+            try:
+                future.set_result(plain_dashboard_data(db, county, period))
+            finally:
+                db.close()
         except BaseException as exc:  # handed to the dashboard's worker, which reports it as any failed query
             future.set_exception(exc)
 
@@ -42,12 +51,54 @@ def read_first_figures(store: Store, today: date) -> FirstFigures | None:
     return county, period, future.result
 
 
+def _language(store: Store | PlainStore, flag: str | None) -> None:
+    """Use the language the app will show (the figures read in a thread hold words)."""
+    from stvs_tui.i18n import LANGUAGES, use_language
+
+    saved = store.setting("language")  # stvs_tui.county.app.startup_language, without importing the app yet
+    use_language(flag or (saved if saved in LANGUAGES else "zh"))
+
+
 def run_county_app(paths: AppPaths, lang: str | None) -> None:
     """Open the store at ``paths.store`` and run the county TUI on it."""
+    from schema.storefile import plain_open
+
+    plain = plain_open(paths.store)  # raises, in one line, what open_store would about the file itself
+    if plain is None:
+        _run_on_open_store(paths, lang)
+        return
+    from stvs_tui.county.opening import StoreOpening
+
+    _language(plain, lang)
+    first = read_first_figures(plain, date.today())
+
+    def open_it() -> Store:
+        from schema.store import open_store
+
+        store = open_store(plain.path)
+        import stvs_tui.queries  # noqa: F401  (what the lists read with, here rather than on a keypress)
+        import sync.status  # noqa: F401  (the dashboard's refresh)
+
+        return store
+
+    opening = StoreOpening(plain, open_it)
+    try:
+        from stvs_tui.county.app import county_app_for  # Textual, the app, the dashboard: beside the reading
+
+        app = county_app_for(paths, lang, store=opening, first_figures=first)
+        app.run()
+    finally:
+        opening.close()
+    if app.store_error is not None:
+        raise app.store_error
+
+
+def _run_on_open_store(paths: AppPaths, lang: str | None) -> None:
     from schema.store import open_store
 
     store = open_store(paths.store)  # first: a folder or file it cannot use is named in one line
     try:
+        _language(store, lang)
         first = read_first_figures(store, date.today())
         from stvs_tui.county.app import county_app_for  # Textual and the screens, while the figures are read
 

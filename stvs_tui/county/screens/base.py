@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, ClassVar, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
-from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Label
 from textual.worker import Worker
 
-from schema.store import Store
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import t
 from stvs_tui.widgets.footer import FooterKeysFirst
+
+if TYPE_CHECKING:  # the dashboard, the first screen, shows before SQLAlchemy is imported
+    from sqlmodel import Session
+
+    from schema.store import Store
 
 T = TypeVar("T")
 
@@ -65,6 +68,9 @@ class CountyHost(Protocol):
 
     def run_db(self, node: DOMNode, job: Callable[[Session], T], done: Callable[[T], Any] | None = None, *,
                group: str = "load", exclusive: bool = True) -> Worker[None]: ...
+
+    def run_job(self, node: DOMNode, job: Callable[[], T], done: Callable[[T], Any] | None = None, *,
+                group: str = "load", exclusive: bool = True) -> Worker[None]: ...
 
 
 class StvsScreen(FooterKeysFirst, Screen[None]):

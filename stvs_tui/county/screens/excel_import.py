@@ -1,8 +1,9 @@
 """Excel in the TUI: check a roster workbook and preview every problem before anything is written, import it
 (all or only the valid rows, duplicates skipped or updated), and export the forms and lists to a folder.
 
-Importing this module registers the screen's keys in the action registry (its words are in the catalogue);
-``stvs_tui.county.app`` imports it before it installs the app's keys and lists it as the ``excel`` area.
+The screen's keys are registered by ``stvs_tui.county.excel_keys`` (its words are in the catalogue), which
+``stvs_tui.county.app`` imports before it installs the app's keys; it lists this module as the ``excel`` area,
+imported when the area first opens.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Select
 
-from stvs_tui.actions import ActionSpec, register
+from stvs_tui.county.excel_keys import ACTION_SPECS  # noqa: F401  (registered there)
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import language, t
 from stvs_tui.widgets.confirm import ConfirmModal
@@ -27,33 +28,11 @@ if TYPE_CHECKING:
     from stvs_tui.excel import ImportPlan
 
 EXPORT_KINDS = ("teams", "monthly", "roster", "activities", "hours", "template")
-ACTION_SPECS = (
-    ActionSpec("app.excel", "f10", "go('excel')", "action.excel", "app", show=False),
-    ActionSpec("excel.back", "escape", "back", "action.back", "excel", show=False),
-    ActionSpec("excel.check", "ctrl+r", "check", "action.check_import", "excel", priority=True,
-               short="key.check"),
-    ActionSpec("excel.import", "ctrl+s", "import_all", "action.import_all", "excel", priority=True,
-               short="key.import"),
-    ActionSpec("excel.import_valid", "ctrl+v", "import_valid", "action.import_valid", "excel", priority=True,
-               short="key.import_valid"),
-    ActionSpec("excel.export", "ctrl+o", "export", "action.export_file", "excel", priority=True,
-               short="key.export"),
-)
-
-
 def _excel() -> Any:
     """``stvs_tui.excel`` (and openpyxl): imported when a workbook is first read or written, not as the TUI starts."""
     import stvs_tui.excel
 
     return stvs_tui.excel
-
-
-def _register() -> None:
-    for spec in ACTION_SPECS:
-        register(spec)
-
-
-_register()
 
 
 class ExcelScreen(StvsScreen):
