@@ -109,6 +109,25 @@ def test_the_tui_on_an_unusable_store_exits_with_the_reason(tmp_path: Path, make
     assert_one_line_failure(invoke("--data-dir", str(folder)), str(folder), "not writable")
 
 
+def test_the_tui_on_a_read_only_or_damaged_store_exits_with_the_reason(tmp_path: Path, make_read_only) -> None:
+    """The TUI checks a ready store with sqlite3 before SQLAlchemy is imported (schema.storefile.plain_open):
+    the same one line as the commands give, and nothing written."""
+    damaged, read_only = tmp_path / "damaged", tmp_path / "read-only"
+    for folder in (damaged, read_only):
+        assert invoke("--data-dir", str(folder), "init", "--county", "410522").exit_code == 0
+    store = damaged / "stvs.sqlite"
+    data = bytearray(store.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    store.write_bytes(bytes(data))
+    assert_one_line_failure(invoke("--data-dir", str(damaged)), str(store), "damaged")
+    store = read_only / "stvs.sqlite"
+    before = store.read_bytes()
+    make_read_only(store)
+    result = invoke("--data-dir", str(read_only))
+    assert_one_line_failure(result, str(store), "read-only")
+    assert store.read_bytes() == before
+
+
 @pytest.fixture
 def county(tmp_path: Path) -> Path:
     folder = tmp_path / "county"
