@@ -22,6 +22,7 @@ from schema.rules import change_errors
 from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
 from sync.auth import Caller
 from sync.bulk import (
+    driver_query,
     insert_params,
     insert_rows,
     rows_in,
@@ -254,11 +255,15 @@ class BatchRun:
             keys = Counter(tuple(c.fields.get(column) for column in columns) for c in changes)
             found: dict[tuple[Any, ...], str] = {}
             values = sorted({key[-1] for key in keys if isinstance(key[-1], str)})
+            # Through the driver (the columns are text): an initial push's batch finds the rows earlier batches
+            # wrote for the same people, thousands of them, which a Core select typed and wrapped one by one.
+            head = f"SELECT id, {', '.join(columns)} FROM {name} WHERE {last} IN "
             for part in chunks(values):
-                for row in self.connection.execute(sa.select(table.c.id, *(table.c[c] for c in columns))
-                                                   .where(table.c[last].in_(part))):
-                    if tuple(row[1:]) in keys:
-                        found[tuple(row[1:])] = row[0]
+                for row_id, *key_values in driver_query(self.connection, head + f"({', '.join('?' * len(part))})",
+                                                        tuple(part)):
+                    key = tuple(key_values)
+                    if key in keys:
+                        found[key] = row_id
             twins = sorted(row_id for row_id in found.values() if (name, row_id) not in self.rows)
             for row in select_by_ids(self.connection, table, twins, chunk=CHUNK, for_update=self.db.is_postgres):
                 self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row),
