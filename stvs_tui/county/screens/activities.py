@@ -29,12 +29,12 @@ from stvs_tui.i18n import enum_label, labelled, language, t
 from stvs_tui.queries import UNSORTED, ActivityDetail, ActivityFilter, ListSort, ParticipantRow
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
 from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.footer import KeyFooter
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.resolution import ResolutionNote
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 from stvs_tui.widgets.virtual_table import Row
-from stvs_tui.widgets.footer import KeyFooter
 
 ACTIVITY_FIELDS = [
     FieldSpec("title", required=True),

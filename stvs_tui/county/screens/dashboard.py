@@ -18,10 +18,10 @@ from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.dashboard_figures import SAN_ZHANG, DashboardData, shown_time
 from stvs_tui.i18n import enum_label, t
 from stvs_tui.state import report_state
-from stvs_tui.widgets.table import SteadyTable
-from stvs_tui.widgets.text import plain
 from stvs_tui.widgets.charts import spark, split_bar
 from stvs_tui.widgets.footer import KeyFooter
+from stvs_tui.widgets.table import SteadyTable
+from stvs_tui.widgets.text import plain
 
 if TYPE_CHECKING:  # the first screen shows before SQLAlchemy is imported: its first figures are read with sqlite3
     from sqlmodel import Session

@@ -20,9 +20,9 @@ from stvs_tui.county.excel_keys import ACTION_SPECS  # noqa: F401  (registered t
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.i18n import language, t
 from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.footer import KeyFooter
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
-from stvs_tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from stvs_tui.excel import ImportPlan

@@ -20,8 +20,8 @@ from stvs_tui.county.screens.exports import export_monthly_form
 from stvs_tui.i18n import labelled, language, t
 from stvs_tui.queries import ReportState
 from stvs_tui.widgets.confirm import ConfirmModal
-from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.footer import KeyFooter
+from stvs_tui.widgets.table import SteadyTable
 
 
 def shift_period(period: str, months: int) -> str:

@@ -29,10 +29,10 @@ from stvs_tui.county.screens.volunteers import volunteer_picker
 from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
 from stvs_tui.queries import TeamDetail
 from stvs_tui.widgets.confirm import ConfirmModal
+from stvs_tui.widgets.footer import KeyFooter
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
-from stvs_tui.widgets.footer import KeyFooter
 
 TEAM_FIELDS = [
     FieldSpec("name", required=True),

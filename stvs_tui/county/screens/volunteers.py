@@ -32,13 +32,13 @@ from stvs_tui.county.screens.listing import ListScreen
 from stvs_tui.i18n import enum_label, enum_list_label, labelled, language, t
 from stvs_tui.queries import SAN_ZHANG, UNSORTED, ListSort, VolunteerDetail, VolunteerFilter
 from stvs_tui.widgets.columns import ListColumn, enum_column, enum_labels, fixed_column, text_column
+from stvs_tui.widgets.footer import KeyFooter
 from stvs_tui.widgets.form import FieldSpec, FormModal
 from stvs_tui.widgets.picker import PickerModal
 from stvs_tui.widgets.resolution import ResolutionNote
 from stvs_tui.widgets.table import SteadyTable
 from stvs_tui.widgets.text import plain
 from stvs_tui.widgets.virtual_table import Row
-from stvs_tui.widgets.footer import KeyFooter
 
 VOLUNTEER_FIELDS = [
     FieldSpec("name", required=True),
