@@ -180,6 +180,59 @@ async def test_steady_table_sizes_itself_as_textuals_own_measuring_does() -> Non
             assert steady.virtual_size == textual.virtual_size
 
 
+
+async def test_rows_added_at_once_make_the_table_that_adding_them_one_by_one_makes() -> None:
+    """``add_keyed_rows`` (the dashboard's 780 teams in one step) leaves the table as ``add_row`` for each row in
+    turn does: the same rows under the same keys, widths, size, cursor and highlighted row, and the same lines
+    painted; a key already there is refused as add_row refuses it."""
+    from rich.text import Text
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+    from textual.widgets.data_table import DuplicateKey
+
+    rows = [(f"k{number}", [f"队{number}" * (number % 5 + 1), Text(f"{number}/20", style="bold red" if number % 3 else ""),
+                            "[b]x[/b]" if number == 7 else str(number), "two\nlines" if number == 4 else ""])
+            for number in range(60)]
+    highlighted: dict[str, list[str]] = {"one": [], "all": []}
+
+    class Tables(App[None]):
+        def compose(self) -> ComposeResult:
+            for name in ("one", "all"):
+                yield SteadyTable(id=name, cursor_type="row", zebra_stripes=True, fit=True)
+
+        def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+            highlighted[event.data_table.id or ""].append(str(event.row_key.value))
+
+    app = Tables()
+    async with app.run_test(size=(100, 40)) as pilot:
+        one, every = app.query_one("#one", SteadyTable), app.query_one("#all", SteadyTable)
+        for table in (one, every):
+            for key in ("a", "b", "c", "d"):
+                table.add_column(key.upper(), key=key)
+        one.add_row("已有", key="k-first")
+        every.add_row("已有", key="k-first")
+        for key, cells in rows:
+            one.add_row(*cells, key=key)
+        assert len(every.add_keyed_rows(rows)) == len(rows)
+        for table in (one, every):
+            table.fit_columns()
+        await settle(pilot)
+        assert [one.get_row_at(index) for index in range(one.row_count)] == \
+            [every.get_row_at(index) for index in range(every.row_count)]
+        assert list(one.rows) == list(every.rows) and every.row_count == len(rows) + 1
+        assert [(c.content_width, c.width) for c in one.ordered_columns] == \
+            [(c.content_width, c.width) for c in every.ordered_columns]
+        assert one.virtual_size == every.virtual_size and one.cursor_coordinate == every.cursor_coordinate
+        assert highlighted["one"] == highlighted["all"] == ["k-first"]
+        painted = [[table.render_line(y).text for y in range(table.size.height)] for table in (one, every)]
+        assert painted[0] == painted[1] and any("队5" in line for line in painted[0])
+        with pytest.raises(DuplicateKey):
+            every.add_keyed_rows([("k3", ["again"])])
+        empty = app.query_one("#all", SteadyTable).clear()
+        empty.add_keyed_rows(rows[:2])
+        await settle(pilot)
+        assert highlighted["all"][-1] == "k0"  # the first row of an empty table is highlighted, as by add_row
+
 columns_strategy = st.lists(
     st.builds(lambda width, min_width, fixed: ListColumn("h", width, min(width, min_width), fixed=fixed),
               st.integers(1, 40), st.integers(1, 40), st.booleans()),

@@ -16,15 +16,17 @@ from schema.enums import TeamTier
 from schema.figures import period_of
 from stvs_tui.county.screens.base import StvsScreen
 from stvs_tui.dashboard_figures import SAN_ZHANG, DashboardData, shown_time
+from stvs_tui.formatting import display_text
 from stvs_tui.i18n import enum_label, t
 from stvs_tui.state import report_state
 from stvs_tui.widgets.charts import spark, split_bar
 from stvs_tui.widgets.footer import KeyFooter
 from stvs_tui.widgets.table import SteadyTable
-from stvs_tui.widgets.text import plain
 
 if TYPE_CHECKING:  # the first screen shows before SQLAlchemy is imported: its first figures are read with sqlite3
     from sqlmodel import Session
+
+    from schema.figures import TeamCompliance
 
 
 class DashboardScreen(StvsScreen):
@@ -156,13 +158,17 @@ class DashboardScreen(StvsScreen):
         table = self.query_one("#team-table", SteadyTable)
         row = table.cursor_row
         table.clear()
-        for team in data.teams:
-            flags = [t("dash.flag_short")] if not team.meets_minimum else []
-            flags += [t("dash.flag_idle")] if not team.meets_monthly_activity else []
+        tiers = {tier.value: enum_label(TeamTier, tier.value) for tier in TeamTier}
+        short, idle = t("dash.flag_short"), t("dash.flag_idle")
+
+        def cells(team: TeamCompliance) -> list[Text | str]:
+            flags = ([short] if not team.meets_minimum else []) + ([idle] if not team.meets_monthly_activity else [])
             members = Text(f"{team.members}/{team.minimum}", style="" if team.meets_minimum else "bold red")
-            table.add_row(plain(team.name), enum_label(TeamTier, team.tier), members, str(team.san_zhang),
-                          str(team.experts), str(team.rural_talents), str(team.activities_in_month),
-                          Text("、".join(flags), style="red"), key=team.team_id)
+            return [display_text(team.name), tiers.get(team.tier) or enum_label(TeamTier, team.tier), members,
+                    str(team.san_zhang), str(team.experts), str(team.rural_talents), str(team.activities_in_month),
+                    Text("、".join(flags), style="red")]
+
+        table.add_keyed_rows((team.team_id, cells(team)) for team in data.teams)
         table.fit_columns()
         if data.teams:
             table.move_cursor(row=min(row, len(data.teams) - 1), animate=False)
