@@ -149,3 +149,47 @@ def test_every_footer_word_is_short_and_in_both_languages() -> None:
                 word = t(spec.group or spec.short or spec.label)
                 assert cell_len(word) <= limit, f"{spec.id}: footer word {word!r} too long in {lang}"
     use_language("zh")
+
+
+async def test_the_footer_is_rebuilt_when_its_keys_change_and_only_then() -> None:
+    """KeyFooter: the same keys published again (the focus landing on a widget whose bindings show nothing) leave
+    the footer's key widgets as they are; a key that comes or goes rebuilds it."""
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.widgets import Input
+
+    from stvs_tui.widgets.footer import KeyFooter
+
+    class Keys(App[None]):
+        BINDINGS = [Binding("f2", "second", "第二"), Binding("f3", "third", "第三")]
+        third_shown = True
+
+        def compose(self) -> ComposeResult:
+            yield Input(id="one")
+            yield Input(id="two")
+            yield KeyFooter()
+
+        def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+            return self.third_shown if action == "third" else True
+
+    app = Keys()
+    async with app.run_test(size=(80, 10)) as pilot:
+        await settle(pilot)
+
+        def shown() -> list[FooterKey]:
+            return [key for key in app.screen.query(FooterKey) if key.key in ("f2", "f3")]
+
+        first = shown()
+        assert [key.key for key in first] == ["f2", "f3"]
+        app.screen.query_one("#two").focus()  # publishes the bindings again: the same keys
+        await settle(pilot)
+        app.screen.refresh_bindings()
+        await settle(pilot)
+        assert shown() == first and all(key.is_attached for key in first)
+        app.third_shown = False
+        app.screen.refresh_bindings()
+        await wait_until(pilot, lambda: [key.key for key in shown()] == ["f2"])
+        app.third_shown = True
+        app.screen.refresh_bindings()
+        await wait_until(pilot, lambda: [key.key for key in shown()] == ["f2", "f3"])
+        assert not any(key in first for key in shown())  # rebuilt

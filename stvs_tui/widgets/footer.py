@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from textual.app import ComposeResult
 from textual.binding import ActiveBinding
+from textual.screen import Screen
 from textual.widgets import Footer
 
 
 class KeyFooter(Footer):
-    """Textual's footer, compact (one space between keys, not two)."""
+    """Textual's footer, compact (one space between keys, not two), rebuilt only when the keys it shows change.
+
+    Textual's footer rebuilds itself (mounts, styles and lays out its keys again, and draws one more frame) every
+    time the screen's bindings are published, whether or not the keys it shows changed: on the first screen that
+    was twice, the second time after the dashboard had drawn its figures (the focus landing on them publishes the
+    same keys again).
+    """
 
     DEFAULT_CSS = """
     KeyFooter.-compact FooterLabel { margin: 0 1 0 0; }
@@ -24,6 +32,29 @@ class KeyFooter(Footer):
 
     def __init__(self) -> None:
         super().__init__(compact=True)
+        self._shown: tuple[Any, ...] | None = None  # the keys of the last (or the coming) rebuild
+
+    def _keys_shown(self) -> tuple[Any, ...]:
+        """What the footer shows of the screen's bindings (what ``Footer.compose`` reads of them)."""
+        app = self.app
+        palette = app.COMMAND_PALETTE_BINDING if self.show_command_palette and app.ENABLE_COMMAND_PALETTE else None
+        return tuple((key, binding.key, app.get_key_display(binding), binding.description, binding.action,
+                      binding.group, enabled, tooltip, binding.tooltip)
+                     for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
+                     if binding.show or key == palette)
+
+    def compose(self) -> ComposeResult:
+        self._shown = self._keys_shown() if self._bindings_ready else None
+        yield from super().compose()
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        rebuilds = screen.app.app_focus and self.is_attached and screen is self.screen
+        keys = self._keys_shown() if rebuilds else None
+        if rebuilds and self._bindings_ready and keys == self._shown:
+            return  # the same keys: nothing to rebuild
+        super().bindings_changed(screen)
+        if rebuilds:
+            self._shown = keys
 
 
 class FooterKeysFirst:
