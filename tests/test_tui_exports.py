@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
-from test_tui_fixtures import county_app, make_store, wait_until
+from test_tui_fixtures import county_app, make_store, wait_until, workers_ended
 from textual.widgets import Checkbox, Input
 
 from schema.models import Volunteer
@@ -86,5 +86,5 @@ async def test_unmasked_roster_needs_a_yes_and_no_writes_nothing(demo_store: Sto
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("enter")  # the default answer is 否
         await wait_until(pilot, lambda: isinstance(app.screen, VolunteersScreen))
-        await app.workers.wait_for_complete()
+        await workers_ended(app)
     assert not (tmp_path / "full.xlsx").exists()

@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from test_tui_fixtures import county_app, make_store, settle, wait_until
+import pytest
+from test_tui_fixtures import county_app, make_store, settle, wait_until, workers_ended
+from textual.worker import WorkerCancelled
 
 
 async def test_a_result_superseded_on_its_way_to_the_ui_thread_is_dropped(tmp_path: Path) -> None:
@@ -47,3 +49,25 @@ async def test_a_result_superseded_on_its_way_to_the_ui_thread_is_dropped(tmp_pa
         await settle(pilot)
         assert shown == ["B"]
     store.close()
+
+
+async def test_settle_waits_past_a_worker_cancelled_by_a_newer_load_of_its_group(tmp_path: Path) -> None:
+    """A newer load of a group cancels the older one whenever it comes: waiting for the workers must take a
+    cancelled worker as ended (Textual's ``wait_for_complete`` raises WorkerCancelled: a test waiting with it
+    failed only when the cancel fell inside its wait, i.e. on a loaded machine)."""
+    store = make_store(tmp_path / "stvs.sqlite", volunteers=5)
+    app = county_app(store)
+    gate = threading.Event()
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            first = app.run_worker(lambda: gate.wait(timeout=300), thread=True, group="probe", exclusive=True)
+            await wait_until(pilot, lambda: first.is_running)
+            app.run_worker(lambda: None, thread=True, group="probe", exclusive=True)  # cancels the first
+            gate.set()
+            with pytest.raises(WorkerCancelled):
+                await app.workers.wait_for_complete()  # what Textual's own wait does with it
+            await workers_ended(app)  # ends: the cancelled worker has ended too
+            assert first.is_cancelled and all(worker.is_finished for worker in app.workers)
+    finally:
+        store.close()
