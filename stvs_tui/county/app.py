@@ -170,52 +170,123 @@ class CountyApp(RegistryApp):
             self.exit(return_code=1)
             return
         if self.held_input and not self._replaying:
-            self._replaying = True
-            self.run_worker(self._replay_held_input(), group="held-input", exclusive=False)
+            self._replay_later()
         self.settle_heap()
 
-    # Keys (and clicks, pastes) while the store is still opening wait for it: every area reads the store, and a
-    # key handled at once would block the screen or reach a screen that is about to be covered. They are handed
-    # on in order once it is open, each after the screen has taken the one before (a key that opens an area
-    # leaves the next to that area, as if typed after it showed).
+    # Keys (and clicks, pastes) wait while the store is still opening: every area reads the store, and a key
+    # handled at once would block the screen or reach a screen that is about to be covered. They wait too while
+    # the key before is in flight: Textual hands a key to the focused widget's queue, and a binding it reaches
+    # there (F3: open the volunteers) runs only when that widget takes it, so keys typed at once would reach the
+    # old screen's focus and be lost. A key is in flight from the moment it is handed on until the screen and
+    # its widgets have handled it and what it caused (a screen pushed, a focus moved); the keys held meanwhile
+    # are handed on one by one, each once the one before has settled (as if typed after the area showed).
     HELD_EVENTS = (events.Key, events.Paste, events.MouseDown, events.MouseUp)
+    # Workers (``run_db``'s group) whose result opens a screen: a form once its choices or its record are read. A
+    # key that starts one stays in flight until it has ended, so the keys after it reach that form.
+    SCREEN_OPENING_GROUPS = frozenset({"form", "edit"})
 
     async def on_event(self, event: events.Event) -> None:
-        if (isinstance(event, self.HELD_EVENTS) and not event.is_forwarded
-                and (self._replaying or self.held_input or not self.store_ready)):
+        if not isinstance(event, self.HELD_EVENTS) or event.is_forwarded:
+            await super().on_event(event)
+        elif self._replaying or self.held_input or not self.store_ready:
             self.held_input.append(event)
             self._open_store_now()
-            return
-        await super().on_event(event)
+            if not self._replaying and self.store_ready and not self._exit:
+                self._replay_later()  # held behind input whose worker was stopped: hand it on now
+        else:
+            self._replaying = True  # in flight: the next ones wait for it
+            try:
+                await super().on_event(event)
+            finally:
+                self._replay_later(settle_first=True)
 
-    async def _replay_held_input(self) -> None:
+    def _replay_later(self, *, settle_first: bool = False) -> None:
+        """Hand on the held input in a worker (the app's own queue must stay free to take what a key causes)."""
+        self._replaying = True
         try:
-            while self.held_input:
+            self.run_worker(self._replay_held_input(settle_first), group="held-input", exclusive=False)
+        except Exception:  # the app is stopping: nothing more is handed on
+            self._replaying = False
+            raise
+
+    async def _replay_held_input(self, settle_first: bool = False) -> None:
+        try:
+            if settle_first:
+                await self._screen_settled()
+            while self.held_input and not self._exit:
                 await super().on_event(self.held_input.pop(0))
                 await self._screen_settled()
         finally:
+            if self._exit:
+                self.held_input.clear()  # quit: what was typed after it goes nowhere
             self._replaying = False
+
+    @staticmethod
+    def _quiet(node: DOMNode) -> bool:
+        """``node`` waits for its next message, and none is queued (Textual 8.2's message pump, on its own
+        Queue over an asyncio.Event: its loop waits on that event only between messages, never while it handles
+        one)."""
+        if node._closing or node._closed:
+            return True
+        queue = node._message_queue
+        return (node._pending_message is None and queue.empty()
+                and any(not waiter.done() for waiter in queue.ready_event._waiters))  # type: ignore[attr-defined]
 
     async def _screen_settled(self) -> None:
         """Until the screen on top and its widgets have handled what was sent to them, and what that sent on
-        (a focus moved, a screen pushed) has been handled too: rounds until one changes nothing."""
+        (a focus moved, a screen pushed) has been handled too: rounds until one finds every node quiet and the
+        screen, the focus and the nodes as the one before left them. Each round waits, behind what they hold,
+        only for the nodes that are busy (a clerk typing into a form: the field, the form, the app)."""
         before: tuple[object, ...] | None = None
         for _round in range(50):
-            screen = self.screen
-            nodes = [self, *screen.walk_children(with_self=True)]
-            handled = []
-            for node in nodes:
-                done = asyncio.Event()
-                if node.call_later(done.set):
-                    handled.append(done.wait())
+            if self._exit:
+                return
             try:
-                await asyncio.wait_for(asyncio.gather(*handled), timeout=5)
-            except TimeoutError:
-                return  # a widget that stopped meanwhile: hand on the next key anyway
-            now = (self.screen, self.focused, len(nodes), len(list(self.screen.walk_children(with_self=True))))
-            if now == before:
+                screen = self.screen
+            except Exception:  # no screen left: the app is stopping
+                return
+            nodes = [self, *screen.walk_children(with_self=True)]
+            busy = [node for node in nodes if not self._quiet(node)]
+            opening = [worker._task for worker in self.workers  # type: ignore[attr-defined]
+                       if worker.group in self.SCREEN_OPENING_GROUPS and worker._task is not None
+                       and not worker._task.done()]
+            now = (screen, self.focused, len(nodes))
+            if not busy and not opening and now == before:
                 return
             before = now
+            if opening:  # its result opens a screen (run_job's ``done`` runs before its worker ends)
+                _done, still = await asyncio.wait(opening, timeout=5)
+                if still:
+                    return  # a read that does not end: hand on the next key anyway
+                continue
+            if not busy:
+                continue
+            if not await self._handled_by(busy):
+                return  # a widget that stopped meanwhile, or one that waits on something: hand on the next key
+
+    @staticmethod
+    async def _handled_by(nodes: list[DOMNode], timeout: float = 5) -> bool:
+        """Until ``nodes`` have handled what they hold now (False after ``timeout`` seconds)."""
+        pending = 0
+        handled = asyncio.Event()
+
+        def done() -> None:
+            nonlocal pending
+            pending -= 1
+            if pending == 0:
+                handled.set()
+
+        for node in nodes:
+            if node.call_later(done):
+                pending += 1
+        if not pending:
+            await asyncio.sleep(0)
+            return True
+        try:
+            await asyncio.wait_for(handled.wait(), timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
 
     def region_name(self, code: str) -> str:
         if not code:
@@ -355,7 +426,9 @@ class CountyApp(RegistryApp):
 
     def run_db(self, node: DOMNode, job: Callable[[Session], T], done: Callable[[T], Any] | None = None, *,
                group: str = "load", exclusive: bool = True) -> Worker[None]:
-        """Run ``job(session)`` in a thread; ``done(result)`` runs on the UI thread unless superseded."""
+        """Run ``job(session)`` in a thread; ``done(result)`` runs on the UI thread unless superseded. A ``group``
+        of ``SCREEN_OPENING_GROUPS`` ("form", "edit": ``done`` opens a screen) holds the keys typed after the one
+        that started it until it has ended."""
 
         def in_session() -> T:
             with self.store.session() as session:  # a store still opening is waited for in the thread
