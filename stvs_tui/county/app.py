@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events
@@ -111,7 +112,8 @@ class CountyApp(RegistryApp):
         self.first_data_shown = False
         # Input that came while the store was still opening, handed on once it is open (see on_event).
         self.held_input: list[events.Event] = []
-        self._replaying = False
+        self._replaying = False  # a key in flight, or held input being handed on (by ``_replayer``)
+        self._replayer: Worker[None] | None = None
         self._opening_watched = False
         # ``stvs-tui`` (county_app_for) settles the heap; an app made in a process that runs many of them one
         # after another (tests) does not, as each would freeze the last one's garbage for good.
@@ -191,6 +193,8 @@ class CountyApp(RegistryApp):
         elif self._replaying or self.held_input or not self.store_ready:
             self.held_input.append(event)
             self._open_store_now()
+            if self._replaying and (self._replayer is None or self._replayer.is_cancelled or self._replayer.is_finished):
+                self._replaying = False  # its worker was cancelled before it ran (it never will)
             if not self._replaying and self.store_ready and not self._exit:
                 self._replay_later()  # held behind input whose worker was stopped: hand it on now
         else:
@@ -204,7 +208,8 @@ class CountyApp(RegistryApp):
         """Hand on the held input in a worker (the app's own queue must stay free to take what a key causes)."""
         self._replaying = True
         try:
-            self.run_worker(self._replay_held_input(settle_first), group="held-input", exclusive=False)
+            self._replayer = self.run_worker(partial(self._replay_held_input, settle_first), group="held-input",
+                                             exclusive=False)
         except Exception:  # the app is stopping: nothing more is handed on
             self._replaying = False
             raise
