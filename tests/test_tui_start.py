@@ -10,13 +10,16 @@ one-line errors through the command line).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from test_tui_fixtures import COUNTY, TODAY, make_store, screen_text, settle
 from textual import events
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from schema.errors import StoreCorrupt, StoreError, StoreTooNew
@@ -204,16 +207,23 @@ async def test_keys_typed_at_once_on_an_open_store_reach_the_screen_they_opened(
                                                                                keys: tuple[tuple[str, str | None], ...]) -> None:
     """A clerk who knows the keys types ahead: a key that opens a screen should leave the next ones to that
     screen, however soon they come."""
-    path = ready_store(tmp_path / "stvs.sqlite")
-    store = open_store(path, daily_backup=False)
+    async with app_on_an_open_store(tmp_path) as (app, pilot):
+        assert app.store_ready and isinstance(app.screen, DashboardScreen)
+        await typed_at_once(pilot, app, *keys)
+        typed = "".join(char for _key, char in keys[2:])
+        assert isinstance(app.focused, Input) and app.focused.value == typed, (app.screen, app.focused)
+
+
+@contextlib.asynccontextmanager
+async def app_on_an_open_store(tmp_path: Path) -> AsyncIterator[tuple[CountyApp, Pilot[None]]]:
+    """The county app on a ready store opened beforehand (as the tests and ``county_app_for`` with a store do),
+    running at 120×40 with its first screen settled."""
+    store = open_store(ready_store(tmp_path / "stvs.sqlite"), daily_backup=False)
     app = CountyApp(store, lang="zh", today=TODAY)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
-            assert app.store_ready and isinstance(app.screen, DashboardScreen)
-            await typed_at_once(pilot, app, *keys)
-            typed = "".join(char for _key, char in keys[2:])
-            assert isinstance(app.focused, Input) and app.focused.value == typed, (app.screen, app.focused)
+            yield app, pilot
     finally:
         store.close()
 
@@ -237,27 +247,20 @@ async def test_a_question_and_its_answer_typed_at_once_reach_the_question(
         tmp_path: Path, answer: tuple[tuple[str, str | None], ...], quits: bool) -> None:
     """Ctrl+Q on a form holding typed input asks first; a clerk who knows the question types its answer at once,
     and it answers the question (not the form's field under it)."""
-    path = ready_store(tmp_path / "stvs.sqlite")
-    store = open_store(path, daily_backup=False)
-    app = CountyApp(store, lang="zh", today=TODAY)
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
+    async with app_on_an_open_store(tmp_path) as (app, pilot):
+        await typed_at_once(pilot, app, ("f4", None), ("ctrl+n", None), ("青", "青"), ("年", "年"))
+        form = app.screen
+        assert isinstance(form, FormModal) and form.has_unsaved_input()
+        assert isinstance(app.focused, Input) and app.focused.value == "青年"
+        taken = asyncio.Event()
+        for key, char in (("ctrl+q", None), *answer):
+            app.post_message(events.Key(key, char))
+        app.call_later(taken.set)
+        await taken.wait()  # the app has taken them all: each handed on, or held behind the one in flight
+        while app.is_running and (app.held_input or app._replaying):
+            await asyncio.sleep(0.01)
+        assert (app.return_code is not None) == quits and not app.held_input
+        if not quits:
             await settle(pilot)
-            await typed_at_once(pilot, app, ("f4", None), ("ctrl+n", None), ("青", "青"), ("年", "年"))
-            form = app.screen
-            assert isinstance(form, FormModal) and form.has_unsaved_input()
-            assert isinstance(app.focused, Input) and app.focused.value == "青年"
-            taken = asyncio.Event()
-            for key, char in (("ctrl+q", None), *answer):
-                app.post_message(events.Key(key, char))
-            app.call_later(taken.set)
-            await taken.wait()  # the app has taken them all: each handed on, or held behind the one in flight
-            while app.is_running and (app.held_input or app._replaying):
-                await asyncio.sleep(0.01)
-            assert (app.return_code is not None) == quits and not app.held_input
-            if not quits:
-                await settle(pilot)
-                assert app.screen is form and app.focused is form.query_one("#f-name", Input)
-                assert app.focused.value == "青年"
-    finally:
-        store.close()
+            assert app.screen is form and app.focused is form.query_one("#f-name", Input)
+            assert app.focused.value == "青年"
