@@ -72,15 +72,12 @@ class SteadyTable(DataTable[Text]):
             self.rows[row_key] = Row(row_key, 1, None, False)
             self._new_rows.add(row_key)
             for index, text in enumerate(texts):
-                width = max((cell_len(line) for line in text.plain.splitlines()), default=0)
-                if width > widths[index]:
-                    widths[index] = width
+                widths[index] = max(widths[index], self._cell_width(text))
             added.append(row_key)
         if not added:
             return added
         for column, width in zip(columns, widths, strict=True):
-            column.content_width = max(column.content_width, width)
-            self._natural[column.key] = max(self._natural.get(column.key, 0), width)
+            self._widen(column, width)
         self._require_update_dimensions = True
         self.cursor_coordinate = self.cursor_coordinate
         if first_row == 0 and self.columns and self.show_cursor and self.cursor_type != "none":
@@ -93,9 +90,15 @@ class SteadyTable(DataTable[Text]):
         """Widen the columns for ``texts`` (a row's cells, or those of ``columns``) as Textual measures a cell:
         its widest line."""
         for column, text in zip(self.ordered_columns if columns is None else columns, texts, strict=False):
-            width = max((cell_len(line) for line in text.plain.splitlines()), default=0)
-            column.content_width = max(column.content_width, width)
-            self._natural[column.key] = max(self._natural.get(column.key, 0), width)
+            self._widen(column, self._cell_width(text))
+
+    @staticmethod
+    def _cell_width(text: Text) -> int:
+        return max((cell_len(line) for line in text.plain.splitlines()), default=0)
+
+    def _widen(self, column: Any, width: int) -> None:
+        column.content_width = max(column.content_width, width)
+        self._natural[column.key] = max(self._natural.get(column.key, 0), width)
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Textual measures every cell of the rows added since the table was last idle, each through Rich's
