@@ -264,3 +264,42 @@ async def test_a_question_and_its_answer_typed_at_once_reach_the_question(
             await settle(pilot)
             assert app.screen is form and app.focused is form.query_one("#f-name", Input)
             assert app.focused.value == "青年"
+
+
+async def test_enter_typed_in_the_filter_before_its_rows_opens_the_first_match_once_they_come(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``/``, a name and Enter in one burst: Enter opens the first row of the list filtered by that name, even
+    when the filtered rows are still being read as Enter comes (here held until after it); never a row of the
+    list before the filter, and not nothing."""
+    from stvs_tui.county.screens.volunteers import VolunteerScreen, VolunteersScreen
+
+    gate, asked = threading.Event(), threading.Event()
+    plain_fetch = VolunteersScreen.fetch_page
+
+    def held_fetch(self, session, state, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if state.narrows:  # the filtered read waits: the clerk's Enter comes before its rows
+            asked.set()
+            assert gate.wait(30)
+        return plain_fetch(self, session, state, *args, **kwargs)
+
+    monkeypatch.setattr(VolunteersScreen, "fetch_page", held_fetch)
+    async with app_on_an_open_store(tmp_path) as (app, pilot):
+        await typed_at_once(pilot, app, ("f3", None))
+        listing = app.screen
+        assert isinstance(listing, VolunteersScreen) and listing.table.row_count > 1
+        first_unfiltered = listing.table.current_key
+        with app.store.session() as session:
+            name, wanted = session.connection().exec_driver_sql(
+                "SELECT name, id FROM volunteer WHERE id != ? ORDER BY rowid LIMIT 1", (first_unfiltered,)).one()
+        for key, char in (("slash", "/"), *((c, c) for c in name), ("enter", None)):
+            app.post_message(events.Key(key, char))
+        # Enter has come (it hands the focus to the list) while the filtered rows have not.
+        while not asked.is_set() or app.held_input or app.focused is not listing.table:
+            await pilot.pause()
+        assert app.screen is listing and listing.table.awaiting_first
+        assert listing.filter_text == name
+        gate.set()
+        while listing.table.awaiting_first:
+            await pilot.pause()
+        await settle(pilot)
+        assert isinstance(app.screen, VolunteerScreen) and app.screen.volunteer_id == wanted

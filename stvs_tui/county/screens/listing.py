@@ -65,6 +65,7 @@ class ListScreen(StvsScreen):
         self._statements_lock = threading.Lock()
         self._count_cancel = threading.Event()
         self._count_text = ""
+        self._open_first_of: int | None = None  # Enter in the filter, for the first row of this generation
 
     # What a concrete list provides (run in workers: fetch_page and fetch_count)
     @abstractmethod
@@ -155,6 +156,7 @@ class ListScreen(StvsScreen):
             table.put_rows(generation, start, rows, exhausted=len(rows) < count and (start == 0 or bool(rows)))
             self.last_shown_at = time.perf_counter()
             self._show_count()
+            self._open_first_if_asked(generation)
             if not self.rows_were_shown:
                 self.rows_were_shown = True
                 self.call_after_refresh(self.first_rows_shown)
@@ -274,7 +276,20 @@ class ListScreen(StvsScreen):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
         """Enter in the filter opens the first match (the list keeps the focus when the clerk comes back)."""
-        self.table.focus()
+        table = self.table
+        table.focus()
+        if table.awaiting_first:  # typed ahead: the rows of the filter as typed are still being read
+            self._open_first_of = table.generation
+        elif table.row_count:
+            table.move_cursor(0)
+            self.action_open()
+
+    def _open_first_if_asked(self, generation: int) -> None:
+        """Enter came in the filter before its rows: the first of them opens once they are shown (a newer
+        filter or sort forgets it)."""
+        if self._open_first_of != generation:
+            return
+        self._open_first_of = None
         if self.table.row_count:
             self.table.move_cursor(0)
             self.action_open()
