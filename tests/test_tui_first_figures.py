@@ -5,6 +5,7 @@ they are taken once (a refresh reads the store again)."""
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 
@@ -43,14 +44,50 @@ async def test_the_first_screen_from_the_figures_read_at_start_is_the_one_read_b
         store.close()
 
 
+@pytest.mark.parametrize("ready", [True, False])
+async def test_figures_read_by_the_time_the_dashboard_mounts_are_in_its_first_frame(tmp_path: Path,
+                                                                                  ready: bool) -> None:
+    """Read already as the dashboard mounts (the usual case: they are read while Textual imports): shown at once,
+    so that its first frame has them (no empty frame, then a worker, then a second frame). Still being read: a
+    worker waits for them, and the screen shows them when they come."""
+    store = make_store(tmp_path / "stvs.sqlite", volunteers=20)
+    try:
+        first = read_first_figures(store, TODAY)
+        assert first is not None
+        figures = first[2].result()
+        pending: Future[object] = Future()
+        app = county_app(store)
+        app.first_figures = (first[0], first[1], first[2] if ready else pending)
+        jobs: list[object] = []
+        plain_run_job = app.run_job
+
+        def run_job(node, job, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if isinstance(node, DashboardScreen):
+                jobs.append(job)
+            return plain_run_job(node, job, *args, **kwargs)
+
+        app.run_job = run_job  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, DashboardScreen)
+            if ready:
+                assert screen.data is figures and not jobs  # shown in on_mount, before the first frame
+            else:
+                assert screen.data is None and jobs == [pending.result]
+                pending.set_result(figures)
+            await settle(pilot)
+            assert screen.data == figures
+    finally:
+        store.close()
+
+
 async def test_figures_of_another_month_are_not_shown(tmp_path: Path) -> None:
     store = make_store(tmp_path / "stvs.sqlite", volunteers=20)
     try:
         app = county_app(store)
 
-        def wrong() -> object:
-            raise AssertionError("the figures of another month were used")
-
+        wrong: Future[object] = Future()
+        wrong.set_exception(AssertionError("the figures of another month were used"))
         app.first_figures = ("410522", "2025-02", wrong)
         data, _text = await first_screen(app)
         assert data is not None and data.period == "2025-03"  # type: ignore[attr-defined]

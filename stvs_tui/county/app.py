@@ -37,15 +37,17 @@ from sync.gctune import freeze_settled_heap
 # Nothing here imports SQLAlchemy or the models as the TUI starts (tests/test_layering.py holds it): its first
 # screen shows before them, and the store opens after it (``StoreOpening``).
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from sqlmodel import Session
 
     from schema.store import Store
     from schema.storefile import PlainStore
 
 T = TypeVar("T")
-# The dashboard's figures read as the TUI starts (``stvs_tui.county.start``): county code, period, and what to call
-# for them (it waits for them, and raises what reading them raised).
-FirstFigures = tuple[str, str, Callable[[], Any]]
+# The dashboard's figures read as the TUI starts (``stvs_tui.county.start``): county code, period, and the future
+# being read (its result: the figures, or what reading them raised).
+FirstFigures = tuple[str, str, "Future[Any]"]
 AreaFactory = Callable[[], Screen[Any]]
 
 AREAS: dict[str, AreaFactory] = {}
@@ -121,7 +123,7 @@ class CountyApp(RegistryApp):
         self.first_figures: FirstFigures | None = None
         _register_builtin_areas()
 
-    def take_first_figures(self, county: str, period: str) -> Callable[[], Any] | None:
+    def take_first_figures(self, county: str, period: str) -> Future[Any] | None:
         """The dashboard's figures read as the app started (once), when they are the ones asked for."""
         first, self.first_figures = self.first_figures, None
         if first is None or first[:2] != (county, period):

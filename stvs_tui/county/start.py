@@ -48,7 +48,7 @@ def read_first_figures(store: Store | PlainStore, today: date) -> FirstFigures |
             future.set_exception(exc)
 
     threading.Thread(target=work, name="first-figures", daemon=True).start()
-    return county, period, future.result
+    return county, period, future
 
 
 def _language(store: Store | PlainStore, flag: str | None) -> None:

@@ -18,6 +18,8 @@ from stvs_tui.i18n import t
 from stvs_tui.widgets.footer import FooterKeysFirst
 
 if TYPE_CHECKING:  # the dashboard, the first screen, shows before SQLAlchemy is imported
+    from concurrent.futures import Future
+
     from sqlmodel import Session
 
     from schema.store import Store
@@ -44,7 +46,7 @@ class CountyHost(Protocol):
 
     def region_name(self, code: str) -> str: ...
 
-    def take_first_figures(self, county: str, period: str) -> Callable[[], Any] | None: ...
+    def take_first_figures(self, county: str, period: str) -> Future[Any] | None: ...
 
     def county_chosen(self, code: str) -> None: ...
 

@@ -37,6 +37,7 @@ class DashboardScreen(StvsScreen):
     def __init__(self) -> None:
         super().__init__()
         self.data: DashboardData | None = None
+        self._shown_once = False
 
     def compose(self) -> ComposeResult:
         yield from self.title_bar()
@@ -60,8 +61,11 @@ class DashboardScreen(StvsScreen):
         self.action_refresh()
 
     def on_screen_resume(self) -> None:
-        if self.data is not None:
+        # Back from another area: read again. Not on the first resume, which follows the mount's own reading
+        # (its figures may be on the screen already).
+        if self._shown_once:
             self.action_refresh()
+        self._shown_once = True
 
     def action_refresh(self) -> None:
         app = self.county_app
@@ -69,7 +73,10 @@ class DashboardScreen(StvsScreen):
         county = app.county_code
         first = app.take_first_figures(county, period)  # read as the app started, beside its imports
         if first is not None:
-            app.run_job(self, first, self.show)
+            if first.done() and first.exception() is None:
+                self.show(first.result())  # read already: the first frame shows them (no empty frame before)
+            else:
+                app.run_job(self, first.result, self.show)
             return
 
         def figures(session: Session) -> DashboardData:
