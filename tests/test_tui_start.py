@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -303,3 +305,35 @@ async def test_enter_typed_in_the_filter_before_its_rows_opens_the_first_match_o
             await pilot.pause()
         await settle(pilot)
         assert isinstance(app.screen, VolunteerScreen) and app.screen.volunteer_id == wanted
+
+
+@pytest.mark.parametrize("figures_ready", [True, False])
+async def test_the_store_opens_once_the_first_screen_shows_its_figures_without_a_key(tmp_path: Path,
+                                                                                   figures_ready: bool) -> None:
+    """Whether the figures read at start were ready as the dashboard mounted (shown at once) or came later (shown
+    by a worker), the store starts opening once they are on the screen, and the heap settles: no key needed."""
+    path = ready_store(tmp_path / "stvs.sqlite")
+    gate = threading.Event()
+    gate.set()
+    app, opening = opening_app(path, gate)
+    assert app.first_figures is not None
+    county, period, future = app.first_figures
+    future.result()  # read now
+    if not figures_ready:
+        later: Future[object] = Future()
+        app.first_figures = (county, period, later)
+    app.heap_settled = False  # as stvs-tui's own app (county_app_for)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            if not figures_ready:
+                await pilot.pause()
+                later.set_result(future.result())
+            for _ in range(2000):  # (a bound, so that a store never opened fails here instead of hanging)
+                if app.store_ready and app.heap_settled:
+                    break
+                await pilot.pause()
+            assert app.first_data_shown and app.store_ready and app.heap_settled
+    finally:
+        opening.close()
+        gc.unfreeze()
+        gc.enable()

@@ -142,6 +142,12 @@ class CountyApp(RegistryApp):
     def store_ready(self) -> bool:
         return self._store is not None or self.opening is None or self.opening.ready
 
+    def first_figures_drawn(self) -> None:
+        """The first screen has put its figures on the screen itself (read as the app started): once drawn, what
+        follows the first data shown follows (the store opens, the heap settles)."""
+        if not self.first_data_shown:
+            self.call_after_refresh(self._first_data_shown)
+
     def _first_data_shown(self) -> None:
         """The first screen shows its data: now the store opens (when it is still to), then the heap settles."""
         self.first_data_shown = True

@@ -75,6 +75,7 @@ class DashboardScreen(StvsScreen):
         if first is not None:
             if first.done() and first.exception() is None:
                 self.show(first.result())  # read already: the first frame shows them (no empty frame before)
+                app.first_figures_drawn()
             else:
                 app.run_job(self, first.result, self.show)
             return
