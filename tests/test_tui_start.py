@@ -323,6 +323,7 @@ async def test_the_store_opens_once_the_first_screen_shows_its_figures_without_a
         later: Future[object] = Future()
         app.first_figures = (county, period, later)
     app.heap_settled = False  # as stvs-tui's own app (county_app_for)
+    gc.disable()  # as stvs-tui starts (run_county_app): the collector runs again once the heap has settled
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             if not figures_ready:
@@ -332,7 +333,7 @@ async def test_the_store_opens_once_the_first_screen_shows_its_figures_without_a
                 if app.store_ready and app.heap_settled:
                     break
                 await pilot.pause()
-            assert app.first_data_shown and app.store_ready and app.heap_settled
+            assert app.first_data_shown and app.store_ready and app.heap_settled and gc.isenabled()
     finally:
         opening.close()
         gc.unfreeze()

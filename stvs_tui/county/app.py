@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import sys
@@ -436,6 +437,7 @@ class CountyApp(RegistryApp):
             return
         self.heap_settled = True
         freeze_settled_heap()
+        gc.enable()  # off since stvs-tui started (stvs_tui.county.start.run_county_app)
 
     def run_db(self, node: DOMNode, job: Callable[[Session], T], done: Callable[[T], Any] | None = None, *,
                group: str = "load", exclusive: bool = True) -> Worker[None]:
