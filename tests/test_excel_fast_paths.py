@@ -344,8 +344,8 @@ def test_a_large_import_into_a_small_table_makes_its_indexes_again_whole(store: 
     assert result.inserted > 10 and _volunteer_indexes(store) == before
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
-        by_index = connection.exec_driver_sql("SELECT count(*) FROM volunteer INDEXED BY ix_volunteer_mobile "
-                                              "WHERE mobile > ''").scalar_one()
+        by_index = connection.exec_driver_sql("SELECT count(*) FROM volunteer INDEXED BY ix_volunteer_id_number "
+                                              "WHERE id_number > ''").scalar_one()
     assert by_index == result.inserted
 
 

@@ -80,3 +80,42 @@ def test_a_sqlite_server_has_no_volunteer_list_indexes_a_county_store_keeps_them
     finally:
         db.close()
     assert _list_indexes(path) == set()
+
+
+UNUSED_IN_A_COUNTY = {"ix_volunteer_county_code", "ix_volunteer_name", "ix_volunteer_mobile"}
+
+
+def _volunteer_indexes(path: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        return {name for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'volunteer' AND sql IS NOT NULL")}
+
+
+def test_a_county_store_has_no_unused_volunteer_indexes_a_sqlite_server_keeps_them(tmp_path: Path) -> None:
+    """Migration 0017: the county never looks a volunteer up by county alone, name or mobile through those indexes
+    (the list's indexes start with the county; its filter reads volunteer_search), so a county store drops them
+    (each cost every insert, and a large import made each again); a store at 0016 loses them on upgrade, keeps
+    the list's, the ID number's and the dashboard's, and gets them back on downgrade. A server keeps them."""
+    from alembic import command
+
+    from schema.store import _alembic_config, open_store
+
+    county = tmp_path / "county" / "stvs.sqlite"
+    open_store(county, daily_backup=False).close()
+    indexes = _volunteer_indexes(county)
+    assert indexes.isdisjoint(UNUSED_IN_A_COUNTY)
+    assert {"ix_volunteer_id_number", "ix_volunteer_id_tags"} <= indexes and len(_list_indexes(county)) == 7
+    engine = sa.create_engine(f"sqlite:///{county}")
+    try:
+        with engine.begin() as connection:
+            command.downgrade(_alembic_config(connection, "county"), "0016")
+        assert _volunteer_indexes(county) == indexes | UNUSED_IN_A_COUNTY
+    finally:
+        engine.dispose()
+    open_store(county, daily_backup=False).close()
+    assert _volunteer_indexes(county) == indexes
+    server = tmp_path / "server.sqlite"
+    open_server_db(f"sqlite:///{server}").close()
+    assert _volunteer_indexes(server) >= UNUSED_IN_A_COUNTY
