@@ -173,6 +173,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # Dashboard
     "dash.title": ("首页", "Dashboard"),
     "dash.header": ("{county}  填报人：{clerk}  本月：{period}", "{county}  clerk: {clerk}  month: {period}"),
+    "dash.no_clerk": ("未填写（F9 设置）", "not set (F9 Settings)"),
     "dash.figures": ("概况", "Figures"),
     "dash.teams_title": ("队伍本月情况", "Teams this month"),
     "dash.teams_by_tier": ("{tier}：{count} 支，其中 {short} 支不足 {minimum} 人",

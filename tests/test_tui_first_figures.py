@@ -213,3 +213,15 @@ def test_the_team_table_and_the_hours_are_read_from_covering_indexes(tmp_path: P
         assert "COVERING INDEX ix_participation_hours" in hours, hours
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("lang, shown", [("zh", "填报人：未填写（F9 设置）"), ("en", "clerk: not set (F9 Settings)")])
+async def test_a_store_without_a_clerk_says_so_in_the_header(tmp_path: Path, lang: str, shown: str) -> None:
+    """The demo store, or one whose clerk was never set: the header says where to set it, not an empty name."""
+    store = make_store(tmp_path / "stvs.sqlite", volunteers=10)
+    try:
+        store.set_settings(clerk="")
+        _data, text = await first_screen(county_app(store, lang))
+        assert shown in text
+    finally:
+        store.close()

@@ -92,7 +92,7 @@ class DashboardScreen(StvsScreen):
         self.data = data
         app = self.county_app
         self.query_one("#dash-header", Label).update(
-            t("dash.header", county=app.county_name, clerk=app.clerk, period=data.period))
+            t("dash.header", county=app.county_name, clerk=app.clerk or t("dash.no_clerk"), period=data.period))
         figures = self.query_one("#figures", OptionList)
         highlighted = figures.highlighted
         figures.clear_options()
