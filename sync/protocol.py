@@ -7,6 +7,8 @@ on; each gets a per-record answer; a pull reads the server change sequence after
 from __future__ import annotations
 
 import re
+from itertools import repeat
+from operator import itemgetter
 from typing import Annotated, Any, Literal, NamedTuple
 
 import orjson
@@ -181,31 +183,39 @@ def _plain_push(body: Any) -> IncomingPush | None:
             and type(schema) is str and len(schema) <= 32 and type(batch_id) is str and len(batch_id) <= 100
             and _ID.fullmatch(batch_id) and type(items) is list and len(items) <= MAX_BATCH_CHANGES):
         return None
-    changes = []
-    for item in items:
-        change = _plain_change(item)
-        if change is None:
-            return None
-        changes.append(change)
-    return IncomingPush(node_id, version, schema, batch_id, changes)
+    changes = _plain_changes(items)
+    return None if changes is None else IncomingPush(node_id, version, schema, batch_id, changes)
 
 
-def _plain_change(item: Any) -> IncomingChange | None:
-    if type(item) is not dict or item.keys() != _CHANGE_KEYS:
+_CHANGE_VALUES = itemgetter(*IncomingChange._fields)
+
+
+def _plain_changes(items: list[Any]) -> list[IncomingChange] | None:
+    """The changes if each is in the client's exact form and within every constraint of ``Change``: checked a
+    column at a time (each check one pass in C over the batch's values, not eight tests per change)."""
+    if not items:
+        return []
+    if set(map(type, items)) != {dict} or any(item.keys() != _CHANGE_KEYS for item in items):
         return None
-    change = IncomingChange(item["change_id"], item["table"], item["id"], item["base_version"], item["base"],
-                            item["fields"], item["deleted"], item["hlc"])
-    change_id, table, row_id, base_version, base, fields, deleted, hlc = change
-    if (type(change_id) is str and 0 < len(change_id) <= 200 and type(row_id) is str and 0 < len(row_id) <= 36
-            and type(hlc) is str and len(hlc) <= 64
-            # one match for the three: ":" is one of the pattern's characters, so the joined text matches
-            # exactly when each part does
-            and _ID.fullmatch(f"{change_id}:{row_id}:{hlc}")
-            and type(table) is str and table in _TABLES
-            and type(base_version) is int and 0 <= base_version <= MAX_VERSION
-            and type(base) is dict and type(fields) is dict and type(deleted) is bool):
-        return change
-    return None
+    # (tuple.__new__ straight: the named tuple's own constructor is a Python function, a call per change)
+    changes = list(map(tuple.__new__, repeat(IncomingChange), map(_CHANGE_VALUES, items)))
+    change_ids, tables, row_ids, base_versions, bases, fields, deleted, hlcs = zip(*changes, strict=True)
+    if not (_only(str, change_ids, row_ids, hlcs, tables) and _only(int, base_versions) and _only(dict, bases, fields)
+            and _only(bool, deleted)):
+        return None
+    if not (min(map(len, change_ids)) > 0 and max(map(len, change_ids)) <= 200 and min(map(len, row_ids)) > 0
+            and max(map(len, row_ids)) <= 36 and max(map(len, hlcs)) <= 64
+            and set(tables) <= _TABLES and min(base_versions) >= 0 and max(base_versions) <= MAX_VERSION
+            # one match for them all: ":" is one of the pattern's characters, so the joined text matches exactly
+            # when each part does (each change id and row id is not empty; an hlc may be, as the pattern allows)
+            and _ID.fullmatch(":".join((*change_ids, *row_ids, *hlcs)))):
+        return None
+    return changes
+
+
+def _only(kind: type, *columns: tuple[Any, ...]) -> bool:
+    """Every value of the columns is of exactly this type (not a subclass: a flag is no integer here)."""
+    return all(set(map(type, column)) == {kind} for column in columns)
 
 
 class ChangeResult(Model):
