@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -23,9 +23,9 @@ from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
 from sync.auth import Caller
 from sync.bulk import (
     driver_query,
+    driver_rows_in,
     insert_params,
     insert_rows,
-    rows_in,
     select_by_ids,
     update_params,
     update_rows,
@@ -186,6 +186,7 @@ class BatchRun:
         self.db, self.connection, self.caller, self.request = db, connection, caller, request
         self.request_hash, self.hashes, self.careful = batch_hash, hashes, careful
         self.node = request.node_id
+        self.by = self.node[:64]  # the rows' ``updated_by``
         # A stamp further ahead of the server's time than the bound is not stored as sent (a laptop's wrong clock).
         self.now_ms = wall_ms()
         self.stamp_limit = f"{self.now_ms + MAX_CLOCK_DRIFT_MS:013d}"
@@ -218,14 +219,15 @@ class BatchRun:
     def _check_node(self) -> None:
         check_node(self.connection, self.node, self.caller)
 
-    def _load_receipts(self) -> dict[str, Any]:
+    def _load_receipts(self) -> dict[str, Receipt]:
         """The receipts of changes received before, by change id. A receipt is kept by the change's content
         key (its ``change_id`` column), whichever node sent it and under whatever id."""
         keys = {key: change_id for change_id, key in self.hashes.items()}
-        found: dict[str, Any] = {}
-        for row in rows_in(self.connection, "SELECT change_id, status, version FROM sync_receipt WHERE change_id",
-                           list(keys), chunk=CHUNK):
-            found[keys[row.change_id]] = row
+        found: dict[str, Receipt] = {}
+        for change_id, status, version in driver_rows_in(
+                self.connection, "SELECT change_id, status, version FROM sync_receipt WHERE change_id", list(keys),
+                chunk=CHUNK):
+            found[keys[change_id]] = Receipt(status, version)
         return found
 
     def _load_rows(self) -> None:
@@ -280,12 +282,12 @@ class BatchRun:
                 if isinstance(value, str) and value:
                     wanted.setdefault(target, set()).add(value)
         for target, ids in wanted.items():
-            self.known_refs[target] = dict(rows_in(self.connection, f"SELECT id, county_code FROM {target} WHERE id",
-                                                   sorted(ids), chunk=CHUNK))
+            self.known_refs[target] = dict(driver_rows_in(self.connection, f"SELECT id, county_code FROM {target} "
+                                                          "WHERE id", sorted(ids), chunk=CHUNK))
 
     # ---- one change -------------------------------------------------------------------------------------
 
-    def _duplicate(self, change: AnyChange, receipt: Any) -> Result:
+    def _duplicate(self, change: AnyChange, receipt: Receipt) -> Result:
         """The stored status, with the row as it is now: the node takes that version and record as its base."""
         current = self.rows.get((change.table, change.id))
         if current is not None and not self.caller.may_touch(current["record"]["county_code"]):
@@ -340,9 +342,8 @@ class BatchRun:
             base = dict(base)
             for derived in cleaned.keys() - change.fields.keys():
                 base.setdefault(derived, current["record"].get(derived))
-        if current is None:  # a new row: ``merge_record``'s answer, without copying ``incoming`` (made here)
-            return self._checked_accept(change, None, cleaned, MergeResult("applied", "inserted", incoming, True),
-                                        False)
+        if current is None:
+            return self._insert(change, cleaned, incoming)
         moved = current["version"] != change.base_version
         merged = merge_record(base, current["record"], incoming, server_moved=moved)
         return self._checked_accept(change, current, cleaned, merged, moved)
@@ -389,6 +390,30 @@ class BatchRun:
             if dangling:
                 return self._reject(change, *dangling)
         return self._accept(change, current, cleaned, merged, moved, row_id=row_id)
+
+    def _insert(self, change: AnyChange, cleaned: dict[str, Any], record: dict[str, Any]) -> Result:
+        """A new row: ``_checked_accept`` and ``_accept`` of ``merge_record``'s answer to it (applied, inserted, the
+        record as made in ``_process``), written out for the one case an initial push is made of: the same
+        checks in the same order (the reporting calendar, then the references), the same row, receipt and answer."""
+        refusal = self.guard.refusal(change.table, record) or self._dangling_reference(change.table, cleaned,
+                                                                                      record["county_code"])
+        if refusal:
+            return self._reject(change, *refusal)
+        hlc = change.hlc
+        values = {**record, "id": change.id, "version": 1,
+                  "updated_hlc": hlc if hlc[:13] <= self.stamp_limit else clamp_stamp(hlc, self.now_ms),
+                  "updated_by": self.by, "sync_state": "synced"}
+        if self.careful and not self._write_now(change.table, "insert", values):
+            return self._reject(change, "constraint", "违反数据库约束 (breaks a database constraint)")
+        key = (change.table, change.id)
+        self.writes[key] = ("insert", values)  # (not written before in this batch: it would be in ``rows``)
+        self.rows[key] = {"version": 1, "record": record, "hlc": hlc, "by": self.by}
+        self.row_changes.append(RowChange(record["county_code"], change.table, change.id, None, 1, self.node, None,
+                                          record))
+        receipt = self.hashes[change.change_id]
+        self.receipts.append((receipt, self.request.batch_id, receipt[-64:], "applied", "inserted", 1))
+        # The row goes back only when it differs from what the node sent.
+        return result(change, "applied", "inserted", 1, record=record if record != change.fields else None)
 
     def _superseded(self, change: AnyChange, current: dict[str, Any]) -> Result:
         """An older state of a row than this node has already written (a bundle imported after the online
@@ -536,6 +561,13 @@ class BatchRun:
 
 
 Result = dict[str, Any]  # a ChangeResult in its JSON form
+
+
+class Receipt(NamedTuple):
+    """A change's receipt, as a replay of it is answered from."""
+
+    status: str
+    version: int
 
 
 def result(change: AnyChange, status: str, reason: str, version: int, *, message: str = "",
