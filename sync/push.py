@@ -327,7 +327,11 @@ class BatchRun:
                 return self._reject(change, "invalid", "county_code: 不能为空 (required)")
             if not self.caller.may_touch(cleaned["county_code"]):
                 return self._forbidden(change, cleaned["county_code"])
-            incoming = {**defaults(change.table), **cleaned}
+            # A whole row (as a device sends a new one) has every wire column already: the cleaned row is ours
+            # (made by clean_incoming), so it is the record itself, not copied (cleaned is read after this only
+            # for the references it sets, which ``deleted`` below is not).
+            incoming = cleaned if len(cleaned) == len(wire_fields(change.table)) else {**defaults(change.table),
+                                                                                     **cleaned}
             twin = self._natural_twin(change, incoming)
             if twin is not None:
                 return self._fold(change, cleaned, twin)
