@@ -297,6 +297,18 @@ def driver_query(connection: Connection, sql: str, parameters: tuple[Any, ...] =
         cursor.close()
 
 
+def driver_execute(connection: Connection, sql: str, parameters: tuple[Any, ...] = ()) -> None:
+    """``driver_query`` for a statement that returns no rows (an UPDATE of one row, say)."""
+    dbapi = connection.dialect.loaded_dbapi
+    cursor = driver_cursor(connection)
+    try:
+        cursor.execute(_driver_sql(sql, connection.dialect.paramstyle), parameters)
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, parameters, exc, dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
 @cache
 def _driver_sql(sql: str, paramstyle: str) -> str:
     assert "%" not in sql, sql

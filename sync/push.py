@@ -166,16 +166,17 @@ def _stored_answer(db: ServerDB, caller: Caller, request: Push, batch_hash: str)
     """The answer stored for this batch id, for the node and county that sent it and no one else: another
     device replaying the body (or reusing the id) gets 403, before anything about the batch is compared."""
     batch_id = request.batch_id
-    with db.engine.connect() as connection:
-        row = connection.execute(sa.select(BATCH.c.request_hash, BATCH.c.response, BATCH.c.node_id,
-                                           BATCH.c.county_code).where(BATCH.c.batch_id == batch_id)).first()
-    if row is None:
+    with db.engine.connect() as connection:  # (through the driver: a statement every push batch makes)
+        found = driver_query(connection, "SELECT request_hash, response, node_id, county_code FROM sync_batch "
+                             "WHERE batch_id = ?", (batch_id,))
+    if not found:
         return None
-    if row.node_id != request.node_id or row.county_code != caller.county_code:
+    request_hash, response, node_id, county_code = found[0]
+    if node_id != request.node_id or county_code != caller.county_code:
         raise Forbidden(f"batch {batch_id} was sent by another device")
-    if row.request_hash != batch_hash:
+    if request_hash != batch_hash:
         raise BatchMismatch(f"batch {batch_id} was received before with different content")
-    return str(row.response).encode()
+    return str(response).encode()
 
 
 class BatchRun:
@@ -599,9 +600,9 @@ def _hours_moved(table: str, before: dict[str, Any], after: dict[str, Any]) -> b
 
 def check_node(connection: Connection, node: str, caller: Caller) -> None:
     """A node id belongs to the county that first used it; another county's token may not borrow it."""
-    row = connection.execute(sa.select(NODE.c.county_code).where(NODE.c.node_id == node)).first()
-    if row is not None and not caller.may_touch(row.county_code):
-        raise Forbidden(f"node {node} belongs to county {row.county_code}")
+    found = driver_query(connection, "SELECT county_code FROM sync_node WHERE node_id = ?", (node,))
+    if found and not caller.may_touch(found[0][0]):
+        raise Forbidden(f"node {node} belongs to county {found[0][0]}")
 
 
 def touch_node(connection: Connection, node: str, caller: Caller, *, pushed: datetime | None = None,
