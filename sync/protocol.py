@@ -155,7 +155,10 @@ def read_push(raw: bytes) -> IncomingPush:
     (as ``ValidationError``), is exactly pydantic's.
     """
     try:
-        body = orjson.loads(raw)
+        # A run of 20 digits may be an integer beyond 64 bits, which orjson reads as a float (pydantic keeps the
+        # integer): such a body goes pydantic's way (a record's value that large is refused by every column).
+        # (every digit made "0", then one search in C: ~0.2 µs a record, where a regular expression took 3 µs)
+        body = None if raw.translate(_DIGITS_AS_ZERO).find(_TWENTY_ZEROS) >= 0 else orjson.loads(raw)
     except orjson.JSONDecodeError:
         body = None
     plain = _plain_push(body)
@@ -167,6 +170,8 @@ def read_push(raw: bytes) -> IncomingPush:
                          for c in request.changes])
 
 
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_ZEROS = b"0" * 20
 _ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))  # used with fullmatch: no "$" before a newline
 _PUSH_KEYS = frozenset(PushRequest.model_fields)
 _CHANGE_KEYS = frozenset(Change.model_fields)
