@@ -7,7 +7,7 @@ normalised and typed, and raises ``InvalidRecord`` listing every field at fault.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
@@ -38,6 +38,7 @@ from schema.validators import (
     normalize_phone,
     normalize_region_code,
     parse_resident_id,
+    resident_id_columns,
     resident_id_facts,
 )
 
@@ -463,6 +464,13 @@ def resident_volunteer_facts(numbers: Iterable[str], births: dict[str, date | No
     ``record_errors`` for it). The same checks as ``_volunteer_errors``, which does one record; ``births``
     keeps the birth dates made, for the next call."""
     return resident_id_facts(numbers, births=births)
+
+
+def resident_volunteer_columns(numbers: Sequence[str], births: dict[str, date | None]
+                               ) -> tuple[list[str], list[date]] | None:
+    """``resident_volunteer_facts`` for ID numbers each already as stored (17 ASCII digits then a digit or X),
+    column by column: their sexes and birth dates, or None where any record would have an error."""
+    return resident_id_columns(numbers, births)
 
 
 def _activity_errors(cleaned: dict[str, Any]) -> list[FieldError]:

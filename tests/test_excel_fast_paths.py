@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from schema.models import Volunteer, new_id
 from schema.store import Store, open_store
 from schema.validation import field_rule, record_errors, resident_volunteer_facts
-from schema.validators import id_check_char, resident_id_facts
+from schema.validators import id_check_char, resident_id_columns, resident_id_facts
 from stvs_tui.excel import ImportRefused, apply_import, plan_import
 from stvs_tui.excel import importer as importer_module
 from stvs_tui.excel.columns import cell_reader, normalise_text
@@ -133,6 +133,33 @@ def test_the_bulk_check_character_is_the_weighted_sum(first17: str) -> None:
     wrong = first17 + ("0" if number[17] != "0" else "1")
     facts = resident_id_facts([number, wrong], today=date(9999, 12, 31))
     assert (facts[0] is not None or not _real_date(first17[6:14])) and facts[1] is None
+
+
+_DIGITS = "0123456789"
+
+
+@st.composite
+def stored_numbers(draw: st.DrawFn) -> str:
+    """Numbers in the stored form (17 digits, then a digit or X): real or impossible birth dates (and ones after
+    today), the right check character or any other."""
+    born = draw(st.one_of(st.dates(date(1900, 1, 1), date(2100, 12, 31)).map(lambda d: f"{d:%Y%m%d}"),
+                          st.text(_DIGITS, min_size=8, max_size=8)))
+    first17 = draw(st.text(_DIGITS, min_size=6, max_size=6)) + born + draw(st.text(_DIGITS, min_size=3, max_size=3))
+    return first17 + draw(st.one_of(st.just(id_check_char(first17)), st.sampled_from(_DIGITS + "X")))
+
+
+@given(st.lists(stored_numbers(), min_size=1, max_size=6), st.booleans())
+def test_numbers_checked_a_column_at_a_time_pass_as_one_by_one(numbers: list[str], births_known: bool) -> None:
+    """resident_id_columns gives the sexes and birth dates resident_id_facts gives, and None when it gives None
+    for any number (with the birth dates made already or not)."""
+    births: dict = {}
+    facts = resident_id_facts(numbers, births=births)
+    found = resident_id_columns(numbers, births if births_known else {})
+    if None in facts:
+        assert found is None
+    else:
+        assert found == ([sex for _n, sex, _born in facts], [born for _n, _sex, born in facts])
+        assert [number for number, _sex, _born in facts] == numbers
 
 
 def _real_date(digits: str) -> bool:
