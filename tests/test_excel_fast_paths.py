@@ -114,6 +114,22 @@ def test_a_column_taken_as_it_is_is_what_its_rule_returns(name: str, values: lis
         assert not importer_module._UNCHANGED[name](odd)
 
 
+_LINE_SAMPLES = ["王", "欧阳晓明", "张" * 50, "张" * 51, resident_id(), "41052219850312123X", "12345678901234567x",
+                 "13800001234", "1380000123", "41052*", "abcd", "", " 王五", 12345678, None]
+
+
+@given(st.lists(st.one_of(st.sampled_from(_LINE_SAMPLES), st.text("0123456789X王 \n", max_size=60)), max_size=5),
+       st.sampled_from([*importer_module._UNCHANGED, "id_like"]))
+def test_a_column_matched_at_once_is_each_value_matched(values: list, pattern: str) -> None:
+    """_all_match joins the values by line breaks and matches the lines at once: the same answer as matching
+    each value (a value holding a line break of its own, or not text, fails as it does alone)."""
+    fullmatch = importer_module._UNCHANGED.get(pattern, importer_module._ID_LIKE.fullmatch)
+    alone = all(type(value) is str and fullmatch(value) for value in values)
+    assert importer_module._all_match(fullmatch, values) == alone
+    assert importer_module._all_match(fullmatch, tuple(values) * 3) == alone
+    assert importer_module._all_match(fullmatch, [v for v in _LINE_SAMPLES if type(v) is str and fullmatch(v)] * 2)
+
+
 def test_bulk_resident_checks_match_the_record_rule() -> None:
     numbers = [resident_id(f"{1950 + n}{1 + n % 12:02d}{1 + n % 28:02d}", f"{n:03d}") for n in range(40)]
     numbers += [numbers[0][:-1] + "x", " " + numbers[1], numbers[2][:-1] + "0", "410522199902301234",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain, compress, islice, repeat
-from operator import eq, is_not, itemgetter
+from operator import add, attrgetter, eq, is_, itemgetter, mul, ne
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +26,13 @@ from schema.enums import IdType, Sex
 from schema.errors import FieldError, InvalidValue
 from schema.models import Volunteer, new_id
 from schema.store import Store
-from schema.validation import field_rule, record_errors, required_fields, resident_volunteer_facts
+from schema.validation import (
+    field_rule,
+    record_errors,
+    required_fields,
+    resident_volunteer_columns,
+    resident_volunteer_facts,
+)
 from stvs_tui.excel.columns import (
     IGNORED_HEADERS,
     MEMO_LIMIT,
@@ -350,6 +356,7 @@ class _DataReader:
         self.cleaners = [_column_cleaner(name, options.today) for name in self.names]
         self.memos: list[dict[Any, Any]] = [{"": _EMPTY} for _name in self.names]
         self.failing: list[set[Any]] = [set() for _name in self.names]
+        self.as_read: set[int] = set()  # columns of the block being checked taken as read (see _UNCHANGED)
         self.month_only = "birth_date" in plan.headers and is_month_header(plan.headers["birth_date"])
         self.odd_rows: dict[int, list[int]] = {}
         for row, column in facts.formulas | facts.errors:
@@ -390,7 +397,7 @@ class _DataReader:
                 and self.data_rows + len(raw) <= self.options.max_rows:
             try:
                 cells = list(map(self._getter(offsets.pop()), map(itemgetter(1), raw)))
-                if all(map(_ID_LIKE.fullmatch, map(itemgetter(self.id_position), cells))):
+                if _all_match(_ID_LIKE.fullmatch, list(map(itemgetter(self.id_position), cells))):
                     accepted = list(zip(numbers, cells, strict=True))
             except (IndexError, TypeError):  # a short row, an ID number that is not text: row by row
                 pass
@@ -444,9 +451,10 @@ class _DataReader:
     def check_block(self, block: list[tuple[int, tuple[Any, ...]]]) -> None:
         if not block:
             return
-        numbers = [number for number, _cells in block]
-        columns = list(zip(*(cells for _number, cells in block), strict=True))
+        numbers, cells = zip(*block, strict=True)
+        columns = list(zip(*cells, strict=True))
         failed: set[int] = set()
+        self.as_read.clear()
         results = [self._clean_column(index, column, failed) for index, column in enumerate(columns)]
         if not failed and self._plan_block(numbers, results):
             return
@@ -457,7 +465,7 @@ class _DataReader:
         for index, (row_number, values) in enumerate(zip(numbers, rows, strict=True)):
             if index in failed or row_number in self.odd_rows:
                 row = tuple(result[index] for result in results)
-                planned = self._check_slowly(row_number, row, block[index][1])
+                planned = self._check_slowly(row_number, row, cells[index])
                 if planned is not None and not self._duplicate(planned):
                     self.plan.rows.append(planned)
                 continue
@@ -469,7 +477,7 @@ class _DataReader:
             if planned is not None and not self._duplicate(planned):
                 self.plan.rows.append(planned)
 
-    def _plan_block(self, numbers: list[int], results: list[list[Any]]) -> bool:
+    def _plan_block(self, numbers: tuple[int, ...], results: list[list[Any]]) -> bool:
         """Plan a block of rows whose cells all read cleanly, column by column, as ``_plan_row`` and
         ``_duplicate`` would row by row: every row of resident ID type, with its required fields, an ID
         number that passes, sex and birth date agreeing with it, no duplicate. False (nothing planned)
@@ -484,11 +492,18 @@ class _DataReader:
             return False
         if len(self.births) > MEMO_LIMIT * 4:
             self.births.clear()
-        facts = resident_volunteer_facts(results[self.id_position], self.births)
-        if None in facts:
-            return False
-        ids = list(map(itemgetter(0), facts))
-        sexes, births = list(map(itemgetter(1), facts)), list(map(itemgetter(2), facts))
+        ids = results[self.id_position]
+        if self.id_position in self.as_read:  # each number as stored already: checked a column at a time
+            found = resident_volunteer_columns(ids, self.births)
+            if found is None:
+                return False
+            sexes, births = found
+        else:
+            facts = resident_volunteer_facts(ids, self.births)
+            if None in facts:
+                return False
+            ids = list(map(itemgetter(0), facts))
+            sexes, births = list(map(itemgetter(1), facts)), list(map(itemgetter(2), facts))
         # The stated sex and birth date agree with the ID number's: at once when every row states them
         # exactly (C-level comparisons), else row by row, leaving out the empty ones.
         stated = results[position["sex"]] if "sex" in position else None
@@ -498,7 +513,7 @@ class _DataReader:
         stated = results[position["birth_date"]] if "birth_date" in position else None
         # (a datetime never equals a date: it goes row by row, as _stated_birth_agrees wants)
         if stated is not None and (self.month_only or not all(map(eq, stated, births))) and not all(
-                map(self._stated_birth_agrees, stated, facts)):
+                map(self._stated_birth_agrees, stated, births)):
             return False
         unique = set(ids)
         if len(unique) != len(ids) or not self.seen_ids.keys().isdisjoint(unique):
@@ -511,45 +526,53 @@ class _DataReader:
             if len(set(pairs)) != len(pairs) or any(contacts.get(*pair) is not None for pair in pairs):
                 return False
         self.seen_ids.update(zip(ids, numbers, strict=True))
-        first = len(self.plan.rows)
         # The record's fields in _plan_row's order: the sheet's (sex and birth date left out), then the two
         # the ID number gives; a column empty all through the block is left out, and an empty cell from its row.
-        kept = [index for index, name in enumerate(names) if name not in STATED_FIELDS
-                and not (_EMPTY in results[index] and results[index].count(_EMPTY) == len(numbers))]
+        # (Required columns have no empty cell, nor columns taken as read.)
+        count = len(numbers)
+        empties = {index: results[index].count(_EMPTY) for index, name in enumerate(names)
+                   if name not in STATED_FIELDS and name not in REQUIRED and index not in self.as_read}
+        kept = [index for index, name in enumerate(names) if name not in STATED_FIELDS and empties.get(index, 0) < count]
         keys = (*(names[index] for index in kept), "sex", "birth_date")
         keys = self.shapes.setdefault(keys, keys)
         columns = [ids if index == self.id_position else results[index] for index in kept]
         columns += [sexes, births]
-        rows = self.plan.rows
-        masks: dict[tuple[bool, ...], tuple[str, ...]] = {}
-        empty = repeat(_EMPTY)
-        for number, data in zip(numbers, zip(*columns, strict=True), strict=True):
-            if _EMPTY in data:
-                mask = tuple(map(is_not, data, empty))
-                shape = masks.get(mask)
-                if shape is None:
-                    shape = tuple(compress(keys, mask))
-                    shape = masks[mask] = self.shapes.setdefault(shape, shape)
-                rows.append(PlannedRow(number, shape, tuple(compress(data, mask))))
-            else:
-                rows.append(PlannedRow(number, keys, data))
+        records = list(zip(*columns, strict=True))
+        shapes = [keys] * count
+        holes = [at for at, index in enumerate(kept) if empties.get(index)]  # fields with an empty cell or more
+        if holes:  # the rows with an empty cell: their fields without it
+            # per row, bit k set when the k-th of those fields is empty in it (C-level, no Python step per row)
+            gaps: list[int] = list(map(is_, columns[holes[0]], repeat(_EMPTY)))
+            for bit, at in enumerate(holes[1:], start=1):
+                gaps = list(map(add, gaps, map(mul, map(is_, columns[at], repeat(_EMPTY)), repeat(1 << bit))))
+            picks: dict[int, tuple[tuple[str, ...], Callable[[tuple[Any, ...]], tuple[Any, ...]]]] = {}
+            for at in compress(range(count), gaps):
+                pick = picks.get(gaps[at])
+                if pick is None:
+                    left_out = {hole for bit, hole in enumerate(holes) if gaps[at] >> bit & 1}
+                    present = [field for field in range(len(keys)) if field not in left_out]  # sex, birth date: 2+
+                    shape = tuple(keys[field] for field in present)
+                    pick = picks[gaps[at]] = (self.shapes.setdefault(shape, shape), itemgetter(*present))
+                shapes[at], records[at] = pick[0], pick[1](records[at])
+        planned = list(map(PlannedRow, numbers, shapes, records))
+        self.plan.rows += planned
         if shared:
-            for person, mobile, planned in zip(person_names, mobiles, rows[first:], strict=True):
-                contacts.add(person, mobile, planned)
+            for person, mobile, row in zip(person_names, mobiles, planned, strict=True):
+                contacts.add(person, mobile, row)
         else:
-            contacts.by_mobile.update(zip(mobiles, rows[first:], strict=True))
+            contacts.by_mobile.update(zip(mobiles, planned, strict=True))
         return True
 
-    def _stated_birth_agrees(self, stated: Any, fact: tuple[str, str, date]) -> bool:
+    def _stated_birth_agrees(self, stated: Any, born: date) -> bool:
         """_stated_facts_mismatch's birth-date check of one row, the ID number valid and of resident type."""
         if stated is _EMPTY or stated is None:
             return True
         if type(stated) is date:
             if self.month_only:
-                return (stated.year, stated.month) == (fact[2].year, fact[2].month)
-            return stated == fact[2]
+                return (stated.year, stated.month) == (born.year, born.month)
+            return stated == born
         if isinstance(stated, YearMonth):
-            return stated.matches(fact[2])
+            return stated.matches(born)
         return False  # anything else: the row's own check says what
 
     def _duplicate(self, planned: PlannedRow) -> bool:
@@ -559,6 +582,7 @@ class _DataReader:
         name, clean = self.names[index], self.cleaners[index]
         unchanged = _UNCHANGED.get(name)
         if unchanged is not None and _all_match(unchanged, column):
+            self.as_read.add(index)
             return list(column)  # every cell already as its field's rule leaves it (see _UNCHANGED)
         if name in UNIQUE_FIELDS:  # a call per cell: kept as short as it can be
             if column.count("") + column.count(None) == len(column):  # a column left empty (notes, phone2)
@@ -582,14 +606,16 @@ class _DataReader:
                 append(result)
             return out
         memo = self.memos[index]
-        distinct = set(column)
         failing = self.failing[index]  # the values in the memo that failed
-        for value in distinct - memo.keys():
-            result = memo[value] = _EMPTY if value is None else self._clean_one(name, clean, value)
-            if type(result) is _Failed:
-                failing.add(value)
-        out = list(map(memo.__getitem__, column))
-        if failing and not failing.isdisjoint(distinct):
+        try:
+            out = list(map(memo.__getitem__, column))  # every value met before (the usual case)
+        except KeyError:
+            for value in set(column).difference(memo):
+                result = memo[value] = _EMPTY if value is None else self._clean_one(name, clean, value)
+                if type(result) is _Failed:
+                    failing.add(value)
+            out = list(map(memo.__getitem__, column))
+        if failing and not failing.isdisjoint(column):
             failed.update(p for p, result in enumerate(out) if type(result) is _Failed)
         if len(memo) > MEMO_LIMIT:
             memo.clear()
@@ -699,12 +725,25 @@ class _DataReader:
 _ID_LIKE = re.compile(r"[0-9A-Za-z*()\-]{5,}")
 
 
-def _all_match(fullmatch: Callable[[str], Any], values: tuple[Any, ...]) -> bool:
-    """Every value a ``str`` that ``fullmatch`` matches (one C-level pass)."""
+def _all_match(fullmatch: Callable[[str], Any], values: Sequence[Any]) -> bool:
+    """Every value a ``str`` that ``fullmatch`` (a compiled pattern's, matching no line break) matches: the
+    values joined by line breaks, none holding one, matched as lines of that pattern (one C-level pass)."""
+    if not values:
+        return True
+    lines = _LINES_OF.get(fullmatch)
+    if lines is None:
+        pattern = fullmatch.__self__  # type: ignore[attr-defined]
+        one = f"(?:{pattern.pattern})"
+        # possessive: a line that matches is never taken back (the line breaks fix where each value begins)
+        lines = _LINES_OF[fullmatch] = re.compile(f"(?:{one}\n)*+{one}", pattern.flags).fullmatch
     try:
-        return all(map(fullmatch, values))
+        text = "\n".join(values)
     except TypeError:  # not text
         return False
+    return text.count("\n") == len(values) - 1 and lines(text) is not None
+
+
+_LINES_OF: dict[Callable[[str], Any], Callable[[str], Any]] = {}
 
 
 def _is_number(value: Any) -> bool:
@@ -908,8 +947,10 @@ def _match_existing(plan: ImportPlan, connection: Connection) -> None:
     """Mark each row insert, update or skip against the store's current volunteers."""
     by_id, by_contact = _existing_index(connection)
     if not by_id and not by_contact:  # no volunteer yet (a first import): every row is new, none refused
-        for planned in plan.rows:
-            planned.action, planned.existing_id, planned.matched_by = "insert", None, ""
+        # (a row planned as an insert has no match already: only a plan matched before has other rows)
+        if any(map(ne, map(_ACTION, plan.rows), repeat("insert"))):
+            for planned in plan.rows:
+                planned.action, planned.existing_id, planned.matched_by = "insert", None, ""
         plan.rows = list(plan.rows)
         return
     kept: list[PlannedRow] = []
@@ -935,6 +976,9 @@ def _match_existing(plan: ImportPlan, connection: Connection) -> None:
             planned.action, planned.existing_id, planned.matched_by = plan.on_duplicate, existing, matched_by
         kept.append(planned)
     plan.rows = kept
+
+
+_ACTION = attrgetter("action")
 
 
 def _getter_of(keys: tuple[str, ...], names: tuple[str, ...]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
