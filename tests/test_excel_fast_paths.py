@@ -4,6 +4,7 @@ instead of by the capture trigger per row."""
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 from pathlib import Path
 
@@ -97,6 +98,26 @@ def test_block_planning_with_a_month_header_and_a_store(store: Store, tmp_path: 
     path = write_book(tmp_path / "v.xlsx", [headers, *rows])
     quick, slow = plans(path, store, monkeypatch)
     assert described(quick) == described(slow)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_rows_are_read_and_written_with_the_collector_paused_and_it_is_left_as_found(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool) -> None:
+    path = write_book(tmp_path / "v.xlsx", [HEADERS, *varied_rows()])
+    collecting = []
+    read_data, insert = importer_module._read_data, importer_module._insert
+    monkeypatch.setattr(importer_module, "_read_data", lambda *args: (collecting.append(gc.isenabled()), read_data(*args)))
+    monkeypatch.setattr(importer_module, "_insert", lambda *args: (collecting.append(gc.isenabled()), insert(*args)))
+    was, frozen = gc.isenabled(), gc.get_freeze_count()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        plan = plan_import(path, store)
+        assert gc.isenabled() is enabled
+        assert apply_import(store, plan, valid_only=True).inserted == len(plan.rows) > 40
+        assert collecting == [False, False] and gc.isenabled() is enabled
+        assert gc.get_freeze_count() == 0 or frozen  # what the import froze is back in the collector's sight
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 @pytest.mark.parametrize(("name", "values"), [

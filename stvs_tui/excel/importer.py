@@ -7,6 +7,7 @@ is already in the store (same ID number, or same name and mobile) is updated or 
 
 from __future__ import annotations
 
+import gc
 import queue
 import re
 import threading
@@ -57,7 +58,7 @@ from stvs_tui.excel.reader import (
     refuse_if_too_long,
 )
 from sync.bulk import capture_trigger_present, indexes_made_after, insert_captured, own_county_checked_once
-from sync.gctune import bulk_allocation
+from sync.gctune import bulk_allocation, paused_collection
 
 OnDuplicate = Literal["update", "skip"]
 Progress = Callable[[int, int | None], None]
@@ -178,10 +179,25 @@ def plan_import(path: Path, store: Store | None = None, *, on_duplicate: OnDupli
     book = Book(Path(path))
     try:
         options = _Options(on_duplicate, max_rows, today or date.today(), progress, include_hidden, book.program)
-        with bulk_allocation():  # 100k rows of objects that live on: full collections would walk them again and again
+        with bulk_allocation(), _uncollected():
             return _plan(book, Path(path), store, sheet, options)
     finally:
         book.close()
+
+
+@contextmanager
+def _uncollected() -> Iterator[None]:
+    """No cyclic collection while 100k rows are read and checked, or written: what they make is freed by
+    reference counting or lives on in the plan (a plan leaves some 70 objects in cycles). What was made is
+    then frozen, as ``bulk_allocation`` froze what was there before (it unfreezes all of it into the oldest
+    generation when it made the freeze): else the first young pass after would walk all of it. The
+    collector's passes took 0.11-0.15 s of CPU in a plan of 100k rows (45 young, 1-2 middle), and a young
+    pass over all of it at once as much; ~0.02 s in the writing."""
+    with paused_collection():
+        try:
+            yield
+        finally:
+            gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -999,7 +1015,8 @@ def apply_import(store: Store, plan: ImportPlan, *, valid_only: bool = False) ->
     if not county:
         raise ImportRefused("本地数据库尚未初始化县区 (the store has no county yet: run `stvs-tui init`)")
     try:
-        with bulk_allocation(), store.engine.begin() as connection, _page_cache(connection, IMPORT_CACHE_KIB):
+        with bulk_allocation(), _uncollected(), store.engine.begin() as connection, \
+                _page_cache(connection, IMPORT_CACHE_KIB):
             _match_existing(plan, connection)
             _refuse_unless_clean(plan, valid_only)  # raising here rolls the transaction back
             inserts = [r for r in plan.rows if r.action == "insert"]
