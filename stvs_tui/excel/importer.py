@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain, compress, islice, repeat
-from operator import add, attrgetter, eq, is_, itemgetter, mul, ne
+from operator import add, eq, is_, itemgetter, mul
 from pathlib import Path
 from typing import Any, Literal
 
@@ -964,9 +964,8 @@ def _match_existing(plan: ImportPlan, connection: Connection) -> None:
     by_id, by_contact = _existing_index(connection)
     if not by_id and not by_contact:  # no volunteer yet (a first import): every row is new, none refused
         # (a row planned as an insert has no match already: only a plan matched before has other rows)
-        if any(map(ne, map(_ACTION, plan.rows), repeat("insert"))):
-            for planned in plan.rows:
-                planned.action, planned.existing_id, planned.matched_by = "insert", None, ""
+        for planned in [planned for planned in plan.rows if planned.action != "insert"]:
+            planned.action, planned.existing_id, planned.matched_by = "insert", None, ""
         plan.rows = list(plan.rows)
         return
     kept: list[PlannedRow] = []
@@ -992,9 +991,6 @@ def _match_existing(plan: ImportPlan, connection: Connection) -> None:
             planned.action, planned.existing_id, planned.matched_by = plan.on_duplicate, existing, matched_by
         kept.append(planned)
     plan.rows = kept
-
-
-_ACTION = attrgetter("action")
 
 
 def _getter_of(keys: tuple[str, ...], names: tuple[str, ...]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
