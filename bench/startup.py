@@ -1,6 +1,7 @@
 """Benchmark: how fast ``stvs-tui`` starts (issue 12, "Start fast").
 
-Measured in one run, each as the median of several fresh processes (spawn to exit, or to the marker):
+Measured in one run, each as the median of several fresh processes (spawn to exit, or to the marker), ours and
+the bare start taken in turn so that both see the machine's drift alike:
 
 - ``stvs-tui --help`` against a bare ``python -c 'import click'``: target ≤ 3×.
 - the county TUI's first screen on a store of 20k volunteers (with a year of activities) against a bare
@@ -73,18 +74,26 @@ def timed(command: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, children_cpu() - cpu
 
 
-def median_of(label: str, runs: int, once: object) -> float:
-    """The median wall time of ``once()`` (which returns wall and CPU seconds); both medians are printed."""
-    walls, cpus = [], []
+def paired_medians(runs: int, bare: tuple[str, object], ours: tuple[str, object]) -> tuple[float, float]:
+    """The median wall times of the bare start and of ours, run in turn (bare, ours, bare, ours, ...): the speed
+    of a shared machine drifts within seconds, and runs in turn see the same drift (each side's runs in one
+    block did not: the bare import alone went from 222 to 318 ms between runs a minute apart). Prints both
+    sides with their medians, and the median of the pairs' own ratios."""
+    results: dict[str, tuple[list[float], list[float]]] = {bare[0]: ([], []), ours[0]: ([], [])}
     for _ in range(runs):
-        wall, cpu = once()  # type: ignore[operator]
-        walls.append(wall)
-        cpus.append(cpu)
-    value = statistics.median(walls)
-    CPU[label] = statistics.median(cpus)
-    say(f"  {label:34} median {value * 1000:7.0f} ms, CPU {CPU[label] * 1000:5.0f} ms  "
-        f"(runs: {', '.join(f'{t * 1000:.0f}' for t in walls)})")
-    return value
+        for label, once in (bare, ours):
+            wall, cpu = once()  # type: ignore[operator]
+            results[label][0].append(wall)
+            results[label][1].append(cpu)
+    medians = []
+    for label, (walls, cpus) in results.items():
+        CPU[label] = statistics.median(cpus)
+        medians.append(statistics.median(walls))
+        say(f"  {label:34} median {medians[-1] * 1000:7.0f} ms, CPU {CPU[label] * 1000:5.0f} ms  "
+            f"(runs: {', '.join(f'{t * 1000:.0f}' for t in walls)})")
+    pairs = [o / b for b, o in zip(results[bare[0]][0], results[ours[0]][0], strict=True)]
+    say(f"  ratio of each pair: {', '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f}x")
+    return medians[0], medians[1]
 
 
 # -- the 20k store ---------------------------------------------------------------------------------------
@@ -262,7 +271,7 @@ async def form_times(data_dir: Path, opens: int) -> list[tuple[float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="fresh processes per figure (median)")
+    parser.add_argument("--runs", type=int, default=7, help="fresh processes per figure (median), bare and ours in turn")
     args = parser.parse_args()
     began = time.perf_counter()
     say(f"bench/startup.py  ({load()}, {os.cpu_count()} CPUs)")
@@ -273,17 +282,19 @@ def main() -> None:
     results: list[tuple[str, float, float, float, float, float]] = []
 
     say("stvs-tui --help")
-    bare_click = median_of("python -c 'import click'", args.runs, lambda: timed([python, "-c", "import click"]))
-    help_time = median_of("stvs-tui --help", args.runs, lambda: timed([*stvs_tui_command(), "--help"]))
+    bare_click, help_time = paired_medians(args.runs, ("python -c 'import click'",
+                                                       lambda: timed([python, "-c", "import click"])),
+                                           ("stvs-tui --help", lambda: timed([*stvs_tui_command(), "--help"])))
     results.append(("stvs-tui --help / bare click", help_time, bare_click, 3.0, CPU["stvs-tui --help"],
                     CPU["python -c 'import click'"]))
     say(f"  ratio {help_time / bare_click:.2f}x (target ≤ 3x)  {load()}")
 
     say(f"county TUI first screen at {STORE_VOLUNTEERS} volunteers")
-    bare_textual = median_of("python -c 'import textual.app'", args.runs,
-                             lambda: timed([python, "-c", "import textual.app"]))
     expected = first_screen_texts(data_dir)
-    first = median_of("first screen (dashboard, 120x40)", args.runs, lambda: first_screen_once(data_dir, expected))
+    bare_textual, first = paired_medians(args.runs, ("python -c 'import textual.app'",
+                                                     lambda: timed([python, "-c", "import textual.app"])),
+                                         ("first screen (dashboard, 120x40)",
+                                          lambda: first_screen_once(data_dir, expected)))
     results.append(("first screen / bare textual.app", first, bare_textual, 2.0,
                     CPU["first screen (dashboard, 120x40)"], CPU["python -c 'import textual.app'"]))
     say(f"  ratio {first / bare_textual:.2f}x (target ≤ 2x)  {load()}")
