@@ -264,7 +264,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the imported roster")
     parser.add_argument("--export-volunteers", type=int, default=4_000, help="0 skips the export bench")
-    parser.add_argument("--rounds", type=int, default=1, help="export runs of each side (best one counts)")
+    parser.add_argument("--rounds", type=int, default=3, help="export runs of each side, in turn (best one counts)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
