@@ -286,23 +286,21 @@ def driver_query(connection: Connection, sql: str, parameters: tuple[Any, ...] =
     request makes (a token, a node, a checkpoint): SQLAlchemy's statement building and result processing cost
     some 50-300 µs a query, the query itself a few. Values come as the driver gives them (on SQLite a date and
     time is text); errors are SQLAlchemy's, as a Core statement raises them."""
-    dbapi = connection.dialect.loaded_dbapi
-    cursor = driver_cursor(connection)
-    try:
-        cursor.execute(_driver_sql(sql, connection.dialect.paramstyle), parameters)
-        return cursor.fetchall()  # type: ignore[no-any-return]
-    except dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(sql, parameters, exc, dbapi.Error) from exc
-    finally:
-        cursor.close()
+    return _driver_run(connection, sql, parameters, fetch=True)
 
 
 def driver_execute(connection: Connection, sql: str, parameters: tuple[Any, ...] = ()) -> None:
     """``driver_query`` for a statement that returns no rows (an UPDATE of one row, say)."""
+    _driver_run(connection, sql, parameters, fetch=False)
+
+
+def _driver_run(connection: Connection, sql: str, parameters: tuple[Any, ...], *, fetch: bool
+                ) -> list[tuple[Any, ...]]:
     dbapi = connection.dialect.loaded_dbapi
     cursor = driver_cursor(connection)
     try:
         cursor.execute(_driver_sql(sql, connection.dialect.paramstyle), parameters)
+        return cursor.fetchall() if fetch else []  # type: ignore[no-any-return]
     except dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, parameters, exc, dbapi.Error) from exc
     finally:

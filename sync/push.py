@@ -317,7 +317,7 @@ class BatchRun:
             # recreated): the node sends the whole row again, as new (see Replica.apply_results).
             return self._reject(change, UNKNOWN_ROW, "服务器上没有这条记录，设备将整条重新上传 "
                                                      "(the server does not have this record: the device sends it whole)")
-        if current is not None and change.hlc and current["by"] == self.node[:64] and change.hlc < current["hlc"]:
+        if current is not None and change.hlc and current["by"] == self.by and change.hlc < current["hlc"]:
             return self._superseded(change, current)
         try:
             cleaned = clean_incoming(change.table, change.fields, partial=current is not None, strict_types=True)
@@ -406,25 +406,22 @@ class BatchRun:
             return self._reject(change, *refusal)
         hlc = change.hlc
         values = {**record, "id": change.id, "version": 1,
-                  "updated_hlc": hlc if hlc[:13] <= self.stamp_limit else clamp_stamp(hlc, self.now_ms),
-                  "updated_by": self.by, "sync_state": "synced"}
+                  "updated_hlc": self._stamp(hlc), "updated_by": self.by, "sync_state": "synced"}
         if self.careful and not self._write_now(change.table, "insert", values):
-            return self._reject(change, "constraint", "违反数据库约束 (breaks a database constraint)")
+            return self._reject(change, *BROKEN_CONSTRAINT)
         key = (change.table, change.id)
         self.writes[key] = ("insert", values)  # (not written before in this batch: it would be in ``rows``)
         self.rows[key] = {"version": 1, "record": record, "hlc": hlc, "by": self.by}
         self.row_changes.append(RowChange(record["county_code"], change.table, change.id, None, 1, self.node, None,
                                           record))
-        receipt = self.hashes[change.change_id]
-        self.receipts.append((receipt, self.request.batch_id, receipt[-64:], "applied", "inserted", 1))
+        self._receipt(change, "applied", "inserted", 1)
         # The row goes back only when it differs from what the node sent.
         return result(change, "applied", "inserted", 1, record=record if record != change.fields else None)
 
     def _superseded(self, change: AnyChange, current: dict[str, Any]) -> Result:
         """An older state of a row than this node has already written (a bundle imported after the online
         sync that carried a later edit): the node's later change holds everything this one did."""
-        key = self.hashes[change.change_id]
-        self.receipts.append((key, self.request.batch_id, key[-64:], "applied", "superseded", current["version"]))
+        self._receipt(change, "applied", "superseded", current["version"])
         return result(change, "applied", "superseded", current["version"], record=current["record"])
 
     def _refusal(self, change: AnyChange, current: dict[str, Any] | None,
@@ -486,16 +483,15 @@ class BatchRun:
         if merged.changed:
             write = self._write_for(change, row_id, current, merged.record, version + 1)
             if self.careful and not self._write_now(change.table, *write):
-                return self._reject(change, "constraint", "违反数据库约束 (breaks a database constraint)")
+                return self._reject(change, *BROKEN_CONSTRAINT)
             self.writes[key] = write if key not in self.writes else (self.writes[key][0], write[1])
-            self.rows[key] = {"version": version + 1, "record": merged.record, "hlc": change.hlc, "by": self.node[:64]}
+            self.rows[key] = {"version": version + 1, "record": merged.record, "hlc": change.hlc, "by": self.by}
             self.row_changes.append(RowChange(merged.record["county_code"], change.table, row_id,
                                               current["version"] if current else None, version + 1, self.node,
                                               current["record"] if current else None, merged.record))
             version += 1
         conflict_id = self._open_conflict(change, row_id, merged, version) if merged.status == "conflict" else None
-        receipt = self.hashes[change.change_id]
-        self.receipts.append((receipt, self.request.batch_id, receipt[-64:], merged.status, merged.reason, version))
+        self._receipt(change, merged.status, merged.reason, version)
         # The row goes back only when it differs from what the node will assume: its base plus what it sent.
         as_sent = merged.record != change.fields if current is None else cleaned != change.fields
         echo = merged.status != "applied" or moved or as_sent
@@ -505,11 +501,19 @@ class BatchRun:
     def _write_for(self, change: AnyChange, row_id: str, current: dict[str, Any] | None, record: dict[str, Any],
                    version: int) -> tuple[str, dict[str, Any]]:
         """The row to write, in wire form plus the server's columns (``_execute_writes`` types it)."""
-        stamp = change.hlc if change.hlc[:13] <= self.stamp_limit else clamp_stamp(change.hlc, self.now_ms)
-        values = {**record, "id": row_id, "version": version, "updated_hlc": stamp,
-                  "updated_by": self.node[:64], "sync_state": "synced"}
+        values = {**record, "id": row_id, "version": version, "updated_hlc": self._stamp(change.hlc),
+                  "updated_by": self.by, "sync_state": "synced"}
         inserting = current is None or self.writes.get((change.table, row_id), ("",))[0] == "insert"
         return ("insert" if inserting else "update", values)
+
+    def _stamp(self, hlc: str) -> str:
+        """The change's stamp as stored: one further ahead of the server's time than the bound is clamped."""
+        return hlc if hlc[:13] <= self.stamp_limit else clamp_stamp(hlc, self.now_ms)
+
+    def _receipt(self, change: AnyChange, status: str, reason: str, version: int) -> None:
+        """The change's receipt, kept by its content key, written with the batch."""
+        key = self.hashes[change.change_id]
+        self.receipts.append((key, self.request.batch_id, key[-64:], status, reason, version))
 
     def _open_conflict(self, change: AnyChange, row_id: str, merged: MergeResult, version: int) -> str:
         conflict_id = new_id()
@@ -566,6 +570,7 @@ class BatchRun:
 
 
 Result = dict[str, Any]  # a ChangeResult in its JSON form
+BROKEN_CONSTRAINT = ("constraint", "违反数据库约束 (breaks a database constraint)")
 
 
 class Receipt(NamedTuple):
