@@ -280,16 +280,17 @@ class ListScreen(StvsScreen):
         table.focus()
         if table.awaiting_first:  # typed ahead: the rows of the filter as typed are still being read
             self._open_first_of = table.generation
-        elif table.row_count:
-            table.move_cursor(0)
-            self.action_open()
+        else:
+            self._open_first()
 
     def _open_first_if_asked(self, generation: int) -> None:
         """Enter came in the filter before its rows: the first of them opens once they are shown (a newer
         filter or sort forgets it)."""
-        if self._open_first_of != generation:
-            return
-        self._open_first_of = None
+        if self._open_first_of == generation:
+            self._open_first_of = None
+            self._open_first()
+
+    def _open_first(self) -> None:
         if self.table.row_count:
             self.table.move_cursor(0)
             self.action_open()
