@@ -23,6 +23,7 @@ from schema.identity import SigningKey, node_identity
 from schema.models import Setting
 from schema.paths import BACKUP_DIRNAME, STORE_FILENAME  # noqa: F401  (STORE_FILENAME: named here by its users)
 from schema.storefile import (  # noqa: F401  (the file-level steps, named here by their users too)
+    FIGURES_CHANGED,
     MIGRATIONS_DIR,
     VERSION_TABLE,
     backup_sqlite,
@@ -194,13 +195,16 @@ class Store:
 
     @contextmanager
     def applying_remote_changes(self) -> Iterator[Connection]:
-        """A transaction whose writes are not captured for upload (rows that came from the server).
+        """A transaction whose writes are not captured for upload (rows that came from the server); it marks the
+        dashboard's kept figures as out of date.
 
         Foreign keys are checked at commit, so a batch may hold children before their parents.
         """
         with self.engine.begin() as connection:
             connection.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
             connection.exec_driver_sql("UPDATE sync_guard SET active = 1 WHERE id = 1")
+            # The dashboard's kept figures are read afresh after any write of the sync engine (migration 0018).
+            connection.exec_driver_sql(FIGURES_CHANGED)
             try:
                 yield connection
             finally:

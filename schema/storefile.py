@@ -115,6 +115,10 @@ def backup_sqlite(source: Path, target: Path) -> Path:
     return target
 
 
+# The sync engine's writes mark the dashboard's kept figures as out of date (migration 0018): in the same transaction.
+FIGURES_CHANGED = "UPDATE dashboard_cache SET generation = generation + 1 WHERE id = 1"
+
+
 def connect_plain(path: Path) -> sqlite3.Connection:
     """A plain sqlite3 connection to an existing store, for reads, with the pragmas ``schema.store`` sets."""
     connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=10, check_same_thread=False)

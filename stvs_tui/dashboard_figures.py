@@ -8,8 +8,9 @@ tests/test_tui_first_figures.py holds the two readings equal on demo data.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -169,14 +170,113 @@ def _monthly_trend(db: sqlite3.Connection, county: str, period: str, months: int
                         [float(hours.get(p) or 0.0) for p in periods])
 
 
+# -- the slow figures kept from their last reading (migration 0018) ----------------------------------------
+# The team table, talent counts, trend and waiting count are the ~130 ms of the first screen's reading at 20k
+# volunteers; the rest is a few indexed lookups. They are kept in ``dashboard_cache`` with the fingerprint of
+# the store they were read from and used again only under the same fingerprint.
+
+# Raise when what the kept figures mean changes (the statements above, TeamCompliance's fields, the trend's months):
+# figures kept by an older version are then read afresh.
+CACHE_FORMAT = 1
+# Every write that can change the slow figures moves one of these: a write to a synced table outside the sync
+# engine adds to the change log (capture triggers); a hand edit with the sync guard up adds to row_recheck; the
+# sync engine raises ``generation`` in each of its write transactions (it is what deletes from either log); a
+# migration moves the revision.
+_FINGERPRINT = ("SELECT (SELECT generation FROM dashboard_cache WHERE id = 1), (SELECT max(seq) FROM change_log), "
+                "(SELECT count(*) FROM change_log), (SELECT max(rowid) FROM row_recheck), "
+                "(SELECT count(*) FROM row_recheck), (SELECT version_num FROM alembic_version)")
+
+
+@dataclass(frozen=True)
+class SlowFigures:
+    teams: list[TeamCompliance]
+    talents: TalentCoverage
+    trend: MonthlyTrend
+    pending_changes: int
+
+    def encoded(self) -> str:
+        return json.dumps([[astuple(team) for team in self.teams], astuple(self.talents),
+                           [self.trend.months, self.trend.activities, self.trend.hours], self.pending_changes],
+                          ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def decoded(cls, text: str) -> SlowFigures:
+        teams, talents, trend, pending = json.loads(text)
+        return cls([TeamCompliance(*team) for team in teams], TalentCoverage(*talents), MonthlyTrend(*trend),
+                   int(pending))
+
+    @classmethod
+    def of(cls, data: DashboardData) -> SlowFigures:
+        return cls(data.teams, data.talents, data.trend, data.pending_changes)
+
+
+def fingerprint(row: tuple[object, ...], county: str, period: str) -> str:
+    """The key the slow figures of ``county``'s ``period`` are kept under: ``row`` is what ``_FINGERPRINT`` read."""
+    return json.dumps([CACHE_FORMAT, county, period, *row], separators=(",", ":"))
+
+
+def read_fingerprint(db: sqlite3.Connection, county: str, period: str) -> str:
+    return fingerprint(db.execute(_FINGERPRINT).fetchone(), county, period)
+
+
+def kept_figures(db: sqlite3.Connection, key: str) -> SlowFigures | None:
+    """The slow figures kept under ``key``; None when the store has changed since they were read (or none are
+    kept, or the store predates the cache)."""
+    try:
+        found = db.execute("SELECT figures FROM dashboard_cache WHERE id = 1 AND fingerprint = ?", (key,)).fetchone()
+        return SlowFigures.decoded(found[0]) if found else None
+    except (sqlite3.Error, ValueError, TypeError):  # a kept value this version cannot read: read afresh
+        return None
+
+
+def keep_figures(db: sqlite3.Connection, key: str, figures: SlowFigures) -> None:
+    """Keep ``figures`` read under ``key``. Best effort: a store on read-only media, or held by another writer for
+    more than a moment (a long import, a sync), is simply not given them; the caller does not wait for it."""
+    waited = db.execute("PRAGMA busy_timeout").fetchone()[0]
+    db.execute("PRAGMA busy_timeout = 100")
+    try:
+        db.execute("UPDATE dashboard_cache SET fingerprint = ?, figures = ? WHERE id = 1", (key, figures.encoded()))
+    except sqlite3.Error:
+        pass
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {int(waited)}")
+
+
+def stable_key(before: str, after: str) -> str | None:
+    """The key to keep figures read between two fingerprints under: none if the store changed meanwhile."""
+    return before if before == after else None
+
+
 @dataclass(frozen=True)
 class _Report:
     status: str
     sync_state: str
 
 
-def plain_dashboard_data(db: sqlite3.Connection, county: str, period: str) -> DashboardData:
-    """``stvs_tui.queries.dashboard_data`` with the sync status of ``sync.status.sync_status``, read with sqlite3."""
+def plain_slow_figures(db: sqlite3.Connection, county: str, period: str) -> tuple[SlowFigures, str | None]:
+    """The slow figures, kept ones when the store has not changed since; with the key to keep them under when they
+    were read afresh (None: kept ones, or the store changed while they were read)."""
+    before = read_fingerprint(db, county, period)
+    kept = kept_figures(db, before)
+    if kept is not None:
+        return kept, None
+    figures = read_slow_figures(db, county, period)
+    return figures, stable_key(before, read_fingerprint(db, county, period))
+
+
+def read_slow_figures(db: sqlite3.Connection, county: str, period: str) -> SlowFigures:
+    """The slow figures read afresh."""
+    return SlowFigures(_team_compliance(db, county, period), _talent_coverage(db, county),
+                       _monthly_trend(db, county, period),
+                       db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT tbl, row_id FROM change_log)").fetchone()[0])
+
+
+def plain_dashboard_data(db: sqlite3.Connection, county: str, period: str,
+                         slow: SlowFigures | None = None) -> DashboardData:
+    """``stvs_tui.queries.dashboard_data`` with the sync status of ``sync.status.sync_status``, read with sqlite3;
+    ``slow``: the slow figures (``plain_slow_figures``: kept ones when nothing changed), read afresh when not given."""
+    if slow is None:
+        slow = read_slow_figures(db, county, period)
     found = db.execute("SELECT status, sync_state FROM monthly_report WHERE county_code = ? AND period = ? "
                        "AND deleted IS 0 LIMIT 1", (county, period)).fetchone()
     report = _Report(*found) if found else None
@@ -187,12 +287,11 @@ def plain_dashboard_data(db: sqlite3.Connection, county: str, period: str) -> Da
     issues = dict(db.execute("SELECT status, COUNT(*) FROM sync_issue GROUP BY status").fetchall())
     last = db.execute("SELECT value FROM sync_checkpoint WHERE key = 'last_sync_at'").fetchone()
     last_sync = (last[0] if last else None) or ""
-    pending = db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT tbl, row_id FROM change_log)").fetchone()[0]
     return DashboardData(
-        period=period, teams=_team_compliance(db, county, period), talents=_talent_coverage(db, county),
+        period=period, teams=slow.teams, talents=slow.talents,
         activities_this_month=activities, report_status=report_status_text(report, last_sync),
         report_waiting=report is not None and report.status == ReportStatus.SUBMITTED.value
         and report.sync_state != SyncState.SYNCED.value,
-        pending_changes=pending, last_sync=last_sync, conflicts=int(issues.get("conflict", 0)),
-        trend=_monthly_trend(db, county, period),
+        pending_changes=slow.pending_changes, last_sync=last_sync, conflicts=int(issues.get("conflict", 0)),
+        trend=slow.trend,
     )

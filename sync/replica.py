@@ -20,6 +20,7 @@ from schema.enums import SyncState
 from schema.identity import NODE_ID_SETTING, NODE_PUBLIC_KEY_SETTING
 from schema.models import SYNCED_TABLES
 from schema.store import Store
+from schema.storefile import FIGURES_CHANGED
 from sync import quarantine
 from sync.bulk import driver_cursor, driver_rows
 from sync.changes import any_in_id_range, load_bases, load_rows, marks, max_seq_of
@@ -609,6 +610,7 @@ class Replica:
             marks = driver_rows(connection, "DELETE FROM row_recheck RETURNING tbl, row_id", ())
             if not marks:
                 return 0
+            connection.exec_driver_sql(FIGURES_CHANGED)  # row_recheck's entries were part of their fingerprint
             digest = self._digest_state(connection)
             by_table: dict[str, list[str]] = defaultdict(list)
             for table, row_id in marks:

@@ -17,6 +17,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from schema.store import Store
     from schema.storefile import PlainStore
     from stvs_tui.county.app import FirstFigures
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 
 
 def read_first_figures(store: Store | PlainStore, today: date) -> FirstFigures | None:
-    """Start reading the dashboard's figures for ``today``'s period with sqlite3 in a thread; None for a store
+    """Start reading the dashboard's figures for ``today``'s period with sqlite3 in a thread (the slow ones as kept
+    by the last reading when the store has not changed since, ``stvs_tui.dashboard_figures``); None for a store
     with no county yet (the first-run setup comes first). The words in them are in the language in use: set it
     first (``stvs_tui.i18n.use_language``)."""
     county = store.county_code
@@ -38,11 +41,14 @@ def read_first_figures(store: Store | PlainStore, today: date) -> FirstFigures |
     def work() -> None:
         try:
             from schema.storefile import connect_plain
-            from stvs_tui.dashboard_figures import plain_dashboard_data
+            from stvs_tui.dashboard_figures import keep_figures, plain_dashboard_data, plain_slow_figures
 
             db = connect_plain(path)
             try:
-                future.set_result(plain_dashboard_data(db, county, period))
+                slow, key = plain_slow_figures(db, county, period)  # kept ones when nothing changed since
+                future.set_result(plain_dashboard_data(db, county, period, slow))
+                if key is not None:  # read afresh: kept for the next start
+                    keep_figures(db, key, slow)
             finally:
                 db.close()
         except BaseException as exc:  # handed to the dashboard's worker, which reports it as any failed query
@@ -50,6 +56,32 @@ def read_first_figures(store: Store | PlainStore, today: date) -> FirstFigures |
 
     threading.Thread(target=work, name="first-figures", daemon=True).start()
     return county, period, future
+
+
+def keep_figures_for_next_start(path: Path | None, county: str, today: date) -> None:
+    """At quit: when the store has changed since the dashboard's slow figures were kept (the clerk's edits, a sync),
+    read and keep them, so that the next start shows them at once (``stvs_tui.dashboard_figures``). ~2 ms when
+    nothing changed; a reading (~130 ms of CPU at 20k volunteers) otherwise. Never fails the quit."""
+    if path is None or not county:
+        return
+    import sqlite3
+
+    from schema.figures import period_of
+    from schema.storefile import connect_plain
+    from stvs_tui.dashboard_figures import keep_figures, plain_slow_figures
+
+    try:
+        db = connect_plain(path)
+    except sqlite3.Error:
+        return
+    try:
+        slow, key = plain_slow_figures(db, county, period_of(today))
+        if key is not None:
+            keep_figures(db, key, slow)
+    except sqlite3.Error:  # a store the app could not use either: the next start says what is wrong
+        pass
+    finally:
+        db.close()
 
 
 def _language(store: Store | PlainStore, flag: str | None) -> None:
@@ -97,6 +129,7 @@ def run_county_app(paths: AppPaths, lang: str | None) -> None:
         opening.close()
     if app.store_error is not None:
         raise app.store_error
+    keep_figures_for_next_start(plain.path, app.county_code, app.today)
 
 
 def _run_on_open_store(paths: AppPaths, lang: str | None) -> None:
@@ -116,3 +149,4 @@ def _run_on_open_store(paths: AppPaths, lang: str | None) -> None:
         app.run()
     finally:
         store.close()
+    keep_figures_for_next_start(store.path, app.county_code, app.today)

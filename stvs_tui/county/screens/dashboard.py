@@ -15,7 +15,15 @@ from textual.widgets.option_list import Option
 from schema.enums import TeamTier
 from schema.figures import period_of
 from stvs_tui.county.screens.base import StvsScreen
-from stvs_tui.dashboard_figures import SAN_ZHANG, DashboardData, shown_time
+from stvs_tui.dashboard_figures import (
+    SAN_ZHANG,
+    DashboardData,
+    SlowFigures,
+    keep_figures,
+    read_fingerprint,
+    shown_time,
+    stable_key,
+)
 from stvs_tui.formatting import display_text
 from stvs_tui.i18n import enum_label, t
 from stvs_tui.state import report_state
@@ -84,7 +92,15 @@ class DashboardScreen(StvsScreen):
             from stvs_tui.queries import dashboard_data
             from sync.status import sync_status
 
-            return dashboard_data(session, county, period, sync_status(app.store))
+            # Read afresh; kept for the next start when no write came in between (stvs_tui.dashboard_figures).
+            db = session.connection().connection.driver_connection
+            before = read_fingerprint(db, county, period)
+            data = dashboard_data(session, county, period, sync_status(app.store))
+            key = stable_key(before, read_fingerprint(db, county, period))
+            if key is not None:
+                with app.store.engine.begin() as connection:
+                    keep_figures(connection.connection.driver_connection, key, SlowFigures.of(data))
+            return data
 
         self.run_db(figures, self.show)
 
