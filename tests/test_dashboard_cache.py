@@ -32,7 +32,11 @@ PERIOD = "2025-03"
 
 def plain(store: Store) -> sqlite3.Connection:
     assert store.path is not None
-    db = sqlite3.connect(store.path, isolation_level=None)
+    return plain_file(store.path)
+
+
+def plain_file(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA busy_timeout=10000")
     return db
 
@@ -266,3 +270,27 @@ def test_the_quit_keeps_the_figures_of_what_the_clerk_changed_for_the_next_start
     keep_figures_for_next_start(tmp_path / "gone" / "stvs.sqlite", COUNTY, TODAY)  # nothing to keep, no error
     (tmp_path / "junk.sqlite").write_bytes(b"not a store")
     keep_figures_for_next_start(tmp_path / "junk.sqlite", COUNTY, TODAY)
+
+
+def test_stvs_tui_sync_keeps_the_figures_of_what_it_brought_for_the_next_start(tmp_path: Path) -> None:
+    """``stvs-tui sync`` (the real server on a port): its pushes and pulls move the fingerprint; the command keeps
+    the figures after them, so the TUI's next start does not read them afresh."""
+    from datetime import date
+
+    from clerk import Clerk
+    from sync_fixtures import server_sqlite_url, thread_server
+
+    from schema.figures import period_of
+
+    clerk = Clerk(tmp_path / "county").setup(volunteers=15)
+    period = period_of(date.today())
+    with plain_file(clerk.store_file) as db:
+        before = read_fingerprint(db, COUNTY, period)
+    with thread_server(server_sqlite_url(tmp_path / "city.sqlite")) as city:
+        summary = clerk.sync(city.url, city.token(COUNTY))
+    assert summary["pushed"] > 0
+    with plain_file(clerk.store_file) as db:
+        now = read_fingerprint(db, COUNTY, period)
+        assert now != before  # the sync wrote (the answered changes left the log)
+        assert db.execute("SELECT fingerprint FROM dashboard_cache").fetchone()[0] == now
+        assert plain_slow_figures(db, COUNTY, period)[1] is None  # the next start is given them

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING
 
 import click
@@ -87,6 +88,7 @@ def sync_command(ctx: click.Context, server_url: str | None, token: str | None, 
     row this store cannot write is quarantined (the pull goes on) and retried by every sync; `sync doctor`
     lists whatever is stuck and how to clear it.
     Server, token, CA file and --insecure-http are remembered once a sync with them has run.
+    The dashboard's figures are then read and kept, so the TUI's next start shows them at once.
     The server's certificate is verified; a token is never sent over plain http:// to another
     machine unless --insecure-http is given.
 
@@ -117,10 +119,15 @@ def sync_command(ctx: click.Context, server_url: str | None, token: str | None, 
             store.set_settings(**{CA_FILE_SETTING: ca_file})
         if insecure_http:
             store.set_settings(**{INSECURE_URL_SETTING: url})
+        county = store.county_code
     except (SyncError, StoreError) as exc:
         raise click.ClickException(" ".join(str(exc).split())) from None
     finally:
         store.close()
+    from stvs_tui.county.start import keep_figures_for_next_start
+
+    # What the sync brought changes the dashboard: its figures kept now, the TUI's next start shows them at once.
+    keep_figures_for_next_start(store.path, county or "", date.today())
     if as_json:
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
     else:
