@@ -191,7 +191,7 @@ async def test_rows_added_at_once_make_the_table_that_adding_them_one_by_one_mak
     from textual.widgets.data_table import DuplicateKey
 
     rows = [(f"k{number}", [f"队{number}" * (number % 5 + 1), Text(f"{number}/20", style="bold red" if number % 3 else ""),
-                            "[b]x[/b]" if number == 7 else str(number), "two\nlines" if number == 4 else ""])
+                            "[b]x[/b]" if number == 7 else str(number), "two\nlines" if number == 4 else "甲\u2028乙\t丙" if number == 9 else ""])
             for number in range(60)]
     highlighted: dict[str, list[str]] = {"one": [], "all": []}
 

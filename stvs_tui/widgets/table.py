@@ -66,13 +66,20 @@ class SteadyTable(DataTable[Text]):
                 raise DuplicateKey(f"The row key {row_key!r} already exists.")
             if len(cells) > len(columns):
                 raise ValueError("More values provided than there are columns.")
-            texts = [cut_text(cell) for cell in cells]
+            texts = []
+            for index, cell in enumerate(cells):
+                if type(cell) is str and cell.isprintable():  # cut_text and _cell_width for plain one-line text
+                    texts.append(Text(cell, no_wrap=True, overflow="ellipsis", end=""))
+                    width = cell_len(cell)
+                else:
+                    texts.append(text := cut_text(cell))
+                    width = self._cell_width(text)
+                if width > widths[index]:
+                    widths[index] = width
             self._row_locations[row_key] = len(self.rows)
             self._data[row_key] = dict(zip_longest(column_keys, texts))
             self.rows[row_key] = Row(row_key, 1, None, False)
             self._new_rows.add(row_key)
-            for index, text in enumerate(texts):
-                widths[index] = max(widths[index], self._cell_width(text))
             added.append(row_key)
         if not added:
             return added
