@@ -52,6 +52,14 @@ class KeyFooter(Footer):
         keys = self._keys_shown() if rebuilds else None
         if rebuilds and self._bindings_ready and keys == self._shown:
             return  # the same keys: nothing to rebuild
+        if rebuilds and not self._bindings_ready:
+            # The screen's first keys (its first focus, in its mount): the keys go in at once, not after the next
+            # refresh as Textual's footer does, so that the first frame has them (it had no keys, and the next
+            # frames were drawn for them: ~60 ms of the dashboard's first screen).
+            self.set_reactive(Footer._bindings_ready, True)
+            self._shown = keys
+            self.call_next(self.recompose)
+            return
         super().bindings_changed(screen)
         if rebuilds:
             self._shown = keys

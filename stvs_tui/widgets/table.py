@@ -136,12 +136,26 @@ class SteadyTable(DataTable[Text]):
         widths = fit_widths([ListColumn(column.label.plain, width, width) for column, width in zip(ordered, natural,
                                                                                                  strict=True)],
                             room, self.cell_padding)
+        virtual_size = Size(sum(widths) + 2 * self.cell_padding * len(widths), self.virtual_size.height)
+        if virtual_size == self.virtual_size and all(not column.auto_width and column.width == width
+                                                     for column, width in zip(ordered, widths, strict=True)):
+            return  # fitted already (as the layout sized it, see _size_updated): nothing to draw again
         for column, width in zip(ordered, widths, strict=True):
             column.auto_width = False
             column.width = width
-        self.virtual_size = Size(sum(widths) + 2 * self.cell_padding * len(widths), self.virtual_size.height)
+        self.virtual_size = virtual_size
         self._clear_caches()  # cells are cached without their width
         self.refresh()
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        """Textual sets a widget's new size in the layout pass and draws the screen at once, before the Resize
+        event comes: fitted here, the columns are drawn once, at their widths (the dashboard's first frame drew
+        the team table at its natural widths, then again fitted, ~15 % of the time to its first screen). The
+        Resize that follows finds them fitted. (Textual is pinned to 8.2.)"""
+        changed = super()._size_updated(size, virtual_size, container_size, layout)
+        if changed and self.fit:
+            self.fit_columns()
+        return changed
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit_columns()
