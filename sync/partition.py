@@ -93,6 +93,15 @@ def _fold(connection: Connection, county: str, changes: list[RowChange]) -> None
         (t, r): orjson.loads(old) if old else None for t, r, old in marks if t in SYNCED_TABLES}
     count = state.row_count if state is not None else 0
     hashes: list[int] = []
+    if not before and changes:
+        # No row edited by hand since (the common case): each change folds its old version out (none for a
+        # new row) and its new one in, the same hashes as the loop below makes, column by column in C.
+        _, tables, row_ids, old_versions, new_versions, _, old_records, new_records = zip(*changes, strict=True)
+        count += old_versions.count(None)
+        hashes = list(map(row_hash, tables, row_ids, new_versions, new_records))
+        hashes += [row_hash(c.table, c.row_id, c.old_version, c.old_record or {}) for c in changes
+                   if c.old_version is not None]
+        changes = []
     for c in changes:
         was = before.pop((c.table, c.row_id), _UNNOTED)
         if was is _UNNOTED:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from functools import cache
+from functools import cache, reduce
 from hashlib import blake2b
+from operator import itemgetter, xor
 from typing import Any
 
 import orjson
@@ -359,16 +360,22 @@ def _row_hasher(table: str) -> Callable[[str, int, Mapping[str, Any]], int]:
     names = wire_fields(table)
     kinds = column_kinds(table)
     scope: dict[str, Any] = {"TABLE": table, "dumps": orjson.dumps, "blake2b": blake2b,
-                             "from_bytes": int.from_bytes}
-    lines = ["def hasher(row_id, version, record):", "    get = record.get"]
+                             "from_bytes": int.from_bytes, "PICK": itemgetter(*names)}
+    values = ", ".join(f"v{index}" for index in range(len(names)))
+    # Every column read in one C call when the record has them all (a pushed or stored row does); a record
+    # missing one reads each, the missing as null.
+    lines = ["def hasher(row_id, version, record):", "    try:", f"        ({values},) = PICK(record)",
+             "    except KeyError:", "        get = record.get"]
+    lines += [f"        v{index} = get({name!r})" for index, name in enumerate(names)]
+    if len(names) < 2:  # (itemgetter of one name gives the value itself, not a tuple)
+        lines = ["def hasher(row_id, version, record):", "    get = record.get",
+                 *(f"    v{index} = get({name!r})" for index, name in enumerate(names))]
     for index, name in enumerate(names):
-        lines.append(f"    v{index} = get({name!r})")
         kind = kinds[name]
         if kind in _CANONICAL_AS_IT_IS:
             scope[f"C{index}"] = _CANONICAL[kind]
             done = _CANONICAL_AS_IT_IS[kind].replace("V", f"v{index}")
             lines += [f"    if v{index} is not None and not ({done}):", f"        v{index} = C{index}(v{index})"]
-    values = ", ".join(f"v{index}" for index in range(len(names)))
     lines.append(f"    return from_bytes(blake2b(dumps([TABLE, row_id, version, [{values}]]), digest_size=8).digest(),"
                  " 'big')")
     exec("\n".join(lines), scope)  # noqa: S102 - source made here from the models' own column names
@@ -416,8 +423,5 @@ def _canonical_plan(table: str) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
 
 def digest_xor(digest: str, *hashes: int) -> str:
     """Add or remove rows from a digest (XOR is its own inverse, so order never matters)."""
-    value = int(digest, 16)
-    for item in hashes:
-        value ^= item
-    return f"{value:016x}"
+    return f"{reduce(xor, hashes, int(digest, 16)):016x}"  # (the loop in C: a push folds two hashes a row)
 

@@ -10,7 +10,10 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from sync.protocol import MAX_BATCH_CHANGES, PushRequest, read_push
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sync.protocol import _ID, MAX_BATCH_CHANGES, PushRequest, _only_id_characters, read_push
 
 
 def client_body(changes: int = 2) -> dict[str, Any]:
@@ -142,3 +145,10 @@ def test_an_answer_leaves_out_only_fields_at_their_defaults() -> None:
     assert ChangeResult.model_validate(full).model_dump() == {
         "change_id": "c1", "table": "volunteer", "id": "v1", "status": "conflict", "reason": "field_conflict",
         "version": 2, "message": "m", "record": {"name": "王芳"}, "conflict_id": "k", "merged_into": "v0"}
+
+
+@given(st.text(alphabet=st.sampled_from([*"09AZaz_.:-/ \n\x00\x7f", "\u00e9", "\u5fd7", "\U0001f600"]) | st.characters(),
+               max_size=12))
+def test_the_id_characters_test_answers_as_the_id_pattern(text: str) -> None:
+    """``_only_id_characters`` (bytes.translate over the joined ids) says what ``ID_PATTERN`` says of the text."""
+    assert _only_id_characters(text) == bool(_ID.fullmatch(text))
