@@ -114,7 +114,8 @@ def load_rows(connection: Connection, table_name: str, ids: list[str]) -> dict[s
     select = f"SELECT {', '.join(names)}, id FROM {table_name} WHERE "  # names come from the model
     cursor = driver_cursor(connection)
     # Date and time texts are converted once per call and column: the same days recur in a table.
-    plan = [(index, convert, None if convert is bool else {}) for index, convert in _raw_converters(table_name)]
+    read = _row_reader(table_name)
+    memos: list[dict[Any, Any]] = [{} for _ in range(read.memos)]  # type: ignore[attr-defined]
     rows: dict[str, dict[str, Any]] = {}
     for part in chunks(ids):
         # Pending rows are taken in id order, so a batch often asks for (nearly) every row of an id range (an
@@ -125,24 +126,65 @@ def load_rows(connection: Connection, table_name: str, ids: list[str]) -> dict[s
         wanted = set(part) if in_range.fetchone()[0] <= len(part) + len(part) // 8 else None
         found = cursor.execute(select + f"id IN ({marks(part)})", part) if wanted is None else \
             cursor.execute(select + "id BETWEEN ? AND ?", (low, high))
-        for raw in found:
-            if wanted is not None and raw[-1] not in wanted:
-                continue
-            values = list(raw)
-            for index, convert, memo in plan:
-                value = values[index]
-                if value is None:
-                    continue
-                if memo is None or type(value) is not str:
-                    values[index] = convert(value)
-                else:
-                    converted = memo.get(value)
-                    if converted is None:  # a converter never returns None
-                        converted = memo[value] = convert(value)
-                    values[index] = converted
-            rows[values[-1]] = dict(zip(names, values, strict=False))
+        read(found, wanted, rows, *memos)
     cursor.close()
     return rows
+
+
+def convert_raw_row(plan: tuple[tuple[int, Callable[[Any], Any], dict[Any, Any] | None], ...],
+                    raw: tuple[Any, ...]) -> list[Any]:
+    """A raw row's values with each ``plan`` column (index, converter, memo or None) in wire form: what
+    ``_row_reader``'s compiled function does for every row of a table (kept as its definition, for the tests)."""
+    values = list(raw)
+    for index, convert, memo in plan:
+        value = values[index]
+        if value is None:
+            continue
+        if memo is None or type(value) is not str:
+            values[index] = convert(value)
+        else:
+            converted = memo.get(value)
+            if converted is None:  # a converter never returns None
+                converted = memo[value] = convert(value)
+            values[index] = converted
+    return values
+
+
+def _remember(memo: dict[Any, Any], value: Any, convert: Callable[[Any], Any]) -> Any:
+    converted = memo[value] = convert(value)
+    return converted
+
+
+@cache
+def _row_reader(table: str) -> Callable[..., None]:
+    """``read(found, wanted, rows, *memos)``: each raw row of ``found`` (the wire columns, then ``id``) whose id is
+    in ``wanted`` (every row when None) put in ``rows`` by id, in wire form, as ``convert_raw_row`` converts it,
+    by one dict comprehension compiled for the table (a loop over the converted columns per row cost more than
+    reading the row). ``read.memos``: how many memos (text value → wire form) it takes, one per date or time column."""
+    names = wire_fields(table)
+    plan = dict(_raw_converters(table))
+    scope: dict[str, Any] = {"remember": _remember, "str": str}
+    items, memo_names = [], []
+    for index, name in enumerate(names):
+        convert = plan.get(index)
+        if convert is None:
+            items.append(f"{name!r}: r[{index}]")
+            continue
+        scope[f"C{index}"] = convert
+        v = f"v{index}"
+        if convert is bool:
+            items.append(f"{name!r}: None if ({v} := r[{index}]) is None else C{index}({v})")
+        else:
+            memo_names.append(f"M{index}")
+            items.append(f"{name!r}: None if ({v} := r[{index}]) is None else C{index}({v}) if type({v}) is not str "
+                         f"else M{index}.get({v}) or remember(M{index}, {v}, C{index})")
+    last = len(names)
+    source = (f"def read(found, wanted, rows{''.join(', ' + m for m in memo_names)}):\n"
+              f"    rows.update({{r[{last}]: {{{', '.join(items)}}} for r in found if wanted is None or r[{last}] in wanted}})")
+    exec(source, scope)  # noqa: S102 - source made here from the models' own column names
+    read = scope["read"]
+    read.memos = len(memo_names)
+    return read  # type: ignore[no-any-return]
 
 
 @cache

@@ -23,7 +23,7 @@ from sync_fixtures import (
     wire,
 )
 
-from schema.models import CITY_CODE, Membership, Team, new_id
+from schema.models import CITY_CODE, SYNCED_TABLES, Membership, Team, new_id
 from schema.store import Store
 from sync import conflicts as queue
 from sync.client import SyncClient
@@ -260,6 +260,39 @@ def test_rows_are_read_alike_whether_they_fill_their_id_range_or_not(stores: Sto
             assert {row_id: row["name"] for row_id, row in rows.items()} == \
                 {row_id: names[row_id] for row_id in asked if row_id in names}
             assert all(row["deleted"] is False and row["created_at"] == "2026-01-01T09:00:00" for row in rows.values())
+
+
+@pytest.mark.parametrize("table", SYNCED_TABLES)
+def test_the_compiled_row_reader_converts_as_the_column_loop_does(table: str) -> None:
+    """``load_rows``' compiled reader (one dict comprehension per table) gives each raw row as
+    ``convert_raw_row``, the loop over the converted columns it replaced, does: flags 0/1 as booleans, stored
+    dates and date-times in wire form (a value met again taken from the memo), anything else and nulls as read."""
+    from sync.changes import _raw_converters, _row_reader, convert_raw_row
+    from sync.records import column_kinds, wire_fields
+
+    names, kinds = wire_fields(table), column_kinds(table)
+    stored = {"datetime": ["2026-03-01 09:00:00.000000", "2026-03-01 09:00:00.250000", "2026-03-01T09:00:00",
+                           "2026-03-01 09:00:00.000000", 7, None],
+              "date": ["2026-03-01", "2026-03-01", "2026-03-02", 20260301, None],
+              "bool": [1, 0, None, 2, True], "int": [3, None], "float": [2.5, 3, None]}
+    raws = []
+    for n in range(6):
+        values = [stored[kinds[name]][n % len(stored[kinds[name]])] if kinds[name] in stored else f"{name}-{n % 2}"
+                  for name in names]
+        raws.append((*values, f"row-{n}"))
+    plan = tuple((index, convert, None if convert is bool else {}) for index, convert in _raw_converters(table))
+    expected = {}
+    for raw in raws:
+        values = convert_raw_row(plan, raw)
+        expected[values[-1]] = dict(zip(names, values, strict=False))
+    read = _row_reader(table)
+    for wanted in (None, {"row-1", "row-4", "no-such-row"}):
+        rows: dict[str, dict[str, object]] = {}
+        read(iter(raws), wanted, rows, *({} for _ in range(read.memos)))
+        want = {key: row for key, row in expected.items() if wanted is None or key in wanted}
+        assert rows == want and list(rows) == list(want)
+        assert all(list(rows[key].items()) == list(want[key].items()) for key in want)
+        assert all(type(value) is type(want[key][name]) for key in want for name, value in rows[key].items())
 
 
 def test_replayed_batch_returns_the_stored_answer_and_creates_nothing_twice(city: ThreadServer,
