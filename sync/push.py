@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache, partial
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
@@ -136,6 +137,20 @@ def change_hash(change: AnyChange) -> str:
     return f"{change.table}:{change.id}:{key}"
 
 
+def change_hashes(changes: Iterable[AnyChange]) -> dict[str, str]:
+    """``change_hash`` of each change, by change id: ``canonical_json``'s orjson dump and the key made in one
+    comprehension (three calls a change fewer); a batch orjson cannot dump goes change by change, as before."""
+    try:
+        return {c.change_id: f"{c.table}:{c.id}:" + _sha256(_dumps(
+                    (c.table, c.id, c.base_version, c.base, c.fields, c.deleted), option=_SORTED)).hexdigest()
+                for c in changes}
+    except (orjson.JSONEncodeError, TypeError):
+        return {change.change_id: change_hash(change) for change in changes}
+
+
+_sha256, _dumps, _SORTED = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
+
+
 def request_hash(request: Push, change_hashes: Iterable[str]) -> str:
     """The whole batch's content, built from its changes' ids and keys rather than a second dump of the
     request (the ids too: the stored answer names them)."""
@@ -156,7 +171,7 @@ def apply_push(db: ServerDB, caller: Caller, request: Push) -> PushResponse:
 
 def push_answer(db: ServerDB, caller: Caller, request: Push) -> bytes:
     """``apply_push`` as the JSON the server sends (and stores for a replay), without a model round trip."""
-    hashes = {change.change_id: change_hash(change) for change in request.changes}
+    hashes = change_hashes(request.changes)
     batch_hash = request_hash(request, hashes.values())
     for careful in (False, True, True):
         stored = _stored_answer(db, caller, request, batch_hash)
@@ -265,18 +280,22 @@ class BatchRun:
         for name, changes in new_rows.items():
             columns = NATURAL_KEYS[name]
             table, last = table_of(name), columns[-1]
-            keys = Counter(tuple(c.fields.get(column) for column in columns) for c in changes)
+            try:  # (every new row of the table carries its key's columns, as a whole row does: one C call a row)
+                if len(columns) < 2:
+                    raise KeyError(columns)  # (itemgetter of one column gives the value, not a key's tuple)
+                keys = Counter(map(itemgetter(*columns), [c.fields for c in changes]))
+            except KeyError:
+                keys = Counter(tuple(c.fields.get(column) for column in columns) for c in changes)
             found: dict[tuple[Any, ...], str] = {}
             values = sorted({key[-1] for key in keys if isinstance(key[-1], str)})
             # Through the driver (the columns are text): an initial push's batch finds the rows earlier batches
             # wrote for the same people, thousands of them, which a Core select typed and wrapped one by one.
             head = f"SELECT id, {', '.join(columns)} FROM {name} WHERE {last} IN "
             for part in chunks(values):
-                for row_id, *key_values in driver_query(self.connection, head + f"({', '.join('?' * len(part))})",
-                                                        tuple(part)):
-                    key = tuple(key_values)
+                for row in driver_query(self.connection, head + f"({', '.join('?' * len(part))})", tuple(part)):
+                    key = row[1:]
                     if key in keys:
-                        found[key] = row_id
+                        found[key] = row[0]
             twins = sorted(row_id for row_id in found.values() if (name, row_id) not in self.rows)
             for row in select_by_ids(self.connection, table, twins, chunk=CHUNK, for_update=self.db.is_postgres):
                 self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row),

@@ -8,10 +8,9 @@ from typing import Any
 
 import orjson
 import pytest
-from pydantic import ValidationError
-
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from sync.protocol import _ID, MAX_BATCH_CHANGES, PushRequest, _only_id_characters, read_push
 

@@ -95,3 +95,17 @@ def test_the_compiled_row_hash_is_the_hash_of_the_canonical_values(table: str) -
              *({name: value for name, value in row.items() if name != missing} for missing in row)]
     for record in forms:
         assert row_hash(table, "row-1", 4, record) == reference_row_hash(table, "row-1", 4, record), record
+
+
+def test_a_batchs_change_hashes_are_each_changes_hash() -> None:
+    """``change_hashes`` (one comprehension over the batch) gives every change the key ``change_hash`` gives it,
+    including a batch orjson cannot dump (an integer beyond 64 bits), which goes change by change."""
+    from sync.protocol import IncomingChange
+    from sync.push import change_hash, change_hashes
+
+    changes = [IncomingChange(f"c{n}", table, f"row-{n}", n % 2, {"name": "旧"} if n % 2 else {}, whole_row(table),
+                              n % 3 == 0, f"{n:013d}-0000-node") for n, table in enumerate(SYNCED_TABLES)]
+    assert change_hashes(changes) == {change.change_id: change_hash(change) for change in changes}
+    wide = [*changes, changes[0]._replace(change_id="wide", fields={"hours": 2**70})]
+    assert change_hashes(wide) == {change.change_id: change_hash(change) for change in wide}
+    assert change_hashes([]) == {}
