@@ -72,6 +72,17 @@ def kept_then_used(store: Store) -> SlowFigures:
     return slow
 
 
+def behind_the_log(store: Store, *statements: str) -> None:
+    """Edits at the ``sqlite3`` prompt with the sync guard up: the change log does not see them."""
+    with plain(store) as db:
+        db.execute("BEGIN")
+        db.execute("UPDATE sync_guard SET active = 1")
+        for statement in statements:
+            db.execute(statement)
+        db.execute("UPDATE sync_guard SET active = 0")
+        db.execute("COMMIT")
+
+
 def read_afresh(store: Store) -> bool:
     with plain(store) as db:
         return plain_slow_figures(db, COUNTY, PERIOD)[1] is not None
@@ -135,13 +146,8 @@ def test_an_edit_at_the_sqlite3_prompt_is_seen_at_the_next_start(store: Store, s
 def test_a_hand_edit_behind_the_change_log_is_seen_at_the_next_start(store: Store) -> None:
     """An edit at the prompt with the sync guard up (the change log does not see it): row_recheck does."""
     before = kept_then_used(store)
-    with plain(store) as db:
-        db.execute("BEGIN")
-        db.execute("UPDATE sync_guard SET active = 1")
-        db.execute("UPDATE volunteer SET talent_tags = 'expert,rural_talent' WHERE rowid = 6 AND talent_tags = ''")
-        db.execute("UPDATE volunteer SET status = 'inactive' WHERE rowid = 7")
-        db.execute("UPDATE sync_guard SET active = 0")
-        db.execute("COMMIT")
+    behind_the_log(store, "UPDATE volunteer SET talent_tags = 'expert,rural_talent' WHERE rowid = 6 AND talent_tags = ''",
+                   "UPDATE volunteer SET status = 'inactive' WHERE rowid = 7")
     assert read_afresh(store)
     after, _ = start_reading(store)
     assert after == fresh(store) and after.talents != before.talents
@@ -170,12 +176,7 @@ def test_the_recheck_of_hand_edits_marks_the_figures_too(store: Store) -> None:
     from sync.replica import Replica
 
     before = kept_then_used(store)
-    with plain(store) as db:
-        db.execute("BEGIN")
-        db.execute("UPDATE sync_guard SET active = 1")
-        db.execute("UPDATE volunteer SET status = 'inactive' WHERE rowid = 8")
-        db.execute("UPDATE sync_guard SET active = 0")
-        db.execute("COMMIT")
+    behind_the_log(store, "UPDATE volunteer SET status = 'inactive' WHERE rowid = 8")
     Replica(store).recheck()
     with plain(store) as db:
         assert db.execute("SELECT count(*) FROM row_recheck").fetchone()[0] == 0
