@@ -2,8 +2,10 @@
 
 ``stvs_tui.queries.dashboard_data`` reads them with SQLAlchemy, as every refresh does. ``plain_dashboard_data``
 reads the same figures with the same statements written out in SQL, for the county TUI's first screen: it is
-shown before SQLAlchemy and the models are imported (``stvs_tui.county.start``). No SQLAlchemy here.
-tests/test_tui_first_figures.py holds the two readings equal on demo data.
+shown before SQLAlchemy and the models are imported (``stvs_tui.county.start``). No SQLAlchemy here. The slow ones
+are read in one statement answering one row (``_slow_reading``), and kept between runs (``dashboard_cache``).
+tests/test_tui_first_figures.py holds the two readings equal on demo data; tests/test_dashboard_cache.py the kept
+figures to the ones read afresh.
 """
 
 from __future__ import annotations
