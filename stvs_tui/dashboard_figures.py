@@ -3,7 +3,7 @@
 ``stvs_tui.queries.dashboard_data`` reads them with SQLAlchemy, as every refresh does. ``plain_dashboard_data``
 reads the same figures with the same statements written out in SQL, for the county TUI's first screen: it is
 shown before SQLAlchemy and the models are imported (``stvs_tui.county.start``). No SQLAlchemy here. The slow ones
-are read in one statement answering one row (``_slow_reading``), and kept between runs (``dashboard_cache``).
+are read in one statement answering one row (``read_slow_figures``), and kept between runs (``dashboard_cache``).
 tests/test_tui_first_figures.py holds the two readings equal on demo data; tests/test_dashboard_cache.py the kept
 figures to the ones read afresh.
 """
@@ -186,7 +186,7 @@ def _monthly_hours(county: str, periods: list[str]) -> tuple[str, list[Any]]:
             _held(county, periods))
 
 
-def _slow_reading(db: sqlite3.Connection, county: str, period: str, months: int = 12) -> SlowFigures:
+def read_slow_figures(db: sqlite3.Connection, county: str, period: str, months: int = 12) -> SlowFigures:
     """The slow figures read afresh, in one statement answering one row: the teams, talents and activities a month
     as JSON, the count waiting to sync, the hours of each month. Beside the start's imports, sqlite3 takes Python's
     lock back for each row it hands over: the team table's 780 rows took ~3× the statement's own time (~190 ms of
@@ -275,11 +275,6 @@ def keep_figures(db: sqlite3.Connection, key: str, figures: SlowFigures) -> None
         db.execute(f"PRAGMA busy_timeout = {int(waited)}")
 
 
-def stable_key(before: str, after: str) -> str | None:
-    """The key to keep figures read between two fingerprints under: none if the store changed meanwhile."""
-    return before if before == after else None
-
-
 @dataclass(frozen=True)
 class _Report:
     status: str
@@ -294,12 +289,8 @@ def plain_slow_figures(db: sqlite3.Connection, county: str, period: str) -> tupl
     if kept is not None:
         return kept, None
     figures = read_slow_figures(db, county, period)
-    return figures, stable_key(before, read_fingerprint(db, county, period))
-
-
-def read_slow_figures(db: sqlite3.Connection, county: str, period: str) -> SlowFigures:
-    """The slow figures read afresh."""
-    return _slow_reading(db, county, period)
+    # (a plain connection reads each statement in its own snapshot: a write in between changes the fingerprint)
+    return figures, before if read_fingerprint(db, county, period) == before else None
 
 
 def plain_dashboard_data(db: sqlite3.Connection, county: str, period: str,

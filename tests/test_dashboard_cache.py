@@ -208,7 +208,7 @@ def test_a_migration_reads_them_afresh(store: Store) -> None:
 
 def test_figures_read_while_a_write_came_are_not_kept(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A clerk's save committed while the figures were read: what was read is the store before it."""
-    reading = figures_module._slow_reading
+    reading = figures_module.read_slow_figures
 
     def with_a_write_meanwhile(db: sqlite3.Connection, county: str, period: str) -> object:
         read = reading(db, county, period)
@@ -217,7 +217,7 @@ def test_figures_read_while_a_write_came_are_not_kept(store: Store, monkeypatch:
         other.close()
         return read
 
-    monkeypatch.setattr(figures_module, "_slow_reading", with_a_write_meanwhile)
+    monkeypatch.setattr(figures_module, "read_slow_figures", with_a_write_meanwhile)
     with plain(store) as db:
         assert plain_slow_figures(db, COUNTY, PERIOD)[1] is None  # not to be kept
     monkeypatch.undo()

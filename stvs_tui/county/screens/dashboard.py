@@ -22,7 +22,6 @@ from stvs_tui.dashboard_figures import (
     keep_figures,
     read_fingerprint,
     shown_time,
-    stable_key,
 )
 from stvs_tui.formatting import display_text
 from stvs_tui.i18n import enum_label, t
@@ -92,14 +91,13 @@ class DashboardScreen(StvsScreen):
             from stvs_tui.queries import dashboard_data
             from sync.status import sync_status
 
-            # Read afresh; kept for the next start when no write came in between (stvs_tui.dashboard_figures).
-            db = session.connection().connection.driver_connection
-            before = read_fingerprint(db, county, period)
+            # Read afresh and kept for the next start (stvs_tui.dashboard_figures) under the fingerprint read in the
+            # same transaction, the one snapshot the figures are read in. (The waiting count, read by sync_status on
+            # a connection of its own, is the same or newer: a newer one comes with a newer fingerprint.)
+            key = read_fingerprint(session.connection().connection.driver_connection, county, period)
             data = dashboard_data(session, county, period, sync_status(app.store))
-            key = stable_key(before, read_fingerprint(db, county, period))
-            if key is not None:
-                with app.store.engine.begin() as connection:
-                    keep_figures(connection.connection.driver_connection, key, SlowFigures.of(data))
+            with app.store.engine.begin() as connection:
+                keep_figures(connection.connection.driver_connection, key, SlowFigures.of(data))
             return data
 
         self.run_db(figures, self.show)
