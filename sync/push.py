@@ -77,6 +77,18 @@ def _references(table: str) -> tuple[tuple[str, str], ...]:
     return tuple(foreign_keys(table).items())
 
 
+def _natural_keys(columns: tuple[str, ...], records: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
+    """How many of ``records`` hold each value of the natural key ``columns`` (a missing column as None). A new
+    row carries every column, as a whole row does: one ``itemgetter`` call a row then (for two columns or more:
+    of one column it gives the value, not a key's tuple)."""
+    if len(columns) > 1:
+        try:
+            return Counter(map(itemgetter(*columns), records))
+        except KeyError:
+            pass
+    return Counter(tuple(record.get(column) for column in columns) for record in records)
+
+
 # A RowChange made from its values' tuple in one C call (the named tuple's own constructor is a Python function).
 _new_row_change = partial(tuple.__new__, RowChange)
 
@@ -280,12 +292,7 @@ class BatchRun:
         for name, changes in new_rows.items():
             columns = NATURAL_KEYS[name]
             table, last = table_of(name), columns[-1]
-            try:  # (every new row of the table carries its key's columns, as a whole row does: one C call a row)
-                if len(columns) < 2:
-                    raise KeyError(columns)  # (itemgetter of one column gives the value, not a key's tuple)
-                keys = Counter(map(itemgetter(*columns), [c.fields for c in changes]))
-            except KeyError:
-                keys = Counter(tuple(c.fields.get(column) for column in columns) for c in changes)
+            keys = _natural_keys(columns, [c.fields for c in changes])
             found: dict[tuple[Any, ...], str] = {}
             values = sorted({key[-1] for key in keys if isinstance(key[-1], str)})
             # Through the driver (the columns are text): an initial push's batch finds the rows earlier batches
@@ -433,9 +440,7 @@ class BatchRun:
         refusal = self.guard.refusal(table, record) or self._dangling_reference(table, cleaned, record["county_code"])
         if refusal:
             return self._reject(change, *refusal)
-        # (``_stamp``, ``_receipt``, the RowChange and ``result`` written out here: a call each, per new row)
-        stamp = hlc if hlc[:13] <= self.stamp_limit else clamp_stamp(hlc, self.now_ms)
-        values = {**record, "id": row_id, "version": 1, "updated_hlc": stamp, "updated_by": by,
+        values = {**record, "id": row_id, "version": 1, "updated_hlc": self._stamp(hlc), "updated_by": by,
                   "sync_state": "synced"}
         if self.careful and not self._write_now(table, "insert", values):
             return self._reject(change, *BROKEN_CONSTRAINT)
@@ -444,14 +449,9 @@ class BatchRun:
         self.rows[key] = {"version": 1, "record": record, "hlc": hlc, "by": by}
         self.row_changes.append(_new_row_change((record["county_code"], table, row_id, None, 1, self.node, None,
                                                  record)))
-        receipt_key = self.hashes[change.change_id]
-        self.receipts.append((receipt_key, self.request.batch_id, receipt_key[-64:], "applied", "inserted", 1))
+        self._receipt(change, "applied", "inserted", 1)
         # The row goes back only when it differs from what the node sent.
-        item: Result = {"change_id": change.change_id, "table": table, "id": row_id, "status": "applied",
-                        "reason": "inserted", "version": 1}
-        if record != change.fields:
-            item["record"] = record
-        return item
+        return result(change, "applied", "inserted", 1, record=record if record != change.fields else None)
 
     def _superseded(self, change: AnyChange, current: dict[str, Any]) -> Result:
         """An older state of a row than this node has already written (a bundle imported after the online
