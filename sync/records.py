@@ -362,14 +362,15 @@ def _row_hasher(table: str) -> Callable[[str, int, Mapping[str, Any]], int]:
     scope: dict[str, Any] = {"TABLE": table, "dumps": orjson.dumps, "blake2b": blake2b,
                              "from_bytes": int.from_bytes, "PICK": itemgetter(*names)}
     values = ", ".join(f"v{index}" for index in range(len(names)))
-    # Every column read in one C call when the record has them all (a pushed or stored row does); a record
-    # missing one reads each, the missing as null.
-    lines = ["def hasher(row_id, version, record):", "    try:", f"        ({values},) = PICK(record)",
-             "    except KeyError:", "        get = record.get"]
-    lines += [f"        v{index} = get({name!r})" for index, name in enumerate(names)]
-    if len(names) < 2:  # (itemgetter of one name gives the value itself, not a tuple)
-        lines = ["def hasher(row_id, version, record):", "    get = record.get",
-                 *(f"    v{index} = get({name!r})" for index, name in enumerate(names))]
+    each = ["    get = record.get", *(f"    v{index} = get({name!r})" for index, name in enumerate(names))]
+    lines = ["def hasher(row_id, version, record):"]
+    if len(names) > 1:  # (itemgetter of one name gives the value itself, not a tuple)
+        # Every column read in one C call when the record has them all (a pushed or stored row does); a record
+        # missing one reads each, the missing as null.
+        lines += ["    try:", f"        ({values},) = PICK(record)", "    except KeyError:",
+                  *("    " + line for line in each)]
+    else:
+        lines += each
     for index, name in enumerate(names):
         kind = kinds[name]
         if kind in _CANONICAL_AS_IT_IS:
