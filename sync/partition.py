@@ -93,16 +93,10 @@ def _fold(connection: Connection, county: str, changes: list[RowChange]) -> None
         (t, r): orjson.loads(old) if old else None for t, r, old in marks if t in SYNCED_TABLES}
     count = state.row_count if state is not None else 0
     hashes: list[int] = []
-    if not before and changes:
-        # No row edited by hand since (the common case): each change folds its old version out (none for a
-        # new row) and its new one in, the same hashes as the loop below makes, column by column in C.
-        _, tables, row_ids, old_versions, new_versions, _, old_records, new_records = zip(*changes, strict=True)
-        count += old_versions.count(None)
+    if changes:  # each change folds its new version in (column by column in C) ...
+        _, tables, row_ids, _, new_versions, _, _, new_records = zip(*changes, strict=True)
         hashes = list(map(row_hash, tables, row_ids, new_versions, new_records))
-        hashes += [row_hash(c.table, c.row_id, c.old_version, c.old_record or {}) for c in changes
-                   if c.old_version is not None]
-        changes = []
-    for c in changes:
+    for c in changes:  # ... and its old one out: the one in the digest, which a hand edit may have noted
         was = before.pop((c.table, c.row_id), _UNNOTED)
         if was is _UNNOTED:
             if c.old_version is None:
@@ -113,7 +107,6 @@ def _fold(connection: Connection, county: str, changes: list[RowChange]) -> None
             count += 1
         else:
             hashes.append(row_hash(c.table, c.row_id, int(was["version"]), was))
-        hashes.append(row_hash(c.table, c.row_id, c.new_version, c.new_record))
     for (table_name, row_id), was in before.items():
         if was is not None:
             hashes.append(row_hash(table_name, row_id, int(was["version"]), was))
