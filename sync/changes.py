@@ -131,25 +131,6 @@ def load_rows(connection: Connection, table_name: str, ids: list[str]) -> dict[s
     return rows
 
 
-def convert_raw_row(plan: tuple[tuple[int, Callable[[Any], Any], dict[Any, Any] | None], ...],
-                    raw: tuple[Any, ...]) -> list[Any]:
-    """A raw row's values with each ``plan`` column (index, converter, memo or None) in wire form: what
-    ``_row_reader``'s compiled function does for every row of a table (kept as its definition, for the tests)."""
-    values = list(raw)
-    for index, convert, memo in plan:
-        value = values[index]
-        if value is None:
-            continue
-        if memo is None or type(value) is not str:
-            values[index] = convert(value)
-        else:
-            converted = memo.get(value)
-            if converted is None:  # a converter never returns None
-                converted = memo[value] = convert(value)
-            values[index] = converted
-    return values
-
-
 def _remember(memo: dict[Any, Any], value: Any, convert: Callable[[Any], Any]) -> Any:
     converted = memo[value] = convert(value)
     return converted
@@ -158,8 +139,8 @@ def _remember(memo: dict[Any, Any], value: Any, convert: Callable[[Any], Any]) -
 @cache
 def _row_reader(table: str) -> Callable[..., None]:
     """``read(found, wanted, rows, *memos)``: each raw row of ``found`` (the wire columns, then ``id``) whose id is
-    in ``wanted`` (every row when None) put in ``rows`` by id, in wire form, as ``convert_raw_row`` converts it,
-    by one dict comprehension compiled for the table (a loop over the converted columns per row cost more than
+    in ``wanted`` (every row when None) put in ``rows`` by id, in wire form (each ``_raw_converters`` column not
+    null converted, a date or time text through its memo), by one dict comprehension compiled for the table (a loop over the converted columns per row cost more than
     reading the row). ``read.memos``: how many memos (text value → wire form) it takes, one per date or time column."""
     names = wire_fields(table)
     plan = dict(_raw_converters(table))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import date, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -262,12 +263,30 @@ def test_rows_are_read_alike_whether_they_fill_their_id_range_or_not(stores: Sto
             assert all(row["deleted"] is False and row["created_at"] == "2026-01-01T09:00:00" for row in rows.values())
 
 
+def convert_raw_row(plan: tuple[tuple[int, Any, dict[Any, Any] | None], ...], raw: tuple[Any, ...]) -> list[Any]:
+    """A raw row's values with each ``plan`` column (index, converter, memo or None) in wire form: the loop over the
+    converted columns that ``sync.changes._row_reader``'s compiled reader replaced, kept here as its definition."""
+    values = list(raw)
+    for index, convert, memo in plan:
+        value = values[index]
+        if value is None:
+            continue
+        if memo is None or type(value) is not str:
+            values[index] = convert(value)
+        else:
+            converted = memo.get(value)
+            if converted is None:  # a converter never returns None
+                converted = memo[value] = convert(value)
+            values[index] = converted
+    return values
+
+
 @pytest.mark.parametrize("table", SYNCED_TABLES)
 def test_the_compiled_row_reader_converts_as_the_column_loop_does(table: str) -> None:
     """``load_rows``' compiled reader (one dict comprehension per table) gives each raw row as
     ``convert_raw_row``, the loop over the converted columns it replaced, does: flags 0/1 as booleans, stored
     dates and date-times in wire form (a value met again taken from the memo), anything else and nulls as read."""
-    from sync.changes import _raw_converters, _row_reader, convert_raw_row
+    from sync.changes import _raw_converters, _row_reader
     from sync.records import column_kinds, wire_fields
 
     names, kinds = wire_fields(table), column_kinds(table)
