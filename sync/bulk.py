@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from itertools import chain
 from operator import itemgetter
@@ -286,21 +287,30 @@ def driver_query(connection: Connection, sql: str, parameters: tuple[Any, ...] =
     request makes (a token, a node, a checkpoint): SQLAlchemy's statement building and result processing cost
     some 50-300 µs a query, the query itself a few. Values come as the driver gives them (on SQLite a date and
     time is text); errors are SQLAlchemy's, as a Core statement raises them."""
-    return _driver_run(connection, sql, parameters, fetch=True)
+    return _driver_run(connection, sql, parameters, fetch=True)  # type: ignore[return-value]
 
 
-def driver_execute(connection: Connection, sql: str, parameters: tuple[Any, ...] = ()) -> None:
-    """``driver_query`` for a statement that returns no rows (an UPDATE of one row, say)."""
-    _driver_run(connection, sql, parameters, fetch=False)
+def driver_execute(connection: Connection, sql: str, parameters: tuple[Any, ...] = ()) -> int:
+    """``driver_query`` for a statement that returns no rows (an UPDATE of one row, say): how many rows it
+    changed."""
+    return _driver_run(connection, sql, parameters, fetch=False)  # type: ignore[return-value]
+
+
+def driver_datetime(connection: Connection, moment: datetime | None) -> Any:
+    """A date and time as a ``driver_query`` parameter: on SQLite the text SQLAlchemy stores (so the column's
+    values compare and sort with it), elsewhere the value itself."""
+    if moment is None or connection.dialect.name != "sqlite":
+        return moment
+    return moment.isoformat(sep=" ", timespec="microseconds")
 
 
 def _driver_run(connection: Connection, sql: str, parameters: tuple[Any, ...], *, fetch: bool
-                ) -> list[tuple[Any, ...]]:
+                ) -> list[tuple[Any, ...]] | int:
     dbapi = connection.dialect.loaded_dbapi
     cursor = driver_cursor(connection)
     try:
         cursor.execute(_driver_sql(sql, connection.dialect.paramstyle), parameters)
-        return cursor.fetchall() if fetch else []  # type: ignore[no-any-return]
+        return cursor.fetchall() if fetch else cursor.rowcount  # type: ignore[no-any-return]
     except dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, parameters, exc, dbapi.Error) from exc
     finally:

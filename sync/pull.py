@@ -14,11 +14,11 @@ from sqlalchemy.engine import Connection
 
 from schema.models import SYNCED_TABLES
 from sync.auth import Caller
-from sync.bulk import driver_query
+from sync.bulk import driver_datetime, driver_query
 from sync.hlc import wall_ms
 from sync.partition import REBUILD, SERVER_CHANGE, county_digest, needs_refresh, read_digest
 from sync.protocol import HelloRequest, NoopProbe, PulledRecord, PullResponse
-from sync.push import CONFLICT, check_node, chunks, touch_node
+from sync.push import check_node, chunks, touch_node
 from sync.records import DIGEST_ZERO, row_to_wire, table_of
 from sync.serverdb import ServerDB
 
@@ -73,35 +73,38 @@ def nothing_to_do(db: ServerDB, caller: Caller, node_id: str, probe: NoopProbe) 
     with db.read() as connection:
         mark = _quiet_mark(connection, caller, node_id, probe, after)
     if mark is not None:
-        db.run_write(lambda c: touch_node(c, node_id, caller, pulled=datetime.now(), pull_seq=mark))
+        note_quiet_pull(db, caller, node_id, mark)
     return mark
 
 
-def quiet_hello(db: ServerDB, caller: Caller, body: HelloRequest) -> int | None:
-    """The answer to the hello of a store with nothing to do, in one read and one small write: the new pull
-    checkpoint when the node is one the server knows as it is (its county, its history, its key registered
-    and not revoked, no new epoch proposed) and ``nothing_to_do`` holds. None in every other case, and the
-    hello goes the whole way (``continues_history``, ``register_node_key``, ``nothing_to_do``), which decides
-    and says why: this only ever answers what those would have answered, with a fraction of their queries."""
+def quiet_hello(db: ServerDB, connection: Connection, caller: Caller, body: HelloRequest) -> int | None:
+    """The answer to the hello of a store with nothing to do, in one read (``connection``'s, which looked the
+    token up) and one small write: the new pull checkpoint when the node is one the server knows as it is (its
+    county, its history, its key registered and not revoked, no new epoch proposed) and ``nothing_to_do``
+    holds. None in every other case, and the hello goes the whole way (``continues_history``,
+    ``register_node_key``, ``nothing_to_do``), which decides and says why: this only ever answers what those
+    would have answered, with a fraction of their queries."""
     probe = body.noop_probe
     if probe is None or body.next_epoch:
         return None
     after = _probe_after(db, caller, probe)
     if after is False:
         return None
-    with db.read() as connection:
-        found = driver_query(connection, QUIET_NODE, (body.node_id,))
-        if not found:
-            return None
-        county, epoch, key_county, public_key, revoked = found[0]
-        if not caller.may_touch(county) or epoch not in ("", body.store_epoch):
-            return None
-        if body.public_key and (key_county != caller.county_code or public_key != body.public_key or revoked):
-            return None
-        mark = _quiet_mark(connection, caller, body.node_id, probe, after)
-    if mark is not None:
-        db.run_write(lambda c: touch_node(c, body.node_id, caller, pulled=datetime.now(), pull_seq=mark))
-    return mark
+    found = driver_query(connection, QUIET_NODE, (body.node_id,))
+    if not found:
+        return None
+    county, epoch, key_county, public_key, revoked = found[0]
+    if not caller.may_touch(county) or epoch not in ("", body.store_epoch):
+        return None
+    if body.public_key and (key_county != caller.county_code or public_key != body.public_key or revoked):
+        return None
+    return _quiet_mark(connection, caller, body.node_id, probe, after)
+
+
+def note_quiet_pull(db: ServerDB, caller: Caller, node_id: str, mark: int) -> None:
+    """The server's record of a node's pull that ``quiet_hello`` (or ``nothing_to_do``) answered, as
+    ``read_pull`` notes a pull (no synced row is written: no engine mark for the hand-row triggers)."""
+    db.run_write(lambda c: touch_node(c, node_id, caller, pulled=datetime.now(), pull_seq=mark), synced_rows=False)
 
 
 # The node and its registered key, for ``quiet_hello``.
@@ -136,14 +139,16 @@ def _quiet_mark(connection: Connection, caller: Caller, node_id: str, probe: Noo
         return None  # rows edited by hand: the full sync's pull sees to it
     if (row_count, digest) != (probe.row_count, probe.digest) or last_seq > mark:
         return None
-    decided = connection.execute(DECIDED_AFTER if after is not None else DECIDED,
-                                 {"county": caller.county_code, "after": after}).first()
-    return None if decided is not None else mark
+    if after is None:
+        decided = driver_query(connection, DECIDED, (caller.county_code,))
+    else:
+        decided = driver_query(connection, DECIDED_AFTER, (caller.county_code, driver_datetime(connection, after)))
+    return None if decided else mark
 
 
-DECIDED = (sa.select(CONFLICT.c.id).where(CONFLICT.c.county_code == sa.bindparam("county"),
-                                          CONFLICT.c.status == "resolved").limit(1))
-DECIDED_AFTER = DECIDED.where(CONFLICT.c.resolved_at > sa.bindparam("after"))
+DECIDED = "SELECT 1 FROM sync_conflict WHERE county_code = ? AND status = 'resolved' LIMIT 1"
+DECIDED_AFTER = ("SELECT 1 FROM sync_conflict WHERE county_code = ? AND status = 'resolved' AND resolved_at > ? "
+                 "LIMIT 1")
 
 
 def _moment(text: str) -> datetime | None | bool:

@@ -23,6 +23,8 @@ from schema.rules import change_errors
 from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
 from sync.auth import Caller
 from sync.bulk import (
+    driver_datetime,
+    driver_execute,
     driver_query,
     driver_rows_in,
     insert_params,
@@ -648,7 +650,8 @@ def check_node(connection: Connection, node: str, caller: Caller) -> None:
 
 def touch_node(connection: Connection, node: str, caller: Caller, *, pushed: datetime | None = None,
                pulled: datetime | None = None, pull_seq: int | None = None) -> None:
-    """Record that a node was seen (and how far it has pulled: the server's checkpoint for it)."""
+    """Record that a node was seen (and how far it has pulled: the server's checkpoint for it). Through the
+    driver: every sync makes this write, a no-op sync's only one."""
     now = datetime.now()
     values: dict[str, Any] = {"last_seen": now}
     if pushed:
@@ -657,18 +660,12 @@ def touch_node(connection: Connection, node: str, caller: Caller, *, pushed: dat
         values["last_pull_at"] = pulled
     if pull_seq is not None:
         values["last_pull_seq"] = pull_seq
-    updated = connection.execute(_touch_statement(tuple(values)), {"node": node, **values}).rowcount
-    if not updated:
+    sql = f"UPDATE sync_node SET {', '.join(f'{name} = ?' for name in values)} WHERE node_id = ?"
+    stored = (driver_datetime(connection, v) if isinstance(v, datetime) else v for v in values.values())
+    if not driver_execute(connection, sql, (*stored, node)):
         connection.execute(sa.insert(NODE), {
             "node_id": node, "county_code": caller.county_code, "token_id": caller.token_id, "first_seen": now,
             "last_seen": now, "last_push_at": pushed, "last_pull_at": pulled, "last_pull_seq": pull_seq or 0})
-
-
-@cache
-def _touch_statement(names: tuple[str, ...]) -> sa.Update:
-    """``touch_node``'s UPDATE of these columns, built once (building one costs more than running it)."""
-    return sa.update(NODE).where(NODE.c.node_id == sa.bindparam("node")).values(
-        {name: sa.bindparam(name) for name in names})
 
 
 def _execute_writes(connection: Connection, table_name: str, kind: str, rows: list[dict[str, Any]]) -> None:

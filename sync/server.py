@@ -20,13 +20,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Connection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schema.errors import InvalidValue
 from schema.models import SYNCED_TABLES
 from sync import conflicts as conflict_queue
 from sync.admin_api import mount_admin_routes
-from sync.auth import Caller, authenticate
+from sync.auth import Caller, authenticate_on
 from sync.errors import BatchMismatch, Forbidden, IncompatibleVersion, NestedTooDeep, SyncError
 from sync.gctune import paused_collection, tune_for_server
 from sync.hlc import wall_ms
@@ -54,7 +55,7 @@ from sync.protocol import (
     TableName,
     read_push,
 )
-from sync.pull import fetch_records, nothing_to_do, quiet_hello, read_pull
+from sync.pull import fetch_records, note_quiet_pull, nothing_to_do, quiet_hello, read_pull
 from sync.push import push_answer
 from sync.records import table_of
 from sync.serverdb import ServerDB, open_server_db, schema_version
@@ -199,7 +200,13 @@ def caller(request: Request, credentials: BearerDep) -> Caller:
 
 def caller_of(db: ServerDB, credentials: HTTPAuthorizationCredentials | None) -> Caller:
     """``caller``'s answer, for an endpoint that looks the token up on its own worker thread (one hop, not two)."""
-    found = authenticate(db.engine, credentials.credentials if credentials else "")
+    with db.engine.connect() as connection:
+        return _caller_on(connection, credentials)
+
+
+def _caller_on(connection: Connection, credentials: HTTPAuthorizationCredentials | None) -> Caller:
+    """``caller_of`` in a transaction of the endpoint's."""
+    found = authenticate_on(connection, credentials.credentials if credentials else "")
     if found is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return found
@@ -341,14 +348,16 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
 
 
 def _hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> Response:
-    who = caller_of(db, credentials)
-    try:
-        body = HelloRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        raise _invalid_body(exc) from None
-    check_versions(body.protocol_version, body.schema_version)
-    quiet = quiet_hello(db, who, body)
+    with db.read() as connection:  # the token, and for a probe the whole answer, in one read
+        who = _caller_on(connection, credentials)
+        try:
+            body = HelloRequest.model_validate_json(raw)
+        except ValidationError as exc:
+            raise _invalid_body(exc) from None
+        check_versions(body.protocol_version, body.schema_version)
+        quiet = quiet_hello(db, connection, who, body)
     if quiet is not None:  # the common case of a probe, answered in one read: what the whole way answers
+        note_quiet_pull(db, who, body.node_id, quiet)
         return _model_json(HelloResponse(
             protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
             server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,

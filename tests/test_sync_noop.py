@@ -90,6 +90,18 @@ def test_a_city_decision_after_the_last_one_recorded_means_a_whole_sync(city: Th
     summary, sent = counted_sync(second, city, token)
     assert summary.resolutions == 1 and f"GET {API_PREFIX}/conflicts" in sent
     assert counted_sync(second, city, token)[1] == [f"POST {HELLO}"]
+    # A later decision, now that the store has recorded one: only decisions after that one count.
+    counted_sync(first, city, token)
+    update_row(first, "volunteer", row_id, mobile="13900000003")
+    update_row(second, "volunteer", row_id, mobile="13900000004")
+    counted_sync(first, city, token)
+    assert counted_sync(second, city, token)[0].conflicts == 1
+    assert counted_sync(second, city, token)[1] == [f"POST {HELLO}"]  # the open conflict is no decision
+    [later] = queue.list_conflicts(city.db, county=A)
+    queue.resolve_conflict(city.db, later.id, {"mobile": "server"}, "本人确认", "admin:test")
+    summary, sent = counted_sync(second, city, token)
+    assert summary.resolutions == 1 and f"GET {API_PREFIX}/conflicts" in sent
+    assert counted_sync(second, city, token)[1] == [f"POST {HELLO}"]
 
 
 def test_a_hello_without_a_probe_is_answered_as_before(city: ThreadServer, stores: StoreFactory) -> None:
