@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PEER = ROOT / "bench" / "peer_pouchdb"
 
 COUNTY = "410522"
+NOOP_CPU_RUNS = 200  # no-op syncs the CPU per no-op is averaged over
 RECORDS_PER_VOLUNTEER = 5.35  # what stvs_tui.demo makes per volunteer with a year of activities
 
 
@@ -101,16 +102,19 @@ def client_main(store_path: str, url: str, token: str, noop_runs: int, server_pi
         push_seconds = time.perf_counter() - started
         client_cpu, server_cpu = cpu_seconds(os.getpid()) - client_cpu, cpu_seconds(server_pid) - server_cpu
         noops = []
-        noop_cpu = cpu_seconds(os.getpid()), cpu_seconds(server_pid)
         for _ in range(noop_runs):
             started = time.perf_counter()
             noop = client.run()
             noops.append(time.perf_counter() - started)
             assert noop.pushed == noop.pulled == 0 and noop.digest == "match", noop
-        # CPU per no-op, each side (/proc's clock ticks, averaged over the runs): what the no-op costs whatever
-        # the load; its wall time under load is mostly waiting for a core.
-        noop_cpu = ((cpu_seconds(os.getpid()) - noop_cpu[0]) / noop_runs * 1000,
-                    (cpu_seconds(server_pid) - noop_cpu[1]) / noop_runs * 1000)
+        # CPU per no-op, each side: what the no-op costs whatever the load (its wall time under load is mostly
+        # waiting for a core), averaged over NOOP_CPU_RUNS more of them: /proc counts 10 ms clock ticks, which
+        # over the few timed runs read as 0 or 1.1 ms for the same work.
+        noop_cpu = cpu_seconds(os.getpid()), cpu_seconds(server_pid)
+        for _ in range(NOOP_CPU_RUNS):
+            client.run()
+        noop_cpu = ((cpu_seconds(os.getpid()) - noop_cpu[0]) / NOOP_CPU_RUNS * 1000,
+                    (cpu_seconds(server_pid) - noop_cpu[1]) / NOOP_CPU_RUNS * 1000)
     print(json.dumps({"push_seconds": push_seconds, "pushed": summary.pushed, "applied": summary.applied,
                       "digest": summary.digest, "client_cpu": client_cpu, "server_cpu": server_cpu, "noop_ms": statistics.median(noops) * 1000,
                       "noop_client_cpu_ms": noop_cpu[0], "noop_server_cpu_ms": noop_cpu[1],
