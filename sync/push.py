@@ -42,7 +42,6 @@ from sync.protocol import STATUSES, Change, IncomingChange, IncomingPush, PushRe
 from sync.records import (
     CREATED_AT,
     clean_incoming,
-    clean_new_rows,
     from_wire,
     row_to_wire,
     table_of,
@@ -248,8 +247,8 @@ class BatchRun:
         self._load_natural_keys()
         self._load_references()
         self._collect_corrections()
-        results = [self._duplicate(c, receipts[c.change_id]) if c.change_id in receipts else self._process(c, pre)
-                   for c, pre in zip(self.request.changes, self._clean_new_rows(), strict=True)]
+        results = [self._duplicate(c, receipts[c.change_id]) if c.change_id in receipts else self._process(c)
+                   for c in self.request.changes]
         if not self.careful:
             self._flush_writes()
         record_changes(self.db, self.connection, self.row_changes)
@@ -314,21 +313,6 @@ class BatchRun:
             if shared:
                 self.natural[name] = shared
 
-    def _clean_new_rows(self) -> list[dict[str, Any] | None]:
-        """Per change, its fields as ``clean_incoming`` cleans a whole new row, made for each table's new rows
-        at once (``clean_new_rows``); None where that is left to ``_process`` (a change to a row the server
-        has, a row ``clean_new_rows`` leaves to the rule of each field)."""
-        cleaned: list[dict[str, Any] | None] = [None] * len(self.request.changes)
-        new_rows: dict[str, list[int]] = {}
-        for index, change in enumerate(self.request.changes):
-            if not change.base_version and (change.table, change.id) not in self.rows:
-                new_rows.setdefault(change.table, []).append(index)
-        changes = self.request.changes
-        for table, indexes in new_rows.items():
-            for index, record in zip(indexes, clean_new_rows(table, [changes[i].fields for i in indexes]), strict=True):
-                cleaned[index] = record
-        return cleaned
-
     def _load_references(self) -> None:
         wanted: dict[str, set[str]] = {}
         for change in self.request.changes:
@@ -358,11 +342,10 @@ class BatchRun:
         return self._reject(change, "forbidden", f"county_code: 本设备不能写入{county}的记录 "
                                                  f"(this token may not write county {county}'s records)")
 
-    def _process(self, change: AnyChange, precleaned: dict[str, Any] | None = None) -> Result:
+    def _process(self, change: AnyChange) -> Result:
         """One change, decided on what would be stored: the server's row decides who may touch it; a new row's
         county is the cleaned (normalised) value, so a code that only becomes another county's after
-        normalisation is refused as surely as one sent plainly. ``precleaned``: the fields as ``clean_incoming``
-        cleans them for a new row, made already (``_clean_new_rows``)."""
+        normalisation is refused as surely as one sent plainly."""
         key = (change.table, change.id)
         current = self.rows.get(key)
         if current is not None and not self.caller.may_touch(current["record"]["county_code"]):
@@ -375,8 +358,7 @@ class BatchRun:
         if current is not None and change.hlc and current["by"] == self.by and change.hlc < current["hlc"]:
             return self._superseded(change, current)
         try:
-            cleaned = precleaned if precleaned is not None and current is None else clean_incoming(
-                change.table, change.fields, partial=current is not None, strict_types=True)
+            cleaned = clean_incoming(change.table, change.fields, partial=current is not None, strict_types=True)
         except InvalidRecord as exc:
             return self._reject(change, "invalid", str(exc))
         if current is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from functools import cache, partial, reduce
+from functools import cache, reduce
 from hashlib import blake2b
 from operator import itemgetter, xor
 from typing import Any
@@ -266,7 +266,14 @@ def _whole_row_checker(table: str) -> Callable[[Mapping[str, Any]], dict[str, An
     for index, (name, rule) in enumerate(zip(names, rules, strict=True)):
         scope[f"T{index}"], scope[f"R{index}"] = types[name], rule
         form = getattr(rule, "wire_form", None)
-        passes = _pass_condition(rule, types[name], f"v{index}", f"C{index}", scope)
+        passes = None
+        if form is not None and form[0] in _PASSES and _PASSING_TYPE[form[0]] in types[name]:
+            kind, arguments = form[0], form[1:]
+            if kind == "enum":
+                scope[f"C{index}"] = arguments[0]
+            elif kind in ("date", "datetime", "bool", "ref"):  # (None passes as it is: the rule returns None)
+                arguments = (arguments[0] and type(None) in types[name],)
+            passes = _PASSES[kind](*arguments).replace("CODES", f"C{index}").replace("V", f"v{index}")
         generic = [f"        if type(v{index}) not in T{index}:", "            return None", "        try:",
                    f"            v{index} = R{index}(v{index}, {name!r})", "        except InvalidValue:",
                    "            return None"]
@@ -281,100 +288,6 @@ def _whole_row_checker(table: str) -> Callable[[Mapping[str, Any]], dict[str, An
     lines.append("    return {" + ", ".join(f"{name!r}: v{index}" for index, name in enumerate(names)) + "}")
     exec("\n".join(lines), scope)  # noqa: S102 - source made here from the models' own names and numbers
     return scope["check"]  # type: ignore[no-any-return]
-
-
-def _pass_condition(rule: Any, types: Any, value: str, codes: str, scope: dict[str, Any]) -> str | None:
-    """The condition (Python source over the variable ``value``) under which ``rule`` returns a value of a
-    column of JSON ``types`` as it is (``_PASSES``); None when the rule has no such form. An enumeration's
-    codes go into ``scope`` as ``codes``."""
-    form = getattr(rule, "wire_form", None)
-    if form is None or form[0] not in _PASSES or _PASSING_TYPE[form[0]] not in types:
-        return None
-    kind, arguments = form[0], form[1:]
-    if kind == "enum":
-        scope[codes] = arguments[0]
-    elif kind in ("date", "datetime", "bool", "ref"):  # (None passes as it is: the rule returns None)
-        arguments = (arguments[0] and type(None) in types,)
-    return _PASSES[kind](*arguments).replace("CODES", codes).replace("V", value)
-
-
-@cache
-def _column_tests(table: str) -> tuple[tuple[str, Callable[[Any], bool]], ...] | None:
-    """Per wire column of ``table``, in table order, a test of one value: true when the compiled checker
-    (``_whole_row_checker``) keeps it as it is: it meets the column's ``_pass_condition``, or (where the
-    checker then applies the rule: every kind but dates) it is of a type the column accepts and the rule
-    returns it unchanged (of its type, equal, storable). None for a table the compiled checker does not check."""
-    names, types, typed = wire_fields(table), wire_types(table), dict(_typed_columns(table))
-    if _whole_row_checker(table) is None:
-        return None
-    tests: list[tuple[str, Callable[[Any], bool]]] = []
-    for name in names:
-        rule = field_rule(table, name) or WIRE_RULES.get(name)
-        unchanged = partial(_unchanged_by_rule, rule, name, types[name], name in typed)
-        scope: dict[str, Any] = {"is_date": _is_date, "is_plain_datetime": _is_plain_datetime, "unchanged": unchanged}
-        condition = _pass_condition(rule, types[name], "V", "CODES", scope)
-        if condition is None:
-            tests.append((name, unchanged))
-            continue
-        otherwise = "" if getattr(rule, "wire_form", ("",))[0] in ("date", "datetime") else " or unchanged(V)"
-        exec(f"def test(V):\n    return bool({condition}){otherwise}", scope)  # noqa: S102 - as the checker's
-        tests.append((name, scope["test"]))
-    return tuple(tests)
-
-
-def _unchanged_by_rule(rule: Callable[[Any, str], Any], name: str, types: Any, typed: bool, value: Any) -> bool:
-    if type(value) not in types:
-        return False
-    try:
-        result = rule(value, name)
-    except InvalidValue:
-        return False
-    return type(result) is type(value) and result == value and (not typed or _storable(result))
-
-
-def clean_new_rows(table: str, rows: list[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
-    """``clean_incoming(table, row, partial=False, strict_types=True)`` of many whole rows of one table (a push
-    batch's new rows), for the rows each of whose values its rule takes as it is; None for any other row,
-    which the caller cleans with ``clean_incoming`` (it is not an error: that says whether there is one).
-
-    The values are tested a column at a time, each distinct value of a column once (a batch's rows share
-    their county, flags, empty texts and often their dates): ~1 µs a row where the compiled checker took ~5.
-    The row's own cross-field rules and storable check then run as in ``clean_incoming``."""
-    tests = _column_tests(table)
-    if tests is None or not rows:
-        return [None] * len(rows)
-    names = wire_fields(table)
-    whole = [index for index, row in enumerate(rows) if tuple(row) == names]
-    failing: set[int] = set()
-    for name, test in tests:
-        values = [rows[index][name] for index in whole]
-        try:
-            # (type, value): 1, 1.0 and True are one key of a set, and may pass differently
-            distinct = set(zip(map(type, values), values, strict=True))
-        except TypeError:  # a list or an object where a plain value belongs: the rule's way for these rows
-            failing.update(index for index in whole if not _hashable(rows[index][name]))
-            distinct = {(type(v), v) for v in values if _hashable(v)}
-        bad = {key for key in distinct if not test(key[1])}
-        if bad:
-            failing.update(index for index in whole if index not in failing
-                           and (type(rows[index][name]), rows[index][name]) in bad)
-    cleaned: list[dict[str, Any] | None] = [None] * len(rows)
-    cross_field = CROSS_FIELD_RULES.get(table)
-    for index in whole:
-        if index in failing:
-            continue
-        record = dict(rows[index])
-        if cross_field is None or not (cross_field(record) or _to_storable_wire(table, record)):
-            cleaned[index] = record
-    return cleaned
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 INT_RANGE = (-(2**31), 2**31 - 1)
 

@@ -8,33 +8,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from hashlib import blake2b
-from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import orjson
 import pytest
 from test_sync_trust import SAMPLES, valid_records
 
-import sync.push
 from schema.errors import InvalidRecord
 from schema.models import SYNCED_TABLES
 from schema.validation import clean_record
-from sync.auth import authenticate, issue_token
-from sync.protocol import PROTOCOL_VERSION, read_push
-from sync.push import defaults, push_answer
+from sync.push import defaults
 from sync.records import (
     WIRE_RULES,
     _to_storable_wire,
     _whole_row_checker,
     canonical_values,
     clean_incoming,
-    clean_new_rows,
     column_kinds,
     row_hash,
     wire_fields,
 )
-from sync.serverdb import open_server_db, schema_version
 
 ODD = ["", " x", "x ", "\x00", "2026-02-30", "2026-W09-1", "2026-03-01T09:00:00+08:00", "2026-03-01T09:00:00.5",
        "2026-03-01 09:00:00", "2026-03-01", "20260301", "2026-03-01T09:00:00", 0, -1, 2**31, 0.0, -0.0, 744.0, 744.01,
@@ -70,67 +63,6 @@ def test_the_compiled_checker_answers_as_clean_record(table: str) -> None:
         for value in [*ODD, *SAMPLES.values()]:
             odd = row | {name: value}
             assert answer(table, odd, True) == answer(table, odd, False), (name, value)
-
-
-@pytest.mark.parametrize("table", SYNCED_TABLES)
-def test_new_rows_cleaned_a_column_at_a_time_are_cleaned_as_clean_incoming_cleans_each(table: str) -> None:
-    """``clean_new_rows`` over one batch holding a valid row, its copies, and the row with each field given
-    each odd value and JSON type (a list and an object too, which no set can hold): each row it cleans is
-    cleaned as ``clean_incoming`` cleans it alone, and it leaves (None) only rows that are not all plain
-    valid values, never a valid one."""
-    row = whole_row(table)
-    batch: list[dict[str, Any]] = [row, dict(row), dict(reversed(row.items()))]
-    for name in row:
-        batch += [row | {name: value} for value in [*ODD, *SAMPLES.values(), True, 1, 1.0]]
-    cleaned = clean_new_rows(table, batch)
-    assert cleaned[0] is not None and cleaned[1] is not None, "valid whole rows are cleaned"
-    assert cleaned[2] is None, "fields out of table order are left to clean_incoming"
-    assert cleaned[0] is not batch[0], "a new dict: the caller may change it"
-    for fields, record in zip(batch, cleaned, strict=True):
-        if record is not None:
-            assert ("ok", record) == answer(table, fields, True), fields
-    left = [fields for fields, record in zip(batch, cleaned, strict=True) if record is None and fields is not batch[2]]
-    assert not [fields for fields in left if kept_as_sent(fields, answer(table, fields, True))]
-
-
-def kept_as_sent(fields: dict[str, Any], answered: tuple[str, Any]) -> bool:
-    """Whether the row was cleaned to exactly its values (each of its own type: 12 and 12.0 differ)."""
-    status, record = answered
-    return status == "ok" and record.keys() == fields.keys() and all(
-        type(record[name]) is type(value) and record[name] == value for name, value in fields.items())
-
-
-def test_a_pushs_new_rows_are_cleaned_a_column_at_a_time_with_the_same_answers(tmp_path: Path) -> None:
-    """The push cleans its new rows this way (not only a function beside it): into a real server database, a
-    batch of new rows (valid ones and one refused) calls ``clean_incoming`` for the refused row alone, and its
-    answers and stored rows are those of the same batch cleaned row by row (``clean_new_rows`` made to leave
-    every row)."""
-    def pushed(name: str, column_wise: bool) -> tuple[list[tuple[str, str, str]], list[tuple[Any, ...]]]:
-        db = open_server_db(f"sqlite:///{tmp_path / name}.sqlite")
-        try:
-            caller = authenticate(db.engine, issue_token(db.engine, "410522"))
-            assert caller is not None
-            rows = [whole_row("team") | {"name": f"队{serial}"} for serial in range(3)]
-            rows[1]["contact_phone"] = "12"  # refused
-            changes = [{"change_id": f"n:team:{serial}", "table": "team", "id": f"team-{serial}", "base_version": 0,
-                        "base": {}, "fields": fields, "deleted": False, "hlc": f"{1_800_000_000_000 + serial}:0000:n"}
-                       for serial, fields in enumerate(rows)]
-            request = read_push(orjson.dumps({"node_id": "n", "protocol_version": PROTOCOL_VERSION,
-                                              "schema_version": schema_version(), "batch_id": "b", "changes": changes}))
-            leave_all = {} if column_wise else {"side_effect": lambda table, rows: [None] * len(rows)}
-            with mock.patch.object(sync.push, "clean_new_rows", wraps=clean_new_rows, **leave_all), \
-                    mock.patch.object(sync.push, "clean_incoming", wraps=clean_incoming) as one_by_one:
-                answer = orjson.loads(push_answer(db, caller, request))
-            assert one_by_one.call_count == (1 if column_wise else 3)
-            with db.engine.connect() as connection:
-                stored = connection.exec_driver_sql("SELECT id, name, contact_phone, version FROM team ORDER BY id").all()
-            return [(r["id"], r["status"], r["reason"]) for r in answer["results"]], [tuple(row) for row in stored]
-        finally:
-            db.close()
-
-    column_wise = pushed("column", True)
-    assert column_wise == pushed("row", False)
-    assert [status for _id, status, _reason in column_wise[0]] == ["applied", "rejected", "applied"]
 
 
 def test_fields_out_of_table_order_go_the_interpreted_way() -> None:
