@@ -78,12 +78,12 @@ def nothing_to_do(db: ServerDB, caller: Caller, node_id: str, probe: NoopProbe) 
 
 
 def quiet_hello(db: ServerDB, connection: Connection, caller: Caller, body: HelloRequest) -> int | None:
-    """The answer to the hello of a store with nothing to do, in one read (``connection``'s, which looked the
-    token up) and one small write: the new pull checkpoint when the node is one the server knows as it is (its
-    county, its history, its key registered and not revoked, no new epoch proposed) and ``nothing_to_do``
-    holds. None in every other case, and the hello goes the whole way (``continues_history``,
-    ``register_node_key``, ``nothing_to_do``), which decides and says why: this only ever answers what those
-    would have answered, with a fraction of their queries."""
+    """The answer to the hello of a store with nothing to do, read on ``connection`` (the hello's one read, which
+    looked the token up; the caller then notes the pull, ``note_quiet_pull``): the new pull checkpoint when the
+    node is one the server knows as it is (its county, its history, its key registered and not revoked, no new
+    epoch proposed) and ``nothing_to_do`` holds. None in every other case, and the hello goes the whole way
+    (``continues_history``, ``register_node_key``, ``nothing_to_do``), which decides and says why: this only ever
+    answers what those would have answered, with a fraction of their queries."""
     probe = body.noop_probe
     if probe is None or body.next_epoch:
         return None
