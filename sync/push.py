@@ -299,12 +299,11 @@ class BatchRun:
             values = sorted({key[-1] for key in keys if isinstance(key[-1], str)})
             # Through the driver (the columns are text): an initial push's batch finds the rows earlier batches
             # wrote for the same people, thousands of them, which a Core select typed and wrapped one by one.
-            head = f"SELECT id, {', '.join(columns)} FROM {name} WHERE {last} IN "
-            for part in chunks(values):
-                for row in driver_query(self.connection, head + f"({', '.join('?' * len(part))})", tuple(part)):
-                    key = row[1:]
-                    if key in keys:
-                        found[key] = row[0]
+            for row in driver_rows_in(self.connection, f"SELECT id, {', '.join(columns)} FROM {name} WHERE {last}",
+                                      values, chunk=CHUNK):
+                key = row[1:]
+                if key in keys:
+                    found[key] = row[0]
             twins = sorted(row_id for row_id in found.values() if (name, row_id) not in self.rows)
             for row in select_by_ids(self.connection, table, twins, chunk=CHUNK, for_update=self.db.is_postgres):
                 self.rows[(name, row["id"])] = {"version": row["version"], "record": row_to_wire(name, row),

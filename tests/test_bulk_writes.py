@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +16,7 @@ from sqlalchemy.dialects import sqlite
 from schema.models import SYNCED_TABLES
 from schema.store import Store
 from stvs_tui.demo import generate, store_demo
-from sync.bulk import existing_ids, insert_params, select_by_ids
+from sync.bulk import existing_ids, in_lists, insert_params, select_by_ids, statement_parts
 from sync.records import from_wire, row_to_wire, sqlite_date, sqlite_datetime, table_of, wire_params
 
 SQLITE = sqlite.dialect()
@@ -110,3 +111,27 @@ def test_a_multi_row_insert_as_the_first_statement_belongs_to_the_transaction(st
         connection.rollback()
     with store.engine.connect() as connection:
         assert existing_ids(connection, table, ["copy"]) == set()
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 127, 128, 129, 255, 300, 1000, 2000])
+def test_statement_parts_keep_every_row_in_order_in_few_sizes(count: int) -> None:
+    """Multi-row statements of a few sizes only (the size given, then powers of two), so each is prepared once and
+    sqlite3's statement cache holds a handful, not one more per batch."""
+    rows = list(range(count))
+    parts = list(statement_parts(rows, 128))
+    assert [row for part in parts for row in part] == rows
+    sizes = {len(part) for part in parts}
+    assert sizes <= {128, 64, 32, 16, 8, 4, 2, 1}
+    assert sum(1 for part in parts if len(part) < 128) <= 7  # the rest: at most one part per power of two
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 499, 500, 501, 1234])
+def test_in_lists_hold_the_same_values_in_few_sizes(count: int) -> None:
+    """Each ``IN`` list holds its chunk's values, padded with the last one to a power of two or the chunk size."""
+    values = [f"id{n:04d}" for n in range(count)]
+    parts = list(in_lists(values, 500))
+    for index, part in enumerate(parts):
+        chunk = values[index * 500:(index + 1) * 500]
+        assert set(part) == set(chunk) and part[:len(chunk)] == tuple(chunk)
+        assert len(part) == 500 or (len(part) & (len(part) - 1) == 0 and len(part) < 2 * len(chunk))
+    assert not list(in_lists([], 500))
