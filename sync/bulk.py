@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from functools import cache
 from itertools import chain
 from operator import itemgetter
@@ -322,12 +321,11 @@ def driver_execute(connection: Connection, sql: str, parameters: tuple[Any, ...]
     return _driver_run(connection, sql, parameters, fetch=False)  # type: ignore[return-value]
 
 
-def driver_datetime(connection: Connection, moment: datetime | None) -> Any:
-    """A date and time as a ``driver_query`` parameter: on SQLite the text SQLAlchemy stores (so the column's
-    values compare and sort with it), elsewhere the value itself."""
-    if moment is None or connection.dialect.name != "sqlite":
-        return moment
-    return moment.isoformat(sep=" ", timespec="microseconds")
+def driver_values(connection: Connection, table: sa.Table, values: dict[str, Any]) -> tuple[Any, ...]:
+    """``values`` (column → Python value) as ``driver_query`` parameters, in their order: each through the
+    column's bind processor, as a Core statement would send it (on SQLite a date and time as the text SQLAlchemy
+    stores, so the column's values compare and sort with it)."""
+    return _tuples(connection.dialect, table, tuple(values), [values])[0]
 
 
 def _driver_run(connection: Connection, sql: str, parameters: tuple[Any, ...], *, fetch: bool
@@ -402,8 +400,9 @@ def _tuples(dialect: Dialect, table: sa.Table, names: tuple[str, ...],
     pick = itemgetter(*names)  # one C call per row instead of a Python loop over the columns
     converting = [(index, process) for index, process in enumerate(_processors(dialect, table, names))
                   if process is not None]
-    if len(names) == 1:
-        return [(pick(row),) for row in rows]
+    if len(names) == 1:  # (itemgetter of one name gives the value, not a tuple)
+        process = converting[0][1] if converting else None
+        return [(pick(row) if process is None else process(pick(row)),) for row in rows]
     if not converting:
         return [pick(row) for row in rows]
     out: list[tuple[Any, ...]] = []

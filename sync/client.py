@@ -425,8 +425,8 @@ class SyncClient:
                 break
             for table, ids in wanted.items():
                 for part in chunks(ids, MAX_PULL_LIMIT):
-                    fetched = FetchResponse.model_validate_json(self._request(
-                        "POST", "/sync/fetch", json={"table": table, "ids": part}).content)
+                    fetched = FetchResponse.model_validate_json(
+                        self._post_json("/sync/fetch", {"table": table, "ids": part}).content)
                     summary.repaired += self.replica.apply_pulled(fetched.records, None, server_id, revive=True).applied
             if quarantine.wanted_references(self.store) == wanted:
                 break  # the server has none of them either
@@ -502,8 +502,8 @@ class SyncClient:
         for wanted, rewrite in ((behind, False), (differ, True)):
             if not wanted:
                 continue
-            fetched = FetchResponse.model_validate_json(self._request(
-                "POST", "/sync/fetch", json={"table": table, "ids": wanted}).content)
+            fetched = FetchResponse.model_validate_json(
+                self._post_json("/sync/fetch", {"table": table, "ids": wanted}).content)
             applied = self.replica.apply_pulled(fetched.records, None, server_id, rewrite=rewrite).applied
             summary.repaired += applied if rewrite else len(wanted)
         if ahead:
@@ -525,7 +525,7 @@ class SyncClient:
 
     def _post_json(self, path: str, body: dict[str, Any]) -> httpx.Response:
         """``_request("POST", path, json=body)``, the body made by orjson (httpx's ``json=`` is the standard
-        library's encoder)."""
+        library's encoder): every JSON body the client sends but a push's, which comes made."""
         return self._request("POST", path, content=orjson.dumps(body), headers=JSON_CONTENT)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

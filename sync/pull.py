@@ -14,11 +14,11 @@ from sqlalchemy.engine import Connection
 
 from schema.models import SYNCED_TABLES
 from sync.auth import Caller
-from sync.bulk import driver_datetime, driver_query
+from sync.bulk import driver_query, driver_values
 from sync.hlc import wall_ms
 from sync.partition import REBUILD, SERVER_CHANGE, county_digest, needs_refresh, read_digest
 from sync.protocol import HelloRequest, NoopProbe, PulledRecord, PullResponse
-from sync.push import check_node, chunks, touch_node
+from sync.push import CONFLICT, check_node, chunks, touch_node
 from sync.records import DIGEST_ZERO, row_to_wire, table_of
 from sync.serverdb import ServerDB
 
@@ -142,7 +142,8 @@ def _quiet_mark(connection: Connection, caller: Caller, node_id: str, probe: Noo
     if after is None:
         decided = driver_query(connection, DECIDED, (caller.county_code,))
     else:
-        decided = driver_query(connection, DECIDED_AFTER, (caller.county_code, driver_datetime(connection, after)))
+        decided = driver_query(connection, DECIDED_AFTER,
+                               driver_values(connection, CONFLICT, {"county_code": caller.county_code, "resolved_at": after}))
     return None if decided else mark
 
 

@@ -23,10 +23,10 @@ from schema.rules import change_errors
 from schema.server_models import SyncBatch, SyncConflict, SyncNode, SyncReceipt
 from sync.auth import Caller
 from sync.bulk import (
-    driver_datetime,
     driver_execute,
     driver_query,
     driver_rows_in,
+    driver_values,
     insert_params,
     insert_rows,
     select_by_ids,
@@ -660,8 +660,7 @@ def touch_node(connection: Connection, node: str, caller: Caller, *, pushed: dat
     if pull_seq is not None:
         values["last_pull_seq"] = pull_seq
     sql = f"UPDATE sync_node SET {', '.join(f'{name} = ?' for name in values)} WHERE node_id = ?"
-    stored = (driver_datetime(connection, v) if isinstance(v, datetime) else v for v in values.values())
-    if not driver_execute(connection, sql, (*stored, node)):
+    if not driver_execute(connection, sql, (*driver_values(connection, NODE, values), node)):
         connection.execute(sa.insert(NODE), {
             "node_id": node, "county_code": caller.county_code, "token_id": caller.token_id, "first_seen": now,
             "last_seen": now, "last_push_at": pushed, "last_pull_at": pulled, "last_pull_seq": pull_seq or 0})

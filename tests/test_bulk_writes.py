@@ -135,3 +135,18 @@ def test_in_lists_hold_the_same_values_in_few_sizes(count: int) -> None:
         assert set(part) == set(chunk) and part[:len(chunk)] == tuple(chunk)
         assert len(part) == 500 or (len(part) & (len(part) - 1) == 0 and len(part) < 2 * len(chunk))
     assert not list(in_lists([], 500))
+
+
+def test_driver_values_go_through_each_columns_bind_processor_one_column_too(tmp_path: Any) -> None:
+    """As a Core statement would send them: on SQLite a date and time as the text SQLAlchemy stores (one column
+    alone was once passed through as it was)."""
+    from schema.server_models import SyncConflict
+    from sync.bulk import driver_values
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    moment = datetime(2026, 3, 1, 9, 0)
+    conflict = SyncConflict.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        assert driver_values(connection, conflict, {"resolved_at": moment}) == (STORE_DATETIME(moment),)
+        assert driver_values(connection, conflict, {"county_code": "410522", "resolved_at": moment}) == (
+            "410522", "2026-03-01 09:00:00.000000")
