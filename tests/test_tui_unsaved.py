@@ -131,3 +131,18 @@ async def test_form_keeps_working_after_a_resize_under_it(store: Store) -> None:
         await pilot.press("left", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, VolunteersScreen))
         assert app.screen.table.row_count > 0
+
+
+async def test_quitting_while_the_volunteer_form_is_built_ahead_ends_cleanly(store: Store) -> None:
+    """The list builds the new-volunteer form ahead once its rows are up; a clerk who quits at that moment
+    closes the app while the form's fields are still being mounted: the app ends without a traceback (the
+    form's mount found no field to focus and raised, which ``run_test`` re-raises here)."""
+    from stvs_tui.county.screens.volunteers import volunteer_form
+
+    app = county_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_volunteer_list(pilot)
+        await settle(pilot)
+        app.drop_kept_screens("volunteer-form")
+        app.prepare_screen(volunteer_form(app, None))
+        app.exit()

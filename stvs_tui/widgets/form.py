@@ -118,8 +118,12 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         return Input(display_text(value), id=wid, placeholder=hint)
 
     def on_mount(self) -> None:
-        first = self.query(".form-fields > Input, .form-fields > Select").first()
-        first.focus()
+        fields = self.query(".form-fields > Input, .form-fields > Select")
+        if not fields:
+            # A form built ahead (``prepare_screen``) whose fields were still being mounted when the app began to
+            # close: nothing to focus, and nothing typed.
+            return
+        fields.first().focus()
         self.pristine = self.raw_values()
 
     def reset(self, title: str, values: Mapping[str, Any] | None = None, *, fixed: Mapping[str, Any] | None = None,
