@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -338,7 +339,14 @@ class SyncClient:
                 self.replica.settle(batch.settled)
                 staged = self._stage(batch.changes) if batch.changes else None
                 answer = self._noting_refusal(in_flight[0], in_flight[2].result) if in_flight is not None else b""
-                following = (staged[0], staged[1], sender.submit(self._post_push, staged[2])) if staged else None
+                following = None
+                if staged:
+                    body = _OutgoingBody(staged[2])
+                    following = (staged[0], staged[1], sender.submit(self._post_push, body))
+                    # Until the batch is on the wire the sender thread needs the interpreter now and then; taken
+                    # by the answer's bookkeeping below (a pydantic parse does not let go of it), each time it
+                    # waited up to a switch interval: ~4 ms a batch the server sat idle.
+                    body.written.wait()
                 if in_flight is not None:
                     self._finish(in_flight[0], in_flight[1], answer, summary)
                     report(SyncProgress("push", summary.pushed, total))
@@ -367,9 +375,15 @@ class SyncClient:
         self.replica.put_outbox(batch_id, payload)
         return batch_id, changes, payload
 
-    def _post_push(self, payload: bytes) -> bytes:
+    def _post_push(self, payload: bytes | _OutgoingBody) -> bytes:
         """Sent from the sender thread: the socket wait frees the GIL for the work here meanwhile."""
-        return self._request("POST", "/sync/push", content=payload, headers=JSON_CONTENT).content
+        if isinstance(payload, bytes):
+            return self._request("POST", "/sync/push", content=payload, headers=JSON_CONTENT).content
+        try:
+            return self._request("POST", "/sync/push", content=payload,
+                                 headers={**JSON_CONTENT, "Content-Length": str(len(payload.payload))}).content
+        finally:
+            payload.written.set()  # (also when the request failed before the body went: no one waits forever)
 
     def _finish(self, batch_id: str, changes: list[dict[str, Any]], body: bytes, summary: SyncSummary) -> None:
         answer = PushResponse.model_validate_json(body)
@@ -550,6 +564,19 @@ class SyncClient:
         if last_error.startswith("HTTP"):
             raise ProtocolError(f"服务器出错 (server error at {self.server_url}): {last_error}")
         raise ServerUnreachable(f"无法连接服务器 {self.server_url} (server unreachable: {last_error})")
+
+
+class _OutgoingBody:
+    """A push's body as httpx sends it (with its length given, in one piece, as bytes would go), saying when
+    it has been written: httpx asks for the next piece only once this one is on the wire. Iterable again
+    for a retry."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload, self.written = payload, threading.Event()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.payload
+        self.written.set()
 
 
 class _NoCookies(httpx.Cookies):

@@ -37,7 +37,7 @@ class EditWhenSent(httpx.HTTPTransport):
         self.row_id, self.edit, self.edits = row_id, edit, 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/sync/push") and self.row_id.encode() in request.content:
+        if request.url.path.endswith("/sync/push") and self.row_id.encode() in request.read():
             self.edit()
             self.edits += 1
         return super().handle_request(request)

@@ -76,7 +76,7 @@ class EditWhenSent(httpx.HTTPTransport):
         self.row_id, self.edit, self.done = row_id, edit, False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if not self.done and request.url.path.endswith("/sync/push") and self.row_id.encode() in request.content:
+        if not self.done and request.url.path.endswith("/sync/push") and self.row_id.encode() in request.read():
             self.done = True
             self.edit()
         return super().handle_request(request)
