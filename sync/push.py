@@ -53,7 +53,7 @@ from sync.serverdb import ServerDB
 
 BATCH = SyncBatch.__table__  # type: ignore[attr-defined]
 RECEIPT = SyncReceipt.__table__  # type: ignore[attr-defined]
-RECEIPT_COLUMNS = ("change_id", "batch_id", "content_hash", "status", "reason", "version")
+RECEIPT_COLUMNS = ("change_id", "batch_id", "status", "reason", "version")
 CORRECTION = TABLE_MODELS["hours_correction"].__table__  # type: ignore[attr-defined]
 CONFLICT = SyncConflict.__table__  # type: ignore[attr-defined]
 NODE = SyncNode.__table__  # type: ignore[attr-defined]
@@ -235,7 +235,7 @@ class BatchRun:
         self.writes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self.row_changes: list[RowChange] = []
         self.conflicts: list[dict[str, Any]] = []
-        self.receipts: list[tuple[str, str, str, str, str, int]] = []  # RECEIPT_COLUMNS
+        self.receipts: list[tuple[str, str, str, str, int]] = []  # RECEIPT_COLUMNS
         self.guard = PeriodGuard(connection, caller)
         self.natural: dict[str, dict[tuple[Any, ...], str]] = {}  # table → natural key → the row holding it
         self.batch_corrections: dict[str, set[float]] = {}
@@ -549,8 +549,7 @@ class BatchRun:
 
     def _receipt(self, change: AnyChange, status: str, reason: str, version: int) -> None:
         """The change's receipt, kept by its content key, written with the batch."""
-        key = self.hashes[change.change_id]
-        self.receipts.append((key, self.request.batch_id, key[-64:], status, reason, version))
+        self.receipts.append((self.hashes[change.change_id], self.request.batch_id, status, reason, version))
 
     def _open_conflict(self, change: AnyChange, row_id: str, merged: MergeResult, version: int) -> str:
         conflict_id = new_id()
