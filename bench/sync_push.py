@@ -59,7 +59,10 @@ def make_store(path: Path, records: int, seed: int) -> int:
 
 
 def raw_executemany_seconds(store_path: Path, folder: Path) -> float:
-    """The same rows, read back, written by plain sqlite3 executemany into an empty copy of the schema."""
+    """The same rows, read back, written by plain sqlite3 executemany into an empty copy of the schema (in a
+    database of the server's page size: the baseline gets the same setting as ours, 16 KiB since 2026-12-01)."""
+    from sync.serverdb import SQLITE_PAGE_SIZE
+
     target = folder / "raw.sqlite"
     tables = ("team", "volunteer", "membership", "activity", "participation")
     with sqlite3.connect(store_path) as source:
@@ -68,6 +71,7 @@ def raw_executemany_seconds(store_path: Path, folder: Path) -> float:
             tables)]
         rows = {t: source.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
     connection = sqlite3.connect(target)
+    connection.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     for sql in schema:

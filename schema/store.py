@@ -106,6 +106,17 @@ def migrate(engine: Engine, role: str, before_upgrade: object = None) -> bool:
     return True
 
 
+def _set_page_size(path: Path, page_size: int) -> None:
+    """An empty file's page size, kept by writing its header now (switching it to WAL does: the size set first)."""
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute(f"PRAGMA page_size={int(page_size)}")
+        connection.execute("PRAGMA journal_mode=WAL").fetchall()
+    finally:
+        connection.close()
+    restrict_sidecars(path)
+
+
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     # The driver would otherwise open transactions only before DML, leaving DDL (migrations) outside
     # them; SQLAlchemy emits BEGIN itself instead (see _begin), so every transaction is a real one.
@@ -269,12 +280,15 @@ def open_store(path: Path, *, daily_backup: bool = True) -> Store:
     return store
 
 
-def open_database(url: str, role: str = "server") -> Store:
-    """Open a server database by SQLAlchemy URL (SQLite file or PostgreSQL), migrated to head."""
+def open_database(url: str, role: str = "server", page_size: int | None = None) -> Store:
+    """Open a server database by SQLAlchemy URL (SQLite file or PostgreSQL), migrated to head. A SQLite file
+    made now gets ``page_size`` (bytes a page; SQLite's 4,096 otherwise): it is fixed once the file has content."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         create_private_file(path)
         check_header(path)
+        if page_size and path.stat().st_size == 0:
+            _set_page_size(path, page_size)
         engine = sqlite_engine(path)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)

@@ -28,9 +28,13 @@ MIGRATION_LOCK = 0x5354_5653_0001
 SEQUENCE_LOCK = 0x5354_5653_0002
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 WRITE_ATTEMPTS = 5
-# WAL pages (~400 MB) before a writer copies them back itself (SQLite's default: 1,000): a backstop, as the
+# WAL size (bytes) before a writer copies it back itself (SQLite's default: 1,000 pages): a backstop, as the
 # checkpointer thread (WalCheckpointer) copies them back every CHECKPOINT_SECONDS.
-SQLITE_WAL_PAGES = 100_000
+SQLITE_WAL_BYTES = 400 * 1024 * 1024
+# A new SQLite server database's page size. A push batch's rows, receipts and change log go into fewer, larger
+# pages than SQLite's 4 KiB: the push handler's thread 29.2-30.3 -> 28.0-28.4 µs of CPU a record (replay of a
+# 96,828-record push, in turn, min of three each). A database made before keeps its own.
+SQLITE_PAGE_SIZE = 16384
 CHECKPOINT_SECONDS = 0.5
 ENGINE_WRITING = "UPDATE sync_checkpoint SET value = ? WHERE key = 'engine_writing'"
 
@@ -175,7 +179,7 @@ def _migration_lock(url: str) -> Iterator[None]:
 def open_server_db(url: str) -> ServerDB:
     """Open (creating and migrating) the city server database at a SQLAlchemy URL."""
     with _migration_lock(url):
-        store = open_database(url, role="server")
+        store = open_database(url, role="server", page_size=SQLITE_PAGE_SIZE)
         server_id = _server_identity(store.engine)
         city_key = _city_key(store.engine, server_id)
         _seed_regions(store.engine)
@@ -208,7 +212,8 @@ def _server_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     ``WalCheckpointer`` does it. (A larger page cache was tried too: within the noise, for 15-65 MB more
     server memory.)"""
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_PAGES}")
+    page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_BYTES // page_size}")
     cursor.close()
 
 

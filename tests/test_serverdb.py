@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from sync.serverdb import SQLITE_WAL_PAGES, WalCheckpointer, open_server_db
+from sync.serverdb import SQLITE_PAGE_SIZE, SQLITE_WAL_BYTES, WalCheckpointer, open_server_db
 
 FILLER = 8 * 1024 * 1024  # bytes written: far more than the database file holds before
 
@@ -20,7 +20,7 @@ def test_the_checkpointer_copies_the_wal_back_and_stops_with_the_database(tmp_pa
     try:
         assert db.checkpointer is not None
         with db.engine.connect() as connection:
-            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == SQLITE_WAL_PAGES
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == SQLITE_WAL_BYTES // SQLITE_PAGE_SIZE
         db.checkpointer.stop()
         assert not db.checkpointer._thread.is_alive()
         before = path.stat().st_size
@@ -39,6 +39,36 @@ def test_the_checkpointer_copies_the_wal_back_and_stops_with_the_database(tmp_pa
         db.close()
     assert not db.checkpointer._thread.is_alive()
 
+
+
+def test_a_new_sqlite_server_has_large_pages_an_older_one_keeps_its_own(tmp_path: Path) -> None:
+    """A server database made now has 16 KiB pages (a push writes fewer, larger pages), made private as any store;
+    one made before with SQLite's 4 KiB keeps them, its rows read as before, and its WAL backstop is the same
+    size in bytes."""
+    import sqlite3
+    import stat
+
+    new = tmp_path / "new" / "server.sqlite"
+    open_server_db(f"sqlite:///{new}").close()
+    with sqlite3.connect(new) as connection:
+        assert connection.execute("PRAGMA page_size").fetchone()[0] == SQLITE_PAGE_SIZE == 16384
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    connection.close()
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    old = tmp_path / "old" / "server.sqlite"
+    old.parent.mkdir(mode=0o700)
+    with sqlite3.connect(old) as connection:  # as a release before this one made it: SQLite's default page size
+        connection.execute("CREATE TABLE kept (x TEXT)")
+        connection.execute("INSERT INTO kept VALUES ('留存')")
+    connection.close()
+    db = open_server_db(f"sqlite:///{old}")
+    try:
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == SQLITE_WAL_BYTES // 4096
+            assert connection.exec_driver_sql("SELECT x FROM kept").scalars().all() == ["留存"]
+    finally:
+        db.close()
 
 def _list_indexes(path: Path) -> set[str]:
     import sqlite3
