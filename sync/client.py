@@ -319,7 +319,7 @@ class SyncClient:
         """
         for batch_id, payload in self.replica.outboxes():
             summary.resumed_batch = True
-            answer = self._noting_refusal(batch_id, lambda payload=payload: self._post_push(payload.encode()))
+            answer = self._noting_refusal(batch_id, lambda payload=payload: self._post_push(_OutgoingBody(payload.encode())))
             self._finish(batch_id, orjson.loads(payload)["changes"], answer, summary)
         self._push_pending(summary, report)
         if self.replica.resend:
@@ -375,15 +375,13 @@ class SyncClient:
         self.replica.put_outbox(batch_id, payload)
         return batch_id, changes, payload
 
-    def _post_push(self, payload: bytes | _OutgoingBody) -> bytes:
+    def _post_push(self, body: _OutgoingBody) -> bytes:
         """Sent from the sender thread: the socket wait frees the GIL for the work here meanwhile."""
-        if isinstance(payload, bytes):
-            return self._request("POST", "/sync/push", content=payload, headers=JSON_CONTENT).content
         try:
-            return self._request("POST", "/sync/push", content=payload,
-                                 headers={**JSON_CONTENT, "Content-Length": str(len(payload.payload))}).content
+            return self._request("POST", "/sync/push", content=body,
+                                 headers={**JSON_CONTENT, "Content-Length": str(len(body.payload))}).content
         finally:
-            payload.written.set()  # (also when the request failed before the body went: no one waits forever)
+            body.written.set()  # (also when the request failed before the body went: no one waits forever)
 
     def _finish(self, batch_id: str, changes: list[dict[str, Any]], body: bytes, summary: SyncSummary) -> None:
         answer = PushResponse.model_validate_json(body)

@@ -147,9 +147,9 @@ def _quiet_mark(connection: Connection, caller: Caller, node_id: str, probe: Noo
     return None if decided else mark
 
 
-DECIDED = "SELECT 1 FROM sync_conflict WHERE county_code = ? AND status = 'resolved' LIMIT 1"
-DECIDED_AFTER = ("SELECT 1 FROM sync_conflict WHERE county_code = ? AND status = 'resolved' AND resolved_at > ? "
-                 "LIMIT 1")
+_DECIDED_WHERE = "SELECT 1 FROM sync_conflict WHERE county_code = ? AND status = 'resolved'"
+DECIDED = f"{_DECIDED_WHERE} LIMIT 1"
+DECIDED_AFTER = f"{_DECIDED_WHERE} AND resolved_at > ? LIMIT 1"
 
 
 def _moment(text: str) -> datetime | None | bool:

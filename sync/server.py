@@ -360,10 +360,7 @@ def _hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: 
         quiet = quiet_hello(db, connection, who, body)
     if quiet is not None:  # the common case of a probe, answered in one read: what the whole way answers
         note_quiet_pull(db, who, body.node_id, quiet)
-        return _model_json(HelloResponse(
-            protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
-            server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,
-            city_key=db.city_key.public_key, identity="ok", up_to_date=True, pull_since=quiet))
+        return _hello_answer(db, who, "ok", up_to_date=True, pull_since=quiet)
     same = continues_history(db, who, body.node_id, body.store_epoch, body.next_epoch)
     if same and body.public_key and not who.is_admin:
         register_node_key(db, body.node_id, who.county_code, body.public_key, token_id=who.token_id)
@@ -371,10 +368,14 @@ def _hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: 
     if body.noop_probe is not None:
         mark = nothing_to_do(db, who, body.node_id, body.noop_probe) if same else None
         probe = {"up_to_date": mark is not None, "pull_since": mark or 0}
+    return _hello_answer(db, who, "ok" if same else "copied", **probe)
+
+
+def _hello_answer(db: ServerDB, who: Caller, identity: str, **probe: Any) -> Response:
     return _model_json(HelloResponse(
         protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
         server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,
-        city_key=db.city_key.public_key, identity="ok" if same else "copied", **probe))
+        city_key=db.city_key.public_key, identity=identity, **probe))
 
 
 def _push(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> bytes:

@@ -21,10 +21,10 @@ down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Frozen here on purpose, as a migration must be: sync_receipt as 0003 made it, less content_hash.
-COLUMNS = ("change_id VARCHAR(200) NOT NULL, batch_id VARCHAR(100) NOT NULL, status VARCHAR(16) NOT NULL, "
-           "reason VARCHAR(40) NOT NULL, version INTEGER NOT NULL")
-KEPT = "change_id, batch_id, status, reason, version"
+# Frozen here on purpose, as a migration must be: sync_receipt as 0003 made it.
+COLUMNS = (("change_id", "VARCHAR(200)"), ("batch_id", "VARCHAR(100)"), ("content_hash", "VARCHAR(64)"),
+           ("status", "VARCHAR(16)"), ("reason", "VARCHAR(40)"), ("version", "INTEGER"))
+HASH = "content_hash"
 HASH_LENGTH = 64  # the content key's hex digits at the end of change_id
 
 
@@ -32,26 +32,30 @@ def upgrade(role: str = "county") -> None:
     if role != "server":
         return
     if op.get_bind().dialect.name != "sqlite":
-        op.drop_column("sync_receipt", "content_hash")
+        op.drop_column("sync_receipt", HASH)
         return
-    op.execute(f"CREATE TABLE sync_receipt_slim ({COLUMNS}, PRIMARY KEY (change_id)) WITHOUT ROWID")
-    op.execute(f"INSERT INTO sync_receipt_slim ({KEPT}) SELECT {KEPT} FROM sync_receipt")
-    op.execute("DROP TABLE sync_receipt")
-    op.execute("ALTER TABLE sync_receipt_slim RENAME TO sync_receipt")
+    _rebuild([(name, kind, name) for name, kind in COLUMNS if name != HASH], " WITHOUT ROWID")
 
 
 def downgrade(role: str = "county") -> None:
     if role != "server":
         return
     if op.get_bind().dialect.name != "sqlite":
-        op.execute("ALTER TABLE sync_receipt ADD COLUMN content_hash VARCHAR(64)")
-        op.execute(f"UPDATE sync_receipt SET content_hash = right(change_id, {HASH_LENGTH})")
-        op.execute("ALTER TABLE sync_receipt ALTER COLUMN content_hash SET NOT NULL")
+        op.execute(f"ALTER TABLE sync_receipt ADD COLUMN {HASH} VARCHAR(64)")
+        op.execute(f"UPDATE sync_receipt SET {HASH} = right(change_id, {HASH_LENGTH})")
+        op.execute(f"ALTER TABLE sync_receipt ALTER COLUMN {HASH} SET NOT NULL")
         return
-    op.execute("CREATE TABLE sync_receipt_full (change_id VARCHAR(200) NOT NULL, batch_id VARCHAR(100) NOT NULL, "
-               "content_hash VARCHAR(64) NOT NULL, status VARCHAR(16) NOT NULL, reason VARCHAR(40) NOT NULL, "
-               "version INTEGER NOT NULL, PRIMARY KEY (change_id))")
-    op.execute(f"INSERT INTO sync_receipt_full (change_id, batch_id, content_hash, status, reason, version) "
-               f"SELECT change_id, batch_id, substr(change_id, -{HASH_LENGTH}), status, reason, version FROM sync_receipt")
+    _rebuild([(name, kind, f"substr(change_id, -{HASH_LENGTH})" if name == HASH else name)
+              for name, kind in COLUMNS], "")
+
+
+def _rebuild(columns: list[tuple[str, str, str]], options: str) -> None:
+    """SQLite: ``sync_receipt`` made again with ``columns`` (name, type, the value from the old table), every
+    receipt copied over, in the migration's transaction."""
+    names = ", ".join(name for name, _, _ in columns)
+    op.execute(f"CREATE TABLE sync_receipt_new ({', '.join(f'{name} {kind} NOT NULL' for name, kind, _ in columns)}, "
+               f"PRIMARY KEY (change_id)){options}")
+    op.execute(f"INSERT INTO sync_receipt_new ({names}) SELECT {', '.join(value for _, _, value in columns)} "
+               "FROM sync_receipt")
     op.execute("DROP TABLE sync_receipt")
-    op.execute("ALTER TABLE sync_receipt_full RENAME TO sync_receipt")
+    op.execute("ALTER TABLE sync_receipt_new RENAME TO sync_receipt")
