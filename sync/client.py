@@ -52,7 +52,7 @@ from sync.protocol import (
     PushResponse,
     RediffPage,
 )
-from sync.push import UNKNOWN_ROW, chunks
+from sync.push import UNKNOWN_ROW, UNKNOWN_VERSION, chunks
 from sync.replica import Replica
 from sync.resolutions import checkpoint_key, fetch_resolutions
 from sync.serverdb import schema_version
@@ -405,7 +405,7 @@ class SyncClient:
                 if len(summary.conflict_records) < DETAIL_LIMIT:
                     summary.conflict_records.append({"table": result.table, "id": result.id, "reason": result.reason,
                                                      "conflict_id": result.conflict_id or ""})
-            if result.status == "rejected" and result.reason != UNKNOWN_ROW:  # sent again whole: see push
+            if result.status == "rejected" and result.reason not in (UNKNOWN_ROW, UNKNOWN_VERSION):  # sent again: push
                 summary.rejected += 1
                 if len(summary.rejected_records) < DETAIL_LIMIT:
                     summary.rejected_records.append({"table": result.table, "id": result.id,
@@ -519,8 +519,17 @@ class SyncClient:
             applied = self.replica.apply_pulled(fetched.records, None, server_id, rewrite=rewrite).applied
             summary.repaired += applied if rewrite else len(wanted)
         if ahead:
-            # The server lost rows or versions this store has: send them again so none is lost.
-            self.replica.requeue(table, ahead)
+            # The server lost rows or versions this store has: send them again so none is lost. A row it holds at an
+            # older version (its database put back from a backup) goes as an edit of the server's record
+            # (``Replica.rebase``); a row it lacks, or that went meanwhile, goes whole, as new.
+            older = [row_id for row_id in ahead if row_id in server]
+            fetched = FetchResponse.model_validate_json(self._post_json(
+                "/sync/fetch", {"table": table, "ids": older}).content).records if older else []
+            rebased = [record for record in fetched
+                       if record.table == table and record.id in server and record.version < local[record.id][0]]
+            self.replica.rebase(table, rebased)
+            again = {record.id for record in rebased}
+            self.replica.requeue(table, [row_id for row_id in ahead if row_id not in again])
             summary.requeued += len(ahead)
 
     # ---- HTTP ---------------------------------------------------------------------------------------------

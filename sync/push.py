@@ -62,6 +62,8 @@ CHUNK = 500  # ids per IN (...) list
 # JSON parser refuses bodies past about 200.
 MAX_NESTING = 64
 UNKNOWN_ROW = "unknown_row"  # the reason a node's change to a row this server lacks is answered with
+# ... and to a row this server holds at an older version than the change's base (``BatchRun._process``)
+UNKNOWN_VERSION = "unknown_version"
 # A push as the server received it (``read_push``) or as a bundle import built it: the same fields.
 Push = PushRequest | IncomingPush
 AnyChange = Change | IncomingChange
@@ -354,6 +356,16 @@ class BatchRun:
             # recreated): the node sends the whole row again, as new (see Replica.apply_results).
             return self._reject(change, UNKNOWN_ROW, "服务器上没有这条记录，设备将整条重新上传 "
                                                      "(the server does not have this record: the device sends it whole)")
+        if current is not None and change.base_version > current["version"]:
+            # The node synced a later version than this server now holds: its database was put back from an older
+            # backup, and the versions after it are gone. Merged on that base, the change would bring back only
+            # what it edits now, and its echo would take the lost versions from the node too. The node gets this
+            # server's record instead, makes it its base and sends its row again, as an edit of it (see
+            # Replica.apply_results): what the server lost comes back with it.
+            return result(change, "rejected", UNKNOWN_VERSION, current["version"], record=current["record"],
+                          message="服务器上的这条记录比本设备同步过的旧（服务器由较早的备份恢复），设备将在其上重新上传 "
+                                  "(the server holds an older version than this device synced: its database was put "
+                                  "back from an older backup; the device sends its row again as an edit of it)")
         if current is not None and change.hlc and current["by"] == self.by and change.hlc < current["hlc"]:
             return self._superseded(change, current)
         try:

@@ -28,7 +28,7 @@ from sync.hlc import HybridClock, Timestamp
 from sync.identity import EPOCH_KEY
 from sync.keys import CITY_KEY_SETTING, CITY_SERVER_SETTING
 from sync.protocol import ChangeResult, PulledRecord
-from sync.push import UNKNOWN_ROW, chunks, foreign_keys
+from sync.push import UNKNOWN_ROW, UNKNOWN_VERSION, chunks, foreign_keys
 from sync.records import DIGEST_ZERO, digest_xor, from_wire, row_hash, table_of
 from sync.status import SyncStatus, sync_status  # noqa: F401  (re-exported: older imports)
 
@@ -244,6 +244,10 @@ class Replica:
         unknown = [r for r in results if r.status == "rejected" and r.reason == UNKNOWN_ROW]
         if unknown:
             digest = self._resend_whole(connection, table, unknown, bases, digest)
+        lost = [r for r in results if r.status == "rejected" and r.reason == UNKNOWN_VERSION and r.record is not None]
+        if lost:
+            digest = self._rebase_on_server(connection, table, lost, bases, digest)
+            unknown += lost  # (neither is this store's error: both go again in this sync)
         accepted = [r for r in results if r.status != "rejected"]
         # Bulk statements go straight to sqlite3's executemany (exec_driver_sql): SQLAlchemy's per-row
         # parameter processing cost more than SQLite's own work for a 2,000-row batch.
@@ -357,6 +361,20 @@ class Replica:
             connection.exec_driver_sql(f"DELETE FROM sync_base WHERE tbl = ? AND row_id IN ({marks(part)})",
                                        (table, *part))
         self.resend += len(unknown)
+        return digest
+
+    def _rebase_on_server(self, connection: Connection, table: str, lost: list[ChangeResult],
+                          bases: dict[str, tuple[int, dict[str, Any]]], digest: Digest) -> Digest:
+        """Rows whose sync base is a version the server no longer holds (its database was put back from an older
+        backup), answered ``unknown_version`` with the server's record: that record becomes the base, and the
+        row, still queued, goes again in this sync as an edit of it, bringing back what the server lost."""
+        rows = []
+        for result in lost:
+            assert result.record is not None
+            digest = self._fold(digest, table, result.id, bases.get(result.id), result.version, result.record)
+            rows.append((table, result.id, result.version, orjson.dumps(result.record)))
+        upsert_bases(connection, rows)
+        self.resend += len(lost)
         return digest
 
     def _unwritable_echoes(self, connection: Connection, table: str, accepted: list[ChangeResult]) -> set[str]:
@@ -661,6 +679,21 @@ class Replica:
         return {row_id: (version, row_hash(table, row_id, version,
                                            local[row_id] if row_id in local else orjson.loads(data)))
                 for row_id, (version, data) in bases.items()}
+
+    def rebase(self, table: str, records: list[PulledRecord]) -> None:
+        """Rows this store synced at a later version than the server now holds (its database was put back from an
+        older backup, and the versions after it are gone there): the server's record becomes each row's sync
+        base and the row is queued, so the next push sends it as an edit of what the server holds. What the
+        server lost comes back as an edit of its row, applied as any edit is. (Sent whole, as new, it met the
+        server's older row as an edit on no common base: a conflict for every field it had changed, and the
+        county showed the older values until the city decided.)"""
+        if not records:
+            return
+        now = datetime.now().isoformat()
+        with self.store.applying_remote_changes() as connection:
+            upsert_bases(connection, [(table, r.id, r.version, orjson.dumps(r.record)) for r in records])
+            connection.exec_driver_sql("INSERT INTO change_log (tbl, row_id, op, at) VALUES (?, ?, 'U', ?)",
+                                       [(table, r.id, now) for r in records])
 
     def requeue(self, table: str, ids: list[str]) -> None:
         """Rows the server lacks although this store thinks it has them: send them again as new."""

@@ -3,18 +3,22 @@
 The county synced, then kept working (``sqlite3`` edits, a soft delete, a hard delete); the city's database
 is recreated empty and the server started again. The county's next sync sends every row the server does
 not know whole (pending edits included), the digest disagrees, the repair runs, and the county ends in sync:
-nothing lost, nothing doubled; on SQLite and on PostgreSQL.
+nothing lost, nothing doubled; on SQLite and on PostgreSQL. And a city database put back from a backup older
+than the county's last sync: the edits that sync carried come back as edits, not as conflicts.
 """
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from city_server import DATABASES, database_url
-from clerk import COUNTY, Clerk, assert_in_sync, server_rows
+from clerk import COUNTY, Clerk, assert_in_sync, open_conflicts, server_rows
 from sync_fixtures import thread_server
 
 
@@ -63,3 +67,68 @@ def test_a_server_recreated_empty_gets_every_row_back_with_the_pending_edits(cit
         assert server[("volunteer", first)]["name"] == "恢复测试"
         assert server[("volunteer", fourth)]["mobile"] == "13912345678"
         assert ("volunteer", second) not in server and ("volunteer", third) not in server
+
+
+def back_up(url: str, folder: Path) -> Path:
+    """The city's database as its nightly backup keeps it: SQLite's backup API, or ``pg_dump``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite:///"):
+        target = folder / "city.sqlite"
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(target) as copy:
+            source.backup(copy)
+        source.close()
+        copy.close()
+        return target
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("putting a PostgreSQL database back from a backup needs pg_dump and pg_restore on PATH")
+    target = folder / "city.dump"
+    subprocess.run(["pg_dump", "--format=custom", "--file", str(target), _libpq(url)], check=True)
+    return target
+
+
+def put_back(url: str, backup: Path) -> None:
+    """The backup restored over the city's database, with the server stopped."""
+    if url.startswith("sqlite:///"):
+        lose_database(url)
+        shutil.copyfile(backup, url.removeprefix("sqlite:///"))
+        return
+    lose_database(url)
+    subprocess.run(["pg_restore", "--dbname", _libpq(url), str(backup)], check=True)
+
+
+def _libpq(url: str) -> str:
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def test_a_server_put_back_from_an_older_backup_takes_the_edits_it_lost_as_edits(city_url: str,
+                                                                                 tmp_path: Path) -> None:
+    """The city's database is put back from a backup taken before the county's last sync: the server holds the
+    rows that sync changed at their older versions. The county's next sync sends them again as edits of the
+    server's rows (with an edit made since, waiting to go): applied, no conflict for the city to decide, and the
+    county keeps its values. (Before, each went as a new row meeting the server's older one: a conflict for every
+    field changed, and the county showed the older values until the city decided.)"""
+    clerk = Clerk(tmp_path / "county").setup(volunteers=15)
+    with thread_server(city_url) as city:
+        token = city.token(COUNTY)
+        clerk.sync(city.url, token)
+    saved = back_up(city_url, tmp_path / "backup")
+    first, second = [row[0] for row in clerk.query("SELECT id FROM volunteer ORDER BY id LIMIT 2")]
+    clerk.sql("UPDATE volunteer SET name = '备份后改名' WHERE id = ?", first)
+    clerk.sql("UPDATE volunteer SET mobile = '13912345678', work_unit = '县农技站' WHERE id = ?", second)
+    with thread_server(city_url) as city:
+        assert clerk.sync(city.url, token)["applied"] == 2
+    put_back(city_url, saved)
+    clerk.sql("UPDATE volunteer SET notes = '恢复后又改' WHERE id = ?", second)  # waiting to go at the restore
+    expected = clerk.rows()
+    with thread_server(city_url) as city:
+        summary = clerk.sync(city.url, token)
+        assert summary["conflicts"] == 0 and summary["rejected"] == 0, summary
+        assert open_conflicts(city.db) == 0
+        assert server_rows(city.db) == expected
+        server = server_rows(city.db)
+        assert server[("volunteer", first)]["name"] == "备份后改名"
+        assert (server[("volunteer", second)]["mobile"], server[("volunteer", second)]["work_unit"],
+                server[("volunteer", second)]["notes"]) == ("13912345678", "县农技站", "恢复后又改")
+        again = clerk.sync()
+        assert again["digest"] == "match" and again["pushed"] == 0
+        assert_in_sync(clerk, city.db)
