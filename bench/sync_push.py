@@ -272,7 +272,7 @@ def run_peer_trial(folder: Path, documents: Path, noop_runs: int) -> dict[str, A
     try:
         assert server.stdout is not None
         port = json.loads(server.stdout.readline())["port"]
-        figures = node_json("push", str(folder), f"http://127.0.0.1:{port}/bench", str(noop_runs))
+        figures = node_json("push", str(folder), f"http://127.0.0.1:{port}/bench", str(noop_runs), str(server.pid))
         figures["server_peak_rss_mb"] = peak_rss_mb(server.pid)
     finally:
         server.terminate()
@@ -328,11 +328,17 @@ def report_peer(ours: dict[str, Any], peer: dict[str, Any], load: str) -> None:
     pairs = list(zip(ours["trial_rates"], peer["trial_rates"], strict=False))
     push_ratio = statistics.median(mine / theirs for mine, theirs in pairs) if len(ours["trial_rates"]) == \
         len(peer["trial_rates"]) else our_rate / peer_rate
+    # CPU time of the median trials' pushes, both processes each side (ours from /proc, PouchDB's: process.cpuUsage
+    # of its client, /proc of its server).
+    cpu_ours = (ours["client_cpu"] + ours["server_cpu"]) / ours["records"] * 1e6
+    cpu_peer = (peer["client_cpu"] + peer["server_cpu"]) / peer["docs_written"] * 1e6
     checks = [
         ("initial push", f"{peer_rate:,.0f} docs/s", f"{our_rate:,.0f} records/s", push_ratio, "≥ 5×",
          push_ratio >= 5),
         ("push vs raw insert of the same rows", "", f"1/{1 / raw_share:.1f} of raw", raw_share, "≥ 1/10",
          raw_share >= 0.1),
+        ("CPU per record pushed, client + server", f"{cpu_peer:.0f} µs", f"{cpu_ours:.0f} µs", cpu_ours / cpu_peer,
+         "(reference)", None),
         ("no-op sync (one-way replication for PouchDB)", f"{peer['noop_ms']:.1f} ms", f"{ours['noop_ms']:.1f} ms",
          ours["noop_ms"] / peer["noop_ms"], "≤ 0.5×", ours["noop_ms"] <= 0.5 * peer["noop_ms"]),
         ("no-op sync (two-way sync for PouchDB)", f"{peer['noop_sync_ms']:.1f} ms", f"{ours['noop_ms']:.1f} ms",

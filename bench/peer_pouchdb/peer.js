@@ -4,8 +4,10 @@
 //
 //   node peer.js load DOCS.jsonl DBDIR        the client's local database, filled from one JSON document a line
 //   node peer.js serve DBDIR                   the server; prints {"port": N} once it listens
-//   node peer.js push DBDIR URL NOOPS          replicate DBDIR's database to URL (timed), then NOOPS no-op
+//   node peer.js push DBDIR URL NOOPS [PID]    replicate DBDIR's database to URL (timed), then NOOPS no-op
 //                                              replications each way; prints the figures as one JSON line
+//                                              (with the CPU time this process, and the server's process PID,
+//                                              spent on the timed replication)
 'use strict';
 
 const fs = require('fs');
@@ -19,6 +21,12 @@ function peakRssMb() {
   // VmHWM: the peak resident set of this process (as the Python side reads it for its own processes).
   const line = fs.readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
   return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN;
+}
+
+function processCpuSeconds(pid) {
+  // utime + stime of a process (all its threads), from /proc/PID/stat, in seconds (clock ticks of 1/100 s).
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop().split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function median(values) {
@@ -58,12 +66,16 @@ function serve(dir) {
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
-async function push(dir, url, noops) {
+async function push(dir, url, noops, serverPid) {
   const local = new PouchDB(path.join(dir, 'client'));
   const remote = new PouchDB(url);
+  const cpuBefore = process.cpuUsage();
+  const serverBefore = serverPid ? processCpuSeconds(serverPid) : NaN;
   let started = process.hrtime.bigint();
   const result = await local.replicate.to(remote, { batch_size: BATCH });
   const pushSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  const serverCpu = serverPid ? processCpuSeconds(serverPid) - serverBefore : NaN;
   const oneWay = [];
   const twoWay = [];
   for (let i = 0; i < noops; i++) {
@@ -81,6 +93,7 @@ async function push(dir, url, noops) {
   process.stdout.write(JSON.stringify({
     push_seconds: pushSeconds, docs_written: result.docs_written, server_docs: remoteInfo.doc_count,
     noop_ms: median(oneWay), noop_sync_ms: median(twoWay), client_peak_rss_mb: peakRssMb(),
+    client_cpu: (cpu.user + cpu.system) / 1e6, server_cpu: serverCpu,
   }) + '\n');
 }
 
@@ -88,8 +101,8 @@ async function main() {
   const [command, ...args] = process.argv.slice(2);
   if (command === 'load') await load(args[0], args[1]);
   else if (command === 'serve') serve(args[0]);
-  else if (command === 'push') await push(args[0], args[1], Number(args[2]));
-  else throw new Error(`usage: node peer.js load DOCS DBDIR | serve DBDIR | push DBDIR URL NOOPS`);
+  else if (command === 'push') await push(args[0], args[1], Number(args[2]), args[3] ? Number(args[3]) : 0);
+  else throw new Error(`usage: node peer.js load DOCS DBDIR | serve DBDIR | push DBDIR URL NOOPS [SERVER_PID]`);
 }
 
 main().catch((error) => {
