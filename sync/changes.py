@@ -168,7 +168,6 @@ def _row_reader(table: str) -> Callable[..., None]:
     return read  # type: ignore[no-any-return]
 
 
-@cache
 def _wire_datetime(value: Any) -> Any:
     """A stored date and time in wire form; text that is none (typed in the ``sqlite3`` shell: ``2026-02-30``) as
     it is, for the server to refuse that record, naming it and the field, while the rest of the batch goes."""
@@ -186,6 +185,7 @@ def _wire_date(value: Any) -> Any:
         return value
 
 
+@cache
 def _raw_converters(table: str) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     """(index in ``wire_fields``, raw SQLite value → wire value) for the wire columns whose stored form is
     not the wire form. A value no date or time is sent as it is: one bad row must not stop the sync."""
