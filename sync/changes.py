@@ -168,28 +168,24 @@ def _row_reader(table: str) -> Callable[..., None]:
     return read  # type: ignore[no-any-return]
 
 
-def _wire_datetime(value: Any) -> Any:
-    """A stored date and time in wire form; text that is none (typed in the ``sqlite3`` shell: ``2026-02-30``) as
-    it is, for the server to refuse that record, naming it and the field, while the rest of the batch goes."""
-    try:
-        return datetime.fromisoformat(value).isoformat() if isinstance(value, str) else value
-    except ValueError:
-        return value
-
-
-def _wire_date(value: Any) -> Any:
-    """A stored date in wire form; text that is no date as it is (see ``_wire_datetime``)."""
-    try:
-        return date.fromisoformat(value).isoformat() if isinstance(value, str) else value
-    except ValueError:
-        return value
+def _wire_form(parse: Callable[[str], date]) -> Callable[[Any], Any]:
+    """Stored date (or date and time) text → its wire form, by ``parse``; text that is none (typed in the
+    ``sqlite3`` shell: ``2026-02-30``) as it is, for the server to refuse that record, naming it and the field,
+    while the rest of the batch goes."""
+    def convert(value: Any) -> Any:
+        try:
+            return parse(value).isoformat() if isinstance(value, str) else value
+        except ValueError:
+            return value
+    return convert
 
 
 @cache
 def _raw_converters(table: str) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     """(index in ``wire_fields``, raw SQLite value → wire value) for the wire columns whose stored form is
     not the wire form. A value no date or time is sent as it is: one bad row must not stop the sync."""
-    convert: dict[str, Callable[[Any], Any]] = {"datetime": _wire_datetime, "date": _wire_date, "bool": bool}
+    convert: dict[str, Callable[[Any], Any]] = {"datetime": _wire_form(datetime.fromisoformat),
+                                                "date": _wire_form(date.fromisoformat), "bool": bool}
     kinds = column_kinds(table)
     return tuple((index, convert[kinds[name]]) for index, name in enumerate(wire_fields(table))
                  if kinds[name] in convert)

@@ -57,6 +57,18 @@ def upsert_bases(connection: Connection, rows: list[tuple[str, str, int, bytes]]
         cursor.close()
 
 
+def _server_bases(table: str, items: Iterable[ChangeResult | PulledRecord]) -> list[tuple[str, str, int, bytes]]:
+    """``upsert_bases`` rows of records the server sent (a push's answer or a fetch): its version and record."""
+    return [(table, item.id, item.version, orjson.dumps(item.record)) for item in items]
+
+
+def _queue(connection: Connection, table: str, ids: list[str]) -> None:
+    """Put rows in the change log (as an edit), so the next push sends them against their sync base."""
+    at = datetime.now().isoformat()
+    connection.exec_driver_sql("INSERT INTO change_log (tbl, row_id, op, at) VALUES (?, ?, 'U', ?)",
+                               [(table, row_id, at) for row_id in ids])
+
+
 # ``Replica.noop_state``: (source, key, value) rows; "waiting" and "recheck" rows say only that there are some.
 NOOP_STATE = (
     "SELECT 'checkpoint', key, value FROM sync_checkpoint WHERE key IN (?, 'digest', 'digest_rows') "
@@ -368,12 +380,10 @@ class Replica:
         """Rows whose sync base is a version the server no longer holds (its database was put back from an older
         backup), answered ``unknown_version`` with the server's record: that record becomes the base, and the
         row, still queued, goes again in this sync as an edit of it, bringing back what the server lost."""
-        rows = []
         for result in lost:
             assert result.record is not None
             digest = self._fold(digest, table, result.id, bases.get(result.id), result.version, result.record)
-            rows.append((table, result.id, result.version, orjson.dumps(result.record)))
-        upsert_bases(connection, rows)
+        upsert_bases(connection, _server_bases(table, lost))
         self.resend += len(lost)
         return digest
 
@@ -689,17 +699,14 @@ class Replica:
         county showed the older values until the city decided.)"""
         if not records:
             return
-        now = datetime.now().isoformat()
         with self.store.applying_remote_changes() as connection:
-            upsert_bases(connection, [(table, r.id, r.version, orjson.dumps(r.record)) for r in records])
-            connection.exec_driver_sql("INSERT INTO change_log (tbl, row_id, op, at) VALUES (?, ?, 'U', ?)",
-                                       [(table, r.id, now) for r in records])
+            upsert_bases(connection, _server_bases(table, records))
+            _queue(connection, table, [r.id for r in records])
 
     def requeue(self, table: str, ids: list[str]) -> None:
         """Rows the server lacks although this store thinks it has them: send them again as new."""
+        if not ids:
+            return
         with self.store.applying_remote_changes() as connection:
-            for row_id in ids:
-                connection.execute(sa.text("DELETE FROM sync_base WHERE tbl = :t AND row_id = :r"),
-                                   {"t": table, "r": row_id})
-                connection.execute(sa.text("INSERT INTO change_log (tbl, row_id, op, at) VALUES (:t, :r, 'U', :at)"),
-                                   {"t": table, "r": row_id, "at": datetime.now().isoformat()})
+            connection.exec_driver_sql("DELETE FROM sync_base WHERE tbl = ? AND row_id = ?", [(table, i) for i in ids])
+            _queue(connection, table, ids)
