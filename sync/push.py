@@ -84,13 +84,15 @@ def _references(table: str) -> tuple[tuple[str, str], ...]:
 def _natural_keys(columns: tuple[str, ...], records: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
     """How many of ``records`` hold each value of the natural key ``columns`` (a missing column as None). A new
     row carries every column, as a whole row does: one ``itemgetter`` call a row then (for two columns or more:
-    of one column it gives the value, not a key's tuple)."""
+    of one column it gives the value, not a key's tuple). A key holding a list or an object (a hostile body's) is
+    left out: no row can hold it, and cleaning refuses that record by itself."""
     if len(columns) > 1:
         try:
             return Counter(map(itemgetter(*columns), records))
-        except KeyError:
+        except (KeyError, TypeError):  # (TypeError: a key that does not hash)
             pass
-    return Counter(tuple(record.get(column) for column in columns) for record in records)
+    keys = (tuple(record.get(column) for column in columns) for record in records)
+    return Counter(key for key in keys if not any(isinstance(value, list | dict) for value in key))
 
 
 # A RowChange made from its values' tuple in one C call (the named tuple's own constructor is a Python function).

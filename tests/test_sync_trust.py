@@ -135,6 +135,25 @@ def test_every_field_refuses_every_wrong_json_type(server: ThreadServer, tokens:
     assert snapshot(server) == before
 
 
+def test_a_new_row_with_a_list_or_an_object_in_its_natural_key_is_refused_by_itself(server: ThreadServer,
+                                                                                   tokens: dict[str, str]) -> None:
+    """Found by a hostile client by hand: a new participation whose activity_id is a list (or a membership whose
+    volunteer_id is an object) made the server's natural-key lookup fail, a 500 for the whole batch."""
+    records = seed(server, tokens, HOME)
+    participation = valid_records(HOME)["participation"][1] | {"activity_id": records["activity"][0],
+                                                               "volunteer_id": records["volunteer"][0]}
+    membership = valid_records(HOME)["membership"][1] | {"team_id": records["team"][0],
+                                                         "volunteer_id": records["volunteer"][0]}
+    answers = results(push(server, tokens[HOME], [
+        change("participation", new_id(), participation | {"activity_id": ["x"]}),
+        change("membership", new_id(), membership | {"volunteer_id": {"a": 1}}),
+        change("participation", new_id(), participation)]))
+    # (the good one meets the seeded participation's natural key: merged into it, as any such row is)
+    assert [(a["status"], a["reason"]) for a in answers[:2]] == [("rejected", "invalid"), ("rejected", "invalid")]
+    assert answers[2]["status"] == "applied"
+    assert "activity_id" in answers[0]["message"] and "volunteer_id" in answers[1]["message"]
+
+
 @pytest.mark.parametrize("county_code", [int(OTHER), f"{OTHER[:3]}５０３", f" {OTHER} "],
                          ids=["a JSON number", "full-width digits", "padded text"])
 def test_another_countys_code_in_any_form_is_refused_per_record(server: ThreadServer, tokens: dict[str, str],
