@@ -139,6 +139,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "confirm.discard": ("放弃未保存的修改吗？", "Discard unsaved changes?"),
     "confirm.leave_unsaved": ("有未保存的输入，放弃并离开吗？", "There is unsaved input. Discard it and leave?"),
     "confirm.quit_unsaved": ("有未保存的输入，放弃并退出吗？", "There is unsaved input. Discard it and quit?"),
+    # Dates typed into the store by hand that cannot be read back (stvs_tui.widgets.repair)
+    "repair.title": ("数据中有 {count} 处无效日期", "{count} dates in the store cannot be read"),
+    "repair.intro": ("下列日期不是有效日期（可能有人在数据库中直接改过），含有它们的记录和列表打不开。请逐一改正"
+                     "（可不填的项可以清空），按 Ctrl+S 保存，改正随下次同步上报。",
+                     "These dates are not valid (the store was probably edited by hand), and the records and lists "
+                     "holding them cannot open. Correct each (clear it where the field may be empty) and press "
+                     "Ctrl+S; the corrections go with the next sync."),
+    "repair.item": ("{where}：“{value}”", "{where}: “{value}”"),
+    "repair.first": ("这里先列出前 {shown} 处，保存后再列出其余的。", " The first {shown} are here; the rest follow once saved."),
+    "repair.later": ("暂不处理", "Later"),
+    "repair.saved": ("已改正 {count} 处日期", "{count} dates corrected"),
     # Forms
     "form.errors": ("请先改正标红的字段", "Please correct the fields marked in red"),
     "form.new_volunteer": ("新建志愿者", "New volunteer"),

@@ -577,7 +577,8 @@ def activity_page(session: Session, county_code: str, flt: ActivityFilter, offse
     rows = session.execute(
         sa.select(Activity.id, Activity.title, team_label(), Activity.service_kind, Activity.venue_kind,
                   Activity.starts_at, Activity.status, _signed_up())
-        .join(Team, Team.id == Activity.team_id)
+        # (outer: an activity whose team was hard-deleted in the sqlite3 shell is still listed, and counted)
+        .outerjoin(Team, Team.id == Activity.team_id)
         .where(*flt.conditions(county_code))
         .order_by(*sort_terms(sort, activity_sorts(), [Activity.starts_at], "activity"))
         .offset(offset).limit(limit)

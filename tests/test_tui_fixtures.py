@@ -111,7 +111,8 @@ async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout:
     # busy machine the screen is on the stack well before that).
     while not (condition() and pilot.app.screen.is_mounted):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {condition} "
+                                 f"(screens: {pilot.app.screen_stack})")
         await pilot.pause(0.02)
     # A mounted screen focuses its first field with ``focus()``, which lands a message later: let the app's
     # queue run dry once, so the next key goes to that field (an Enter on a dialog not yet focused did nothing).

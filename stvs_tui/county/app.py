@@ -113,6 +113,8 @@ class CountyApp(RegistryApp):
             self.county_code = store.county_code
             self.county_name = self.region_name(self.county_code)
         self.first_data_shown = False
+        self.repair_generation = 0  # see check_stored_values
+        self.stored_values_checked = False
         # Input that came while the store was still opening, handed on once it is open (see on_event).
         self.held_input: list[events.Event] = []
         self._replaying = False  # a key in flight, or held input being handed on (by ``_replayer``)
@@ -154,6 +156,7 @@ class CountyApp(RegistryApp):
         self.first_data_shown = True
         self._open_store_now()
         self.settle_heap()
+        self._first_check()
 
     def _open_store_now(self) -> None:
         """Start opening the store (once), and hear when it is open."""
@@ -183,6 +186,7 @@ class CountyApp(RegistryApp):
         if self.held_input and not self._replaying:
             self._replay_later()
         self.settle_heap()
+        self._first_check()
 
     # Keys (and clicks, pastes) wait while the store is still opening: every area reads the store, and a key
     # handled at once would block the screen or reach a screen that is about to be covered. They wait too while
@@ -439,6 +443,88 @@ class CountyApp(RegistryApp):
         freeze_settled_heap()
         gc.enable()  # off since stvs-tui started (stvs_tui.county.start.run_county_app)
 
+    # ---- dates typed into the store by hand (schema.stored_values) ----------------------------------------
+    # A scan's finding is stale once a correction is being written: each write moves ``repair_generation`` on
+    # as it starts and as it ends, and a finding of another generation than the current one opens nothing (a
+    # list's second worker, failing late, would otherwise ask again for a date just corrected).
+
+    def _first_check(self) -> None:
+        """The first look for such dates: once the first screen shows its data and the store is open (the
+        check never waits for the store itself, nor makes it open sooner)."""
+        if self.stored_values_checked or not self.first_data_shown or not self.store_ready:
+            return
+        self.stored_values_checked = True
+        self.check_stored_values()
+
+    def check_stored_values(self) -> None:
+        """Look (in a thread, once the first screen shows its data) for stored dates that cannot be read back;
+        the clerk is asked to correct any found."""
+        self.run_job(self, self._unreadable_values, self.ask_repair, group="stored-values")
+
+    def _unreadable_values(self) -> tuple[int, list[Any]]:
+        from schema.stored_values import unreadable_values
+
+        generation = self.repair_generation
+        with self.store.session() as session:
+            return generation, unreadable_values(session.connection())
+
+    def ask_repair(self, found: tuple[int, list[Any]]) -> None:
+        """The repair modal for what a scan found (``schema.stored_values.Unreadable``), unless it is open
+        already or the finding is stale."""
+        from stvs_tui.widgets.repair import RepairModal
+
+        generation, items = found
+        if not items or generation != self.repair_generation:
+            return
+        if any(isinstance(screen, RepairModal) for screen in self.screen_stack):
+            return
+        self.push_screen(RepairModal(items[:REPAIRS_AT_ONCE], total=len(items)), self._write_repairs)
+
+    def _write_repairs(self, corrections: list[Any] | None) -> None:
+        if not corrections:
+            return
+        from schema.stored_values import repair_value
+
+        self.repair_generation += 1
+
+        def write(session: Session) -> int:
+            try:
+                connection = session.connection()
+                for item, value in corrections:
+                    repair_value(connection, item, value)
+                session.commit()
+            finally:
+                self.repair_generation += 1
+            return len(corrections)
+
+        def written(count: int) -> None:
+            self.notify(t("repair.saved", count=count))
+            screen = self.screen  # what failed to load for the bad values loads again
+            for reload in ("action_refresh", "load"):
+                if callable(getattr(screen, reload, None)):
+                    getattr(screen, reload)()
+                    break
+            self.check_stored_values()  # the next ones, when there were more than the modal showed
+
+        self.run_db(self, write, written, group="write", exclusive=False)
+
+    def _repair_asked(self, exc: Exception) -> bool:
+        """In a worker whose read failed: whether stored dates that cannot be read back are the cause (a
+        ValueError or TypeError from reading a row, not one of our own refusals); then the repair modal is
+        asked for, and the failure needs no other word."""
+        from schema.errors import StvsError
+
+        if not isinstance(exc, (ValueError, TypeError)) or isinstance(exc, StvsError):
+            return False
+        try:
+            found = self._unreadable_values()
+        except Exception:  # noqa: BLE001 (the failure is told as it is)
+            return False
+        if found[1]:
+            with contextlib.suppress(RuntimeError):  # the app has stopped meanwhile
+                self.call_from_thread(self.ask_repair, found)
+        return bool(found[1])
+
     def run_db(self, node: DOMNode, job: Callable[[Session], T], done: Callable[[T], Any] | None = None, *,
                group: str = "load", exclusive: bool = True) -> Worker[None]:
         """Run ``job(session)`` in a thread; ``done(result)`` runs on the UI thread unless superseded. A ``group``
@@ -476,6 +562,8 @@ class CountyApp(RegistryApp):
                 sa_exc = sys.modules.get("sqlalchemy.exc")
                 wrapped = sa_exc is not None and isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None
                 error = exc.orig if wrapped else exc  # type: ignore[attr-defined]
+                if group != "stored-values" and self._repair_asked(exc):
+                    return  # a date typed into the store by hand that cannot be read: the clerk corrects it
                 machine = storage_failure(exc)  # a full disk: say so, and that nothing was saved
                 if machine is not None:
                     where = self.opening.plain.path if self.opening is not None else self.store.path
@@ -493,6 +581,7 @@ class CountyApp(RegistryApp):
         return node.run_worker(work, thread=True, group=group, exclusive=exclusive, exit_on_error=False)
 
 
+REPAIRS_AT_ONCE = 20  # stored dates the repair modal shows at once (the rest follow once these are saved)
 LANGUAGE_SETTING = "language"  # the Settings screen's language (stvs_tui.county.screens.settings.LANGUAGE)
 
 
