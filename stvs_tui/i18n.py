@@ -332,6 +332,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "doctor.action.take_city": ("以市里的记录为准：删除占用同一键的本地记录",
                                 "Take the city's record: the local row holding the same key is removed"),
     "doctor.action.correct_record": ("按原因修改该记录，再同步", "Correct the record as the reason says, then sync"),
+    "doctor.action.city_corrects": ("市里的这条记录有无效的值（可能有人直接改过市里的数据库）：请市科协改正，改正后下次同步自动写入",
+                                    "The city's record holds a value that is not valid (its database was probably "
+                                    "edited by hand): the city corrects it, and the next sync writes it"),
     "doctor.action.await_city": ("等待市科协处理冲突，下次同步带回结果",
                                  "The city decides; the next sync brings the decision"),
     "doctor.item": ("【{kind}】{table} {id}：{reason} {detail}", "[{kind}] {table} {id}: {reason} {detail}"),

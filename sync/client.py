@@ -12,6 +12,7 @@ import json
 import os
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -430,7 +431,19 @@ class SyncClient:
 
     def retry_quarantine(self, server_id: str, summary: SyncSummary) -> None:
         """Write quarantined records again, after asking the server for the rows they refer to that this
-        store lacks (a row hard-deleted here comes back as what the server has: often its tombstone)."""
+        store lacks (a row hard-deleted here comes back as what the server has: often its tombstone). A record
+        held for a value that is none (typed by hand into the city's database) is asked for again as the
+        server has it now: the city puts such a value right in place, without a new version to pull."""
+        invalid: dict[str, list[str]] = defaultdict(list)
+        for item in quarantine.quarantined(self.store):
+            if item.reason == quarantine.INVALID:
+                invalid[item.table].append(item.row_id)
+        for table, ids in invalid.items():
+            for part in chunks(ids, MAX_PULL_LIMIT):
+                fetched = FetchResponse.model_validate_json(
+                    self._post_json("/sync/fetch", {"table": table, "ids": part}).content)
+                summary.repaired += self.replica.apply_pulled(fetched.records, None, server_id, revive=True,
+                                                              rewrite=True).applied
         for _ in range(len(SYNCED_TABLES)):  # a row asked for may refer to one missing too: a level a round
             wanted = quarantine.wanted_references(self.store)
             if not wanted:

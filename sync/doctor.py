@@ -32,7 +32,9 @@ REFETCH = "refetch"  # the next sync asks the city again for the rows referred t
 TAKE_CITY = "take_city"  # `stvs-tui sync take-city TABLE:ID`: the local row holding the key gives way to the city's
 CORRECT_RECORD = "correct_record"  # edit the record (the reason says what) and sync
 AWAIT_CITY = "await_city"  # the city decides (conflict queue); the next sync brings the decision
-ACTIONS = (RESEND, DROP_BATCH, REFETCH, TAKE_CITY, CORRECT_RECORD, AWAIT_CITY)
+CITY_CORRECTS = "city_corrects"  # the city's record holds a value that is none (typed by hand there): the city
+# corrects it, and the next sync writes it
+ACTIONS = (RESEND, DROP_BATCH, REFETCH, TAKE_CITY, CORRECT_RECORD, AWAIT_CITY, CITY_CORRECTS)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ def _quarantined(store: Store) -> list[StuckItem]:
     for held in quarantine.quarantined(store):
         if held.reason == quarantine.UNIQUE:
             action, command = TAKE_CITY, f"stvs-tui sync take-city {held.key}"
+        elif held.reason == quarantine.INVALID:
+            action, command = CITY_CORRECTS, ""
         else:
             action, command = REFETCH, "stvs-tui sync"
         items.append(StuckItem("quarantined", held.table, held.row_id, held.reason, held.detail, held.at, action,

@@ -20,11 +20,13 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from schema.errors import InvalidRecord
 from schema.store import Store
 from sync.protocol import PulledRecord
-from sync.records import table_of
+from sync.records import clean_incoming, table_of
 
 FOREIGN_KEY, UNIQUE, CONSTRAINT = "foreign_key", "unique", "constraint"
+INVALID = "invalid"  # a value this store cannot hold as its type (a date typed by hand at the city)
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,11 @@ def unique_holders(connection: Connection, table: str, row_id: str, record: dict
     return holders
 
 
-def diagnose(connection: Connection, record: PulledRecord, error: str) -> tuple[str, str]:
-    """(reason, detail) of a record the store refused with ``error``."""
+def diagnose(connection: Connection, record: PulledRecord, error: str | ValueError | TypeError) -> tuple[str, str]:
+    """(reason, detail) of a record the store refused with ``error`` (a constraint's message, or the error
+    turning one of its values into its column's type raised)."""
+    if not isinstance(error, str):
+        return INVALID, invalid_values(record) or str(error)
     missing = missing_references(connection, record.table, record.record)
     if missing:
         return FOREIGN_KEY, "; ".join(f"{column} → {parent} {value}" for column, parent, value in missing)
@@ -88,6 +93,16 @@ def diagnose(connection: Connection, record: PulledRecord, error: str) -> tuple[
         keys = ", ".join("+".join(columns) for columns in unique_keys(record.table))
         return UNIQUE, f"{keys} held by local {record.table} {', '.join(holders)}"
     return CONSTRAINT, error
+
+
+def invalid_values(record: PulledRecord) -> str:
+    """The record's values that are not of their column's type, each named with its field (as the server names
+    them when a device sends one): ``birth_date: “2026-13-45”不是有效日期…``; "" when the rules find none."""
+    try:
+        clean_incoming(record.table, record.record, partial=True, strict_types=True)
+    except InvalidRecord as exc:
+        return "; ".join(str(error) for error in exc.errors)
+    return ""
 
 
 def hold(connection: Connection, items: list[tuple[PulledRecord, str, str]]) -> None:

@@ -225,7 +225,7 @@ class Replica:
         """
         try:
             self._apply_results(batch_id, changes, results, careful=False)
-        except sa.exc.IntegrityError:
+        except (sa.exc.IntegrityError, ValueError, TypeError):  # (see apply_pulled)
             self._apply_results(batch_id, changes, results, careful=True)
 
     def _apply_results(self, batch_id: str, changes: list[dict[str, Any]], results: list[ChangeResult],
@@ -398,9 +398,10 @@ class Replica:
                 with connection.begin_nested() as trial:
                     self._write_records(connection, table, [(result.id, result.version, result.record)])
                     trial.rollback()
-            except sa.exc.IntegrityError as exc:
+            except (sa.exc.IntegrityError, ValueError, TypeError) as exc:
                 record = PulledRecord(seq=0, table=table, id=result.id, version=result.version, record=result.record)
-                refused.append((record, *quarantine.diagnose(connection, record, str(exc.orig))))
+                error = str(exc.orig) if isinstance(exc, sa.exc.IntegrityError) else exc
+                refused.append((record, *quarantine.diagnose(connection, record, error)))
         if refused:
             quarantine.hold(connection, refused)
         return {item[0].id for item in refused}
@@ -459,7 +460,9 @@ class Replica:
         """
         try:
             return self._apply_pulled(records, next_since, server_key, revive, rewrite, careful=False)
-        except sa.exc.IntegrityError:
+        except (sa.exc.IntegrityError, ValueError, TypeError):
+            # (ValueError, TypeError: a value not of its column's type, such as a date typed by hand into a
+            # SQLite city database, which the server sends as it is)
             return self._apply_pulled(records, next_since, server_key, revive, rewrite, careful=True)
 
     def _apply_pulled(self, records: list[PulledRecord], next_since: int | None, server_key: str, revive: bool,
@@ -507,7 +510,7 @@ class Replica:
         again while a pass writes any (a team's parent may come after it); return those refused, diagnosed."""
         connection.exec_driver_sql("PRAGMA defer_foreign_keys=OFF")
         waiting = [r for table in SYNCED_TABLES for r in chosen[table]]
-        errors: dict[tuple[str, str], str] = {}
+        errors: dict[tuple[str, str], str | ValueError | TypeError] = {}
         while waiting:
             refused = []
             for record in waiting:
@@ -518,6 +521,9 @@ class Replica:
                 except sa.exc.IntegrityError as exc:
                     refused.append(record)
                     errors[(record.table, record.id)] = str(exc.orig)
+                except (ValueError, TypeError) as exc:  # a value that is not of its column's type
+                    refused.append(record)
+                    errors[(record.table, record.id)] = exc
             if len(refused) == len(waiting):
                 break
             waiting = refused

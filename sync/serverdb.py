@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from filelock import FileLock
+from sqlalchemy.dialects.sqlite import base as sqlite_types
 from sqlalchemy.engine import Connection, Engine
 
 from schema.identity import SigningKey, new_key_pair, public_key_of
@@ -184,12 +185,48 @@ def open_server_db(url: str) -> ServerDB:
         city_key = _city_key(store.engine, server_id)
         _seed_regions(store.engine)
     database = store.engine.url.database
+    if store.engine.dialect.name == "sqlite":
+        _keep_unreadable_dates(store.engine)
     if store.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
         sa.event.listen(store.engine, "connect", _server_sqlite_pragmas)
         store.engine.dispose()  # connections opened so far lack them
         return ServerDB(store=store, server_id=server_id, city_key=city_key,
                         checkpointer=WalCheckpointer(str(database)))
     return ServerDB(store=store, server_id=server_id, city_key=city_key)
+
+
+class _KeptDate(sqlite_types.DATE):
+    """A SQLite city database's date that is none (typed by hand in the ``sqlite3`` shell: ``2026-13-45``) read
+    as its text, not as an error: it goes to the county as it is (a device holds the record back, in quarantine,
+    naming the field) instead of failing every pull, fetch and push of that county with a 500."""
+
+    def result_processor(self, dialect: sa.Dialect, coltype: object) -> Callable[[Any], Any]:
+        return _kept(super().result_processor(dialect, coltype))
+
+
+class _KeptDateTime(sqlite_types.DATETIME):
+    """A date and time that is none (``2026-02-30 25:61``), read as its text (see ``_KeptDate``)."""
+
+    def result_processor(self, dialect: sa.Dialect, coltype: object) -> Callable[[Any], Any]:
+        return _kept(super().result_processor(dialect, coltype))
+
+
+def _kept(parse: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        try:
+            return parse(value) if parse is not None else value
+        except (ValueError, TypeError):
+            return value
+    return read
+
+
+def _keep_unreadable_dates(engine: Engine) -> None:
+    """This engine (only: a county store's reads stay strict, its TUI asks for a correction) reads dates it
+    cannot parse as their text. PostgreSQL's typed columns never hold one."""
+    dialect = engine.dialect
+    dialect.colspecs = {**dialect.colspecs, sa.Date: _KeptDate, sa.DateTime: _KeptDateTime}
+    dialect._type_memos.clear()  # the processors the migrations' statements read with
+    engine.clear_compiled_cache()
 
 
 def _seed_regions(engine: Engine) -> None:
