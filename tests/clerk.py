@@ -101,6 +101,17 @@ class Clerk:
             store.close()
 
 
+def two_devices(url: str, token: str, folder: Path, volunteers: int = 40) -> tuple[Clerk, Clerk, str]:
+    """Device ``a`` with the county's demo data, synced; device ``b`` set up from the server; the first
+    volunteer's id (the row the two will edit)."""
+    a = Clerk(folder / "a").setup(volunteers=volunteers)
+    a.sync(url, token)
+    b = Clerk(folder / "b")
+    assert b.cli("init", "--county", COUNTY)[0] == 0
+    b.sync(url, token)
+    return a, b, a.query("SELECT id FROM volunteer ORDER BY id LIMIT 1")[0][0]
+
+
 def live_rows(engine: sa.Engine, county: str = COUNTY) -> dict[tuple[str, str], dict[str, Any]]:
     found: dict[tuple[str, str], dict[str, Any]] = {}
     with engine.connect() as connection:

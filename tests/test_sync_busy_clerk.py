@@ -17,6 +17,7 @@ import httpx
 import pytest
 from city_server import DATABASES, database_url
 from clerk import COUNTY, Clerk, assert_in_sync, server_rows
+from clerk import two_devices as clerk_devices
 from sync_fixtures import ThreadServer, thread_server
 
 from schema.store import open_store
@@ -46,13 +47,7 @@ class EditWhenSent(httpx.HTTPTransport):
 def two_devices(city: ThreadServer, tmp_path: Path) -> tuple[Clerk, Clerk, str, str]:
     """Device A with the county's data, device B set up from the server; the row both will edit."""
     token = city.token(COUNTY)
-    a = Clerk(tmp_path / "a").setup(volunteers=40)
-    a.sync(city.url, token)
-    b = Clerk(tmp_path / "b")
-    assert b.cli("init", "--county", COUNTY)[0] == 0
-    b.sync(city.url, token)
-    row = a.query("SELECT id FROM volunteer ORDER BY id LIMIT 1")[0][0]
-    return a, b, row, token
+    return (*clerk_devices(city.url, token, tmp_path), token)
 
 
 def busy_sync(clerk: Clerk, url: str, token: str, row_id: str, statement: str, *params: object) -> SyncSummary:

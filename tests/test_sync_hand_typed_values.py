@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from clerk import COUNTY, Clerk, server_rows
+from clerk import COUNTY, Clerk, server_rows, two_devices
 from sync_fixtures import ThreadServer
 
 
@@ -89,13 +89,7 @@ def test_a_merged_record_sent_back_with_such_a_value_is_held_back_not_a_failed_s
     """The server's answer to a push carries the merged record when another device changed the row meanwhile:
     with the city's hand-typed date in it, writing it raised on the device (a ValueError, not the constraint
     failure the answer's quarantine caught) and the sync failed; it is held back like a pulled one."""
-    token = city.token(COUNTY)
-    first = Clerk(tmp_path / "first").setup(volunteers=5)
-    first.sync(city.url, token)
-    second = Clerk(tmp_path / "second")
-    assert second.cli("init", "--county", COUNTY)[0] == 0
-    second.sync(city.url, token)
-    row = first.query("SELECT id FROM volunteer ORDER BY id LIMIT 1")[0][0]
+    first, second, row = two_devices(city.url, city.token(COUNTY), tmp_path, volunteers=5)
     with sqlite3.connect(Path(str(city.db.engine.url.database))) as connection:
         connection.execute("UPDATE volunteer SET birth_date = '2026-13-45' WHERE id = ?", (row,))
     connection.close()

@@ -62,7 +62,24 @@ def _option_pairs(options: Options | None) -> list[tuple[str, str]]:
 
 
 
-class FormModal(ModalScreen[dict[str, Any] | None]):
+class SaveOrCancel:
+    """A modal whose buttons are #save and #cancel: a press runs its save or cancel action."""
+
+    def action_save(self) -> None:
+        raise NotImplementedError
+
+    def action_cancel(self) -> None:
+        raise NotImplementedError
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+
+class FormModal(SaveOrCancel, ModalScreen[dict[str, Any] | None]):
     """Edit one record's fields; dismisses with the cleaned values, or None when cancelled."""
 
     SCOPE = "form"
@@ -249,13 +266,6 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
     @on(Input.Submitted)
     def _next_field(self) -> None:
         self.focus_next()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.action_cancel()
 
     def action_save(self) -> None:
         cleaned, errors = self.validate_form()

@@ -15,12 +15,12 @@ from schema.errors import InvalidValue
 from schema.stored_values import Unreadable, corrected_value
 from stvs_tui.actions import install_bindings
 from stvs_tui.i18n import language, t
-from stvs_tui.widgets.form import localize_error
+from stvs_tui.widgets.form import SaveOrCancel, localize_error
 
 Corrections = list[tuple[Unreadable, date | datetime | None]]
 
 
-class RepairModal(ModalScreen[Corrections | None]):
+class RepairModal(SaveOrCancel, ModalScreen[Corrections | None]):
     """Correct stored values that are no date; dismisses with (value, correction) pairs, or None."""
 
     SCOPE = "form"  # Ctrl+S saves, Esc leaves
@@ -53,13 +53,6 @@ class RepairModal(ModalScreen[Corrections | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.focus_next()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.action_cancel()
 
     def corrections(self) -> tuple[Corrections, list[int]]:
         """Each value's correction, and the indexes of those that are not yet a date (their errors shown)."""
