@@ -326,6 +326,7 @@ class SyncBase(SQLModel, table=True):
     row_id: str = Field(primary_key=True, max_length=36)
     version: int = 0
     data: str = Field(default="{}", description="JSON of the synced fields at that version")
+    stamp: str = Field(default="", max_length=64, description="the server's stamp of that version's write")
 
 
 class SyncGuard(SQLModel, table=True):

@@ -77,15 +77,20 @@ def pending_rows(connection: Connection, cursor: Cursor, limit: int) -> list[Pen
     return found
 
 
-def load_bases(connection: Connection, table: str, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+def load_bases(connection: Connection, table: str, ids: list[str],
+               stamps: dict[str, str] | None = None) -> dict[str, tuple[int, dict[str, Any]]]:
+    """The sync bases of rows, by id: (version, data); and, into ``stamps`` when given, each base's stamp where
+    it is known."""
     bases: dict[str, tuple[int, dict[str, Any]]] = {}
     for part in chunks(ids):
         if not any_in_id_range(connection, "sync_base", table, part):
             continue
-        for row_id, version, data in driver_rows(
-                connection, f"SELECT row_id, version, data FROM sync_base WHERE tbl = ? AND row_id IN ({marks(part)})",
-                (table, *part)):
+        for row_id, version, data, stamp in driver_rows(
+                connection, "SELECT row_id, version, data, stamp FROM sync_base WHERE tbl = ? AND row_id IN "
+                            f"({marks(part)})", (table, *part)):
             bases[row_id] = (version, orjson.loads(data))
+            if stamps is not None and stamp:
+                stamps[row_id] = stamp
     return bases
 
 
@@ -201,7 +206,8 @@ def build_batch(connection: Connection, pending: list[PendingRow], node: str, cl
         if not of_table:
             continue
         ids = [p.row_id for p in of_table]
-        rows, bases = load_rows(connection, table, ids), load_bases(connection, table, ids)
+        stamps: dict[str, str] = {}
+        rows, bases = load_rows(connection, table, ids), load_bases(connection, table, ids, stamps)
         for item in of_table:
             content = _content(rows.get(item.row_id), bases.get(item.row_id))
             if content is None:
@@ -210,7 +216,8 @@ def build_batch(connection: Connection, pending: list[PendingRow], node: str, cl
             base_version, base_values, fields, deleted = content
             batch.changes.append({"change_id": change_id(node, item, content), "table": table,
                                   "id": item.row_id, "base_version": base_version, "base": base_values,
-                                  "fields": fields, "deleted": deleted})
+                                  "fields": fields, "deleted": deleted,
+                                  "base_stamp": stamps.get(item.row_id, "") if base_version else ""})
     # Stamped once the batch is built, in the order built, as one tick each would (``hlc`` stays the last key).
     for change, stamp in zip(batch.changes, clock.tick_texts(len(batch.changes)), strict=True):
         change["hlc"] = stamp

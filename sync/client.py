@@ -53,8 +53,8 @@ from sync.protocol import (
     PushResponse,
     RediffPage,
 )
-from sync.push import UNKNOWN_ROW, UNKNOWN_VERSION, chunks
-from sync.replica import Replica
+from sync.push import DIVERGED, UNKNOWN_ROW, UNKNOWN_VERSION, chunks
+from sync.replica import Replica, later_history
 from sync.resolutions import checkpoint_key, fetch_resolutions
 from sync.serverdb import schema_version
 from sync.transport import (
@@ -406,7 +406,7 @@ class SyncClient:
                 if len(summary.conflict_records) < DETAIL_LIMIT:
                     summary.conflict_records.append({"table": result.table, "id": result.id, "reason": result.reason,
                                                      "conflict_id": result.conflict_id or ""})
-            if result.status == "rejected" and result.reason not in (UNKNOWN_ROW, UNKNOWN_VERSION):  # sent again: push
+            if result.status == "rejected" and result.reason not in (UNKNOWN_ROW, UNKNOWN_VERSION, DIVERGED):  # sent again: push
                 summary.rejected += 1
                 if len(summary.rejected_records) < DETAIL_LIMIT:
                     summary.rejected_records.append({"table": result.table, "id": result.id,
@@ -524,12 +524,24 @@ class SyncClient:
         # edit of it waits here (base_hashes then gives the base's hash, and the edit goes with the next push).
         differ = [row_id for row_id, version in server.items() if row_id in hashes and row_id in local
                   and local[row_id][0] == version and local[row_id][1] != hashes[row_id]]
+        stamps = self.replica.base_stamps(table, differ + ahead) if differ or ahead else {}
         for wanted, rewrite in ((behind, False), (differ, True)):
             if not wanted:
                 continue
             fetched = FetchResponse.model_validate_json(
                 self._post_json("/sync/fetch", {"table": table, "ids": wanted}).content)
-            applied = self.replica.apply_pulled(fetched.records, None, server_id, rewrite=rewrite).applied
+            records = fetched.records
+            if rewrite:
+                # The same version written by another write than this store's base (the server's database put
+                # back from a backup, then another device's edit): not a hand edit of the content to take, but
+                # another history. This store's row goes whole, a conflict for the city on each field that differs.
+                other = [r.id for r in records if r.table == table and r.updated_hlc and stamps.get(r.id)
+                         and r.updated_hlc != stamps[r.id]]
+                if other:
+                    self.replica.requeue(table, other)
+                    summary.requeued += len(other)
+                    records = [r for r in records if r.id not in set(other)]
+            applied = self.replica.apply_pulled(records, None, server_id, rewrite=rewrite).applied
             summary.repaired += applied if rewrite else len(wanted)
         if ahead:
             # The server lost rows or versions this store has: send them again so none is lost. A row it holds at an
@@ -538,8 +550,11 @@ class SyncClient:
             older = [row_id for row_id in ahead if row_id in server]
             fetched = FetchResponse.model_validate_json(self._post_json(
                 "/sync/fetch", {"table": table, "ids": older}).content).records if older else []
+            # (not one written after this store's base: another device's edit of the row on the restored server,
+            # which this store's row must not replace; it goes whole, a conflict for the city)
             rebased = [record for record in fetched
-                       if record.table == table and record.id in server and record.version < local[record.id][0]]
+                       if record.table == table and record.id in server and record.version < local[record.id][0]
+                       and not later_history(record.updated_hlc, stamps.get(record.id, ""))]
             self.replica.rebase(table, rebased)
             again = {record.id for record in rebased}
             self.replica.requeue(table, [row_id for row_id in ahead if row_id not in again])

@@ -113,6 +113,10 @@ class Change(Request):
     fields: dict[str, Any] = Field(default_factory=dict)
     deleted: bool = False
     hlc: str = Field(default="", max_length=64, pattern=r"^[0-9A-Za-z_.:\-]*$")
+    # The server's stamp of the base version's write, as the device was told it ("" when it does not know it):
+    # the same version number reached by another history (the city's database put back from a backup, then
+    # another device's edit) is told by it, and answered ``diverged`` (sync.push).
+    base_stamp: str = Field(default="", max_length=64, pattern=r"^[0-9A-Za-z_.:\-]*$")
 
 
 class PushRequest(Request):
@@ -134,6 +138,7 @@ class IncomingChange(NamedTuple):
     fields: dict[str, Any]
     deleted: bool
     hlc: str
+    base_stamp: str = ""
 
 
 class IncomingPush(NamedTuple):
@@ -168,8 +173,8 @@ def read_push(raw: bytes) -> IncomingPush:
         return plain
     request = PushRequest.model_validate_json(raw)
     return IncomingPush(request.node_id, request.protocol_version, request.schema_version, request.batch_id,
-                        [IncomingChange(c.change_id, c.table, c.id, c.base_version, c.base, c.fields, c.deleted, c.hlc)
-                         for c in request.changes])
+                        [IncomingChange(c.change_id, c.table, c.id, c.base_version, c.base, c.fields, c.deleted, c.hlc,
+                                        c.base_stamp) for c in request.changes])
 
 
 _ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))  # used with fullmatch: no "$" before a newline
@@ -204,16 +209,17 @@ def _plain_changes(items: list[Any]) -> list[IncomingChange] | None:
         return None
     # (tuple.__new__ straight: the named tuple's own constructor is a Python function, a call per change)
     changes = list(map(tuple.__new__, repeat(IncomingChange), map(_CHANGE_VALUES, items)))
-    change_ids, tables, row_ids, base_versions, bases, fields, deleted, hlcs = zip(*changes, strict=True)
-    if not (_only(str, change_ids, row_ids, hlcs, tables) and _only(int, base_versions) and _only(dict, bases, fields)
-            and _only(bool, deleted)):
+    change_ids, tables, row_ids, base_versions, bases, fields, deleted, hlcs, stamps = zip(*changes, strict=True)
+    if not (_only(str, change_ids, row_ids, hlcs, tables, stamps) and _only(int, base_versions)
+            and _only(dict, bases, fields) and _only(bool, deleted)):
         return None
     if not (min(map(len, change_ids)) > 0 and max(map(len, change_ids)) <= 200 and min(map(len, row_ids)) > 0
-            and max(map(len, row_ids)) <= 36 and max(map(len, hlcs)) <= 64
+            and max(map(len, row_ids)) <= 36 and max(map(len, hlcs)) <= 64 and max(map(len, stamps)) <= 64
             and set(tables) <= _TABLES and min(base_versions) >= 0 and max(base_versions) <= MAX_VERSION
             # one test for them all: ":" is one of the pattern's characters, so the joined text passes exactly
-            # when each part does (each change id and row id is not empty; an hlc may be, as the pattern allows)
-            and _only_id_characters(":".join((*change_ids, *row_ids, *hlcs)))):
+            # when each part does (each change id and row id is not empty; an hlc or a stamp may be, as the
+            # pattern allows)
+            and _only_id_characters(":".join((*change_ids, *row_ids, *hlcs, *stamps)))):
         return None
     return changes
 
@@ -248,6 +254,9 @@ class ChangeResult(Model):
     conflict_id: str | None = None
     # A new row for a natural key another row holds was merged into that row: its id (``record`` is that row).
     merged_into: str | None = None
+    # The server's stamp of ``version``'s write, when it is not the change's own ``hlc`` (another write's, or the
+    # change's clamped): the device keeps it with its sync base (``Change.base_stamp``).
+    stamp: str = ""
 
 
 class PushResponse(Model):

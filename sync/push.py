@@ -64,6 +64,9 @@ MAX_NESTING = 64
 UNKNOWN_ROW = "unknown_row"  # the reason a node's change to a row this server lacks is answered with
 # ... and to a row this server holds at an older version than the change's base (``BatchRun._process``)
 UNKNOWN_VERSION = "unknown_version"
+# ... and to a row this server holds at the change's base version written by another write than the one the
+# node's base stamp names: another history reached the same number (``BatchRun._process``)
+DIVERGED = "diverged"
 # A push as the server received it (``read_push``) or as a bundle import built it: the same fields.
 Push = PushRequest | IncomingPush
 AnyChange = Change | IncomingChange
@@ -341,7 +344,8 @@ class BatchRun:
             return self._forbidden(change, current["record"]["county_code"])
         if current is None:
             return result(change, "duplicate", receipt.status, receipt.version)
-        return result(change, "duplicate", receipt.status, current["version"], record=current["record"])
+        return result(change, "duplicate", receipt.status, current["version"], record=current["record"],
+                      stamp=current["hlc"])
 
     def _reject(self, change: AnyChange, reason: str, message: str) -> Result:
         return result(change, "rejected", reason, 0, message=message[:2000])
@@ -370,9 +374,22 @@ class BatchRun:
             # server's record instead, makes it its base and sends its row again, as an edit of it (see
             # Replica.apply_results): what the server lost comes back with it.
             return result(change, "rejected", UNKNOWN_VERSION, current["version"], record=current["record"],
-                          message="服务器上的这条记录比本设备同步过的旧（服务器由较早的备份恢复），设备将在其上重新上传 "
+                          stamp=current["hlc"], message="服务器上的这条记录比本设备同步过的旧（服务器由较早的备份恢复），设备将在其上重新上传 "
                                   "(the server holds an older version than this device synced: its database was put "
                                   "back from an older backup; the device sends its row again as an edit of it)")
+        if (current is not None and change.base_stamp and current["hlc"] and change.base_version == current["version"]
+                and change.base_stamp != current["hlc"]):
+            # The version the node edited is not this server's version of that number: its database was put
+            # back from a backup and another device's edit took the row to that number again. Merged as if on
+            # it, the change would bring only what it edits now, and the node's lost version would be replaced.
+            # The node sends its row again whole, on no common base: a conflict for the city on each field that
+            # differs (see Replica.apply_results).
+            return result(change, "rejected", DIVERGED, current["version"], record=current["record"],
+                          stamp=current["hlc"],
+                          message="服务器上同一版本的这条记录由别处写成（服务器由较早的备份恢复后又被修改），设备将整条重新上传，由市里裁决 "
+                                  "(another write holds this version on the server: its database was put back from a "
+                                  "backup and the row edited since; the device sends its row whole, for the city "
+                                  "to decide)")
         if current is not None and change.hlc and current["by"] == self.by and change.hlc < current["hlc"]:
             return self._superseded(change, current)
         try:
@@ -471,13 +488,15 @@ class BatchRun:
                                                  record)))
         self._receipt(change, "applied", "inserted", 1)
         # The row goes back only when it differs from what the node sent.
-        return result(change, "applied", "inserted", 1, record=record if record != change.fields else None)
+        return result(change, "applied", "inserted", 1, record=record if record != change.fields else None,
+                      stamp=values["updated_hlc"])
 
     def _superseded(self, change: AnyChange, current: dict[str, Any]) -> Result:
         """An older state of a row than this node has already written (a bundle imported after the online
         sync that carried a later edit): the node's later change holds everything this one did."""
         self._receipt(change, "applied", "superseded", current["version"])
-        return result(change, "applied", "superseded", current["version"], record=current["record"])
+        return result(change, "applied", "superseded", current["version"], record=current["record"],
+                      stamp=current["hlc"])
 
     def _refusal(self, change: AnyChange, current: dict[str, Any] | None,
                  record: dict[str, Any]) -> tuple[str, str] | None:
@@ -551,8 +570,9 @@ class BatchRun:
         # The row goes back only when it differs from what the node will assume: its base plus what it sent.
         as_sent = merged.record != change.fields if current is None else cleaned != change.fields
         echo = merged.status != "applied" or moved or as_sent
+        stamp = self._stamp(change.hlc) if merged.changed else current["hlc"] if current else ""
         return result(change, merged.status, merged.reason, version, record=merged.record if echo else None,
-                      conflict_id=conflict_id, merged_into=row_id if row_id != change.id else None)
+                      conflict_id=conflict_id, merged_into=row_id if row_id != change.id else None, stamp=stamp)
 
     def _write_for(self, change: AnyChange, row_id: str, current: dict[str, Any] | None, record: dict[str, Any],
                    version: int) -> tuple[str, dict[str, Any]]:
@@ -637,7 +657,7 @@ class Receipt(NamedTuple):
 
 def result(change: AnyChange, status: str, reason: str, version: int, *, message: str = "",
            record: dict[str, Any] | None = None, conflict_id: str | None = None,
-           merged_into: str | None = None) -> Result:
+           merged_into: str | None = None, stamp: str = "") -> Result:
     """One per-record answer in ``ChangeResult``'s JSON form; ``message``, ``record`` and ``conflict_id`` only
     when they say something (their defaults are "", null and null): most answers of a push are a plain
     "applied", and the answer is sent, parsed and stored for replays once per record."""
@@ -651,6 +671,8 @@ def result(change: AnyChange, status: str, reason: str, version: int, *, message
         item["conflict_id"] = conflict_id
     if merged_into is not None:
         item["merged_into"] = merged_into
+    if stamp and stamp != change.hlc:  # (most answers' version is the change's own write, under its own stamp)
+        item["stamp"] = stamp
     return item
 
 

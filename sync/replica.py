@@ -28,7 +28,7 @@ from sync.hlc import HybridClock, Timestamp
 from sync.identity import EPOCH_KEY
 from sync.keys import CITY_KEY_SETTING, CITY_SERVER_SETTING
 from sync.protocol import ChangeResult, PulledRecord
-from sync.push import UNKNOWN_ROW, UNKNOWN_VERSION, chunks, foreign_keys
+from sync.push import DIVERGED, UNKNOWN_ROW, UNKNOWN_VERSION, chunks, foreign_keys
 from sync.records import DIGEST_ZERO, digest_xor, from_wire, row_hash, table_of
 from sync.status import SyncStatus, sync_status  # noqa: F401  (re-exported: older imports)
 
@@ -37,16 +37,17 @@ from sync.status import SyncStatus, sync_status  # noqa: F401  (re-exported: old
 
 # ``data`` is bound as orjson's UTF-8 bytes and cast to TEXT, which stores exactly what binding the
 # decoded ``str`` stored, without decoding every record to ``str`` for sqlite3 to encode it back.
-UPSERT_BASE = ("INSERT INTO sync_base (tbl, row_id, version, data) VALUES {rows} "
-               "ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version, data = excluded.data")
-BASE_ROW = "(?, ?, ?, CAST(? AS TEXT))"
-BASE_ROWS_PER_STATEMENT = 200  # 4 parameters each: within the 999 of older SQLite builds
+UPSERT_BASE = ("INSERT INTO sync_base (tbl, row_id, version, data, stamp) VALUES {rows} "
+               "ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version, data = excluded.data, "
+               "stamp = excluded.stamp")
+BASE_ROW = "(?, ?, ?, CAST(? AS TEXT), ?)"
+BASE_ROWS_PER_STATEMENT = 190  # 5 parameters each: within the 999 of older SQLite builds
 SYNCED, QUEUED, CONFLICT, ERROR = (SyncState.SYNCED.value, SyncState.QUEUED.value, SyncState.CONFLICT.value,
                                    SyncState.ERROR.value)
 
 
-def upsert_bases(connection: Connection, rows: list[tuple[str, str, int, bytes]]) -> None:
-    """Write (table, id, version, data) rows to the sync base, 200 rows per multi-row INSERT: sqlite3's
+def upsert_bases(connection: Connection, rows: list[tuple[str, str, int, bytes, str]]) -> None:
+    """Write (table, id, version, data, stamp) rows to the sync base, 200 rows per multi-row INSERT: sqlite3's
     executemany binds and steps the statement once per row, which cost a third of SQLite's own work."""
     cursor = driver_cursor(connection)
     try:
@@ -57,9 +58,19 @@ def upsert_bases(connection: Connection, rows: list[tuple[str, str, int, bytes]]
         cursor.close()
 
 
-def _server_bases(table: str, items: Iterable[ChangeResult | PulledRecord]) -> list[tuple[str, str, int, bytes]]:
-    """``upsert_bases`` rows of records the server sent (a push's answer or a fetch): its version and record."""
-    return [(table, item.id, item.version, orjson.dumps(item.record)) for item in items]
+def _server_bases(table: str, items: Iterable[ChangeResult | PulledRecord]) -> list[tuple[str, str, int, bytes, str]]:
+    """``upsert_bases`` rows of records the server sent (a push's answer or a fetch): its version, record and
+    the stamp of that version's write."""
+    return [(table, item.id, item.version, orjson.dumps(item.record),
+             item.stamp if isinstance(item, ChangeResult) else item.updated_hlc) for item in items]
+
+
+def later_history(server_stamp: str, base_stamp: str) -> bool:
+    """Whether the server's older version of a row was written after this store's base version (both stamps
+    known): it is no version this store's base came from, but another device's edit of the row on a server put
+    back from a backup. (A version's ancestors were written before it: a hybrid clock takes in every stamp it
+    reads, so their stamps are smaller.)"""
+    return bool(server_stamp and base_stamp) and server_stamp > base_stamp
 
 
 def _queue(connection: Connection, table: str, ids: list[str]) -> None:
@@ -252,11 +263,17 @@ class Replica:
             digest = self._apply_folds(connection, table, folded, sent, digest)
             results = [r for r in results if not r.merged_into or r.status == "rejected"]
         ids = [r.id for r in results]
-        bases = load_bases(connection, table, ids)
-        unknown = [r for r in results if r.status == "rejected" and r.reason == UNKNOWN_ROW]
+        stamps: dict[str, str] = {}
+        bases = load_bases(connection, table, ids, stamps)
+        lost = [r for r in results if r.status == "rejected" and r.reason == UNKNOWN_VERSION and r.record is not None]
+        # Another history of the row on the server (its database put back, then another device's edit): the row
+        # goes again whole, as on no common base, a conflict for the city on each field that differs.
+        diverged = {r.id for r in lost if later_history(r.stamp, stamps.get(r.id, ""))}
+        unknown = [r for r in results if r.status == "rejected" and (r.reason in (UNKNOWN_ROW, DIVERGED)
+                                                                     or r.id in diverged)]
+        lost = [r for r in lost if r.id not in diverged]
         if unknown:
             digest = self._resend_whole(connection, table, unknown, bases, digest)
-        lost = [r for r in results if r.status == "rejected" and r.reason == UNKNOWN_VERSION and r.record is not None]
         if lost:
             digest = self._rebase_on_server(connection, table, lost, bases, digest)
             unknown += lost  # (neither is this store's error: both go again in this sync)
@@ -293,7 +310,8 @@ class Replica:
                 data = record
                 if rebased:
                     records.append((row_id, result.version, rebased))
-            base_rows.append((table, row_id, result.version, orjson.dumps(data)))
+            base_rows.append((table, row_id, result.version, orjson.dumps(data),
+                              result.stamp or sent[result.change_id].get("hlc", "")))
             digest = self._fold(digest, table, row_id, old, result.version, data)
             if len(base_rows) == BASE_ROWS_PER_STATEMENT:
                 # Written as they come, a statement's worth at a time: orjson's bytes hold a buffer of 4 KB
@@ -326,7 +344,8 @@ class Replica:
                 row = _rebase(None, sent[result.change_id]["fields"], result.record, local[mine], lost=False) or row
                 connection.execute(sa.text("INSERT INTO change_log (tbl, row_id, op, at) VALUES (:t, :r, 'U', :at)"),
                                    {"t": table, "r": theirs, "at": datetime.now().isoformat()})
-            upsert_bases(connection, [(table, theirs, result.version, orjson.dumps(result.record))])
+            upsert_bases(connection, [(table, theirs, result.version, orjson.dumps(result.record),
+                                       result.stamp or sent[result.change_id].get("hlc", ""))])
             digest = self._fold(digest, table, theirs, bases.get(theirs), result.version, result.record)
             self._write_records(connection, table, [(theirs, result.version, row)])
             state = CONFLICT if _outcome(result) == "conflict" else QUEUED if later else SYNCED
@@ -536,7 +555,7 @@ class Replica:
             return digest
         ids = [r.id for r in fresh]
         bases = load_bases(connection, table, ids)
-        upsert_bases(connection, [(table, r.id, r.version, orjson.dumps(r.record)) for r in fresh])
+        upsert_bases(connection, [(table, r.id, r.version, orjson.dumps(r.record), r.updated_hlc) for r in fresh])
         for r in fresh:
             digest = self._fold(digest, table, r.id, bases.get(r.id), r.version, r.record)
         if write:
@@ -695,6 +714,13 @@ class Replica:
         return {row_id: (version, row_hash(table, row_id, version,
                                            local[row_id] if row_id in local else orjson.loads(data)))
                 for row_id, (version, data) in bases.items()}
+
+    def base_stamps(self, table: str, ids: list[str]) -> dict[str, str]:
+        """The stamps of rows' sync bases, where known."""
+        stamps: dict[str, str] = {}
+        with self.store.engine.connect() as connection:
+            load_bases(connection, table, ids, stamps)
+        return stamps
 
     def rebase(self, table: str, records: list[PulledRecord]) -> None:
         """Rows this store synced at a later version than the server now holds (its database was put back from an

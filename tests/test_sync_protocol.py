@@ -140,10 +140,13 @@ def test_an_answer_leaves_out_only_fields_at_their_defaults() -> None:
     assert ChangeResult.model_validate(plain) == ChangeResult(change_id="c1", table="volunteer", id="v1",
                                                               status="applied", reason="inserted", version=1)
     full = result(change, "conflict", "field_conflict", 2, message="m", record={"name": "王芳"}, conflict_id="k",
-                  merged_into="v0")
+                  merged_into="v0", stamp="0001764000000000-00000-other")
     assert ChangeResult.model_validate(full).model_dump() == {
         "change_id": "c1", "table": "volunteer", "id": "v1", "status": "conflict", "reason": "field_conflict",
-        "version": 2, "message": "m", "record": {"name": "王芳"}, "conflict_id": "k", "merged_into": "v0"}
+        "version": 2, "message": "m", "record": {"name": "王芳"}, "conflict_id": "k", "merged_into": "v0",
+        "stamp": "0001764000000000-00000-other"}
+    # The stamp of the change's own write is the change's hlc: said only when it is another.
+    assert "stamp" not in result(change, "applied", "inserted", 1, stamp="")
 
 
 @given(st.text(alphabet=st.sampled_from([*"09AZaz_.:-/ \n\x00\x7f", "\u00e9", "\u5fd7", "\U0001f600"]) | st.characters(),

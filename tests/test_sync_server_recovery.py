@@ -9,6 +9,7 @@ than the county's last sync: the edits that sync carried come back as edits, not
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from city_server import DATABASES, database_url
-from clerk import COUNTY, Clerk, assert_in_sync, open_conflicts, server_rows
+from clerk import COUNTY, Clerk, assert_in_sync, open_conflicts, server_rows, two_devices
 from sync_fixtures import thread_server
 
 
@@ -132,3 +133,47 @@ def test_a_server_put_back_from_an_older_backup_takes_the_edits_it_lost_as_edits
         again = clerk.sync()
         assert again["digest"] == "match" and again["pushed"] == 0
         assert_in_sync(clerk, city.db)
+
+
+def conflict_fields(db) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """The open conflict's fields (one open conflict expected)."""
+    with db.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT fields FROM sync_conflict WHERE status = 'open'").all()
+    assert len(rows) == 1, rows
+    return dict(json.loads(rows[0][0]))
+
+
+@pytest.mark.parametrize("how", ["nothing waiting", "an edit waiting", "fewer edits since"])
+def test_a_restored_server_another_device_wrote_over_keeps_both_edits_for_the_city(city_url: str, tmp_path: Path,
+                                                                                  how: str) -> None:
+    """The city's database is put back from a backup taken before device A's last sync, and device B edits the
+    same row on the restored server before A syncs. The row's history on the server is now B's, not A's: A's
+    synced edit must not be replaced silently (before, the re-diff took B's row, an edit waiting on A was merged as
+    if made on B's version, or A's row went as an edit of B's and replaced it). Each side's value goes to the
+    city as a conflict, field by field, and what neither changed stays."""
+    with thread_server(city_url) as city:
+        token = city.token(COUNTY)
+        a, b, row = two_devices(city.url, token, tmp_path, volunteers=15)
+    saved = back_up(city_url, tmp_path / "backup")
+    a.sql("UPDATE volunteer SET name = 'A改名' WHERE id = ?", row)
+    with thread_server(city_url) as city:
+        assert a.sync(city.url, token)["applied"] == 1
+        if how == "fewer edits since":
+            a.sql("UPDATE volunteer SET work_unit = 'A的单位' WHERE id = ?", row)
+            assert a.sync()["applied"] == 1
+    put_back(city_url, saved)
+    b.sql("UPDATE volunteer SET mobile = '13900000009' WHERE id = ?", row)
+    if how == "an edit waiting":
+        a.sql("UPDATE volunteer SET notes = 'A又改' WHERE id = ?", row)
+    with thread_server(city_url) as city:
+        assert b.sync(city.url, token)["applied"] == 1
+        summary = a.sync(city.url, token)
+        assert summary["rejected"] == 0, summary
+        fields = conflict_fields(city.db)
+        assert fields["name"]["incoming"] == "A改名", fields  # A's lost edit, for the city to decide
+        server = server_rows(city.db)[("volunteer", row)]
+        assert server["mobile"] == "13900000009"  # B's edit is not replaced either
+        if how == "fewer edits since":
+            assert fields["work_unit"]["incoming"] == "A的单位"
+        if how == "an edit waiting":
+            assert "A又改" in (server["notes"], fields.get("notes", {}).get("incoming"))
