@@ -406,7 +406,8 @@ class SyncClient:
                 if len(summary.conflict_records) < DETAIL_LIMIT:
                     summary.conflict_records.append({"table": result.table, "id": result.id, "reason": result.reason,
                                                      "conflict_id": result.conflict_id or ""})
-            if result.status == "rejected" and result.reason not in (UNKNOWN_ROW, UNKNOWN_VERSION, DIVERGED):  # sent again: push
+            # (unknown_row, unknown_version, diverged: the row is sent again, in this sync's push)
+            if result.status == "rejected" and result.reason not in (UNKNOWN_ROW, UNKNOWN_VERSION, DIVERGED):
                 summary.rejected += 1
                 if len(summary.rejected_records) < DETAIL_LIMIT:
                     summary.rejected_records.append({"table": result.table, "id": result.id,
@@ -438,27 +439,29 @@ class SyncClient:
         for item in quarantine.quarantined(self.store):
             if item.reason == quarantine.INVALID:
                 invalid[item.table].append(item.row_id)
-        for table, ids in invalid.items():
-            for part in chunks(ids, MAX_PULL_LIMIT):
-                fetched = FetchResponse.model_validate_json(
-                    self._post_json("/sync/fetch", {"table": table, "ids": part}).content)
-                summary.repaired += self.replica.apply_pulled(fetched.records, None, server_id, revive=True,
-                                                              rewrite=True).applied
+        summary.repaired += self._refetch(invalid, server_id, revive=True, rewrite=True)
         for _ in range(len(SYNCED_TABLES)):  # a row asked for may refer to one missing too: a level a round
             wanted = quarantine.wanted_references(self.store)
             if not wanted:
                 break
-            for table, ids in wanted.items():
-                for part in chunks(ids, MAX_PULL_LIMIT):
-                    fetched = FetchResponse.model_validate_json(
-                        self._post_json("/sync/fetch", {"table": table, "ids": part}).content)
-                    summary.repaired += self.replica.apply_pulled(fetched.records, None, server_id, revive=True).applied
+            summary.repaired += self._refetch(wanted, server_id, revive=True)
             if quarantine.wanted_references(self.store) == wanted:
                 break  # the server has none of them either
         held = quarantine.quarantined(self.store)
         if held:
             summary.pulled += self.replica.apply_pulled([item.record for item in held], None, server_id).applied
         summary.quarantined = quarantine.count(self.store)
+
+    def _refetch(self, ids: dict[str, list[str]], server_id: str, *, revive: bool, rewrite: bool = False) -> int:
+        """Ask the server for rows (ids by table) as it has them now and write them; how many were written."""
+        written = 0
+        for table, of_table in ids.items():
+            for part in chunks(of_table, MAX_PULL_LIMIT):
+                fetched = FetchResponse.model_validate_json(
+                    self._post_json("/sync/fetch", {"table": table, "ids": part}).content)
+                written += self.replica.apply_pulled(fetched.records, None, server_id, revive=revive,
+                                                     rewrite=rewrite).applied
+        return written
 
     # ---- the city's decisions ----------------------------------------------------------------------------
 
@@ -535,12 +538,12 @@ class SyncClient:
                 # The same version written by another write than this store's base (the server's database put
                 # back from a backup, then another device's edit): not a hand edit of the content to take, but
                 # another history. This store's row goes whole, a conflict for the city on each field that differs.
-                other = [r.id for r in records if r.table == table and r.updated_hlc and stamps.get(r.id)
-                         and r.updated_hlc != stamps[r.id]]
+                other = {r.id for r in records if r.table == table and r.updated_hlc and stamps.get(r.id)
+                         and r.updated_hlc != stamps[r.id]}
                 if other:
-                    self.replica.requeue(table, other)
+                    self.replica.requeue(table, sorted(other))
                     summary.requeued += len(other)
-                    records = [r for r in records if r.id not in set(other)]
+                    records = [r for r in records if r.id not in other]
             applied = self.replica.apply_pulled(records, None, server_id, rewrite=rewrite).applied
             summary.repaired += applied if rewrite else len(wanted)
         if ahead:

@@ -374,7 +374,8 @@ class BatchRun:
             # server's record instead, makes it its base and sends its row again, as an edit of it (see
             # Replica.apply_results): what the server lost comes back with it.
             return result(change, "rejected", UNKNOWN_VERSION, current["version"], record=current["record"],
-                          stamp=current["hlc"], message="服务器上的这条记录比本设备同步过的旧（服务器由较早的备份恢复），设备将在其上重新上传 "
+                          stamp=current["hlc"],
+                          message="服务器上的这条记录比本设备同步过的旧（服务器由较早的备份恢复），设备将在其上重新上传 "
                                   "(the server holds an older version than this device synced: its database was put "
                                   "back from an older backup; the device sends its row again as an edit of it)")
         if (current is not None and change.base_stamp and current["hlc"] and change.base_version == current["version"]

@@ -47,7 +47,7 @@ SYNCED, QUEUED, CONFLICT, ERROR = (SyncState.SYNCED.value, SyncState.QUEUED.valu
 
 
 def upsert_bases(connection: Connection, rows: list[tuple[str, str, int, bytes, str]]) -> None:
-    """Write (table, id, version, data, stamp) rows to the sync base, 200 rows per multi-row INSERT: sqlite3's
+    """Write (table, id, version, data, stamp) rows to the sync base, 190 rows per multi-row INSERT: sqlite3's
     executemany binds and steps the statement once per row, which cost a third of SQLite's own work."""
     cursor = driver_cursor(connection)
     try:
@@ -63,6 +63,11 @@ def _server_bases(table: str, items: Iterable[ChangeResult | PulledRecord]) -> l
     the stamp of that version's write."""
     return [(table, item.id, item.version, orjson.dumps(item.record),
              item.stamp if isinstance(item, ChangeResult) else item.updated_hlc) for item in items]
+
+
+def _answer_stamp(result: ChangeResult, sent: dict[str, dict[str, Any]]) -> str:
+    """The server's stamp of an answer's version: the one it says, or else the change's own (its write)."""
+    return result.stamp or sent[result.change_id].get("hlc", "")
 
 
 def later_history(server_stamp: str, base_stamp: str) -> bool:
@@ -310,8 +315,7 @@ class Replica:
                 data = record
                 if rebased:
                     records.append((row_id, result.version, rebased))
-            base_rows.append((table, row_id, result.version, orjson.dumps(data),
-                              result.stamp or sent[result.change_id].get("hlc", "")))
+            base_rows.append((table, row_id, result.version, orjson.dumps(data), _answer_stamp(result, sent)))
             digest = self._fold(digest, table, row_id, old, result.version, data)
             if len(base_rows) == BASE_ROWS_PER_STATEMENT:
                 # Written as they come, a statement's worth at a time: orjson's bytes hold a buffer of 4 KB
@@ -345,7 +349,7 @@ class Replica:
                 connection.execute(sa.text("INSERT INTO change_log (tbl, row_id, op, at) VALUES (:t, :r, 'U', :at)"),
                                    {"t": table, "r": theirs, "at": datetime.now().isoformat()})
             upsert_bases(connection, [(table, theirs, result.version, orjson.dumps(result.record),
-                                       result.stamp or sent[result.change_id].get("hlc", ""))])
+                                       _answer_stamp(result, sent))])
             digest = self._fold(digest, table, theirs, bases.get(theirs), result.version, result.record)
             self._write_records(connection, table, [(theirs, result.version, row)])
             state = CONFLICT if _outcome(result) == "conflict" else QUEUED if later else SYNCED

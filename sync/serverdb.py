@@ -195,29 +195,28 @@ def open_server_db(url: str) -> ServerDB:
     return ServerDB(store=store, server_id=server_id, city_key=city_key)
 
 
-class _KeptDate(sqlite_types.DATE):
-    """A SQLite city database's date that is none (typed by hand in the ``sqlite3`` shell: ``2026-13-45``) read
-    as its text, not as an error: it goes to the county as it is (a device holds the record back, in quarantine,
-    naming the field) instead of failing every pull, fetch and push of that county with a 500."""
+class _KeptText:
+    """A SQLite city database's date (or date and time) that is none (typed by hand in the ``sqlite3`` shell:
+    ``2026-13-45``) read as its text, not as an error: it goes to the county as it is (a device holds the record
+    back, in quarantine, naming the field) instead of failing every pull, fetch and push of that county with a 500."""
 
     def result_processor(self, dialect: sa.Dialect, coltype: object) -> Callable[[Any], Any]:
-        return _kept(super().result_processor(dialect, coltype))
+        parse = super().result_processor(dialect, coltype)  # type: ignore[misc]
+
+        def read(value: Any) -> Any:
+            try:
+                return parse(value) if parse is not None else value
+            except (ValueError, TypeError):
+                return value
+        return read
 
 
-class _KeptDateTime(sqlite_types.DATETIME):
-    """A date and time that is none (``2026-02-30 25:61``), read as its text (see ``_KeptDate``)."""
-
-    def result_processor(self, dialect: sa.Dialect, coltype: object) -> Callable[[Any], Any]:
-        return _kept(super().result_processor(dialect, coltype))
+class _KeptDate(_KeptText, sqlite_types.DATE):
+    pass
 
 
-def _kept(parse: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
-    def read(value: Any) -> Any:
-        try:
-            return parse(value) if parse is not None else value
-        except (ValueError, TypeError):
-            return value
-    return read
+class _KeptDateTime(_KeptText, sqlite_types.DATETIME):
+    pass
 
 
 def _keep_unreadable_dates(engine: Engine) -> None:

@@ -499,11 +499,10 @@ class CountyApp(RegistryApp):
 
         def written(count: int) -> None:
             self.notify(t("repair.saved", count=count))
-            screen = self.screen  # what failed to load for the bad values loads again
-            for reload in ("action_refresh", "load"):
-                if callable(getattr(screen, reload, None)):
-                    getattr(screen, reload)()
-                    break
+            # What failed to load for the bad values loads again.
+            reload = getattr(self.screen, "action_refresh", None) or getattr(self.screen, "load", None)
+            if callable(reload):
+                reload()
             self.check_stored_values()  # the next ones, when there were more than the modal showed
 
         self.run_db(self, write, written, group="write", exclusive=False)

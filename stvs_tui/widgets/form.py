@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import SQLModel
 from textual import on
@@ -62,16 +62,16 @@ def _option_pairs(options: Options | None) -> list[tuple[str, str]]:
 
 
 
+class _SavesOrCancels(Protocol):
+    def action_save(self) -> None: ...
+
+    def action_cancel(self) -> None: ...
+
+
 class SaveOrCancel:
-    """A modal whose buttons are #save and #cancel: a press runs its save or cancel action."""
+    """For a modal with a save and a cancel action whose buttons are #save and #cancel: a press runs the one."""
 
-    def action_save(self) -> None:
-        raise NotImplementedError
-
-    def action_cancel(self) -> None:
-        raise NotImplementedError
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def on_button_pressed(self: _SavesOrCancels, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "save":
             self.action_save()
