@@ -250,7 +250,8 @@ def _server_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 
     Statement journals in memory: a multi-row INSERT into a table with triggers keeps the pages it changes
     in one, and in a temporary file that was ~750 MB of writes (a system call per page) over a 100k push;
-    in memory the handler's system time fell ~6.8 -> ~4.8 µs a record (replay, in turn), for no more peak memory."""
+    in memory the handler's system time fell 6.6 -> 4.3 µs a record (``bench/push_replay.py``, medians of three
+    in turn), for no more peak memory."""
     cursor = dbapi_connection.cursor()
     page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
     cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_BYTES // page_size}")
