@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,37 +29,21 @@ from pathlib import Path
 from typing import Any
 
 from _common import Run, say
+from sync_push import COUNTY, make_store, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
-COUNTY = "410522"
 
 
 def capture(folder: Path, records: int, run: Run) -> Path:
     """Make a store of ~``records`` records, push it through the real server, keep each batch's body."""
-    import sync_push
-
-    from sync.auth import issue_token
-    from sync.serverdb import open_server_db
-
     store = folder / "county" / "stvs.sqlite"
-    total = sync_push.make_store(store, records, seed=1)
+    total = make_store(store, records, seed=1)
     run.step(f"store of {total:,} records made")
-    url = f"sqlite:///{folder / 'capture.sqlite'}"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = sync_push.start_server(url, port)
     bodies = folder / "bodies"
     bodies.mkdir()
-    try:
-        db = open_server_db(url)
-        token = issue_token(db.engine, COUNTY)
-        db.close()
-        subprocess.run([sys.executable, __file__, "--capture", str(store), f"http://127.0.0.1:{port}", str(bodies)],
-                       check=True, env={**os.environ, "STVS_BENCH_TOKEN": token})
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with running_server(f"sqlite:///{folder / 'capture.sqlite'}") as (_, url, token):
+        subprocess.run([sys.executable, __file__, "--capture", str(store), url, str(bodies)], check=True,
+                       env={**os.environ, "STVS_BENCH_TOKEN": token})
     run.step(f"{len(list(bodies.iterdir()))} push bodies captured")
     return bodies
 
@@ -118,17 +101,19 @@ def replay(tree: Path, bodies: Path, limit: int = 1 << 30, valgrind: bool = Fals
     if not valgrind:
         done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=tree)
         return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-    counted = {}
-    for label, part in (("setup", 0), ("all", limit)):
-        done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                               *command[:-1], str(part)], check=True, capture_output=True, text=True, cwd=tree)
-        found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-        assert found, done.stderr[-2000:]
-        counted[label] = int(found.group(1).replace(",", ""))
-        if label == "all":
-            figures = dict(json.loads(done.stdout.strip().splitlines()[-1]))
-    figures["instructions"] = (counted["all"] - counted["setup"]) / max(figures["records"], 1)
+    setup, _ = _counted([*command[:-1], "0"], tree)
+    everything, figures = _counted(command, tree)
+    figures["instructions"] = (everything - setup) / max(figures["records"], 1)
     return figures
+
+
+def _counted(command: list[str], tree: Path) -> tuple[int, dict[str, Any]]:
+    """A replay under cachegrind: the instructions it ran (start-up included), and its figures."""
+    done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                           *command], check=True, capture_output=True, text=True, cwd=tree)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    assert found, done.stderr[-2000:]
+    return int(found.group(1).replace(",", "")), dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:

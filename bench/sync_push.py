@@ -24,13 +24,15 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -192,33 +194,38 @@ def run_case(folder: Path, records: int, noop_runs: int, trials: int, run: Run,
     return figures
 
 
-def run_trial(folder: Path, store_path: Path, noop_runs: int) -> dict[str, Any]:
-    import socket
-
+@contextmanager
+def running_server(database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str, str]]:
+    """A city server on a free loopback port, with a token of the bench's county: (its process, its URL, the
+    token); stopped afterwards."""
     from sync.auth import issue_token
     from sync.serverdb import open_server_db
 
-    raw = raw_executemany_seconds(store_path, folder)
-    settle_disk()
-    url = f"sqlite:///{folder / 'server.sqlite'}"
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = start_server(url, port)
+    server = start_server(database_url, port)
     try:
-        db = open_server_db(url)
+        db = open_server_db(database_url)
         token = issue_token(db.engine, COUNTY)
         db.close()
-        # The token goes by environment, not argv: a token may begin with "-" (argparse would take it for an
-        # option), and argv is visible to every user in ps.
-        child = subprocess.run([sys.executable, __file__, "--client", str(store_path), f"http://127.0.0.1:{port}",
-                                str(noop_runs), str(server.pid)], capture_output=True, text=True, check=True,
-                               env={**os.environ, "STVS_BENCH_TOKEN": token})
-        figures: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
-        figures["server_peak_rss_mb"] = peak_rss_mb(server.pid)
+        yield server, f"http://127.0.0.1:{port}", token
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def run_trial(folder: Path, store_path: Path, noop_runs: int) -> dict[str, Any]:
+    raw = raw_executemany_seconds(store_path, folder)
+    settle_disk()
+    with running_server(f"sqlite:///{folder / 'server.sqlite'}") as (server, url, token):
+        # The token goes by environment, not argv: a token may begin with "-" (argparse would take it for an
+        # option), and argv is visible to every user in ps.
+        child = subprocess.run([sys.executable, __file__, "--client", str(store_path), url, str(noop_runs),
+                                str(server.pid)], capture_output=True, text=True, check=True,
+                               env={**os.environ, "STVS_BENCH_TOKEN": token})
+        figures: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+        figures["server_peak_rss_mb"] = peak_rss_mb(server.pid)
     figures["raw_seconds"] = raw
     return figures
 

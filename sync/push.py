@@ -556,8 +556,10 @@ class BatchRun:
         row_id = row_id or change.id
         key = (change.table, row_id)
         version = current["version"] if current else 0
+        stamp = current["hlc"] if current else ""  # the version's stamp: the row's, or this write's below
         if merged.changed:
             write = self._write_for(change, row_id, current, merged.record, version + 1)
+            stamp = write[1]["updated_hlc"]
             if self.careful and not self._write_now(change.table, *write):
                 return self._reject(change, *BROKEN_CONSTRAINT)
             self.writes[key] = write if key not in self.writes else (self.writes[key][0], write[1])
@@ -571,7 +573,6 @@ class BatchRun:
         # The row goes back only when it differs from what the node will assume: its base plus what it sent.
         as_sent = merged.record != change.fields if current is None else cleaned != change.fields
         echo = merged.status != "applied" or moved or as_sent
-        stamp = self._stamp(change.hlc) if merged.changed else current["hlc"] if current else ""
         return result(change, merged.status, merged.reason, version, record=merged.record if echo else None,
                       conflict_id=conflict_id, merged_into=row_id if row_id != change.id else None, stamp=stamp)
 

@@ -559,7 +559,7 @@ class Replica:
             return digest
         ids = [r.id for r in fresh]
         bases = load_bases(connection, table, ids)
-        upsert_bases(connection, [(table, r.id, r.version, orjson.dumps(r.record), r.updated_hlc) for r in fresh])
+        upsert_bases(connection, _server_bases(table, fresh))
         for r in fresh:
             digest = self._fold(digest, table, r.id, bases.get(r.id), r.version, r.record)
         if write:
@@ -720,10 +720,12 @@ class Replica:
                 for row_id, (version, data) in bases.items()}
 
     def base_stamps(self, table: str, ids: list[str]) -> dict[str, str]:
-        """The stamps of rows' sync bases, where known."""
+        """The stamps of rows' sync bases, where known (the stamps alone: no base's record is read)."""
         stamps: dict[str, str] = {}
         with self.store.engine.connect() as connection:
-            load_bases(connection, table, ids, stamps)
+            for part in chunks(ids):
+                stamps.update(driver_rows(connection, "SELECT row_id, stamp FROM sync_base WHERE tbl = ? AND stamp != '' "
+                                                      f"AND row_id IN ({marks(part)})", (table, *part)))
         return stamps
 
     def rebase(self, table: str, records: list[PulledRecord]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from schema.store import open_store
 from sync.serverdb import SQLITE_PAGE_SIZE, SQLITE_WAL_BYTES, WalCheckpointer, open_server_db
 
 FILLER = 8 * 1024 * 1024  # bytes written: far more than the database file holds before
@@ -50,8 +51,6 @@ def test_a_sqlite_server_keeps_statement_journals_in_memory(tmp_path: Path) -> N
             assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
     finally:
         db.close()
-    from schema.store import open_store
-
     store = open_store(tmp_path / "county" / "stvs.sqlite", daily_backup=False)
     try:
         with store.engine.connect() as connection:
@@ -102,7 +101,7 @@ def test_a_sqlite_server_has_no_volunteer_list_indexes_a_county_store_keeps_them
     never sorts the list; a server at 0014 loses them on upgrade, its rows kept, and a county store keeps all seven."""
     from alembic import command
 
-    from schema.store import _alembic_config, open_store
+    from schema.store import _alembic_config
     from sync.records import table_of
 
     county = tmp_path / "county" / "stvs.sqlite"
@@ -149,7 +148,7 @@ def test_a_county_store_has_no_unused_volunteer_indexes_a_sqlite_server_keeps_th
     the list's, the ID number's and the dashboard's, and gets them back on downgrade. A server keeps them."""
     from alembic import command
 
-    from schema.store import _alembic_config, open_store
+    from schema.store import _alembic_config
 
     county = tmp_path / "county" / "stvs.sqlite"
     open_store(county, daily_backup=False).close()
