@@ -106,6 +106,14 @@ def migrate(engine: Engine, role: str, before_upgrade: object = None) -> bool:
     return True
 
 
+# The page size of a SQLite file made now, a county store or a city server database (SQLite's default is 4 KiB; a
+# file keeps the size it was made with). A push batch's rows, sync bases and logs go into fewer, larger pages:
+# on the city server the push handler's thread 29.2-30.3 -> 28.0-28.4 µs of CPU a record (replay of a 96,828-record
+# push, in turn, min of three each); on a county store the sync client's CPU during that push 27.2-28.0 -> 24.9-25.4
+# µs a record (three pairs in turn), its system time ~4.5 -> ~3.2 (half the pages written and read back).
+NEW_FILE_PAGE_SIZE = 16384
+
+
 def _set_page_size(path: Path, page_size: int) -> None:
     """An empty file's page size, kept by writing its header now (switching it to WAL does: the size set first)."""
     connection = sqlite3.connect(path)
@@ -260,6 +268,8 @@ def open_store(path: Path, *, daily_backup: bool = True) -> Store:
     path = Path(path)
     create_private_file(path)
     check_header(path)
+    if path.stat().st_size == 0:
+        _set_page_size(path, NEW_FILE_PAGE_SIZE)
     store = Store(engine=sqlite_engine(path), path=path)
     try:
         migrate(store.engine, "county", before_upgrade=lambda: store.backup("pre-migration"))

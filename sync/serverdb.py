@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from schema.identity import SigningKey, new_key_pair, public_key_of
 from schema.models import new_id
-from schema.store import Store, head_revision, make_store_folder, open_database
+from schema.store import NEW_FILE_PAGE_SIZE, Store, head_revision, make_store_folder, open_database
 
 T = TypeVar("T")
 # Key of the PostgreSQL advisory locks: one for migrations, one for the change sequence.
@@ -32,10 +32,8 @@ WRITE_ATTEMPTS = 5
 # WAL size (bytes) before a writer copies it back itself (SQLite's default: 1,000 pages): a backstop, as the
 # checkpointer thread (WalCheckpointer) copies them back every CHECKPOINT_SECONDS.
 SQLITE_WAL_BYTES = 400 * 1024 * 1024
-# A new SQLite server database's page size. A push batch's rows, receipts and change log go into fewer, larger
-# pages than SQLite's 4 KiB: the push handler's thread 29.2-30.3 -> 28.0-28.4 µs of CPU a record (replay of a
-# 96,828-record push, in turn, min of three each). A database made before keeps its own.
-SQLITE_PAGE_SIZE = 16384
+# A new SQLite server database's page size (a database made before keeps its own): see NEW_FILE_PAGE_SIZE.
+SQLITE_PAGE_SIZE = NEW_FILE_PAGE_SIZE
 CHECKPOINT_SECONDS = 0.5
 ENGINE_WRITING = "UPDATE sync_checkpoint SET value = ? WHERE key = 'engine_writing'"
 

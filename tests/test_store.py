@@ -57,6 +57,30 @@ def test_store_file_is_private_and_in_wal_mode(store_path: Path) -> None:
     assert stat.S_IMODE(store_path.parent.stat().st_mode) == 0o700
 
 
+def test_a_new_store_has_large_pages_an_older_one_keeps_its_own(store_path: Path, tmp_path: Path) -> None:
+    """A store made now has 16 KiB pages (a sync writes fewer, larger pages), as a city server database has; its
+    backup keeps them. One made before with SQLite's 4 KiB keeps its pages and its rows, migrated as ever."""
+    opened = open_store(store_path)
+    backup = opened.backup("test")
+    opened.close()
+    for path in (store_path, backup):
+        with sqlite3.connect(path) as connection:
+            assert connection.execute("PRAGMA page_size").fetchone()[0] == store_module.NEW_FILE_PAGE_SIZE == 16384
+        connection.close()
+    old = tmp_path / "old" / "stvs.sqlite"
+    old.parent.mkdir(mode=0o700)
+    with sqlite3.connect(old) as connection:  # as a release before this one made it: SQLite's default page size
+        connection.execute("CREATE TABLE kept (x TEXT)")
+        connection.execute("INSERT INTO kept VALUES ('留存')")
+    connection.close()
+    reopened = open_store(old, daily_backup=False)
+    with reopened.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert connection.exec_driver_sql("SELECT x FROM kept").scalars().all() == ["留存"]
+    reopened.close()
+    assert revision_of(old) == head_revision()
+
+
 def test_reopening_keeps_data_and_runs_no_migration(store_path: Path) -> None:
     open_store(store_path).close()
     raw_insert_volunteer(store_path)
