@@ -138,7 +138,13 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
 
 
 def _begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    """BEGIN on the driver's connection itself: through ``exec_driver_sql`` (an execution context, a cursor and a
+    result for a statement that returns nothing) it cost ~11 µs of the ~45 of a small transaction, and a sync
+    with nothing to do opens five. A failure is raised as SQLAlchemy would raise it."""
+    try:
+        connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance("BEGIN", None, exc, sqlite3.Error) from exc
 
 
 def sqlite_engine(path: Path) -> Engine:
