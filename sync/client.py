@@ -12,7 +12,7 @@ import json
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -33,6 +33,7 @@ from sync.errors import (
     BatchMismatch,
     Forbidden,
     IncompatibleVersion,
+    OutOfOrder,
     ProtocolError,
     ServerUnreachable,
     SyncError,
@@ -54,6 +55,7 @@ from sync.protocol import (
     RediffPage,
 )
 from sync.push import DIVERGED, UNKNOWN_ROW, UNKNOWN_VERSION, chunks
+from sync.push_order import AFTER_HEADER, BATCH_HEADER, PIPELINE_HEADER
 from sync.replica import Replica, later_history
 from sync.resolutions import checkpoint_key, fetch_resolutions
 from sync.serverdb import schema_version
@@ -74,7 +76,10 @@ except ImportError:  # Windows
 RETRY_STATUSES = {500, 502, 503, 504}
 JSON_CONTENT = {"Content-Type": "application/json"}
 BUSY = "另一个同步正在进行 (another sync of this store is running)"
-InFlight = tuple[str, list[dict[str, Any]], Future[bytes]]  # batch id, its changes, the server's answer
+InFlight = tuple[str, list[dict[str, Any]], Future[bytes], bytes]  # batch id, its changes, the server's answer, the body
+# Batches on the wire at once when the server keeps their order (sync.push_order): the next one is sent, and
+# received by the server, while this one is applied.
+PIPELINE_DEPTH = 2
 DETAIL_LIMIT = 50  # rejected / conflicting records listed in a summary
 
 
@@ -155,6 +160,9 @@ class SyncClient:
         self.clock = self.replica.clock()
         self.clock_check: ClockCheck | None = None
         self._urls: dict[str, httpx.URL] = {}
+        # Whether the server said it keeps a pipelined push's order (its hello's PIPELINE_HEADER): then up to
+        # PIPELINE_DEPTH batches go on the wire at once.
+        self.pipelined = False
 
     def close(self) -> None:
         self.http.close()
@@ -274,7 +282,9 @@ class SyncClient:
                     "public_key": (known.get(NODE_PUBLIC_KEY_SETTING) if known.get(NODE_ID_SETTING) == self.replica.node
                                    else "") or self.store.identity.public_key,
                     "store_epoch": current, "next_epoch": proposed}
-            hello = HelloResponse.model_validate_json(self._say_hello(body, probe).content)
+            response = self._say_hello(body, probe)
+            hello = HelloResponse.model_validate_json(response.content)
+            self.pipelined = response.headers.get(PIPELINE_HEADER) == "1"
             if hello.identity == "ok":
                 break
             probe, known = None, {}  # a new node has no checkpoints to stand on, and new settings
@@ -311,12 +321,16 @@ class SyncClient:
     def push(self, summary: SyncSummary, report: ProgressCallback) -> None:
         """Send the pending rows batch by batch, keeping both sides busy: the next batch is built and put
         in the outbox while the server works on this one, and sent as soon as this one is answered, so the
-        server merges it while this one's answer is written here.
+        server merges it while this one's answer is written here. When the server keeps a pipelined push's
+        order (``sync.push_order``), the next batch is sent before this one is answered: up to
+        ``PIPELINE_DEPTH`` on the wire, each naming the one it follows, so the server goes from one to the
+        next without waiting for the wire.
 
-        A batch is sent only after the server answered the one before (committed it): the server sees
-        the batches of a node one at a time and in order, parents before children. Every batch is in the
-        outbox before it is sent and leaves it with its answer applied, so a crash leaves at most two
-        batches there, resent in order by the next sync (the server answers replays from its store).
+        The server applies the batches of a node one at a time and in order, parents before children: a batch
+        is sent only after the one before was answered, or (pipelined) is applied only if the one it follows
+        was. Every batch is in the outbox before it is sent and leaves it with its answer applied, so a crash
+        leaves at most ``PIPELINE_DEPTH`` + 1 batches there, resent in order, one at a time, by the next sync (the
+        server answers replays from its store).
         """
         for batch_id, payload in self.replica.outboxes():
             summary.resumed_batch = True
@@ -333,27 +347,53 @@ class SyncClient:
         total = self.store.pending_change_count()
         cursor = Cursor()
         report(SyncProgress("push", 0, total))
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as sender:
-            in_flight: InFlight | None = None
+        depth = PIPELINE_DEPTH if self.pipelined else 1
+        with ThreadPoolExecutor(max_workers=PIPELINE_DEPTH, thread_name_prefix="sync-push") as sender:
+            flight: deque[InFlight] = deque()  # sent, not yet answered, in the order sent
             while True:
                 pending, batch = self._next_batch(cursor)
                 self.replica.settle(batch.settled)
                 staged = self._stage(batch.changes) if batch.changes else None
-                answer = self._noting_refusal(in_flight[0], in_flight[2].result) if in_flight is not None else b""
-                following = None
+                answered, answer = None, b""
+                if flight and (len(flight) >= depth or staged is None):
+                    answered = flight.popleft()
+                    answer = self._answer(answered)
+                    if answer is None:
+                        # Sent before the batch it follows was applied (another server process took that one,
+                        # say): it and the batches sent after it go again, one at a time, as does the rest.
+                        depth = 1
+                        for item in (answered, *flight):
+                            again = None if item is answered else self._answer(item)
+                            self._finish(item[0], item[1], self._resend(item) if again is None else again, summary)
+                            report(SyncProgress("push", summary.pushed, total))
+                        flight.clear()
+                        answered = None
                 if staged:
+                    after = flight[-1][0] if flight and depth > 1 else ""
                     body = _OutgoingBody(staged[2])
-                    following = (staged[0], staged[1], sender.submit(self._post_push, body))
+                    named = staged[0] if depth > 1 else ""  # (the server knows it as running only so named)
+                    flight.append((staged[0], staged[1], sender.submit(self._post_push, body, named, after), staged[2]))
                     # Until the batch is on the wire the sender thread needs the interpreter now and then; taken
                     # by the answer's bookkeeping below (a pydantic parse does not let go of it), each time it
                     # waited up to a switch interval: ~4 ms a batch the server sat idle.
                     body.written.wait()
-                if in_flight is not None:
-                    self._finish(in_flight[0], in_flight[1], answer, summary)
+                if answered is not None:
+                    self._finish(answered[0], answered[1], answer, summary)
                     report(SyncProgress("push", summary.pushed, total))
-                in_flight = following
-                if not pending:
+                if not pending and not flight:
                     return
+
+    def _resend(self, item: InFlight) -> bytes:
+        """A batch sent again, alone (the one before it answered)."""
+        return self._noting_refusal(item[0], lambda: self._post_push(_OutgoingBody(item[3])))
+
+    def _answer(self, item: InFlight) -> bytes | None:
+        """The server's answer to a batch sent; None when it came before the batch it follows was applied
+        (``OutOfOrder``: nothing of it was stored)."""
+        try:
+            return self._noting_refusal(item[0], item[2].result)
+        except OutOfOrder:
+            return None
 
     def _noting_refusal(self, batch_id: str, answer: Callable[[], bytes]) -> bytes:
         """The server's answer to a batch; a refusal of the batch itself is noted on it for ``sync doctor``."""
@@ -376,11 +416,16 @@ class SyncClient:
         self.replica.put_outbox(batch_id, payload)
         return batch_id, changes, payload
 
-    def _post_push(self, body: _OutgoingBody) -> bytes:
-        """Sent from the sender thread: the socket wait frees the GIL for the work here meanwhile."""
+    def _post_push(self, body: _OutgoingBody, batch_id: str = "", after: str = "") -> bytes:
+        """Sent from the sender thread: the socket wait frees the GIL for the work here meanwhile. Pipelined
+        (``sync.push_order``), the headers name the batch (``batch_id``) and the unanswered one it follows."""
+        headers = {**JSON_CONTENT, "Content-Length": str(len(body.payload))}
+        if batch_id:
+            headers[BATCH_HEADER] = batch_id
+        if after:
+            headers[AFTER_HEADER] = after
         try:
-            return self._request("POST", "/sync/push", content=body,
-                                 headers={**JSON_CONTENT, "Content-Length": str(len(body.payload))}).content
+            return self._request("POST", "/sync/push", content=body, headers=headers).content
         finally:
             body.written.set()  # (also when the request failed before the body went: no one waits forever)
 
@@ -639,9 +684,12 @@ def _checked(response: httpx.Response) -> httpx.Response:
     if response.status_code < 400:
         return response
     try:
-        detail = str(response.json().get("detail", response.text))
+        answer = response.json()
+        detail, code = str(answer.get("detail", response.text)), answer.get("code")
     except (ValueError, AttributeError):
-        detail = response.text[:300]
+        detail, code = response.text[:300], None
+    if response.status_code == 409 and code == "out_of_order":
+        raise OutOfOrder(f"HTTP 409: {detail}")
     errors: dict[int, type[SyncError]] = {401: TokenRefused, 403: Forbidden, 409: BatchMismatch,
                                           426: IncompatibleVersion}
     kind = errors.get(response.status_code, ProtocolError)

@@ -29,6 +29,11 @@ class BatchMismatch(SyncError):
     """A batch or change id was sent before with different content: HTTP 409."""
 
 
+class OutOfOrder(SyncError):
+    """A pipelined batch came before the batch it follows was applied (sync.push_order): HTTP 409
+    ``out_of_order``, nothing stored; it is sent again once that one is answered."""
+
+
 class NestedTooDeep(SyncError):
     """A request body nests objects or lists deeper than any wire value needs: HTTP 422, never a crash."""
 

@@ -33,7 +33,7 @@ from sync.bulk import (
     update_params,
     update_rows,
 )
-from sync.errors import BatchMismatch, Forbidden, NestedTooDeep
+from sync.errors import BatchMismatch, Forbidden, NestedTooDeep, OutOfOrder
 from sync.hlc import MAX_CLOCK_DRIFT_MS, clamp_stamp, wall_ms
 from sync.merge import MergeResult, merge_record
 from sync.partition import RowChange, record_changes
@@ -190,14 +190,19 @@ def apply_push(db: ServerDB, caller: Caller, request: Push) -> PushResponse:
     return PushResponse.model_validate_json(push_answer(db, caller, request))
 
 
-def push_answer(db: ServerDB, caller: Caller, request: Push) -> bytes:
-    """``apply_push`` as the JSON the server sends (and stores for a replay), without a model round trip."""
+def push_answer(db: ServerDB, caller: Caller, request: Push, after: str = "") -> bytes:
+    """``apply_push`` as the JSON the server sends (and stores for a replay), without a model round trip.
+    ``after``: the batch this one follows, sent before it by the same device (``sync.push_order``); unless that
+    one was committed, nothing is applied: ``OutOfOrder``."""
     hashes = change_hashes(request.changes)
     batch_hash = request_hash(request, hashes.values())
     for careful in (False, True, True):
         stored = _stored_answer(db, caller, request, batch_hash)
         if stored is not None:
             return stored
+        if after and not _committed(db, request.node_id, after):
+            raise OutOfOrder(f"batch {request.batch_id} follows batch {after}, which this server has not applied: "
+                             "send it again once that one is answered")
         try:
             return db.run_write(lambda c, careful=careful: BatchRun(db, c, caller, request, batch_hash, hashes,
                                                                     careful).run())
@@ -206,6 +211,13 @@ def push_answer(db: ServerDB, caller: Caller, request: Push) -> bytes:
             # retry: look for the stored answer, else redo with one savepoint per change.
             continue
     return db.run_write(lambda c: BatchRun(db, c, caller, request, batch_hash, hashes, True).run())
+
+
+def _committed(db: ServerDB, node: str, batch_id: str) -> bool:
+    """Whether this node's batch ``batch_id`` was applied (its answer stored)."""
+    with db.engine.connect() as connection:
+        return bool(driver_query(connection, "SELECT 1 FROM sync_batch WHERE batch_id = ? AND node_id = ?",
+                                 (batch_id, node)))
 
 
 def _stored_answer(db: ServerDB, caller: Caller, request: Push, batch_hash: str) -> bytes | None:

@@ -28,7 +28,7 @@ from schema.models import SYNCED_TABLES
 from sync import conflicts as conflict_queue
 from sync.admin_api import mount_admin_routes
 from sync.auth import Caller, authenticate_on
-from sync.errors import BatchMismatch, Forbidden, IncompatibleVersion, NestedTooDeep, SyncError
+from sync.errors import BatchMismatch, Forbidden, IncompatibleVersion, NestedTooDeep, OutOfOrder, SyncError
 from sync.gctune import paused_collection, tune_for_server
 from sync.hlc import wall_ms
 from sync.http_errors import install_invalid_handlers, known_query_only, responses
@@ -57,6 +57,7 @@ from sync.protocol import (
 )
 from sync.pull import fetch_records, note_quiet_pull, nothing_to_do, quiet_hello, read_pull
 from sync.push import push_answer
+from sync.push_order import PIPELINE_HEADER, PushOrder
 from sync.records import table_of
 from sync.serverdb import ServerDB, open_server_db, schema_version
 
@@ -65,6 +66,7 @@ ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9
 ERRORS: dict[type[Exception], tuple[int, str]] = {
     Forbidden: (403, "forbidden"),
     BatchMismatch: (409, "batch_mismatch"),
+    OutOfOrder: (409, "out_of_order"),
     IncompatibleVersion: (426, "incompatible_version"),
     NestedTooDeep: (422, "too_deep"),
     conflict_queue.ConflictNotFound: (404, "not_found"),
@@ -127,7 +129,8 @@ class ServerApp(FastAPI):
     of CPU a request; 0.5 ms this way (task-clock per thread, 500 no-op syncs). A POST to those two paths
     without a query string goes straight to the endpoint's function on a worker thread, as the route would
     send it, with the same checks: the body limit (413), the bearer token (401 from ``caller_of``), and any
-    error answered by the app's own exception handlers, so the answer is the route's. Everything else (another
+    error answered by the app's own exception handlers, so the answer is the route's; a push keeps its place in
+    its device's order as the route's does (``sync.push_order``). Everything else (another
     path or method, a query string, a path under a root path) and everything while a test overrides a
     dependency takes FastAPI's way.
     """
@@ -142,27 +145,35 @@ class ServerApp(FastAPI):
         if _declared_too_large(scope, MAX_REQUEST_BYTES):
             await _too_large(send)
             return
-        parts, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the client went away: nothing to answer (as Request.body's ClientDisconnect)
-            part = message.get("body", b"")
-            size += len(part)
-            if size > MAX_REQUEST_BYTES:
-                await _too_large(send)
-                return
-            parts.append(part)
-            more = message.get("more_body", False)
+        # A push's place in its device's order (sync.push_order), from its headers, before its body is read.
+        turn = self.state.push_order.start(scope["headers"]) if endpoint is _push_response else None
         try:
-            answer = await run_in_threadpool(endpoint, self.state.db, _bearer_credentials(scope["headers"]),
-                                             b"".join(parts))
-        except Exception as exc:  # noqa: BLE001 - to the app's handler for it, as the exception middleware does
-            handler = next((self.exception_handlers[kind] for kind in type(exc).__mro__
-                            if kind in self.exception_handlers), None)
-            if handler is None:
-                raise
-            answer = await handler(Request(scope, receive), exc)
+            parts, size, more = [], 0, True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return  # the client went away: nothing to answer (as Request.body's ClientDisconnect)
+                part = message.get("body", b"")
+                size += len(part)
+                if size > MAX_REQUEST_BYTES:
+                    await _too_large(send)
+                    return
+                parts.append(part)
+                more = message.get("more_body", False)
+            arguments: tuple[Any, ...] = (self.state.db, _bearer_credentials(scope["headers"]), b"".join(parts))
+            if turn is not None:
+                arguments += (await turn.wait(),)
+            try:
+                answer = await run_in_threadpool(endpoint, *arguments)
+            except Exception as exc:  # noqa: BLE001 - to the app's handler for it, as the exception middleware does
+                handler = next((self.exception_handlers[kind] for kind in type(exc).__mro__
+                                if kind in self.exception_handlers), None)
+                if handler is None:
+                    raise
+                answer = await handler(Request(scope, receive), exc)
+        finally:
+            if turn is not None:
+                turn.end()  # (before the answer goes out: the batch after it may be applied meanwhile)
         await answer(scope, receive, send)
 
 
@@ -183,6 +194,7 @@ def create_app(database_url: str, db: ServerDB | None = None) -> FastAPI:
                     description="Sync of county stores with the city: push, pull, digests, conflict queue.",
                     dependencies=[Depends(known_query_only)])
     app.state.db = database
+    app.state.push_order = PushOrder()
     _install_error_handlers(app)
 
     _routes(app, database)
@@ -281,11 +293,16 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
               openapi_extra=_json_body(PushRequest))
     async def push(request: Request, credentials: BearerDep) -> Response:
         """Apply a batch of changes; one answer per change (applied, merged, conflict, duplicate, rejected)."""
-        raw = await request.body()
-        # The token looked up, then the body parsed from the bytes (``read_push``: pydantic's answer at a
-        # fraction of FastAPI's cost), in one hop to the thread pool with the merge; the answer is already
-        # PushResponse's JSON (also stored for replays) and goes out as it is.
-        return await run_in_threadpool(_push_response, db, credentials, raw)
+        turn = request.app.state.push_order.start(request.headers.raw)  # (sync.push_order, as ServerApp does)
+        try:
+            raw = await request.body()
+            after = await turn.wait()
+            # The token looked up, then the body parsed from the bytes (``read_push``: pydantic's answer at a
+            # fraction of FastAPI's cost), in one hop to the thread pool with the merge; the answer is already
+            # PushResponse's JSON (also stored for replays) and goes out as it is.
+            return await run_in_threadpool(_push_response, db, credentials, raw, after)
+        finally:
+            turn.end()
 
     @app.get(f"{API_PREFIX}/sync/pull", responses=responses(403))
     def pull(who: CallerDep, since: Annotated[int, Query(ge=0, le=2**62)] = 0,
@@ -372,13 +389,16 @@ def _hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: 
 
 
 def _hello_answer(db: ServerDB, who: Caller, identity: str, **probe: Any) -> Response:
-    return _model_json(HelloResponse(
+    answer = _model_json(HelloResponse(
         protocol_version=PROTOCOL_VERSION, schema_version=schema_version(), server_id=db.server_id,
         server_time_ms=wall_ms(), county_code=who.county_code, is_admin=who.is_admin,
         city_key=db.city_key.public_key, identity=identity, **probe))
+    # A header, not a field: a client from before it ignores it (its model refuses fields it does not know).
+    answer.headers[PIPELINE_HEADER] = "1"  # this server keeps a pipelined push's order (sync.push_order)
+    return answer
 
 
-def _push(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> bytes:
+def _push(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes, after: str = "") -> bytes:
     who = caller_of(db, credentials)
     with paused_collection():
         try:
@@ -386,14 +406,15 @@ def _push(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: b
         except ValidationError as exc:
             raise _invalid_body(exc) from None
         check_versions(body.protocol_version, body.schema_version)
-        return push_answer(db, who, body)
+        return push_answer(db, who, body, after)
 
 
-def _push_response(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> Response:
-    return Response(_push(db, credentials, raw), media_type="application/json")
+def _push_response(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes,
+                   after: str = "") -> Response:
+    return Response(_push(db, credentials, raw, after), media_type="application/json")
 
 
-_SYNC_ENDPOINTS: dict[str, Callable[[ServerDB, HTTPAuthorizationCredentials | None, bytes], Response]] = {
+_SYNC_ENDPOINTS: dict[str, Callable[..., Response]] = {
     f"{API_PREFIX}/sync/hello": _hello, f"{API_PREFIX}/sync/push": _push_response}
 
 
