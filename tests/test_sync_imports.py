@@ -1,0 +1,16 @@
+"""What a sync client loads: not httpx's command-line tool, nor rich and pygments with it (~5 MB of its memory),
+while httpx itself works as ever. In a fresh interpreter, as `stvs-tui sync` starts one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_the_sync_client_leaves_httpx_command_line_tool_unloaded() -> None:
+    code = ("import sys\nfrom schema.store import open_store\nfrom sync.client import SyncClient\nimport httpx\n"
+            "print(sorted(m for m in ('rich', 'pygments', 'httpx._main') if m in sys.modules and "
+            "getattr(sys.modules[m], '__file__', None)))\n"
+            "print(httpx.Client(base_url='http://127.0.0.1:1').base_url)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["[]", "http://127.0.0.1:1"], done.stdout + done.stderr
