@@ -76,7 +76,7 @@ except ImportError:  # Windows
 RETRY_STATUSES = {500, 502, 503, 504}
 JSON_CONTENT = {"Content-Type": "application/json"}
 BUSY = "另一个同步正在进行 (another sync of this store is running)"
-InFlight = tuple[str, list[dict[str, Any]], Future[bytes], bytes]  # batch id, its changes, the server's answer, the body
+InFlight = tuple[str, list[dict[str, Any]], Future[bytes]]  # batch id, its changes, the server's answer
 # Batches on the wire at once when the server keeps their order (sync.push_order): the next one is sent, and
 # received by the server, while this one is applied.
 PIPELINE_DEPTH = 2
@@ -372,7 +372,7 @@ class SyncClient:
                     after = flight[-1][0] if flight and depth > 1 else ""
                     body = _OutgoingBody(staged[2])
                     named = staged[0] if depth > 1 else ""  # (the server knows it as running only so named)
-                    flight.append((staged[0], staged[1], sender.submit(self._post_push, body, named, after), staged[2]))
+                    flight.append((staged[0], staged[1], sender.submit(self._post_push, body, named, after)))
                     # Until the batch is on the wire the sender thread needs the interpreter now and then; taken
                     # by the answer's bookkeeping below (a pydantic parse does not let go of it), each time it
                     # waited up to a switch interval: ~4 ms a batch the server sat idle.
@@ -384,8 +384,9 @@ class SyncClient:
                     return
 
     def _resend(self, item: InFlight) -> bytes:
-        """A batch sent again, alone (the one before it answered)."""
-        return self._noting_refusal(item[0], lambda: self._post_push(_OutgoingBody(item[3])))
+        """A batch sent again, alone (the one before it answered): its body as kept in the outbox."""
+        payload = self.replica.outbox_payload(item[0])
+        return self._noting_refusal(item[0], lambda: self._post_push(_OutgoingBody(payload.encode())))
 
     def _answer(self, item: InFlight) -> bytes | None:
         """The server's answer to a batch sent; None when it came before the batch it follows was applied
@@ -425,9 +426,13 @@ class SyncClient:
         if after:
             headers[AFTER_HEADER] = after
         try:
-            return self._request("POST", "/sync/push", content=body, headers=headers).content
+            answer = self._request("POST", "/sync/push", content=body, headers=headers).content
         finally:
             body.written.set()  # (also when the request failed before the body went: no one waits forever)
+        # httpx keeps a request and its response in a reference cycle, freed only by the collector's older
+        # generations: the megabyte body goes now (a copy is in the outbox; a retry above used it still).
+        body.payload = b""
+        return answer
 
     def _finish(self, batch_id: str, changes: list[dict[str, Any]], body: bytes, summary: SyncSummary) -> None:
         answer = PushResponse.model_validate_json(body)

@@ -200,10 +200,16 @@ class Replica:
         return next(iter(self.outboxes()), None)
 
     def outboxes(self) -> list[tuple[str, str]]:
-        """Every batch sent but not yet answered, in the order they were sent (at most two, see push)."""
+        """Every batch sent but not yet answered, in the order they were sent (at most three, see push)."""
         with self.store.engine.connect() as connection:
             rows = connection.execute(sa.text("SELECT batch_id, payload FROM sync_outbox ORDER BY rowid")).all()
         return [(row[0], row[1]) for row in rows]
+
+    def outbox_payload(self, batch_id: str) -> str:
+        """A batch's body as kept in the outbox."""
+        with self.store.engine.connect() as connection:
+            return str(connection.execute(sa.text("SELECT payload FROM sync_outbox WHERE batch_id = :b"),
+                                          {"b": batch_id}).scalar_one())
 
     def put_outbox(self, batch_id: str, payload: str | bytes) -> None:
         """Keep a batch until it is answered; ``payload`` as text or its UTF-8 bytes (stored as the same text:
