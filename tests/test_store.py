@@ -81,6 +81,39 @@ def test_a_new_store_has_large_pages_an_older_one_keeps_its_own(store_path: Path
     assert revision_of(old) == head_revision()
 
 
+def test_settings_are_saved_while_another_program_writes_the_store(store_path: Path) -> None:
+    """A setting saved while another program (a clerk's `sqlite3` shell) holds the store's write lock waits its
+    turn and is saved, and what that program wrote stays. (Saved by reading first, the save failed at once with
+    "database is locked": SQLite cannot move a transaction that has read to a newer state. A `stvs-tui sync`
+    that had done its work then failed on saving the server's URL.)"""
+    import threading
+
+    opened = open_store(store_path, daily_backup=False)
+    opened.set_settings(clerk_name="王芳")
+    shell = sqlite3.connect(store_path, isolation_level=None)
+    shell.execute("BEGIN IMMEDIATE")
+    shell.execute("INSERT INTO setting (key, value) VALUES ('shell_note', '李四')")
+    failures: list[BaseException] = []
+
+    def save() -> None:
+        try:
+            opened.set_settings(server_url="https://city.example", clerk_name="张三")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    saving = threading.Thread(target=save)
+    saving.start()
+    saving.join(0.5)  # a save that reads first has failed by now; a right one waits for the lock
+    assert saving.is_alive() and not failures, failures
+    shell.execute("COMMIT")
+    shell.close()
+    saving.join(30)
+    assert not saving.is_alive() and not failures, failures
+    assert opened.setting("server_url") == "https://city.example" and opened.setting("clerk_name") == "张三"
+    assert opened.setting("shell_note") == "李四"
+    opened.close()
+
+
 def test_reopening_keeps_data_and_runs_no_migration(store_path: Path) -> None:
     open_store(store_path).close()
     raw_insert_volunteer(store_path)
