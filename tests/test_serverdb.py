@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
+from earlier_files import four_kib_file
 
 from schema.store import open_store
 from sync.serverdb import SQLITE_PAGE_SIZE, SQLITE_WAL_BYTES, WalCheckpointer, open_server_db
@@ -73,12 +74,7 @@ def test_a_new_sqlite_server_has_large_pages_an_older_one_keeps_its_own(tmp_path
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     connection.close()
     assert stat.S_IMODE(new.stat().st_mode) == 0o600
-    old = tmp_path / "old" / "server.sqlite"
-    old.parent.mkdir(mode=0o700)
-    with sqlite3.connect(old) as connection:  # as a release before this one made it: SQLite's default page size
-        connection.execute("CREATE TABLE kept (x TEXT)")
-        connection.execute("INSERT INTO kept VALUES ('留存')")
-    connection.close()
+    old = four_kib_file(tmp_path / "old" / "server.sqlite")
     db = open_server_db(f"sqlite:///{old}")
     try:
         with db.engine.connect() as connection:

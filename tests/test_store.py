@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from earlier_files import four_kib_file
 
 from schema import store as store_module
 from schema.errors import StoreCorrupt, StoreTooNew
@@ -67,12 +68,7 @@ def test_a_new_store_has_large_pages_an_older_one_keeps_its_own(store_path: Path
         with sqlite3.connect(path) as connection:
             assert connection.execute("PRAGMA page_size").fetchone()[0] == store_module.NEW_FILE_PAGE_SIZE == 16384
         connection.close()
-    old = tmp_path / "old" / "stvs.sqlite"
-    old.parent.mkdir(mode=0o700)
-    with sqlite3.connect(old) as connection:  # as a release before this one made it: SQLite's default page size
-        connection.execute("CREATE TABLE kept (x TEXT)")
-        connection.execute("INSERT INTO kept VALUES ('留存')")
-    connection.close()
+    old = four_kib_file(tmp_path / "old" / "stvs.sqlite")
     reopened = open_store(old, daily_backup=False)
     with reopened.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 4096
