@@ -110,6 +110,47 @@ def test_settings_are_saved_while_another_program_writes_the_store(store_path: P
     opened.close()
 
 
+def test_a_write_session_waits_while_another_program_holds_the_write_lock(store_path: Path) -> None:
+    """A unit of work that reads and then writes, in a write session, waits for another program's write lock
+    and lands after it; the same in a reader's session fails at once ("database is locked"): SQLite cannot
+    move a transaction that has read to a newer state."""
+    import threading
+
+    from schema.models import Setting
+
+    opened = open_store(store_path, daily_backup=False)
+    opened.set_settings(clerk_name="王芳")
+    shell = sqlite3.connect(store_path, isolation_level=None)
+    shell.execute("BEGIN IMMEDIATE")
+    shell.execute("INSERT INTO setting (key, value) VALUES ('shell_note', '李四')")
+    outcomes: dict[str, BaseException | None] = {}
+
+    def rename(session_of: str) -> None:
+        try:
+            with getattr(opened, session_of)() as session:
+                row = session.get(Setting, "clerk_name")
+                assert row is not None
+                row.value = "张三"
+                session.add(row)
+                session.commit()
+            outcomes[session_of] = None
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            outcomes[session_of] = exc
+
+    rename("session")
+    assert isinstance(outcomes["session"], sa.exc.OperationalError)  # what a save did before
+    saving = threading.Thread(target=rename, args=("write_session",))
+    saving.start()
+    saving.join(0.5)  # a save that began as a reader has failed by now; a write session waits for the lock
+    assert saving.is_alive() and "write_session" not in outcomes, outcomes
+    shell.execute("COMMIT")
+    shell.close()
+    saving.join(30)
+    assert outcomes["write_session"] is None, outcomes
+    assert opened.setting("clerk_name") == "张三" and opened.setting("shell_note") == "李四"
+    opened.close()
+
+
 def test_reopening_keeps_data_and_runs_no_migration(store_path: Path) -> None:
     open_store(store_path).close()
     raw_insert_volunteer(store_path)

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
-from test_tui_fixtures import COUNTY, county_app, make_store, screen_text, settle, type_text
+from test_tui_fixtures import (
+    COUNTY,
+    county_app,
+    make_store,
+    open_volunteer_list,
+    screen_text,
+    settle,
+    type_text,
+    wait_until,
+)
 from textual.widgets import DataTable, Input, Label, Select
 
 from schema.enums import ActivityStatus, ReportStatus
@@ -111,6 +120,46 @@ async def test_add_volunteer_refuses_a_bad_check_digit_then_saves_a_valid_id(dem
     assert (saved.name, saved.mobile, saved.sex, str(saved.birth_date)) == ("欧阳·娜", "13900001111", "female",
                                                                           "1949-12-31")
     assert saved.county_code == COUNTY
+
+
+async def test_a_save_waits_while_another_program_writes_the_store_and_lands(demo_store: Store) -> None:
+    """The clerk saves an edit of a volunteer while another program (a `sqlite3` shell, a sync) holds the store's
+    write lock: the save waits its turn and lands once the lock is let go. (The save reads the record, then
+    writes it: begun as a reader it failed at once with "database is locked", SQLite being unable to move a
+    transaction that has read to the newer state.)"""
+    import sqlite3
+
+    from textual.worker import WorkerState
+
+    with demo_store.session() as session:
+        someone = session.exec(select(Volunteer).limit(1)).one()
+    app = county_app(demo_store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_volunteer_list(pilot)
+        app.screen.open_key(someone.id)
+        await wait_until(pilot, lambda: isinstance(app.screen, VolunteerScreen))
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormModal))
+        await settle(pilot)
+        app.screen.query_one("#f-mobile", Input).value = "13900001111"
+        await settle(pilot)
+        shell = sqlite3.connect(demo_store.path, isolation_level=None)  # type: ignore[arg-type]
+        shell.execute("BEGIN IMMEDIATE")
+        shell.execute("UPDATE setting SET value = value WHERE key = 'clerk'")
+        await pilot.press("ctrl+s")
+        # The save's worker running, waiting for the lock. (A save that began as a reader failed at once and its
+        # worker was gone: this waits out its guard, then the form is still open below.)
+        await wait_until(pilot, lambda: any(w.group == "write" and w.state == WorkerState.RUNNING for w in app.workers),
+                         timeout=60)
+        await pilot.pause(0.3)
+        shell.execute("COMMIT")
+        shell.close()
+        await wait_until(pilot, lambda: all(w.is_finished for w in app.workers if w.group == "write"))
+        await settle(pilot)
+        assert isinstance(app.screen, VolunteerScreen)  # the form closed: saved
+    with demo_store.session() as session:
+        assert session.get(Volunteer, someone.id).mobile == "13900001111"
 
 
 async def test_required_fields_and_mobile_are_checked_per_field(demo_store: Store) -> None:

@@ -531,7 +531,9 @@ class CountyApp(RegistryApp):
         that started it until it has ended."""
 
         def in_session() -> T:
-            with self.store.session() as session:  # a store still opening is waited for in the thread
+            # (a store still opening is waited for in the thread; a write takes the store's write lock first, so
+            # it waits its turn while a sync or another program writes, instead of failing: Store.write_session)
+            with self.store.write_session() if group == "write" else self.store.session() as session:
                 return job(session)
 
         return self.run_job(node, in_session, done, group=group, exclusive=exclusive)
