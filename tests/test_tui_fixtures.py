@@ -102,6 +102,19 @@ async def open_volunteer_list(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def open_volunteer_edit_form(pilot: Pilot[None], volunteer_id: str) -> None:
+    """From the volunteer list, a volunteer's card, then its edit form (Ctrl+E), each up and filled."""
+    from stvs_tui.county.screens.volunteers import VolunteerScreen
+    from stvs_tui.widgets.form import FormModal
+
+    pilot.app.screen.open_key(volunteer_id)  # type: ignore[attr-defined]
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, VolunteerScreen))
+    await settle(pilot)
+    await pilot.press("ctrl+e")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, FormModal))
+    await settle(pilot)
+
+
 async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 300.0) -> None:
     """Poll until ``condition()`` holds (workers finish at their own pace on a loaded machine). The timeout
     only turns a state that never comes into a failure with a message; it is long, never a wait."""

@@ -13,6 +13,7 @@ from test_tui_fixtures import (
     TODAY,
     county_app,
     make_store,
+    open_volunteer_edit_form,
     open_volunteer_list,
     settle,
     type_text,
@@ -94,12 +95,7 @@ async def test_a_new_form_after_editing_a_volunteer_shows_none_of_that_record(st
     app = county_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_volunteer_list(pilot)
-        app.screen.open_key(someone.id)
-        await wait_until(pilot, lambda: isinstance(app.screen, VolunteerScreen))
-        await settle(pilot)
-        await pilot.press("ctrl+e")
-        await wait_until(pilot, lambda: isinstance(app.screen, FormModal))
-        await settle(pilot)
+        await open_volunteer_edit_form(pilot, someone.id)
         edit = app.screen
         assert edit.form_title == t("form.edit_volunteer")
         assert edit.raw_values()["name"] == someone.name

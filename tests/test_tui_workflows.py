@@ -10,6 +10,7 @@ from test_tui_fixtures import (
     COUNTY,
     county_app,
     make_store,
+    open_volunteer_edit_form,
     open_volunteer_list,
     screen_text,
     settle,
@@ -136,12 +137,7 @@ async def test_a_save_waits_while_another_program_writes_the_store_and_lands(dem
     app = county_app(demo_store)
     async with app.run_test(size=(100, 40)) as pilot:
         await open_volunteer_list(pilot)
-        app.screen.open_key(someone.id)
-        await wait_until(pilot, lambda: isinstance(app.screen, VolunteerScreen))
-        await settle(pilot)
-        await pilot.press("ctrl+e")
-        await wait_until(pilot, lambda: isinstance(app.screen, FormModal))
-        await settle(pilot)
+        await open_volunteer_edit_form(pilot, someone.id)
         app.screen.query_one("#f-mobile", Input).value = "13900001111"
         await settle(pilot)
         shell = sqlite3.connect(demo_store.path, isolation_level=None)  # type: ignore[arg-type]
