@@ -144,7 +144,8 @@ IMMEDIATE = "stvs_immediate"
 def _begin(connection: Connection) -> None:
     """BEGIN on the driver's connection itself: through ``exec_driver_sql`` (an execution context, a cursor and a
     result for a statement that returns nothing) it cost ~11 µs of the ~45 of a small transaction, and a sync
-    with nothing to do opens five. A failure is raised as SQLAlchemy would raise it."""
+    with nothing to do opens five. ``BEGIN IMMEDIATE`` on a connection with the ``IMMEDIATE`` option (a write
+    session's). A failure is raised as SQLAlchemy would raise it."""
     statement = "BEGIN IMMEDIATE" if connection.get_execution_options().get(IMMEDIATE) else "BEGIN"
     try:
         connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
