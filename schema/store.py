@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,11 +115,14 @@ def migrate(engine: Engine, role: str, before_upgrade: object = None) -> bool:
 NEW_FILE_PAGE_SIZE = 16384
 
 
-def _set_page_size(path: Path, page_size: int) -> None:
-    """An empty file's page size, kept by writing its header now (switching it to WAL does: the size set first)."""
+def _size_if_new(path: Path) -> None:
+    """A file made now (still empty) gets ``NEW_FILE_PAGE_SIZE``, kept by writing its header now (switching it to
+    WAL does: the size set first); a file with content keeps its own."""
+    if path.stat().st_size:
+        return
     connection = sqlite3.connect(path)
     try:
-        connection.execute(f"PRAGMA page_size={int(page_size)}")
+        connection.execute(f"PRAGMA page_size={NEW_FILE_PAGE_SIZE}")
         connection.execute("PRAGMA journal_mode=WAL").fetchall()
     finally:
         connection.close()
@@ -202,7 +206,12 @@ class Store:
         (Begun as a reader, a save that read first could only fail once another program had the lock: SQLite
         cannot move a transaction that has read to a newer state, and answers "database is locked" at once.)
         Work that writes through other connections instead never takes the lock here."""
-        return Session(self.engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False)
+        return Session(self._write_engine, expire_on_commit=False)
+
+    @cached_property
+    def _write_engine(self) -> Engine:
+        """The store's engine (its pool shared) whose connections begin their transactions IMMEDIATE."""
+        return self.engine.execution_options(**{IMMEDIATE: True})
 
     def setting(self, key: str, default: str = "") -> str:
         # One plain SELECT (an ORM session costs a few times more, and a sync reads several settings).
@@ -292,8 +301,7 @@ def open_store(path: Path, *, daily_backup: bool = True) -> Store:
     path = Path(path)
     create_private_file(path)
     check_header(path)
-    if path.stat().st_size == 0:
-        _set_page_size(path, NEW_FILE_PAGE_SIZE)
+    _size_if_new(path)
     store = Store(engine=sqlite_engine(path), path=path)
     try:
         migrate(store.engine, "county", before_upgrade=lambda: store.backup("pre-migration"))
@@ -314,15 +322,14 @@ def open_store(path: Path, *, daily_backup: bool = True) -> Store:
     return store
 
 
-def open_database(url: str, role: str = "server", page_size: int | None = None) -> Store:
-    """Open a server database by SQLAlchemy URL (SQLite file or PostgreSQL), migrated to head. A SQLite file
-    made now gets ``page_size`` (bytes a page; SQLite's 4,096 otherwise): it is fixed once the file has content."""
+def open_database(url: str, role: str = "server") -> Store:
+    """Open a server database by SQLAlchemy URL (SQLite file or PostgreSQL), migrated to head. A SQLite file made
+    now gets ``NEW_FILE_PAGE_SIZE``, as a county store does."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         create_private_file(path)
         check_header(path)
-        if page_size and path.stat().st_size == 0:
-            _set_page_size(path, page_size)
+        _size_if_new(path)
         engine = sqlite_engine(path)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)

@@ -53,7 +53,7 @@ class PushOrder:
 
     def start(self, headers: list[tuple[bytes, bytes]]) -> PushTurn:
         """A push's turn, from its headers (before its body is read): its batch known as running, and the batch
-        it follows."""
+        it follows; ended as the ``with`` block it opens ends."""
         values = dict(headers)
         # The token, hashed: it only keys this table (the token itself is checked by the endpoint, as ever).
         token = hashlib.sha256(values.get(_TOKEN_KEY, b"")).digest()
@@ -95,3 +95,9 @@ class PushTurn:
         """This push is answered (or failed): a batch waiting for it goes on."""
         if self.event is not None:
             self.order.end(self.token, self.batch, self.event)
+
+    def __enter__(self) -> PushTurn:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.end()

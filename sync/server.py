@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -145,9 +146,9 @@ class ServerApp(FastAPI):
         if _declared_too_large(scope, MAX_REQUEST_BYTES):
             await _too_large(send)
             return
-        # A push's place in its device's order (sync.push_order), from its headers, before its body is read.
-        turn = self.state.push_order.start(scope["headers"]) if endpoint is _push_response else None
-        try:
+        # A push's place in its device's order (sync.push_order), from its headers, before its body is read; ended
+        # before the answer goes out (the batch after it may be applied meanwhile).
+        with self.state.push_order.start(scope["headers"]) if endpoint is _push_response else nullcontext() as turn:
             parts, size, more = [], 0, True
             while more:
                 message = await receive()
@@ -171,9 +172,6 @@ class ServerApp(FastAPI):
                 if handler is None:
                     raise
                 answer = await handler(Request(scope, receive), exc)
-        finally:
-            if turn is not None:
-                turn.end()  # (before the answer goes out: the batch after it may be applied meanwhile)
         await answer(scope, receive, send)
 
 
@@ -293,16 +291,13 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
               openapi_extra=_json_body(PushRequest))
     async def push(request: Request, credentials: BearerDep) -> Response:
         """Apply a batch of changes; one answer per change (applied, merged, conflict, duplicate, rejected)."""
-        turn = request.app.state.push_order.start(request.headers.raw)  # (sync.push_order, as ServerApp does)
-        try:
+        with request.app.state.push_order.start(request.headers.raw) as turn:  # (sync.push_order, as ServerApp)
             raw = await request.body()
             after = await turn.wait()
             # The token looked up, then the body parsed from the bytes (``read_push``: pydantic's answer at a
             # fraction of FastAPI's cost), in one hop to the thread pool with the merge; the answer is already
             # PushResponse's JSON (also stored for replays) and goes out as it is.
             return await run_in_threadpool(_push_response, db, credentials, raw, after)
-        finally:
-            turn.end()
 
     @app.get(f"{API_PREFIX}/sync/pull", responses=responses(403))
     def pull(who: CallerDep, since: Annotated[int, Query(ge=0, le=2**62)] = 0,

@@ -178,7 +178,7 @@ def _migration_lock(url: str) -> Iterator[None]:
 def open_server_db(url: str) -> ServerDB:
     """Open (creating and migrating) the city server database at a SQLAlchemy URL."""
     with _migration_lock(url):
-        store = open_database(url, role="server", page_size=SQLITE_PAGE_SIZE)
+        store = open_database(url, role="server")
         server_id = _server_identity(store.engine)
         city_key = _city_key(store.engine, server_id)
         _seed_regions(store.engine)
