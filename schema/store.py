@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -207,6 +207,12 @@ class Store:
         cannot move a transaction that has read to a newer state, and answers "database is locked" at once.)
         Work that writes through other connections instead never takes the lock here."""
         return Session(self._write_engine, expire_on_commit=False)
+
+    def write_transaction(self) -> AbstractContextManager[Connection]:
+        """``engine.begin()`` for a transaction that reads before it writes (an import matching its rows against
+        the store's, the demo checking the store is empty): ``BEGIN IMMEDIATE``, so it waits its turn while a sync
+        or another program writes, as ``write_session`` does."""
+        return self._write_engine.begin()
 
     @cached_property
     def _write_engine(self) -> Engine:

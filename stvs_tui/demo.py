@@ -366,7 +366,7 @@ def store_demo(store: Store, data: DemoData) -> dict[str, int]:
     Raises ``DemoRefused`` (nothing written) when the store already has demo data or data of its own.
     """
     counts: dict[str, int] = {}
-    with store.engine.begin() as connection:
+    with store.write_transaction() as connection:  # (reads first: the write lock taken as it begins)
         reason = demo_refusal(connection)
         if reason:
             raise DemoRefused(reason)

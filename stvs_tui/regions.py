@@ -13,8 +13,13 @@ from schema.store import Store
 
 
 def ensure_regions(store: Store) -> None:
-    """Load the shipped region list into a store that has none yet."""
+    """Load the shipped region list into a store that has none yet. Looked for as a reader (every start asks, and
+    need not wait for a sync's write); loaded in a write session, which waits its turn while another program
+    writes (and looks again: another process may have loaded it meanwhile)."""
     with store.session() as session:
+        if session.exec(select(Region.code).limit(1)).first() is not None:
+            return
+    with store.write_session() as session:
         if session.exec(select(Region.code).limit(1)).first() is None:
             install_regions(session, read_regions())
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import stat
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from earlier_files import four_kib_file
 from schema import store as store_module
 from schema.errors import StoreCorrupt, StoreTooNew
 from schema.models import Volunteer
-from schema.store import _alembic_config, head_revision, open_database, open_store, sqlite_engine
+from schema.store import Store, _alembic_config, head_revision, open_database, open_store, sqlite_engine
 
 VOLUNTEER_COLUMNS = [c.name for c in Volunteer.__table__.columns]
 
@@ -331,3 +333,87 @@ def test_a_week_of_future_dated_backups_never_deletes_the_real_days_backup(store
     today = store.rotate_daily_backup(date(2026, 11, 30))  # the clock put right
     assert today is not None and today.exists()
     assert len(list(store.backup_dir.glob("stvs-daily-*.sqlite"))) == store_module.DAILY_BACKUPS_KEPT
+
+
+def _held_by_a_shell(store_path: Path) -> sqlite3.Connection:
+    """A clerk's ``sqlite3`` shell in the middle of a write: the store's write lock held, a row written (so a
+    transaction that read before it commits cannot move to the newer state)."""
+    shell = sqlite3.connect(store_path, isolation_level=None)
+    shell.execute("BEGIN IMMEDIATE")
+    shell.execute("INSERT INTO setting (key, value) VALUES ('shell_note', '李四') "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+    return shell
+
+
+def _landed_after_the_shell(store_path: Path, work: Callable[[], object]) -> object:
+    """Run ``work`` in a thread while a shell holds the store's write lock; let the shell commit; return what
+    ``work`` returned, or raise what it raised. (Begun as a reader, the work waits in SQLite's busy handler and
+    fails once the shell commits; begun IMMEDIATE, it waits for the lock and lands.)"""
+    import threading
+
+    shell = _held_by_a_shell(store_path)
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as exc:  # noqa: BLE001 - raised below, in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(0.5)  # (whatever the machine's speed: the work cannot have written while the shell holds the lock)
+    shell.execute("COMMIT")
+    shell.close()
+    thread.join(60)
+    assert not thread.is_alive()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["result"]
+
+
+def test_an_import_waits_while_another_program_writes_and_lands(store: Store, store_path: Path,
+                                                                tmp_path: Path) -> None:
+    """An import reads the store's volunteers (its duplicates) before it writes: begun as a reader it failed with
+    "database is locked" once a clerk's ``sqlite3`` shell (or a sync) had written meanwhile; it waits its turn."""
+    from excel_helpers import HEADERS, resident_id, volunteer_count, write_book
+
+    from stvs_tui.excel import apply_import, plan_import
+
+    path = write_book(tmp_path / "v.xlsx", [HEADERS, ["张三", resident_id("19850312", "123"), "13800001234", "", ""]])
+    plan = plan_import(path, store)
+    result = _landed_after_the_shell(store_path, lambda: apply_import(store, plan))
+    assert result.inserted == 1 and volunteer_count(store) == 1  # type: ignore[attr-defined]
+    assert store.setting("shell_note") == "李四"
+
+
+def test_the_demo_waits_while_another_program_writes_and_lands(store: Store, store_path: Path) -> None:
+    """The demo looks whether the store is empty before it writes: it waits its turn as an import does."""
+    from stvs_tui.demo import generate, store_demo
+
+    counts = _landed_after_the_shell(
+        store_path, lambda: store_demo(store, generate("410522", "安阳县", 12, seed=3, today=date(2026, 3, 1))))
+    assert counts["volunteer"] == 12  # type: ignore[index]
+    assert store.setting("shell_note") == "李四"
+
+
+def test_the_region_list_loads_while_another_program_writes(store_path: Path) -> None:
+    """A store without the region list gets it at its first start, waiting its turn while another program writes;
+    a store that has it is only read (a start does not wait for a sync's write)."""
+    from schema.models import Region
+    from schema.regions import read_regions
+    from stvs_tui.regions import ensure_regions
+
+    opened = open_store(store_path, daily_backup=False)
+    try:
+        _landed_after_the_shell(store_path, lambda: ensure_regions(opened))
+        with opened.session() as session:
+            assert session.exec(sa.select(sa.func.count()).select_from(Region)).one()[0] == len(read_regions()) > 0
+        shell = _held_by_a_shell(store_path)
+        try:
+            ensure_regions(opened)  # returns at once: nothing to load, no lock asked for
+        finally:
+            shell.execute("ROLLBACK")
+            shell.close()
+    finally:
+        opened.close()

@@ -1011,7 +1011,8 @@ def apply_import(store: Store, plan: ImportPlan, *, valid_only: bool = False) ->
     if not county:
         raise ImportRefused("本地数据库尚未初始化县区 (the store has no county yet: run `stvs-tui init`)")
     try:
-        with bulk_allocation(), _uncollected(), store.engine.begin() as connection, \
+        # (the store's write lock first: it reads the store's rows before it writes, and waits for a sync's turn)
+        with bulk_allocation(), _uncollected(), store.write_transaction() as connection, \
                 _page_cache(connection, IMPORT_CACHE_KIB):
             _match_existing(plan, connection)
             _refuse_unless_clean(plan, valid_only)  # raising here rolls the transaction back
