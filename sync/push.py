@@ -196,6 +196,7 @@ def push_answer(db: ServerDB, caller: Caller, request: Push, after: str = "") ->
     one was committed, nothing is applied: ``OutOfOrder``."""
     hashes = change_hashes(request.changes)
     batch_hash = request_hash(request, hashes.values())
+    tables = {change.table for change in request.changes}  # (the rows it may write: ServerDB.write)
     for careful in (False, True, True):
         stored = _stored_answer(db, caller, request, batch_hash)
         if stored is not None:
@@ -205,12 +206,12 @@ def push_answer(db: ServerDB, caller: Caller, request: Push, after: str = "") ->
                              "send it again once that one is answered")
         try:
             return db.run_write(lambda c, careful=careful: BatchRun(db, c, caller, request, batch_hash, hashes,
-                                                                    careful).run())
+                                                                    careful).run(), tables=tables)
         except sa.exc.IntegrityError:
             # A constraint the checks did not foresee, or the same batch committed by a concurrent
             # retry: look for the stored answer, else redo with one savepoint per change.
             continue
-    return db.run_write(lambda c: BatchRun(db, c, caller, request, batch_hash, hashes, True).run())
+    return db.run_write(lambda c: BatchRun(db, c, caller, request, batch_hash, hashes, True).run(), tables=tables)
 
 
 def _committed(db: ServerDB, node: str, batch_id: str) -> bool:

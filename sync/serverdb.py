@@ -7,9 +7,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,8 +20,16 @@ from sqlalchemy.dialects.sqlite import base as sqlite_types
 from sqlalchemy.engine import Connection, Engine
 
 from schema.identity import SigningKey, new_key_pair, public_key_of
-from schema.models import new_id
-from schema.store import NEW_FILE_PAGE_SIZE, Store, head_revision, make_store_folder, open_database
+from schema.models import SYNCED_TABLES, new_id
+from schema.store import (
+    NEW_FILE_PAGE_SIZE,
+    Store,
+    head_revision,
+    make_store_folder,
+    open_database,
+    sqlite_engine,
+)
+from sync.sqlite_triggers import set_triggers
 
 T = TypeVar("T")
 # Key of the PostgreSQL advisory locks: one for migrations, one for the change sequence.
@@ -47,6 +55,9 @@ class ServerDB:
     server_id: str
     city_key: SigningKey
     checkpointer: WalCheckpointer | None = None
+    # SQLite: the same database through connections whose triggers are off, for writes of synced rows (``write``)
+    untriggered: Engine | None = None
+    _engine_triggers: tuple[int, frozenset[str]] = field(default=(-1, frozenset()), init=False, repr=False)
 
     @property
     def engine(self) -> Engine:
@@ -65,14 +76,22 @@ class ServerDB:
             yield connection
 
     @contextmanager
-    def write(self, *, synced_rows: bool = True) -> Iterator[Connection]:
+    def write(self, *, synced_rows: bool = True, tables: Collection[str] = ()) -> Iterator[Connection]:
         """A write transaction; on SQLite it holds the write lock from its start so two writers never deadlock.
 
         For its duration it says the sync engine is writing, so the triggers that note rows inserted or deleted
         by hand (migration 0012) let its own writes through; no other connection ever sees it said. A write
         that touches no synced table (``synced_rows=False``: the server's record of a node) says nothing, and
-        its own first statement takes SQLite's write lock (two statements fewer for every no-op sync)."""
-        with self.engine.connect() as connection, connection.begin():
+        its own first statement takes SQLite's write lock (two statements fewer for every no-op sync).
+
+        ``tables``: the synced tables whose rows the work writes (besides the engine's own bookkeeping: receipts,
+        the change log, digests). On SQLite the transaction then runs on a connection whose triggers are off
+        (``untriggered``, ``sync.sqlite_triggers``): the only triggers of those tables note hand edits and would let
+        the engine's rows through anyway. Unless another trigger is there (the city's report receipts on
+        ``monthly_report``, or one an administrator added): then ``TriggersNeeded``, looked for once the write lock
+        is held, so no trigger can be made meanwhile; ``run_write`` runs the work on a connection with triggers."""
+        engine = self.untriggered if tables and self.untriggered is not None else self.engine
+        with engine.connect() as connection, connection.begin():
             if not synced_rows:
                 yield connection
                 return
@@ -83,15 +102,32 @@ class ServerDB:
             # Take SQLite's write lock first, before any read: a transaction that read first and then
             # wants to write can only fail (SQLITE_BUSY), never wait its turn.
             connection.exec_driver_sql(ENGINE_WRITING, ("1",))
+            if engine is not self.engine and not self._may_skip_triggers(connection, tables):
+                raise TriggersNeeded
             yield connection
             connection.exec_driver_sql(ENGINE_WRITING, ("0",))
 
-    def run_write(self, work: Callable[[Connection], T], *, synced_rows: bool = True) -> T:
-        """Run ``work`` in a write transaction, again from the start after a deadlock or serialization error."""
+    def _may_skip_triggers(self, connection: Connection, tables: Collection[str]) -> bool:
+        """Whether the database's triggers other than the hand-edit ones (``HAND_EDIT_TRIGGERS``) leave alone both
+        ``tables`` and every table that is not a synced one (the engine's bookkeeping). Read again only when the
+        schema has changed (its version, one pragma)."""
+        version = connection.connection.driver_connection.execute("PRAGMA schema_version").fetchone()[0]
+        if self._engine_triggers[0] != version:
+            found = connection.connection.driver_connection.execute(
+                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+            self._engine_triggers = (version, frozenset(table for name, table in found if name not in HAND_EDIT_TRIGGERS))
+        others = self._engine_triggers[1]
+        return others.issubset(SYNCED_TABLES) and others.isdisjoint(tables)
+
+    def run_write(self, work: Callable[[Connection], T], *, synced_rows: bool = True, tables: Collection[str] = ()) -> T:
+        """Run ``work`` in a write transaction, again from the start after a deadlock or serialization error.
+        ``tables``: see ``write``."""
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                with self.write(synced_rows=synced_rows) as connection:
+                with self.write(synced_rows=synced_rows, tables=tables) as connection:
                     return work(connection)
+            except TriggersNeeded:
+                return self.run_write(work, synced_rows=synced_rows)
             except sa.exc.DBAPIError as exc:
                 if not _retryable(exc) or attempt == WRITE_ATTEMPTS - 1:
                     raise
@@ -110,7 +146,18 @@ class ServerDB:
     def close(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
+        if self.untriggered is not None:
+            self.untriggered.dispose()
         self.store.close()
+
+
+class TriggersNeeded(Exception):
+    """A write given ``tables`` meets a trigger it must run (``ServerDB.write``); nothing was written."""
+
+
+# The triggers of migrations 0011 and 0012 (frozen names): they note rows written by hand, and let the engine's through.
+HAND_EDIT_TRIGGERS = frozenset(f"trg_{table}_{kind}" for table in SYNCED_TABLES
+                               for kind in ("hand_insert", "hand_delete", "recheck"))
 
 
 class WalCheckpointer:
@@ -190,7 +237,7 @@ def open_server_db(url: str) -> ServerDB:
         sa.event.listen(store.engine, "connect", _server_sqlite_pragmas)
         store.engine.dispose()  # connections opened so far lack them
         return ServerDB(store=store, server_id=server_id, city_key=city_key,
-                        checkpointer=WalCheckpointer(str(database)))
+                        checkpointer=WalCheckpointer(str(database)), untriggered=_untriggered_engine(Path(database)))
     return ServerDB(store=store, server_id=server_id, city_key=city_key)
 
 
@@ -225,6 +272,27 @@ def _keep_unreadable_dates(engine: Engine) -> None:
     dialect.colspecs = {**dialect.colspecs, sa.Date: _KeptDate, sa.DateTime: _KeptDateTime}
     dialect._type_memos.clear()  # the processors the migrations' statements read with
     engine.clear_compiled_cache()
+
+
+def _untriggered_engine(path: Path) -> Engine | None:
+    """An engine of the server's SQLite database whose connections run no triggers (``ServerDB.write``), set up as
+    the server's own; None where this Python cannot turn them off (``sync.sqlite_triggers``)."""
+    probe = sqlite3.connect(path)
+    try:
+        if not set_triggers(probe, False):
+            return None
+    finally:
+        probe.close()
+    engine = sqlite_engine(path)
+    _keep_unreadable_dates(engine)
+    sa.event.listen(engine, "connect", _server_sqlite_pragmas)
+    sa.event.listen(engine, "connect", _without_triggers)
+    return engine
+
+
+def _without_triggers(dbapi_connection: Any, _record: object) -> None:
+    # (should it not take, the connection runs the triggers: the hand-edit ones let the engine's rows through)
+    set_triggers(dbapi_connection, False)
 
 
 def _seed_regions(engine: Engine) -> None:
