@@ -7,7 +7,8 @@ never skip a change that commits later.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -18,7 +19,7 @@ from sync.bulk import driver_query, driver_values
 from sync.hlc import wall_ms
 from sync.partition import REBUILD, SERVER_CHANGE, county_digest, needs_refresh, read_digest
 from sync.protocol import HelloRequest, NoopProbe, PulledRecord, PullResponse
-from sync.push import CONFLICT, check_node, chunks, touch_node
+from sync.push import CONFLICT, NODE, check_node, chunks, touch_node
 from sync.records import DIGEST_ZERO, row_to_wire, table_of
 from sync.serverdb import ServerDB
 
@@ -77,28 +78,44 @@ def nothing_to_do(db: ServerDB, caller: Caller, node_id: str, probe: NoopProbe) 
     return mark
 
 
-def quiet_hello(db: ServerDB, connection: Connection, caller: Caller, body: HelloRequest) -> int | None:
+class QuietHello(NamedTuple):
+    """``quiet_hello``'s answer: the node's new pull checkpoint, and whether the server's record of the node says so
+    already, seen within ``QUIET_NOTE_SECONDS`` (then the pull is not noted again: ``note_quiet_pull``)."""
+
+    mark: int
+    noted: bool
+
+
+# A sync with nothing to do by a node the server noted at the same pull checkpoint this recently is not noted
+# again: the node's record (last seen, last pull) is then up to this much behind, and the no-op sync a read alone
+# (no write transaction, no page for the WAL and its checkpoint).
+QUIET_NOTE_SECONDS = 60
+
+
+def quiet_hello(db: ServerDB, connection: Connection, caller: Caller, body: HelloRequest) -> QuietHello | None:
     """The answer to the hello of a store with nothing to do, read on ``connection`` (the hello's one read, which
-    looked the token up; the caller then notes the pull, ``note_quiet_pull``): the new pull checkpoint when the
-    node is one the server knows as it is (its county, its history, its key registered and not revoked, no new
-    epoch proposed) and ``nothing_to_do`` holds. None in every other case, and the hello goes the whole way
-    (``continues_history``, ``register_node_key``, ``nothing_to_do``), which decides and says why: this only ever
-    answers what those would have answered, with a fraction of their queries."""
+    looked the token up; the caller then notes the pull, ``note_quiet_pull``, unless ``noted``): the new pull
+    checkpoint when the node is one the server knows as it is (its county, its history, its key registered and
+    not revoked, no new epoch proposed) and ``nothing_to_do`` holds. None in every other case, and the hello goes
+    the whole way (``continues_history``, ``register_node_key``, ``nothing_to_do``), which decides and says why:
+    this only ever answers what those would have answered, with a fraction of their queries."""
     probe = body.noop_probe
     if probe is None or body.next_epoch:
         return None
     after = _probe_after(db, caller, probe)
     if after is False:
         return None
-    found = driver_query(connection, QUIET_NODE, (body.node_id,))
+    recently = driver_values(connection, NODE, {"last_seen": datetime.now() - timedelta(seconds=QUIET_NOTE_SECONDS)})
+    found = driver_query(connection, QUIET_NODE, (*recently, body.node_id))
     if not found:
         return None
-    county, epoch, key_county, public_key, revoked = found[0]
+    county, epoch, key_county, public_key, revoked, last_pull_seq, seen_recently = found[0]
     if not caller.may_touch(county) or epoch not in ("", body.store_epoch):
         return None
     if body.public_key and (key_county != caller.county_code or public_key != body.public_key or revoked):
         return None
-    return _quiet_mark(connection, caller, body.node_id, probe, after)
+    mark = _quiet_mark(connection, caller, body.node_id, probe, after)
+    return None if mark is None else QuietHello(mark, bool(seen_recently) and last_pull_seq == mark)
 
 
 def note_quiet_pull(db: ServerDB, caller: Caller, node_id: str, mark: int) -> None:
@@ -108,8 +125,9 @@ def note_quiet_pull(db: ServerDB, caller: Caller, node_id: str, mark: int) -> No
 
 
 # The node and its registered key, for ``quiet_hello``.
-QUIET_NODE = ("SELECT n.county_code, n.store_epoch, k.county_code, k.public_key, k.revoked_at IS NOT NULL "
-              "FROM sync_node n LEFT JOIN node_key k ON k.node_id = n.node_id WHERE n.node_id = ?")
+QUIET_NODE = ("SELECT n.county_code, n.store_epoch, k.county_code, k.public_key, k.revoked_at IS NOT NULL, "
+              "n.last_pull_seq, n.last_seen >= ? FROM sync_node n LEFT JOIN node_key k ON k.node_id = n.node_id "
+              "WHERE n.node_id = ?")
 
 
 def _probe_after(db: ServerDB, caller: Caller, probe: NoopProbe) -> datetime | None | bool:

@@ -371,8 +371,9 @@ def _hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: 
         check_versions(body.protocol_version, body.schema_version)
         quiet = quiet_hello(db, connection, who, body)
     if quiet is not None:  # the common case of a probe, answered in one read: what the whole way answers
-        note_quiet_pull(db, who, body.node_id, quiet)
-        return _hello_answer(db, who, "ok", up_to_date=True, pull_since=quiet)
+        if not quiet.noted:
+            note_quiet_pull(db, who, body.node_id, quiet.mark)
+        return _hello_answer(db, who, "ok", up_to_date=True, pull_since=quiet.mark)
     same = continues_history(db, who, body.node_id, body.store_epoch, body.next_epoch)
     if same and body.public_key and not who.is_admin:
         register_node_key(db, body.node_id, who.county_code, body.public_key, token_id=who.token_id)

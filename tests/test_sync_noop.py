@@ -114,3 +114,38 @@ def test_a_hello_without_a_probe_is_answered_as_before(city: ThreadServer, store
     answer = httpx.post(f"{city.url}{HELLO}", json={**body, "noop_probe": probe},
                         headers={"Authorization": f"Bearer {token}"}).json()
     assert answer["up_to_date"] is False  # checkpoints of another server say nothing about this one
+
+
+def test_a_sync_with_nothing_to_do_soon_after_the_last_is_a_read_alone(city: ThreadServer,
+                                                                       stores: StoreFactory) -> None:
+    """The server notes a node's quiet sync (last seen, pull checkpoint) unless it noted the same checkpoint less
+    than QUIET_NOTE_SECONDS ago: then the no-op sync writes nothing (no transaction commits on the city's database),
+    and once that is longer ago it is noted again."""
+    import sqlite3
+    from datetime import datetime, timedelta
+
+    from sync.pull import QUIET_NOTE_SECONDS
+
+    token = city.token(A)
+    store = stores.make(A)
+    add_volunteer(store, name="王芳")
+    assert counted_sync(store, city, token)[0].applied == 1
+    watcher = sqlite3.connect(city.db.engine.url.database, isolation_level=None)  # data_version: others' commits
+
+    def node_seen() -> str:
+        return str(watcher.execute("SELECT last_seen FROM sync_node WHERE node_id = ?", (store.node_id,)).fetchone()[0])
+
+    summary, sent = counted_sync(store, city, token)  # noted: the first quiet one after the push's
+    assert sent == [f"POST {HELLO}"] and summary.digest == "match"
+    seen, version = node_seen(), watcher.execute("PRAGMA data_version").fetchone()[0]
+    for _ in range(3):
+        summary, sent = counted_sync(store, city, token)
+        assert sent == [f"POST {HELLO}"] and summary.digest == "match"
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] == version  # nothing committed meanwhile
+    assert node_seen() == seen
+    long_ago = (datetime.now() - timedelta(seconds=QUIET_NOTE_SECONDS + 5)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    watcher.execute("UPDATE sync_node SET last_seen = ? WHERE node_id = ?", (long_ago, store.node_id))
+    summary, sent = counted_sync(store, city, token)
+    assert sent == [f"POST {HELLO}"] and summary.digest == "match"
+    assert node_seen() > seen  # noted again
+    watcher.close()
