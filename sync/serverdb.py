@@ -43,7 +43,7 @@ SQLITE_WAL_BYTES = 400 * 1024 * 1024
 # A new SQLite server database's page size (a database made before keeps its own): see NEW_FILE_PAGE_SIZE.
 SQLITE_PAGE_SIZE = NEW_FILE_PAGE_SIZE
 CHECKPOINT_SECONDS = 0.5
-SQLITE_CACHE_KIB = 8 * 1024  # a server connection's page cache (``_server_sqlite_pragmas``)
+SQLITE_CACHE_KIB = 8 * 1024  # the page cache of the connections pushes write on (``_push_writers_cache``)
 ENGINE_WRITING = "UPDATE sync_checkpoint SET value = ? WHERE key = 'engine_writing'"
 
 
@@ -235,9 +235,11 @@ def open_server_db(url: str) -> ServerDB:
         _keep_unreadable_dates(store.engine)
     if store.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
         sa.event.listen(store.engine, "connect", _server_sqlite_pragmas)
+        untriggered = _untriggered_engine(Path(database))
+        sa.event.listen(untriggered or store.engine, "connect", _push_writers_cache)  # (the engine pushes write on)
         store.engine.dispose()  # connections opened so far lack them
         return ServerDB(store=store, server_id=server_id, city_key=city_key,
-                        checkpointer=WalCheckpointer(str(database)), untriggered=_untriggered_engine(Path(database)))
+                        checkpointer=WalCheckpointer(str(database)), untriggered=untriggered)
     return ServerDB(store=store, server_id=server_id, city_key=city_key)
 
 
@@ -314,13 +316,6 @@ def _server_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     was copied back into the database file, and synced, by the writer every batch or two: now
     ``WalCheckpointer`` does it.
 
-    A page cache of ``SQLITE_CACHE_KIB`` (SQLite's default is 2 MB): a 100k push reads back index and table pages
-    it has just written; through a 2 MB cache each came again from the kernel. Measured 2026-12-01 (tenth
-    session), the live push in turn against the default, server CPU as a ratio to the same run's client (whose
-    work did not change, so the shared machine's drift cancels): medians 1.26 → 1.20 over six pairs, system time
-    of a replay ~4.8 → ~3.2 µs a record; the server's peak memory +6 MB. (16 MB saved ~0.5 µs more for +15 MB,
-    32 MB ~1 µs more for +32 MB: against the memory target, not kept.)
-
     Statement journals in memory: a multi-row INSERT into a table with triggers keeps the pages it changes
     in one, and in a temporary file that was ~750 MB of writes (a system call per page) over a 100k push;
     in memory the handler's system time fell 6.6 -> 4.3 µs a record (``bench/push_replay.py``, medians of three
@@ -329,8 +324,18 @@ def _server_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
     cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_BYTES // page_size}")
     cursor.execute("PRAGMA temp_store=MEMORY")
-    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
+
+
+def _push_writers_cache(dbapi_connection: Any, _record: object) -> None:
+    """A page cache of ``SQLITE_CACHE_KIB`` (SQLite's default is 2 MB) for the connections pushes write their rows
+    on (``ServerDB.untriggered``, else the server's own): a 100k push reads back index and table pages it has just
+    written; through a 2 MB cache each came again from the kernel. Measured 2026-12-01 (tenth session), the live
+    push in turn against the default, server CPU as a ratio to the same run's client (whose work did not change,
+    so the shared machine's drift cancels): medians 1.26 → 1.20 over six pairs, system time of a replay ~4.8 →
+    ~3.2 µs a record; the server's peak memory +6 MB. (16 MB saved ~0.5 µs more for +15 MB, 32 MB ~1 µs more for
+    +32 MB: against the memory target, not kept; nor for the other connections, which read little at a time.)"""
+    dbapi_connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 def _server_identity(engine: Engine) -> str:

@@ -52,12 +52,16 @@ def test_the_checkpointer_copies_the_wal_back_and_stops_with_the_database(tmp_pa
 def test_a_sqlite_server_keeps_statement_journals_in_memory(tmp_path: Path) -> None:
     """A push batch's multi-row INSERTs into tables with triggers each keep a statement journal: in a temporary
     file they were a system call per page (~750 MB over a 100k push); a county store keeps SQLite's default. The
-    server's connections have a page cache of SQLITE_CACHE_KIB (a push reads back the pages it has just written),
-    a county store SQLite's default."""
+    connections pushes write their rows on have a page cache of SQLITE_CACHE_KIB (a push reads back the pages it
+    has just written), the server's others and a county store SQLite's default."""
     db = open_server_db(f"sqlite:///{tmp_path / 'server.sqlite'}")
     try:
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -2000  # SQLite's default
+        assert db.untriggered is not None
+        with db.untriggered.connect() as connection:  # the connections pushes write their rows on
+            assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2
             assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
     finally:
         db.close()
