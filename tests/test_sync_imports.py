@@ -17,8 +17,8 @@ def test_the_sync_client_leaves_httpx_command_line_tool_unloaded() -> None:
 
 def test_the_city_server_leaves_pygments_unloaded(tmp_path) -> None:
     """alembic imports mako's exceptions, which load pygments whenever it is installed (Textual brings it) to colour
-    an HTML error page: 5.5 MB of the server's memory. The server opens its database, migrations and all, without
-    it, and mako's exceptions still work (their fallback)."""
+    an HTML error page: 5.5 MB of the memory of a server that migrates its database. The server makes its database,
+    migrations and all, without it, and mako's exceptions still work (their fallback)."""
     code = ("import os, sys\nfrom sync.server import DATABASE_URL_ENV, app_from_env\n"
             f"os.environ[DATABASE_URL_ENV] = 'sqlite:///{tmp_path / 'server.sqlite'}'\n"
             "app = app_from_env()\nimport mako.exceptions\n"
