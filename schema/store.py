@@ -214,6 +214,28 @@ class Store:
         or another program writes, as ``write_session`` does."""
         return self._write_engine.begin()
 
+    @contextmanager
+    def driver_transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``: it waits its turn) on a pooled connection's own sqlite3
+        connection, for a small write every sync makes (its checkpoints): SQLAlchemy's connection, execution
+        context and commit around it cost ~55 µs of its ~85. Committed at the end, rolled back on any error; a
+        database error is raised as SQLAlchemy raises it (``OperationalError`` for a locked store, and so on)."""
+        raw = self.engine.raw_connection()
+        driver: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
+        try:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                yield driver
+                driver.execute("COMMIT")
+            except BaseException:
+                if driver.in_transaction:
+                    driver.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise sa.exc.DBAPIError.instance("", None, exc, sqlite3.Error) from exc
+        finally:
+            raw.close()  # (back to the pool)
+
     @cached_property
     def _write_engine(self) -> Engine:
         """The store's engine (its pool shared) whose connections begin their transactions IMMEDIATE."""

@@ -37,6 +37,7 @@ from sync.status import SyncStatus, sync_status  # noqa: F401  (re-exported: old
 
 # ``data`` is bound as orjson's UTF-8 bytes and cast to TEXT, which stores exactly what binding the
 # decoded ``str`` stored, without decoding every record to ``str`` for sqlite3 to encode it back.
+SET_CHECKPOINT = "INSERT INTO sync_checkpoint (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 UPSERT_BASE = ("INSERT INTO sync_base (tbl, row_id, version, data, stamp) VALUES {rows} "
                "ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version, data = excluded.data, "
                "stamp = excluded.stamp")
@@ -155,8 +156,7 @@ class Replica:
     @staticmethod
     def set_checkpoints(connection: Connection, **values: str) -> None:
         if values:
-            connection.exec_driver_sql("INSERT INTO sync_checkpoint (key, value) VALUES (?, ?) "
-                                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", list(values.items()))
+            connection.exec_driver_sql(SET_CHECKPOINT, list(values.items()))
 
     def clock(self) -> HybridClock:
         """This store's hybrid clock, resumed from the last stamp saved (``hlc`` checkpoint)."""
@@ -187,8 +187,10 @@ class Replica:
         return state
 
     def save_checkpoints(self, **values: str) -> None:
-        with self.store.engine.begin() as connection:
-            self.set_checkpoints(connection, **values)
+        """In a transaction of their own, through the driver (every sync ends with it: ``Store.driver_transaction``)."""
+        if values:
+            with self.store.driver_transaction() as driver:
+                driver.executemany(SET_CHECKPOINT, list(values.items()))
 
     def has_pending(self) -> bool:
         """Whether anything waits to be pushed (a change, or a batch sent and not yet answered)."""

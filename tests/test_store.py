@@ -417,3 +417,21 @@ def test_the_region_list_loads_while_another_program_writes(store_path: Path) ->
             shell.close()
     finally:
         opened.close()
+
+
+def test_a_driver_transaction_commits_rolls_back_and_waits_its_turn(store: Store, store_path: Path) -> None:
+    """``Store.driver_transaction`` (a sync's checkpoints, through sqlite3 itself): all or nothing, a database error
+    raised as SQLAlchemy raises it, and a write that waits while another program holds the lock."""
+    from sync.replica import Replica
+
+    with pytest.raises(ValueError), store.driver_transaction() as driver:
+        driver.execute("INSERT INTO sync_checkpoint (key, value) VALUES ('half', 'written')")
+        raise ValueError("stopped half way")
+    with pytest.raises(sa.exc.IntegrityError), store.driver_transaction() as driver:
+        driver.execute("INSERT INTO sync_checkpoint (key, value) VALUES ('once', '1')")
+        driver.execute("INSERT INTO sync_checkpoint (key, value) VALUES ('once', '2')")
+    replica = Replica(store)
+    assert replica.checkpoint("half") == "" and replica.checkpoint("once") == ""
+    _landed_after_the_shell(store_path, lambda: replica.save_checkpoints(last_sync_at="2026-12-01T23:00:00"))
+    assert replica.checkpoint("last_sync_at") == "2026-12-01T23:00:00"
+    assert store.setting("shell_note") == "李四"
