@@ -395,7 +395,11 @@ def _quiet_answer(db: ServerDB, credentials: HTTPAuthorizationCredentials | None
     transaction, for a device whose quiet pull it noted recently (``QuietHello.noted``: nothing to write). Run on
     the event loop's thread: a WAL read never waits for a writer, and it is a handful of index probes. None for
     any other hello, and for anything unusual (a refused token, a body pydantic would refuse, another version):
-    ``_hello`` then runs on a worker thread and answers it, errors included, as ever."""
+    ``_hello`` then runs on a worker thread and answers it, errors included, as ever. Only on SQLite (a read there
+    is in this process: PostgreSQL's are round trips, which the event loop must not wait for), and only while the
+    pool has a connection to spare (taking one must not make the event loop wait for a worker to give one back)."""
+    if db.is_postgres or not _pool_has_room(db.engine):
+        return None
     try:
         with db.read() as connection:
             who = _caller_on(connection, credentials)
@@ -407,6 +411,16 @@ def _quiet_answer(db: ServerDB, credentials: HTTPAuthorizationCredentials | None
     if quiet is None or not quiet.noted:
         return None
     return _hello_answer(db, who, "ok", up_to_date=True, pull_since=quiet.mark)
+
+
+def _pool_has_room(engine: Any) -> bool:
+    """Whether the engine's pool would hand out a connection without waiting (short of a race, which the worker's
+    way would have met too)."""
+    pool = engine.pool
+    size, checkedout, overflow = (getattr(pool, name, None) for name in ("size", "checkedout", "_max_overflow"))
+    if not (callable(size) and callable(checkedout) and isinstance(overflow, int)):
+        return False
+    return bool(overflow < 0 or checkedout() < size() + overflow - 1)
 
 
 def _hello_answer(db: ServerDB, who: Caller, identity: str, **probe: Any) -> Response:

@@ -90,7 +90,7 @@ class ServerDB:
         the engine's rows through anyway. Unless another trigger is there (the city's report receipts on
         ``monthly_report``, or one an administrator added): then ``TriggersNeeded``, looked for once the write lock
         is held, so no trigger can be made meanwhile; ``run_write`` runs the work on a connection with triggers."""
-        engine = self.untriggered if tables and self.untriggered is not None else self.engine
+        engine = self.untriggered if tables and synced_rows and self.untriggered is not None else self.engine
         with engine.connect() as connection, connection.begin():
             if not synced_rows:
                 yield connection

@@ -189,3 +189,13 @@ def test_a_quiet_hello_is_answered_on_the_event_loop_and_any_other_on_a_worker(c
     response = httpx.post(f"{city.url}{HELLO}", content=hello, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and response.json()["up_to_date"] is True
     assert server_module._quiet_answer(city.db, credentials, hello) is not None  # noted again by the worker
+    held = []  # connections the workers hold: the event loop must not wait for one
+    while server_module._pool_has_room(city.db.engine):
+        held.append(city.db.engine.connect())
+    try:
+        assert server_module._quiet_answer(city.db, credentials, hello) is None
+        response = httpx.post(f"{city.url}{HELLO}", content=hello, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200 and response.json()["up_to_date"] is True  # on a worker, as before
+    finally:
+        for connection in held:
+            connection.close()
