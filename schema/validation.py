@@ -39,6 +39,7 @@ from schema.validators import (
     normalize_region_code,
     parse_resident_id,
     resident_id_columns,
+    resident_id_fact,
     resident_id_facts,
 )
 
@@ -448,8 +449,12 @@ def _volunteer_errors(cleaned: dict[str, Any]) -> list[FieldError]:
     id_type = cleaned.get("id_type", _RESIDENT)
     try:
         if id_type == _RESIDENT:
-            parsed = parse_resident_id(cleaned["id_number"])
-            cleaned.update(id_number=parsed.number, sex=parsed.sex.value, birth_date=parsed.birth_date)
+            number = cleaned["id_number"]
+            facts = resident_id_fact(number) if type(number) is str else None
+            if facts is None:  # any other form, or a fault: the whole check, which names it
+                parsed = parse_resident_id(number)
+                facts = (parsed.number, parsed.sex.value, parsed.birth_date)
+            cleaned.update(id_number=facts[0], sex=facts[1], birth_date=facts[2])
         else:
             cleaned["id_number"] = normalize_id_number(id_type, cleaned["id_number"])
     except InvalidValue as exc:

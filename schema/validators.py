@@ -99,6 +99,19 @@ def resident_id_facts(raws: Iterable[str], today: date | None = None,
     return found
 
 
+def resident_id_fact(number: str) -> tuple[str, str, date] | None:
+    """``parse_resident_id``'s facts of one number already as stored (17 ASCII digits then a digit or X, nothing
+    around them), without its steps for any other form: (the number, its sex's code, its birth date), or None for
+    anything else, valid or not (``parse_resident_id`` then says which, or takes it). A pushed volunteer's number
+    is checked this way: 3.3 → ~1 µs."""
+    if len(number) != 18 or not _ID_PATTERN.match(number):
+        return None
+    born = _birth_date(number[6:14], None)
+    if born is None or number[17] != _CHECK_BY_REMAINDER[int(number[:17], 13) % 11]:  # (see resident_id_facts)
+        return None
+    return number, _SEX_BY_DIGIT[number[16]], born
+
+
 def resident_id_columns(numbers: Sequence[str], births: dict[str, date | None],
                         today: date | None = None) -> tuple[list[str], list[date]] | None:
     """``resident_id_facts`` for numbers each already in the form ``parse_resident_id`` returns (17 ASCII digits

@@ -14,10 +14,17 @@ from excel_helpers import resident_id, write_book
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schema.errors import InvalidValue
 from schema.models import Volunteer, new_id
 from schema.store import Store, open_store
 from schema.validation import field_rule, record_errors, resident_volunteer_facts
-from schema.validators import id_check_char, resident_id_columns, resident_id_facts
+from schema.validators import (
+    id_check_char,
+    parse_resident_id,
+    resident_id_columns,
+    resident_id_fact,
+    resident_id_facts,
+)
 from stvs_tui.excel import ImportRefused, apply_import, plan_import
 from stvs_tui.excel import importer as importer_module
 from stvs_tui.excel.columns import cell_reader, normalise_text
@@ -438,3 +445,26 @@ def test_the_own_county_trigger_is_held_off_only_for_the_stores_own_rows(store: 
     assert _own_county_trigger(store) == before
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM volunteer").scalar_one() == 3
+
+
+@given(st.one_of(stored_numbers(), stored_numbers().map(str.lower), stored_numbers().map(lambda n: f" {n}"),
+                 st.text(_DIGITS + "Xx ", min_size=16, max_size=20)))
+def test_one_stored_number_is_checked_as_parse_resident_id_checks_it(number: str) -> None:
+    """resident_id_fact (a pushed volunteer's number) gives parse_resident_id's facts for a number in the stored form
+    and None for any other, valid or not; the volunteer rule gives the same record and errors either way."""
+    fact = resident_id_fact(number)
+    try:
+        parsed = parse_resident_id(number)
+    except InvalidValue:
+        parsed = None
+    if fact is not None:
+        assert parsed is not None and fact == (parsed.number, parsed.sex.value, parsed.birth_date)
+    elif parsed is not None:
+        assert parsed.number != number  # taken only after parse_resident_id's own steps (case, spaces)
+    record = {"name": "张三", "id_type": "resident", "id_number": number, "mobile": "13800001234"}
+    errors = record_errors("volunteer", record, None)
+    if parsed is None:
+        assert [error.field for error in errors] == ["id_number"]
+    else:
+        assert not errors and (record["id_number"], record["sex"], record["birth_date"]) == (
+            parsed.number, parsed.sex.value, parsed.birth_date)
