@@ -248,16 +248,16 @@ class Store:
         return row[0] if row else default
 
     def set_settings(self, **values: str) -> None:
-        """Set settings in one transaction whose first statement writes. (Read first, as an ORM session's get
-        did, the transaction could only fail if another program wrote the store meanwhile: SQLite cannot move
-        a transaction that has read to the newer state, so it answers "database is locked" at once instead of
-        waiting its turn. A `stvs-tui sync` that had done its work then failed on saving the server's URL
+        """Set settings in one write transaction (``driver_transaction``: it waits its turn). (Read first, as an
+        ORM session's get did, the transaction could only fail if another program wrote the store meanwhile: SQLite
+        cannot move a transaction that has read to the newer state, so it answers "database is locked" at once
+        instead of waiting its turn. A `stvs-tui sync` that had done its work then failed on saving the server's URL
         while a clerk's `sqlite3` shell wrote the store.)"""
         if not values:
             return
-        with self.engine.begin() as connection:
-            connection.exec_driver_sql("INSERT INTO setting (key, value) VALUES (?, ?) "
-                                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", list(values.items()))
+        with self.driver_transaction() as driver:
+            driver.executemany("INSERT INTO setting (key, value) VALUES (?, ?) "
+                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", list(values.items()))
 
     @property
     def county_code(self) -> str:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import nullcontext
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -56,7 +56,7 @@ from sync.protocol import (
     TableName,
     read_push,
 )
-from sync.pull import fetch_records, note_quiet_pull, nothing_to_do, quiet_hello, read_pull
+from sync.pull import QuietHello, fetch_records, note_quiet_pull, nothing_to_do, quiet_hello, read_pull
 from sync.push import push_answer
 from sync.push_order import PIPELINE_HEADER, PushOrder
 from sync.records import table_of
@@ -132,7 +132,7 @@ class ServerApp(FastAPI):
     send it, with the same checks: the body limit (413), the bearer token (401 from ``caller_of``), and any
     error answered by the app's own exception handlers, so the answer is the route's; a push keeps its place in
     its device's order as the route's does (``sync.push_order``). A hello whose answer is a read alone (a no-op
-    sync's) is answered on the event loop's thread instead (``_quiet_answer``): no-op syncs in turn against the
+    sync's) is answered on the event loop's thread instead (``_hello_on_loop``): no-op syncs in turn against the
     worker's way, seven pairs of 400-800, medians 0.88× the time and 0.81× the server's CPU. Everything else (another
     path or method, a query string, a path under a root path) and everything while a test overrides a
     dependency takes FastAPI's way.
@@ -166,12 +166,13 @@ class ServerApp(FastAPI):
             arguments: tuple[Any, ...] = (self.state.db, _bearer_credentials(scope["headers"]), b"".join(parts))
             if turn is not None:
                 arguments += (await turn.wait(),)
-            # A hello whose answer is a read alone (a no-op sync's, most of the time) on this thread: no hop to a
-            # worker and back, which under load cost more than the answer (``_quiet_answer``).
-            answer = _quiet_answer(*arguments) if endpoint is _hello else None
+            # A hello read on this thread: one whose answer is the read alone (a no-op sync's, most of the time)
+            # needs no hop to a worker and back, which under load cost more than the answer (``_hello_on_loop``).
+            answer, read = _hello_on_loop(*arguments) if endpoint is _hello else (None, None)
             try:
                 if answer is None:
-                    answer = await run_in_threadpool(endpoint, *arguments)
+                    answer = await (run_in_threadpool(_hello_after, arguments[0], read) if read is not None
+                                    else run_in_threadpool(endpoint, *arguments))
             except Exception as exc:  # noqa: BLE001 - to the app's handler for it, as the exception middleware does
                 handler = next((self.exception_handlers[kind] for kind in type(exc).__mro__
                                 if kind in self.exception_handlers), None)
@@ -368,14 +369,33 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
 
 
 def _hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> Response:
-    with db.read() as connection:  # the token, and for a probe the whole answer, in one read
+    return _hello_after(db, _read_hello(db, credentials, raw))
+
+
+class HelloRead(NamedTuple):
+    """A hello's one read (``_read_hello``): the caller, the body, and for a probe the whole answer."""
+
+    who: Caller
+    body: HelloRequest
+    quiet: QuietHello | None
+
+
+def _read_hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> HelloRead:
+    """The token, the body and, for a probe, ``quiet_hello``'s answer, in one read transaction; refusals raised
+    as the endpoint answers them (401, 422, 426)."""
+    with db.read() as connection:
         who = _caller_on(connection, credentials)
         try:
             body = HelloRequest.model_validate_json(raw)
         except ValidationError as exc:
             raise _invalid_body(exc) from None
         check_versions(body.protocol_version, body.schema_version)
-        quiet = quiet_hello(db, connection, who, body)
+        return HelloRead(who, body, quiet_hello(db, connection, who, body))
+
+
+def _hello_after(db: ServerDB, read: HelloRead) -> Response:
+    """The rest of a hello once it is read (on a worker thread: what follows may write)."""
+    who, body, quiet = read
     if quiet is not None:  # the common case of a probe, answered in one read: what the whole way answers
         if not quiet.noted:
             note_quiet_pull(db, who, body.node_id, quiet.mark)
@@ -390,27 +410,29 @@ def _hello(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: 
     return _hello_answer(db, who, "ok" if same else "copied", **probe)
 
 
-def _quiet_answer(db: ServerDB, credentials: HTTPAuthorizationCredentials | None, raw: bytes) -> Response | None:
-    """``_hello``'s answer when it is a read alone: a no-op probe the server answers ``up_to_date`` from one read
-    transaction, for a device whose quiet pull it noted recently (``QuietHello.noted``: nothing to write). Run on
-    the event loop's thread: a WAL read never waits for a writer, and it is a handful of index probes. None for
-    any other hello, and for anything unusual (a refused token, a body pydantic would refuse, another version):
-    ``_hello`` then runs on a worker thread and answers it, errors included, as ever. Only on SQLite (a read there
-    is in this process: PostgreSQL's are round trips, which the event loop must not wait for), and only while the
-    pool has a connection to spare (taking one must not make the event loop wait for a worker to give one back)."""
-    if db.is_postgres or not _pool_has_room(db.engine):
-        return None
+# A hello is a few hundred bytes: a larger body is parsed on a worker, never on the event loop.
+HELLO_ON_LOOP_BYTES = 64 * 1024
+
+
+def _hello_on_loop(db: ServerDB, credentials: HTTPAuthorizationCredentials | None,
+                   raw: bytes) -> tuple[Response | None, HelloRead | None]:
+    """A hello read on the event loop's thread: (the answer when the read settles it, the read). The answer is
+    there for a no-op probe whose quiet pull the server noted recently (``QuietHello.noted``: nothing to write);
+    any other hello goes on to a worker with its read (``_hello_after``: not read twice). (None, None) when the
+    read is left to the worker: on PostgreSQL (its reads are round trips, which the event loop must not wait for),
+    for a body larger than any hello, while the pool has no connection to spare (taking one must not make the
+    event loop wait for a worker to give one back), and for anything unusual (a refused token, a body pydantic
+    would refuse, another version): ``_hello`` then reads and answers it, errors included, as ever. A WAL read
+    never waits for a writer, and it is a handful of index probes."""
+    if db.is_postgres or len(raw) > HELLO_ON_LOOP_BYTES or not _pool_has_room(db.engine):
+        return None, None
     try:
-        with db.read() as connection:
-            who = _caller_on(connection, credentials)
-            body = HelloRequest.model_validate_json(raw)
-            check_versions(body.protocol_version, body.schema_version)
-            quiet = quiet_hello(db, connection, who, body)
+        read = _read_hello(db, credentials, raw)
     except Exception:  # noqa: BLE001 - whatever it is, the worker's _hello meets it again and answers it
-        return None
-    if quiet is None or not quiet.noted:
-        return None
-    return _hello_answer(db, who, "ok", up_to_date=True, pull_since=quiet.mark)
+        return None, None
+    if read.quiet is None or not read.quiet.noted:
+        return None, read
+    return _hello_answer(db, read.who, "ok", up_to_date=True, pull_since=read.quiet.mark), read
 
 
 def _pool_has_room(engine: Any) -> bool:

@@ -231,10 +231,10 @@ def open_server_db(url: str) -> ServerDB:
         city_key = _city_key(store.engine, server_id)
         _seed_regions(store.engine)
     database = store.engine.url.database
-    if store.engine.dialect.name == "sqlite":
+    if store.engine.dialect.name == "sqlite" and database in (None, "", ":memory:"):
         _keep_unreadable_dates(store.engine)
-    if store.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
-        sa.event.listen(store.engine, "connect", _server_sqlite_pragmas)
+    elif store.engine.dialect.name == "sqlite":
+        _as_server_file(store.engine)
         untriggered = _untriggered_engine(Path(database))
         sa.event.listen(untriggered or store.engine, "connect", _push_writers_cache)  # (the engine pushes write on)
         store.engine.dispose()  # connections opened so far lack them
@@ -285,10 +285,16 @@ def _untriggered_engine(path: Path) -> Engine | None:
             return None
     finally:
         probe.close()
-    engine = sqlite_engine(path)
+    engine = _as_server_file(sqlite_engine(path))
+    sa.event.listen(engine, "connect", _without_triggers)
+    return engine
+
+
+def _as_server_file(engine: Engine) -> Engine:
+    """A SQLite file's engine set up as the city server's (its own and ``ServerDB.untriggered`` alike): dates it
+    cannot read kept as text, the server's pragmas on each new connection."""
     _keep_unreadable_dates(engine)
     sa.event.listen(engine, "connect", _server_sqlite_pragmas)
-    sa.event.listen(engine, "connect", _without_triggers)
     return engine
 
 

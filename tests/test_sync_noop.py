@@ -153,13 +153,16 @@ def test_a_sync_with_nothing_to_do_soon_after_the_last_is_a_read_alone(city: Thr
 
 def test_a_quiet_hello_is_answered_on_the_event_loop_and_any_other_on_a_worker(city: ThreadServer,
                                                                                stores: StoreFactory) -> None:
-    """``_quiet_answer`` (the server's event loop, no hop to a worker thread) answers exactly the hellos whose answer
+    """``_hello_on_loop`` (the server's event loop, no hop to a worker thread) answers exactly the hellos whose answer
     is a read alone, with the worker's answer; for any other (a pull to note, a refused token, a body of another
     version) it says None and the worker's ``_hello`` answers, errors included."""
     import orjson
     from fastapi.security import HTTPAuthorizationCredentials
 
     from sync import server as server_module
+
+    def quiet_answer(*arguments: object):  # the event loop's answer, when the read alone settles the hello
+        return server_module._hello_on_loop(*arguments)[0]  # type: ignore[arg-type]
 
     token = city.token(A)
     store = stores.make(A)
@@ -171,7 +174,7 @@ def test_a_quiet_hello_is_answered_on_the_event_loop_and_any_other_on_a_worker(c
         assert client.run().digest == "match" and sent == [f"POST {HELLO}"]
     hello = bodies[-1]
     credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-    answer = server_module._quiet_answer(city.db, credentials, hello)
+    answer = quiet_answer(city.db, credentials, hello)
     assert answer is not None
     worker = server_module._hello(city.db, credentials, hello)
     quiet, full = orjson.loads(answer.body), orjson.loads(worker.body)
@@ -179,21 +182,21 @@ def test_a_quiet_hello_is_answered_on_the_event_loop_and_any_other_on_a_worker(c
     assert quiet == full and quiet["up_to_date"] is True
     assert answer.headers.get("x-stvs-pipeline") == "1"
     wrong = HTTPAuthorizationCredentials(scheme="Bearer", credentials="not-a-token")
-    assert server_module._quiet_answer(city.db, wrong, hello) is None
-    assert server_module._quiet_answer(city.db, credentials, b"{") is None
+    assert quiet_answer(city.db, wrong, hello) is None
+    assert quiet_answer(city.db, credentials, b"{") is None
     other_version = orjson.dumps({**orjson.loads(hello), "protocol_version": PROTOCOL_VERSION + 1})
-    assert server_module._quiet_answer(city.db, credentials, other_version) is None
+    assert quiet_answer(city.db, credentials, other_version) is None
     with city.db.engine.begin() as connection:  # noted long ago: this hello must write, on a worker
         connection.exec_driver_sql("UPDATE sync_node SET last_seen = '2020-01-01 00:00:00.000000'")
-    assert server_module._quiet_answer(city.db, credentials, hello) is None
+    assert quiet_answer(city.db, credentials, hello) is None
     response = httpx.post(f"{city.url}{HELLO}", content=hello, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and response.json()["up_to_date"] is True
-    assert server_module._quiet_answer(city.db, credentials, hello) is not None  # noted again by the worker
+    assert quiet_answer(city.db, credentials, hello) is not None  # noted again by the worker
     held = []  # connections the workers hold: the event loop must not wait for one
     while server_module._pool_has_room(city.db.engine):
         held.append(city.db.engine.connect())
     try:
-        assert server_module._quiet_answer(city.db, credentials, hello) is None
+        assert quiet_answer(city.db, credentials, hello) is None
         response = httpx.post(f"{city.url}{HELLO}", content=hello, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200 and response.json()["up_to_date"] is True  # on a worker, as before
     finally:
