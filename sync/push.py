@@ -43,6 +43,7 @@ from sync.records import (
     CREATED_AT,
     clean_incoming,
     from_wire,
+    row_params_maker,
     row_to_wire,
     table_of,
     to_wire,
@@ -257,6 +258,8 @@ class BatchRun:
         self.conflicts: list[dict[str, Any]] = []
         self.receipts: list[tuple[str, str, str, str, int]] = []  # RECEIPT_COLUMNS
         self.guard = PeriodGuard(connection, caller)
+        # table → the maker of a new row's parameters, where a new row may be written so (``_new_row_params``)
+        self.new_rows = _new_row_params() if connection.dialect.name == "sqlite" else {}
         self.natural: dict[str, dict[tuple[Any, ...], str]] = {}  # table → natural key → the row holding it
         self.batch_corrections: dict[str, set[float]] = {}
         # The batch's changes by table (in their order), for the batch's lookups: one pass over the changes
@@ -491,19 +494,26 @@ class BatchRun:
         refusal = self.guard.refusal(table, record) or self._dangling_reference(table, cleaned, record["county_code"])
         if refusal:
             return self._reject(change, *refusal)
-        values = {**record, "id": row_id, "version": 1, "updated_hlc": self._stamp(hlc), "updated_by": by,
-                  "sync_state": "synced"}
-        if self.careful and not self._write_now(table, "insert", values):
-            return self._reject(change, *BROKEN_CONSTRAINT)
+        stamp = self._stamp(hlc)
         key = (table, row_id)
-        self.writes[key] = ("insert", values)  # (not written before in this batch: it would be in ``rows``)
+        # (not written before in this batch: it would be in ``rows``)
+        make = None if self.careful else self.new_rows.get(table)
+        params = None if make is None else make(record, row_id, 1, stamp, by, "synced")
+        if params is not None:  # the row's parameters straight from its record (``_new_row_params``)
+            self.writes[key] = (NEW, params)
+        else:
+            values = {**record, "id": row_id, "version": 1, "updated_hlc": stamp, "updated_by": by,
+                      "sync_state": "synced"}
+            if self.careful and not self._write_now(table, "insert", values):
+                return self._reject(change, *BROKEN_CONSTRAINT)
+            self.writes[key] = ("insert", values)
         self.rows[key] = {"version": 1, "record": record, "hlc": hlc, "by": by}
         self.row_changes.append(_new_row_change((record["county_code"], table, row_id, None, 1, self.node, None,
                                                  record)))
         self._receipt(change, "applied", "inserted", 1)
         # The row goes back only when it differs from what the node sent.
         return result(change, "applied", "inserted", 1, record=record if record != change.fields else None,
-                      stamp=values["updated_hlc"])
+                      stamp=stamp)
 
     def _superseded(self, change: AnyChange, current: dict[str, Any]) -> Result:
         """An older state of a row than this node has already written (a bundle imported after the online
@@ -575,7 +585,8 @@ class BatchRun:
             stamp = write[1]["updated_hlc"]
             if self.careful and not self._write_now(change.table, *write):
                 return self._reject(change, *BROKEN_CONSTRAINT)
-            self.writes[key] = write if key not in self.writes else (self.writes[key][0], write[1])
+            # (a row this batch inserts stays an insert, now of these values)
+            self.writes[key] = write if self.writes.get(key, (NEW,))[0] == NEW else (self.writes[key][0], write[1])
             self.rows[key] = {"version": version + 1, "record": merged.record, "hlc": change.hlc, "by": self.by}
             self.row_changes.append(RowChange(merged.record["county_code"], change.table, row_id,
                                               current["version"] if current else None, version + 1, self.node,
@@ -594,7 +605,7 @@ class BatchRun:
         """The row to write, in wire form plus the server's columns (``_execute_writes`` types it)."""
         values = {**record, "id": row_id, "version": version, "updated_hlc": self._stamp(change.hlc),
                   "updated_by": self.by, "sync_state": "synced"}
-        inserting = current is None or self.writes.get((change.table, row_id), ("",))[0] == "insert"
+        inserting = current is None or self.writes.get((change.table, row_id), ("",))[0] in ("insert", NEW)
         return ("insert" if inserting else "update", values)
 
     def _stamp(self, hlc: str) -> str:
@@ -628,10 +639,13 @@ class BatchRun:
         return True
 
     def _flush_writes(self) -> None:
-        grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for (table, _), (kind, values) in self.writes.items():
             grouped[(table, kind)].append(values)
         for name in SYNCED_TABLES:
+            params = grouped.get((name, NEW))
+            if params:
+                insert_params(self.connection, table_of(name), _column_names(name), params)
             for kind in ("insert", "update"):
                 rows = grouped.get((name, kind))
                 if rows:
@@ -736,6 +750,26 @@ def _execute_writes(connection: Connection, table_name: str, kind: str, rows: li
         update_params(connection, table, names, wire_params(table_name, names, rows))
 
 
+# A new row whose driver parameters were made straight from its record (``BatchRun._insert``): (NEW, the tuple
+# in ``_column_names`` order) in ``BatchRun.writes``, where another write is ("insert" or "update", its values).
+NEW = "new"
+# The server's columns of a row a push writes, as ``_new_row_params``' makers take them after the record.
+WRITE_COLUMNS = ("id", "version", "updated_hlc", "updated_by", "sync_state")
+
+
+@cache
+def _column_names(table_name: str) -> tuple[str, ...]:
+    return tuple(table_of(table_name).c.keys())
+
+
+@cache
+def _new_row_params() -> dict[str, Any]:
+    """Per synced table, ``row_params_maker``'s function for a new row of it on SQLite, except a table whose rows
+    refer to rows of its own (teams under teams: ``_parents_first`` orders those, as ``insert`` writes)."""
+    return {name: row_params_maker(name, _column_names(name), WRITE_COLUMNS) for name in SYNCED_TABLES
+            if name not in foreign_keys(name).values()}
+
+
 def _parents_first(table_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Order rows of a self-referencing table (teams under teams) so a parent is written before its child."""
     self_refs = [column for column, target in foreign_keys(table_name).items() if target == table_name]
@@ -748,3 +782,4 @@ def _parents_first(table_name: str, rows: list[dict[str, Any]]) -> list[dict[str
         for row in ready or list(pending.values()):
             ordered.append(pending.pop(row["id"]))
     return ordered
+

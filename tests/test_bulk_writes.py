@@ -17,7 +17,15 @@ from schema.models import SYNCED_TABLES
 from schema.store import Store
 from stvs_tui.demo import generate, store_demo
 from sync.bulk import existing_ids, in_lists, insert_params, select_by_ids, statement_parts
-from sync.records import from_wire, row_to_wire, sqlite_date, sqlite_datetime, table_of, wire_params
+from sync.records import (
+    from_wire,
+    row_params_maker,
+    row_to_wire,
+    sqlite_date,
+    sqlite_datetime,
+    table_of,
+    wire_params,
+)
 
 SQLITE = sqlite.dialect()
 STORE_DATETIME = sa.DateTime()._cached_bind_processor(SQLITE)
@@ -68,6 +76,31 @@ def test_wire_rows_are_stored_as_core_stores_their_typed_form(store: Store, tmp_
     assert sum(len(r) for r in rows.values()) > 1000
     for name in SYNCED_TABLES:
         assert _raw_rows(str(tmp_path / "wire.sqlite"), name) == _raw_rows(str(tmp_path / "core.sqlite"), name), name
+
+
+def test_a_new_rows_parameters_made_from_its_record_are_wire_params(store: Store) -> None:
+    """``row_params_maker`` (a push's new rows) gives what ``wire_params`` gives for the record with the server's
+    columns put in, for every row of demo data and for date-time forms other than the plain one; a record that
+    lacks a column gives None (the caller then goes the general way)."""
+    from sync.push import WRITE_COLUMNS
+
+    store_demo(store, generate("410522", "安阳县", 60, seed=6, today=date(2026, 3, 1)))
+    checked = 0
+    with store.engine.connect() as source:
+        for name in SYNCED_TABLES:
+            names = tuple(table_of(name).c.keys())
+            make = row_params_maker(name, names, WRITE_COLUMNS)
+            for row in source.execute(sa.select(table_of(name))).mappings():
+                record = row_to_wire(name, row)
+                given = (row["id"], 7, "1772000000000-0000-ab", "node-1", "synced")
+                variants = [record, {**record, "created_at": record["created_at"] + ".123456"},
+                            {**record, "created_at": "2026-03-01T08:00:00+08:00"}]
+                for variant in variants:
+                    expected = wire_params(name, names, [{**variant, **dict(zip(WRITE_COLUMNS, given, strict=True))}])
+                    assert make(variant, *given) == expected[0], (name, variant)
+                    checked += 1
+                assert make({k: v for k, v in record.items() if k != "created_at"}, *given) is None
+    assert checked > 1000
 
 
 def test_rows_read_by_id_are_typed_as_a_core_select_types_them(store: Store) -> None:
