@@ -176,14 +176,19 @@ def read_digest(connection: Connection, county: str) -> PartitionDigest:
                            digest=state.digest)
 
 
-def rediff_page(connection: Connection, county: str, table_name: str, after: str, limit: int) -> RediffPage:
+def rediff_page(connection: Connection, county: str, table_name: str, after: str, limit: int,
+                stamps: bool = False) -> RediffPage:
     """(id, version) and the content hash of the rows of one table of a county, in id order after ``after``:
-    the targeted re-diff. The hashes are of the rows as they are (not the digest's bookkeeping)."""
+    the targeted re-diff. The hashes are of the rows as they are (not the digest's bookkeeping). With
+    ``stamps``, each row's ``updated_hlc`` too (``stamps`` left unset otherwise: see ``RediffPage``)."""
     table = table_of(table_name)
     rows = connection.execute(
         sa.select(table).where(table.c.county_code == county, table.c.id > after)
         .order_by(table.c.id).limit(limit)).mappings().all()
     next_after = rows[-1]["id"] if len(rows) == limit else None
-    return RediffPage(table=table_name, rows=[(r["id"], r["version"]) for r in rows],
+    page = RediffPage(table=table_name, rows=[(r["id"], r["version"]) for r in rows],
                       hashes=[f"{row_hash(table_name, r['id'], r['version'], row_to_wire(table_name, r)):016x}"
                               for r in rows], next_after=next_after)
+    if stamps:
+        page.stamps = [r["updated_hlc"] for r in rows]
+    return page

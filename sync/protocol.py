@@ -300,6 +300,9 @@ class RediffPage(Model):
         "type": "array", "minItems": 2, "maxItems": 2, "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}})]
     hashes: list[Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]] = []
     next_after: str | None
+    # Asked for (``stamps=true``): the server's stamp of each row's version (its ``updated_hlc``), in the same order.
+    # Sent only then: a client from before it refuses a key it does not know.
+    stamps: list[Annotated[str, Field(max_length=64)]] = []
 
 
 class FetchRequest(Request):

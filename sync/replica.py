@@ -27,7 +27,7 @@ from sync.changes import any_in_id_range, load_bases, load_rows, marks, max_seq_
 from sync.hlc import HybridClock, Timestamp
 from sync.identity import EPOCH_KEY
 from sync.keys import CITY_KEY_SETTING, CITY_SERVER_SETTING
-from sync.protocol import ChangeResult, PulledRecord
+from sync.protocol import ChangeResult, PulledRecord, RediffPage
 from sync.push import DIVERGED, UNKNOWN_ROW, UNKNOWN_VERSION, chunks, foreign_keys
 from sync.records import DIGEST_ZERO, digest_xor, from_wire, row_hash, table_of
 from sync.status import SyncStatus, sync_status  # noqa: F401  (re-exported: older imports)
@@ -87,8 +87,12 @@ def _queue(connection: Connection, table: str, ids: list[str]) -> None:
 
 
 # ``Replica.noop_state``: (source, key, value) rows; "waiting" and "recheck" rows say only that there are some.
+# The checkpoint saying this store's sync bases were given their stamps once (``SyncClient.fill_stamps``): bases
+# written before stamps were kept (migration 0020) have none, and without it a store set up then could not tell the
+# server's other history of a row (its database put back, then another device's edit) from its own.
+STAMPS_FILLED = "stamps_filled"
 NOOP_STATE = (
-    "SELECT 'checkpoint', key, value FROM sync_checkpoint WHERE key IN (?, 'digest', 'digest_rows') "
+    f"SELECT 'checkpoint', key, value FROM sync_checkpoint WHERE key IN (?, 'digest', 'digest_rows', '{STAMPS_FILLED}') "
     "OR key LIKE 'pull_since:%' OR key LIKE 'resolutions_after:%' "
     "UNION ALL SELECT 'setting', key, value FROM setting WHERE key IN "
     f"('{EPOCH_KEY}', '{NODE_ID_SETTING}', '{NODE_PUBLIC_KEY_SETTING}', '{CITY_KEY_SETTING}', '{CITY_SERVER_SETTING}') "
@@ -175,7 +179,7 @@ class Replica:
         if any(source == "waiting" for source, _key, _value in rows):
             return None
         server_id = state.get(server_key)
-        if not server_id or f"pull_since:{server_id}" not in state:
+        if not server_id or f"pull_since:{server_id}" not in state or STAMPS_FILLED not in state:
             return None
         if any(source == "recheck" for source, _key, _value in rows):
             self.recheck()  # rows edited behind the change log's back: folded in first (rare)
@@ -726,6 +730,34 @@ class Replica:
         return {row_id: (version, row_hash(table, row_id, version,
                                            local[row_id] if row_id in local else orjson.loads(data)))
                 for row_id, (version, data) in bases.items()}
+
+    def unstamped_bases(self) -> bool:
+        """Whether a sync base of a synced version has no stamp (written before stamps were kept)."""
+        with self.store.engine.connect() as connection:
+            return bool(driver_rows(connection, "SELECT 1 FROM sync_base WHERE stamp = '' AND version > 0 LIMIT 1", ()))
+
+    def fill_stamps(self, table: str, page: RediffPage) -> int:
+        """Give the page's rows whose sync base has no stamp the server's stamp of their version: only where the
+        server holds the very version the base is (the same number and content hash: the same write, or one that
+        made the same row); a row the server holds otherwise keeps no stamp, as before. How many were given one."""
+        ids = [row_id for row_id, _version in page.rows]
+        if not ids or len(page.stamps) != len(ids) or len(page.hashes) != len(ids):
+            return 0
+        server = {row_id: (version, digest, stamp) for (row_id, version), digest, stamp
+                  in zip(page.rows, page.hashes, page.stamps, strict=True) if stamp}
+        filled: list[tuple[str, str, str, int]] = []
+        with self.store.driver_transaction() as driver:
+            for part in chunks(ids):
+                for row_id, version, data in driver.execute(
+                        "SELECT row_id, version, data FROM sync_base WHERE tbl = ? AND stamp = '' AND version > 0 "
+                        f"AND row_id IN ({marks(part)})", (table, *part)).fetchall():
+                    known = server.get(row_id)
+                    if known is not None and known[0] == version and \
+                            known[1] == f"{row_hash(table, row_id, version, orjson.loads(data)):016x}":
+                        filled.append((known[2], table, row_id, version))
+            driver.executemany("UPDATE sync_base SET stamp = ? WHERE tbl = ? AND row_id = ? AND version = ? "
+                               "AND stamp = ''", filled)
+        return len(filled)
 
     def base_stamps(self, table: str, ids: list[str]) -> dict[str, str]:
         """The stamps of rows' sync bases, where known (the stamps alone: no base's record is read)."""

@@ -318,14 +318,17 @@ def _routes(app: FastAPI, db: ServerDB) -> None:
         """The caller's county partition: last sequence number, row count, digest (of rows' content)."""
         return county_digest(db, who.county_code)
 
-    @app.get(f"{API_PREFIX}/sync/rediff", responses=responses())
+    @app.get(f"{API_PREFIX}/sync/rediff", responses=responses(), response_model=RediffPage,
+             response_model_exclude_unset=True)
     def rediff(who: CallerDep, table: Annotated[TableName, Query()],
                after: Annotated[str, Query(max_length=36, pattern=r"^[0-9A-Za-z_.:\-]*$")] = "",  # an id, or ""
-               limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 1000) -> RediffPage:
+               limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 1000,
+               stamps: Annotated[bool, Query()] = False) -> Response:
         """(id, version) and content hash of the caller's county rows of one table, in id order: the targeted
-        re-diff."""
+        re-diff; with ``stamps``, each row's stamp too (a store's sync bases from before stamps were kept get
+        theirs: ``SyncClient.fill_stamps``)."""
         with db.read() as connection:
-            return rediff_page(connection, who.county_code, table, after, limit)
+            return _model_json(rediff_page(connection, who.county_code, table, after, limit, stamps))
 
     @app.post(f"{API_PREFIX}/sync/fetch", responses=responses(400, 403))
     def fetch(body: FetchRequest, who: CallerDep) -> FetchResponse:

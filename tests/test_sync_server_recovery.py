@@ -177,3 +177,55 @@ def test_a_restored_server_another_device_wrote_over_keeps_both_edits_for_the_ci
             assert fields["work_unit"]["incoming"] == "A的单位"
         if how == "an edit waiting":
             assert "A又改" in (server["notes"], fields.get("notes", {}).get("incoming"))
+
+
+@pytest.mark.parametrize("how", ["nothing waiting", "an edit waiting"])
+def test_sync_bases_from_before_stamps_take_the_servers_and_a_later_restore_is_still_told_apart(
+        city_url: str, tmp_path: Path, how: str) -> None:
+    """Device A's last sync was made before stamps were kept with the sync bases (migration 0020): its bases have
+    none. Its next sync gives each the server's stamp where the server holds that very version, once; so that when
+    the city's database is later put back from an older backup and device B edits the row, A's synced edit still
+    goes to the city as a conflict (without a stamp A took B's row for its own history and lost its edit)."""
+    with thread_server(city_url) as city:
+        token = city.token(COUNTY)
+        a, b, row = two_devices(city.url, token, tmp_path, volunteers=15)
+    saved = back_up(city_url, tmp_path / "backup")
+    a.sql("UPDATE volunteer SET name = 'A改名' WHERE id = ?", row)
+    with thread_server(city_url) as city:
+        assert a.sync(city.url, token)["applied"] == 1
+        # As a store synced before the upgrade keeps its bases: no stamp, and the fill not yet done.
+        a.sql("UPDATE sync_base SET stamp = ''")
+        a.sql("DELETE FROM sync_checkpoint WHERE key = 'stamps_filled'")
+        bases = a.query("SELECT COUNT(*) FROM sync_base WHERE version > 0")[0][0]
+        filled = a.sync(city.url, token)
+        assert filled["digest"] == "match" and filled["stamps_filled"] == bases > 15, filled
+        stamps = dict(a.query("SELECT row_id, stamp FROM sync_base WHERE tbl = 'volunteer'"))
+        with city.db.engine.connect() as connection:
+            server_stamps = dict(connection.execute(sa.text(
+                "SELECT id, updated_hlc FROM volunteer WHERE county_code = :c"), {"c": COUNTY}).all())
+        assert stamps == server_stamps
+        assert a.sync(city.url, token)["stamps_filled"] == 0  # once: the next sync is a no-op again
+        assert a.query("SELECT value FROM sync_checkpoint WHERE key = 'stamps_filled'") == [("1",)]
+    put_back(city_url, saved)
+    b.sql("UPDATE volunteer SET mobile = '13900000009' WHERE id = ?", row)
+    if how == "an edit waiting":
+        a.sql("UPDATE volunteer SET notes = 'A又改' WHERE id = ?", row)
+    with thread_server(city_url) as city:
+        assert b.sync(city.url, token)["applied"] == 1
+        summary = a.sync(city.url, token)
+        assert summary["rejected"] == 0, summary
+        fields = conflict_fields(city.db)
+        assert fields["name"]["incoming"] == "A改名", fields  # A's lost edit, for the city to decide
+        assert server_rows(city.db)[("volunteer", row)]["mobile"] == "13900000009"
+
+
+def test_a_store_with_every_base_stamped_asks_nothing_more(city_url: str, tmp_path: Path) -> None:
+    """A store made since stamps were kept: its first sync finds no base without one (before its push, while it has
+    no bases at all) and never asks the server for stamps."""
+    clerk = Clerk(tmp_path / "county").setup(volunteers=5)
+    with thread_server(city_url) as city:
+        token = city.token(COUNTY)
+        first = clerk.sync(city.url, token)
+        assert first["stamps_filled"] == 0 and first["digest"] == "match"
+        assert clerk.query("SELECT COUNT(*) FROM sync_base WHERE stamp = '' AND version > 0") == [(0,)]
+        assert clerk.query("SELECT value FROM sync_checkpoint WHERE key = 'stamps_filled'") == [("1",)]
