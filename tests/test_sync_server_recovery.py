@@ -229,3 +229,22 @@ def test_a_store_with_every_base_stamped_asks_nothing_more(city_url: str, tmp_pa
         assert first["stamps_filled"] == 0 and first["digest"] == "match"
         assert clerk.query("SELECT COUNT(*) FROM sync_base WHERE stamp = '' AND version > 0") == [(0,)]
         assert clerk.query("SELECT value FROM sync_checkpoint WHERE key = 'stamps_filled'") == [("1",)]
+
+
+def test_the_rediff_sends_stamps_only_when_asked(city_url: str, tmp_path: Path) -> None:
+    """A client from before stamps on the re-diff reads its page with ``extra="forbid"``: the key goes only to one
+    that asks for it."""
+    import httpx
+
+    from sync.protocol import API_PREFIX
+
+    clerk = Clerk(tmp_path / "county").setup(volunteers=5)
+    with thread_server(city_url) as city:
+        token = city.token(COUNTY)
+        clerk.sync(city.url, token)
+        with httpx.Client(base_url=city.url + API_PREFIX, headers={"Authorization": f"Bearer {token}"}) as client:
+            plain = client.get("/sync/rediff", params={"table": "volunteer"}).json()
+            asked = client.get("/sync/rediff", params={"table": "volunteer", "stamps": "true"}).json()
+    assert set(plain) == {"table", "rows", "hashes", "next_after"} and len(plain["rows"]) == 5
+    assert asked["stamps"] and len(asked["stamps"]) == len(asked["rows"]) == 5
+    assert {key: value for key, value in asked.items() if key != "stamps"} == plain
