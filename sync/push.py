@@ -782,4 +782,3 @@ def _parents_first(table_name: str, rows: list[dict[str, Any]]) -> list[dict[str
         for row in ready or list(pending.values()):
             ordered.append(pending.pop(row["id"]))
     return ordered
-

@@ -86,11 +86,11 @@ def _queue(connection: Connection, table: str, ids: list[str]) -> None:
                                [(table, row_id, at) for row_id in ids])
 
 
-# ``Replica.noop_state``: (source, key, value) rows; "waiting" and "recheck" rows say only that there are some.
 # The checkpoint saying this store's sync bases were given their stamps once (``SyncClient.fill_stamps``): bases
 # written before stamps were kept (migration 0020) have none, and without it a store set up then could not tell the
 # server's other history of a row (its database put back, then another device's edit) from its own.
 STAMPS_FILLED = "stamps_filled"
+# ``Replica.noop_state``: (source, key, value) rows; "waiting" and "recheck" rows say only that there are some.
 NOOP_STATE = (
     f"SELECT 'checkpoint', key, value FROM sync_checkpoint WHERE key IN (?, 'digest', 'digest_rows', '{STAMPS_FILLED}') "
     "OR key LIKE 'pull_since:%' OR key LIKE 'resolutions_after:%' "
@@ -172,7 +172,7 @@ class Replica:
         this store's): the checkpoints (``server_key`` naming the server, its pull and resolutions ones, the
         digest after ``recheck``) and the settings the hello sends and compares (epoch, public key, the city's
         key). None when anything waits to be pushed or is held back, or this store has not synced with the
-        server ``server_key`` names."""
+        server ``server_key`` names, or has not yet given its sync bases their stamps (``STAMPS_FILLED``)."""
         with self.store.engine.connect() as connection:
             rows = driver_rows(connection, NOOP_STATE, (server_key,))
         state = {key: value for source, key, value in rows if source in ("checkpoint", "setting")}
