@@ -125,20 +125,24 @@ def _params_maker(table: str, names: tuple[str, ...]) -> Callable[[Iterable[Mapp
     date-times converted in line (a 5,000-row push batch made its rows' parameters with a call per value)."""
     kinds = column_kinds(table)
     scope: dict[str, Any] = {}
-    values = []
-    for index, name in enumerate(names):
-        kind = kinds[name]
-        if kind in _SQLITE_FORM:
-            scope[f"convert{index}"] = _SQLITE_PARAM[kind]
-            values.append(_SQLITE_FORM[kind](f"v{index} := row[{name!r}]", f"v{index}", f"convert{index}"))
-        else:
-            values.append(f"row[{name!r}]")
+    values = [_stored_form(kinds[name], f"row[{name!r}]", index, scope) for index, name in enumerate(names)]
     if len(values) == 1:
         values.append("")
     source = f"def make(rows):\n    return [({', '.join(values)}) for row in rows]"
     exec(source, scope)  # noqa: S102 - source made here from the models' own column names
     maker = _PARAMS[(table, names)] = scope["make"]
     return maker  # type: ignore[no-any-return]
+
+
+def _stored_form(kind: str, read: str, index: int, scope: dict[str, Any]) -> str:
+    """The expression of a column's stored form in a compiled maker: the value ``read`` (or, with ``read`` "", the
+    local ``v<index>`` it was read into), a date or time written out per ``_SQLITE_FORM`` (its converter put in
+    ``scope``)."""
+    if kind not in _SQLITE_FORM:
+        return read or f"v{index}"
+    scope[f"convert{index}"] = _SQLITE_PARAM[kind]
+    first = f"v{index} := {read}" if read else f"v{index}"
+    return _SQLITE_FORM[kind](first, f"v{index}", f"convert{index}")
 
 
 @cache
@@ -152,18 +156,8 @@ def row_params_maker(table: str, names: tuple[str, ...], given: tuple[str, ...])
     if any(kinds[name] in _SQLITE_FORM for name in given):
         raise ValueError(f"{table}: a given column needs converting")
     scope: dict[str, Any] = {"PICK": itemgetter(*taken) if len(taken) > 1 else (lambda record: (record[taken[0]],))}
-    values = []
-    for name in names:
-        if name in given:
-            values.append(f"g{given.index(name)}")
-            continue
-        index = taken.index(name)
-        kind = kinds[name]
-        if kind in _SQLITE_FORM:
-            scope[f"convert{index}"] = _SQLITE_PARAM[kind]
-            values.append(_SQLITE_FORM[kind](f"v{index}", f"v{index}", f"convert{index}"))
-        else:
-            values.append(f"v{index}")
+    values = [f"g{given.index(name)}" if name in given else _stored_form(kinds[name], "", taken.index(name), scope)
+              for name in names]
     source = (f"def make(record, {', '.join(f'g{n}' for n in range(len(given)))}):\n"
               f"    try:\n        ({''.join(f'v{n}, ' for n in range(len(taken)))}) = PICK(record)\n"
               f"    except KeyError:\n        return None\n    return ({', '.join(values)},)")

@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -151,16 +152,35 @@ def test_a_restored_server_another_device_wrote_over_keeps_both_edits_for_the_ci
     synced edit must not be replaced silently (before, the re-diff took B's row, an edit waiting on A was merged as
     if made on B's version, or A's row went as an edit of B's and replaced it). Each side's value goes to the
     city as a conflict, field by field, and what neither changed stays."""
-    with thread_server(city_url) as city:
-        token = city.token(COUNTY)
-        a, b, row = two_devices(city.url, token, tmp_path, volunteers=15)
-    saved = back_up(city_url, tmp_path / "backup")
-    a.sql("UPDATE volunteer SET name = 'A改名' WHERE id = ?", row)
+    token, a, b, row, saved = backed_up_then_renamed_by_a(city_url, tmp_path)
     with thread_server(city_url) as city:
         assert a.sync(city.url, token)["applied"] == 1
         if how == "fewer edits since":
             a.sql("UPDATE volunteer SET work_unit = 'A的单位' WHERE id = ?", row)
             assert a.sync()["applied"] == 1
+    fields, server = restored_then_edited_by_b(city_url, saved, token, a, b, row, how)
+    if how == "fewer edits since":
+        assert fields["work_unit"]["incoming"] == "A的单位"
+    if how == "an edit waiting":
+        assert "A又改" in (server["notes"], fields.get("notes", {}).get("incoming"))
+
+
+def backed_up_then_renamed_by_a(city_url: str, tmp_path: Path) -> tuple[str, Clerk, Clerk, str, Path]:
+    """Two devices in sync, the city's database backed up, then A renames the row (not yet synced): the token,
+    A, B, the row and the backup."""
+    with thread_server(city_url) as city:
+        token = city.token(COUNTY)
+        a, b, row = two_devices(city.url, token, tmp_path, volunteers=15)
+    saved = back_up(city_url, tmp_path / "backup")
+    a.sql("UPDATE volunteer SET name = 'A改名' WHERE id = ?", row)
+    return token, a, b, row, saved
+
+
+def restored_then_edited_by_b(city_url: str, saved: Path, token: str, a: Clerk, b: Clerk, row: str,
+                              how: str) -> tuple[dict[str, dict[str, object]], dict[str, Any]]:
+    """The city's backup put back; B edits the row's mobile on it (A its notes too, waiting, one way) and syncs,
+    then A: A's lost edit of the name goes to the city as a conflict, and B's edit is not replaced either. The
+    conflict's fields and the server's row."""
     put_back(city_url, saved)
     b.sql("UPDATE volunteer SET mobile = '13900000009' WHERE id = ?", row)
     if how == "an edit waiting":
@@ -172,11 +192,8 @@ def test_a_restored_server_another_device_wrote_over_keeps_both_edits_for_the_ci
         fields = conflict_fields(city.db)
         assert fields["name"]["incoming"] == "A改名", fields  # A's lost edit, for the city to decide
         server = server_rows(city.db)[("volunteer", row)]
-        assert server["mobile"] == "13900000009"  # B's edit is not replaced either
-        if how == "fewer edits since":
-            assert fields["work_unit"]["incoming"] == "A的单位"
-        if how == "an edit waiting":
-            assert "A又改" in (server["notes"], fields.get("notes", {}).get("incoming"))
+        assert server["mobile"] == "13900000009"
+    return fields, server
 
 
 @pytest.mark.parametrize("how", ["nothing waiting", "an edit waiting"])
@@ -186,11 +203,7 @@ def test_sync_bases_from_before_stamps_take_the_servers_and_a_later_restore_is_s
     none. Its next sync gives each the server's stamp where the server holds that very version, once; so that when
     the city's database is later put back from an older backup and device B edits the row, A's synced edit still
     goes to the city as a conflict (without a stamp A took B's row for its own history and lost its edit)."""
-    with thread_server(city_url) as city:
-        token = city.token(COUNTY)
-        a, b, row = two_devices(city.url, token, tmp_path, volunteers=15)
-    saved = back_up(city_url, tmp_path / "backup")
-    a.sql("UPDATE volunteer SET name = 'A改名' WHERE id = ?", row)
+    token, a, b, row, saved = backed_up_then_renamed_by_a(city_url, tmp_path)
     with thread_server(city_url) as city:
         assert a.sync(city.url, token)["applied"] == 1
         # As a store synced before the upgrade keeps its bases: no stamp, and the fill not yet done.
@@ -206,17 +219,7 @@ def test_sync_bases_from_before_stamps_take_the_servers_and_a_later_restore_is_s
         assert stamps == server_stamps
         assert a.sync(city.url, token)["stamps_filled"] == 0  # once: the next sync is a no-op again
         assert a.query("SELECT value FROM sync_checkpoint WHERE key = 'stamps_filled'") == [("1",)]
-    put_back(city_url, saved)
-    b.sql("UPDATE volunteer SET mobile = '13900000009' WHERE id = ?", row)
-    if how == "an edit waiting":
-        a.sql("UPDATE volunteer SET notes = 'A又改' WHERE id = ?", row)
-    with thread_server(city_url) as city:
-        assert b.sync(city.url, token)["applied"] == 1
-        summary = a.sync(city.url, token)
-        assert summary["rejected"] == 0, summary
-        fields = conflict_fields(city.db)
-        assert fields["name"]["incoming"] == "A改名", fields  # A's lost edit, for the city to decide
-        assert server_rows(city.db)[("volunteer", row)]["mobile"] == "13900000009"
+    restored_then_edited_by_b(city_url, saved, token, a, b, row, how)
 
 
 def test_a_store_with_every_base_stamped_asks_nothing_more(city_url: str, tmp_path: Path) -> None:
