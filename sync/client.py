@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -56,7 +56,7 @@ from sync.protocol import (
 )
 from sync.push import DIVERGED, UNKNOWN_ROW, UNKNOWN_VERSION, chunks
 from sync.push_order import AFTER_HEADER, BATCH_HEADER, PIPELINE_HEADER
-from sync.replica import STAMPS_FILLED, Replica, later_history
+from sync.replica import STAMPS_FILLED, STAMPS_TRIED, Replica, later_history
 from sync.resolutions import checkpoint_key, fetch_resolutions
 from sync.serverdb import schema_version
 from sync.transport import (
@@ -187,17 +187,21 @@ class SyncClient:
             if hello.up_to_date:  # nothing to push, pull, fetch or repair: this sync was the hello alone
                 summary.digest = "match"
                 return self._finish_run(summary, started, **{f"pull_since:{hello.server_id}": str(hello.pull_since)})
-            # (asked before the push: a new store has no bases yet, and the answer is then at once)
-            unstamped = self.replica.checkpoint(STAMPS_FILLED, "") == "" and self.replica.unstamped_bases()
+            # Whether sync bases wait for their stamps (``fill_stamps``): asked before the push, when a new store has
+            # no bases yet and the answer is at once; after a server that sent none, again the next day.
+            stamps_state, tried_today = self.replica.checkpoint(STAMPS_FILLED, ""), STAMPS_TRIED + date.today().isoformat()
+            ask = stamps_state == "" or stamps_state.startswith(STAMPS_TRIED) and stamps_state != tried_today
+            unstamped = ask and self.replica.unstamped_bases()
             with bulk_allocation():
                 self.push(summary, report)
             since, partition = self.pull(hello.server_id, summary, report)
             self.retry_quarantine(hello.server_id, summary)
             self.fetch_resolutions(hello.server_id, summary)
             self.verify(hello.server_id, since, partition, summary, report)
-            filled = self.fill_stamps(summary) if unstamped else True
+            outcome = (self.fill_stamps(summary) if unstamped else "done") if ask else ""
+            stamps = {"done": "1", "unsupported": tried_today}.get(outcome)
             return self._finish_run(summary, started, **{self._server_key: hello.server_id},
-                                    **({STAMPS_FILLED: "1"} if filled else {}))
+                                    **({STAMPS_FILLED: stamps} if stamps else {}))
 
     def _finish_run(self, summary: SyncSummary, started: float, **checkpoints: str) -> SyncSummary:
         summary.former_node = self.former_node
@@ -556,26 +560,27 @@ class SyncClient:
             # Rows with edits not yet accepted keep their older base until they are: not an error.
             summary.digest = "deferred" if self.store.pending_change_count() else "mismatch"
 
-    def fill_stamps(self, summary: SyncSummary) -> bool:
+    def fill_stamps(self, summary: SyncSummary) -> str:
         """Once, for a store whose sync bases were written before stamps were kept: each base takes the server's
         stamp of its version where the server holds that very version (``Replica.fill_stamps``), so that a later
         sync can tell the server's other history of a row from this store's. Only after a sync that found both
-        sides alike (its digest matched or was repaired), by the re-diff's pages; whether it is done (a server
-        from before ``stamps`` on the re-diff sends none: asked again at the next sync)."""
+        sides alike (its digest matched or was repaired), by the re-diff's pages. "done"; "later" when the sides
+        were not alike (asked at the next sync); "unsupported" when the server sends no stamps (one from before
+        them: the store keeps its quiet no-op syncs and asks again the next day)."""
         if summary.digest not in ("match", "repaired"):
-            return False
+            return "later"
         for table in SYNCED_TABLES:
             after = ""
             while True:
                 page = RediffPage.model_validate_json(self._request("GET", "/sync/rediff", params={
                     "table": table, "after": after, "limit": MAX_PULL_LIMIT, "stamps": "true"}).content)
                 if page.rows and not page.stamps:
-                    return False
+                    return "unsupported"
                 summary.stamps_filled += self.replica.fill_stamps(table, page)
                 if page.next_after is None:
                     break
                 after = page.next_after
-        return True
+        return "done"
 
     def rediff(self, server_id: str, summary: SyncSummary) -> None:
         """Targeted re-diff: compare (id, version, content hash) table by table, fetch what is stale or differs,

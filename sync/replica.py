@@ -90,6 +90,7 @@ def _queue(connection: Connection, table: str, ids: list[str]) -> None:
 # written before stamps were kept (migration 0020) have none, and without it a store set up then could not tell the
 # server's other history of a row (its database put back, then another device's edit) from its own.
 STAMPS_FILLED = "stamps_filled"
+STAMPS_TRIED = "tried "  # its value, with the day, after a server that sent no stamps ("1" once they are filled)
 # ``Replica.noop_state``: (source, key, value) rows; "waiting" and "recheck" rows say only that there are some.
 NOOP_STATE = (
     f"SELECT 'checkpoint', key, value FROM sync_checkpoint WHERE key IN (?, 'digest', 'digest_rows', '{STAMPS_FILLED}') "

@@ -251,3 +251,50 @@ def test_the_rediff_sends_stamps_only_when_asked(city_url: str, tmp_path: Path) 
     assert set(plain) == {"table", "rows", "hashes", "next_after"} and len(plain["rows"]) == 5
     assert asked["stamps"] and len(asked["stamps"]) == len(asked["rows"]) == 5
     assert {key: value for key, value in asked.items() if key != "stamps"} == plain
+
+
+def test_a_server_that_sends_no_stamps_leaves_the_quiet_syncs_and_is_asked_again_the_next_day(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A city server from before the re-diff's stamps (here: one that leaves them out) cannot fill the bases: the store
+    notes the day it asked, its no-op syncs stay one request each, and the next day's sync asks again."""
+    from datetime import date, timedelta
+
+    import sync.partition
+    import sync.server
+    from sync.protocol import API_PREFIX
+    from sync.replica import STAMPS_FILLED, STAMPS_TRIED
+
+    clerk = Clerk(tmp_path / "county").setup(volunteers=5)
+    with thread_server(f"sqlite:///{tmp_path / 'city.sqlite'}") as city:
+        token = city.token(COUNTY)
+        clerk.sync(city.url, token)
+        clerk.sql("UPDATE sync_base SET stamp = ''")
+        clerk.sql("DELETE FROM sync_checkpoint WHERE key = ?", STAMPS_FILLED)
+        older = sync.partition.rediff_page
+        monkeypatch.setattr(sync.server, "rediff_page", lambda *arguments: older(*arguments[:5]))
+        assert clerk.sync(city.url, token)["stamps_filled"] == 0
+        today = STAMPS_TRIED + date.today().isoformat()
+        assert clerk.query("SELECT value FROM sync_checkpoint WHERE key = ?", STAMPS_FILLED) == [(today,)]
+        assert requests_of_a_sync(clerk, city.url, token) == [f"{API_PREFIX}/sync/hello"]  # a quiet no-op
+        monkeypatch.setattr(sync.server, "rediff_page", older)  # the server upgraded
+        yesterday = STAMPS_TRIED + (date.today() - timedelta(days=1)).isoformat()
+        clerk.sql("UPDATE sync_checkpoint SET value = ? WHERE key = ?", yesterday, STAMPS_FILLED)
+        clerk.sql("UPDATE volunteer SET notes = '次日' WHERE id = (SELECT MIN(id) FROM volunteer)")  # a whole sync
+        assert clerk.sync(city.url, token)["stamps_filled"] > 5
+        assert clerk.query("SELECT value FROM sync_checkpoint WHERE key = ?", STAMPS_FILLED) == [("1",)]
+        assert clerk.query("SELECT COUNT(*) FROM sync_base WHERE stamp = '' AND version > 0") == [(0,)]
+
+
+def requests_of_a_sync(clerk: Clerk, url: str, token: str) -> list[str]:
+    """The paths a sync of the clerk's store asks the server for, in order."""
+    from schema.store import open_store
+    from sync.client import SyncClient
+
+    store, sent = open_store(clerk.store_file, daily_backup=False), []
+    try:
+        with SyncClient(store, url, token) as client:
+            client.http.event_hooks["request"].append(lambda request: sent.append(request.url.path))
+            client.run()
+    finally:
+        store.close()
+    return sent
