@@ -135,6 +135,11 @@ class SyncSummary:
         return values
 
 
+def _tried_today() -> str:
+    """The stamps' checkpoint after a server that sent none today."""
+    return STAMPS_TRIED + date.today().isoformat()
+
+
 class SyncClient:
     """Sync one county store with the city server."""
 
@@ -187,21 +192,32 @@ class SyncClient:
             if hello.up_to_date:  # nothing to push, pull, fetch or repair: this sync was the hello alone
                 summary.digest = "match"
                 return self._finish_run(summary, started, **{f"pull_since:{hello.server_id}": str(hello.pull_since)})
-            # Whether sync bases wait for their stamps (``fill_stamps``): asked before the push, when a new store has
-            # no bases yet and the answer is at once; after a server that sent none, again the next day.
-            stamps_state, tried_today = self.replica.checkpoint(STAMPS_FILLED, ""), STAMPS_TRIED + date.today().isoformat()
-            ask = stamps_state == "" or stamps_state.startswith(STAMPS_TRIED) and stamps_state != tried_today
-            unstamped = ask and self.replica.unstamped_bases()
+            unstamped = self._unstamped_bases()
             with bulk_allocation():
                 self.push(summary, report)
             since, partition = self.pull(hello.server_id, summary, report)
             self.retry_quarantine(hello.server_id, summary)
             self.fetch_resolutions(hello.server_id, summary)
             self.verify(hello.server_id, since, partition, summary, report)
-            outcome = (self.fill_stamps(summary) if unstamped else "done") if ask else ""
-            stamps = {"done": "1", "unsupported": tried_today}.get(outcome)
             return self._finish_run(summary, started, **{self._server_key: hello.server_id},
-                                    **({STAMPS_FILLED: stamps} if stamps else {}))
+                                    **self._stamps_checkpoint(unstamped, summary))
+
+    def _unstamped_bases(self) -> bool | None:
+        """Whether sync bases wait for their stamps (``fill_stamps``); None when not to be asked now: filled, or a
+        server that sent none was asked today. (Asked before the push: a new store has no bases yet, and the
+        answer is then at once.)"""
+        state = self.replica.checkpoint(STAMPS_FILLED, "")
+        if state and not (state.startswith(STAMPS_TRIED) and state != _tried_today()):
+            return None
+        return self.replica.unstamped_bases()
+
+    def _stamps_checkpoint(self, unstamped: bool | None, summary: SyncSummary) -> dict[str, str]:
+        """The stamps' checkpoint after a whole sync: the bases filled (or none waited), or the day a server that
+        sends no stamps was asked; nothing when not asked, or when the sides were not alike (asked again)."""
+        if unstamped is None:
+            return {}
+        value = {"done": "1", "unsupported": _tried_today()}.get(self.fill_stamps(summary) if unstamped else "done")
+        return {STAMPS_FILLED: value} if value else {}
 
     def _finish_run(self, summary: SyncSummary, started: float, **checkpoints: str) -> SyncSummary:
         summary.former_node = self.former_node
