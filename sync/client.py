@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import orjson
 from filelock import FileLock, Timeout
+from pydantic import ValidationError
 
 from schema.identity import NODE_ID_SETTING, NODE_PUBLIC_KEY_SETTING
 from schema.models import SYNCED_TABLES, new_id
@@ -213,10 +214,15 @@ class SyncClient:
 
     def _stamps_checkpoint(self, unstamped: bool | None, summary: SyncSummary) -> dict[str, str]:
         """The stamps' checkpoint after a whole sync: the bases filled (or none waited), or the day a server that
-        sends no stamps was asked; nothing when not asked, or when the sides were not alike (asked again)."""
+        sends no stamps, or that failed to, was asked; nothing when not asked, or when the sides were not alike
+        (asked again). The fill is the sync's extra: its failure never fails the sync that has done its work."""
         if unstamped is None:
             return {}
-        value = {"done": "1", "unsupported": _tried_today()}.get(self.fill_stamps(summary) if unstamped else "done")
+        try:
+            outcome = self.fill_stamps(summary) if unstamped else "done"
+        except (SyncError, ValidationError, ValueError):  # (as fetch_resolutions: the next day's sync asks again)
+            outcome = "unsupported"
+        value = {"done": "1", "unsupported": _tried_today()}.get(outcome)
         return {STAMPS_FILLED: value} if value else {}
 
     def _finish_run(self, summary: SyncSummary, started: float, **checkpoints: str) -> SyncSummary:

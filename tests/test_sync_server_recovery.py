@@ -298,3 +298,34 @@ def requests_of_a_sync(clerk: Clerk, url: str, token: str) -> list[str]:
     finally:
         store.close()
     return sent
+
+
+def test_a_server_failing_the_stamps_leaves_the_sync_done(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stamps' fill is a sync's extra: the server failing it (here its re-diff answering 500 when stamps are
+    asked) leaves the sync done, the day noted, and the no-op syncs after it one request each."""
+    from datetime import date
+
+    import sync.partition
+    import sync.server
+    from sync.protocol import API_PREFIX
+    from sync.replica import STAMPS_FILLED, STAMPS_TRIED
+
+    clerk = Clerk(tmp_path / "county").setup(volunteers=5)
+    with thread_server(f"sqlite:///{tmp_path / 'city.sqlite'}") as city:
+        token = city.token(COUNTY)
+        clerk.sync(city.url, token)
+        clerk.sql("UPDATE sync_base SET stamp = ''")
+        clerk.sql("DELETE FROM sync_checkpoint WHERE key = ?", STAMPS_FILLED)
+        clerk.sql("UPDATE volunteer SET notes = '改' WHERE id = (SELECT MIN(id) FROM volunteer)")
+        older = sync.partition.rediff_page
+
+        def failing(*arguments: Any) -> Any:
+            if arguments[5:6] == (True,):
+                raise RuntimeError("the re-diff's stamps fail")
+            return older(*arguments)
+        monkeypatch.setattr(sync.server, "rediff_page", failing)
+        summary = clerk.sync(city.url, token)
+        assert summary["applied"] == 1 and summary["digest"] == "match" and summary["stamps_filled"] == 0, summary
+        assert clerk.query("SELECT value FROM sync_checkpoint WHERE key = ?", STAMPS_FILLED) == [
+            (STAMPS_TRIED + date.today().isoformat(),)]
+        assert requests_of_a_sync(clerk, city.url, token) == [f"{API_PREFIX}/sync/hello"]
