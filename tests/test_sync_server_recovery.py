@@ -264,12 +264,8 @@ def test_a_server_that_sends_no_stamps_leaves_the_quiet_syncs_and_is_asked_again
     from sync.protocol import API_PREFIX
     from sync.replica import STAMPS_FILLED, STAMPS_TRIED
 
-    clerk = Clerk(tmp_path / "county").setup(volunteers=5)
     with thread_server(f"sqlite:///{tmp_path / 'city.sqlite'}") as city:
-        token = city.token(COUNTY)
-        clerk.sync(city.url, token)
-        clerk.sql("UPDATE sync_base SET stamp = ''")
-        clerk.sql("DELETE FROM sync_checkpoint WHERE key = ?", STAMPS_FILLED)
+        clerk, token = a_store_synced_before_stamps(city.url, city.token(COUNTY), tmp_path)
         older = sync.partition.rediff_page
         monkeypatch.setattr(sync.server, "rediff_page", lambda *arguments: older(*arguments[:5]))
         assert clerk.sync(city.url, token)["stamps_filled"] == 0
@@ -310,12 +306,8 @@ def test_a_server_failing_the_stamps_leaves_the_sync_done(tmp_path: Path, monkey
     from sync.protocol import API_PREFIX
     from sync.replica import STAMPS_FILLED, STAMPS_TRIED
 
-    clerk = Clerk(tmp_path / "county").setup(volunteers=5)
     with thread_server(f"sqlite:///{tmp_path / 'city.sqlite'}") as city:
-        token = city.token(COUNTY)
-        clerk.sync(city.url, token)
-        clerk.sql("UPDATE sync_base SET stamp = ''")
-        clerk.sql("DELETE FROM sync_checkpoint WHERE key = ?", STAMPS_FILLED)
+        clerk, token = a_store_synced_before_stamps(city.url, city.token(COUNTY), tmp_path)
         clerk.sql("UPDATE volunteer SET notes = '改' WHERE id = (SELECT MIN(id) FROM volunteer)")
         older = sync.partition.rediff_page
 
@@ -329,3 +321,15 @@ def test_a_server_failing_the_stamps_leaves_the_sync_done(tmp_path: Path, monkey
         assert clerk.query("SELECT value FROM sync_checkpoint WHERE key = ?", STAMPS_FILLED) == [
             (STAMPS_TRIED + date.today().isoformat(),)]
         assert requests_of_a_sync(clerk, city.url, token) == [f"{API_PREFIX}/sync/hello"]
+
+
+def a_store_synced_before_stamps(url: str, token: str, tmp_path: Path) -> tuple[Clerk, str]:
+    """A store of 5 volunteers synced, then its sync bases' stamps and the fill's checkpoint taken away, as a store
+    synced before migration 0020 has them: the store and its token."""
+    from sync.replica import STAMPS_FILLED
+
+    clerk = Clerk(tmp_path / "county").setup(volunteers=5)
+    clerk.sync(url, token)
+    clerk.sql("UPDATE sync_base SET stamp = ''")
+    clerk.sql("DELETE FROM sync_checkpoint WHERE key = ?", STAMPS_FILLED)
+    return clerk, token
