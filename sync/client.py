@@ -213,16 +213,15 @@ class SyncClient:
         return self.replica.unstamped_bases()
 
     def _stamps_checkpoint(self, unstamped: bool | None, summary: SyncSummary) -> dict[str, str]:
-        """The stamps' checkpoint after a whole sync: the bases filled (or none waited), or the day a server that
-        sends no stamps, or that failed to, was asked; nothing when not asked, or when the sides were not alike
-        (asked again). The fill is the sync's extra: its failure never fails the sync that has done its work."""
+        """The stamps' checkpoint after a whole sync (``fill_stamps``'s value; "1" when no base waited); nothing
+        when not asked. The fill is the sync's extra: a server failing it is noted as one sending no stamps is (the
+        day), and never fails the sync that has done its work."""
         if unstamped is None:
             return {}
         try:
-            outcome = self.fill_stamps(summary) if unstamped else "done"
+            value = self.fill_stamps(summary) if unstamped else "1"
         except (SyncError, ValidationError, ValueError):  # (as fetch_resolutions: the next day's sync asks again)
-            outcome = "unsupported"
-        value = {"done": "1", "unsupported": _tried_today()}.get(outcome)
+            value = _tried_today()
         return {STAMPS_FILLED: value} if value else {}
 
     def _finish_run(self, summary: SyncSummary, started: float, **checkpoints: str) -> SyncSummary:
@@ -582,43 +581,41 @@ class SyncClient:
             # Rows with edits not yet accepted keep their older base until they are: not an error.
             summary.digest = "deferred" if self.store.pending_change_count() else "mismatch"
 
-    def fill_stamps(self, summary: SyncSummary) -> str:
+    def fill_stamps(self, summary: SyncSummary) -> str | None:
         """Once, for a store whose sync bases were written before stamps were kept: each base takes the server's
         stamp of its version where the server holds that very version (``Replica.fill_stamps``), so that a later
         sync can tell the server's other history of a row from this store's. Only after a sync that found both
-        sides alike (its digest matched or was repaired), by the re-diff's pages. "done"; "later" when the sides
-        were not alike (asked at the next sync); "unsupported" when the server sends no stamps (one from before
-        them: the store keeps its quiet no-op syncs and asks again the next day)."""
+        sides alike (its digest matched or was repaired), by the re-diff's pages. The checkpoint's value: "1" when
+        done; the day (``_tried_today``) when the server sends no stamps (one from before them: the store keeps its
+        quiet no-op syncs and asks again the next day); None when the sides were not alike (asked at the next sync)."""
         if summary.digest not in ("match", "repaired"):
-            return "later"
-        for table in SYNCED_TABLES:
-            after = ""
-            while True:
-                page = RediffPage.model_validate_json(self._request("GET", "/sync/rediff", params={
-                    "table": table, "after": after, "limit": MAX_PULL_LIMIT, "stamps": "true"}).content)
-                if page.rows and not page.stamps:
-                    return "unsupported"
-                summary.stamps_filled += self.replica.fill_stamps(table, page)
-                if page.next_after is None:
-                    break
-                after = page.next_after
-        return "done"
+            return None
+        for table, _after, page in self._rediff_pages(stamps=True):
+            if page.rows and not page.stamps:
+                return _tried_today()
+            summary.stamps_filled += self.replica.fill_stamps(table, page)
+        return "1"
 
     def rediff(self, server_id: str, summary: SyncSummary) -> None:
         """Targeted re-diff: compare (id, version, content hash) table by table, fetch what is stale or differs,
         resend what is missing."""
-        for table in SYNCED_TABLES:
-            after = ""
-            while True:
-                page = RediffPage.model_validate_json(self._request(
-                    "GET", "/sync/rediff", params={"table": table, "after": after, "limit": MAX_PULL_LIMIT}).content)
-                self._repair_page(server_id, table, after, page, summary)
-                if page.next_after is None:
-                    break
-                after = page.next_after
+        for table, after, page in self._rediff_pages():
+            self._repair_page(server_id, table, after, page, summary)
         self.replica.recompute_digest()
         if summary.requeued:
             self.push(summary, lambda _p: None)
+
+    def _rediff_pages(self, stamps: bool = False) -> Iterator[tuple[str, str, RediffPage]]:
+        """The re-diff's pages of this county's rows, table by table: (table, the id the page follows, the page);
+        with ``stamps``, each row's stamp asked for too."""
+        params: dict[str, Any] = {"limit": MAX_PULL_LIMIT, **({"stamps": "true"} if stamps else {})}
+        for table in SYNCED_TABLES:
+            after: str | None = ""
+            while after is not None:
+                page = RediffPage.model_validate_json(self._request(
+                    "GET", "/sync/rediff", params={**params, "table": table, "after": after}).content)
+                yield table, after, page
+                after = page.next_after
 
     def _repair_page(self, server_id: str, table: str, after: str, page: RediffPage, summary: SyncSummary) -> None:
         local = self.replica.base_hashes(table, after, page.next_after)

@@ -585,8 +585,7 @@ class BatchRun:
             stamp = write[1]["updated_hlc"]
             if self.careful and not self._write_now(change.table, *write):
                 return self._reject(change, *BROKEN_CONSTRAINT)
-            # (a row this batch inserts stays an insert, now of these values)
-            self.writes[key] = write if self.writes.get(key, (NEW,))[0] == NEW else (self.writes[key][0], write[1])
+            self.writes[key] = write  # (its kind as the row's earlier write in the batch had it: ``_write_for``)
             self.rows[key] = {"version": version + 1, "record": merged.record, "hlc": change.hlc, "by": self.by}
             self.row_changes.append(RowChange(merged.record["county_code"], change.table, row_id,
                                               current["version"] if current else None, version + 1, self.node,
@@ -742,7 +741,7 @@ def _execute_writes(connection: Connection, table_name: str, kind: str, rows: li
         typed = [from_wire(table_name, row) for row in rows]
         (insert_rows if kind == "insert" else update_rows)(connection, table, typed)
         return
-    names = tuple(table.c.keys())
+    names = _column_names(table_name)
     if kind == "insert":
         insert_params(connection, table, names, wire_params(table_name, names, rows))
     else:

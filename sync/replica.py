@@ -741,11 +741,12 @@ class Replica:
         """Give the page's rows whose sync base has no stamp the server's stamp of their version: only where the
         server holds the very version the base is (the same number and content hash: the same write, or one that
         made the same row); a row the server holds otherwise keeps no stamp, as before. How many were given one."""
-        ids = [row_id for row_id, _version in page.rows]
-        if not ids or len(page.stamps) != len(ids) or len(page.hashes) != len(ids):
-            return 0
+        # (a page whose lists differ in length is no answer of a server: zip's ValueError, ``fill_stamps``' to note)
         server = {row_id: (version, digest, stamp) for (row_id, version), digest, stamp
                   in zip(page.rows, page.hashes, page.stamps, strict=True) if stamp}
+        ids = list(server)
+        if not ids:
+            return 0
         filled: list[tuple[str, str, str, int]] = []
         with self.store.driver_transaction() as driver:
             for part in chunks(ids):
